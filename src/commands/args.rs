@@ -1,0 +1,51 @@
+//! Argument parsing helpers shared by every family, each mapping bad input to Redis's error text.
+
+use crate::error::{CmdError, CmdResult, NOT_FLOAT, NOT_INTEGER};
+use crate::util::num::{parse_f64, parse_i64};
+
+/// An integer argument.
+///
+/// # Errors
+/// `ERR value is not an integer or out of range`.
+#[inline]
+pub fn int(a: &[u8]) -> CmdResult<i64> {
+    parse_i64(a).ok_or(NOT_INTEGER)
+}
+
+/// An integer argument with a custom error.
+///
+/// # Errors
+/// `err` when `a` is not an integer.
+pub fn int_or(a: &[u8], err: CmdError) -> CmdResult<i64> {
+    parse_i64(a).ok_or(err)
+}
+
+/// A float argument (no NaN).
+///
+/// # Errors
+/// `ERR value is not a valid float`.
+pub fn float(a: &[u8]) -> CmdResult<f64> {
+    parse_f64(a).ok_or(NOT_FLOAT)
+}
+
+/// Case-insensitive comparison with an option word.
+#[inline]
+pub fn is(a: &[u8], word: &str) -> bool {
+    a.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// Lossy text of an argument, for error messages and names.
+pub fn text(a: &[u8]) -> String {
+    String::from_utf8_lossy(a).into_owned()
+}
+
+/// A non-negative count argument (SCAN COUNT and the like).
+///
+/// # Errors
+/// `ERR value is not an integer or out of range`.
+pub fn positive(a: &[u8]) -> CmdResult<i64> {
+    match parse_i64(a) {
+        Some(n) if n >= 0 => Ok(n),
+        _ => Err(NOT_INTEGER),
+    }
+}

@@ -1,0 +1,489 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO, AUTH and the CLIENT container.
+
+use super::args::{int, is};
+use super::ctx::Ctx;
+use super::flags::*;
+use super::keyspace::help_reply;
+use super::{container, spec, CommandSpec, Keys, TABLE};
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::{Protocol, Reply};
+use crate::server::client::{cflags, ClientInfo, ReplyMode};
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+fn ping(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    match args.len() {
+        1 => Ok(Reply::Simple("PONG")),
+        2 => Ok(Reply::Bulk(args[1].clone())),
+        _ => Err(CmdError::arity("ping")),
+    }
+}
+
+fn echo(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Bulk(args[1].clone()))
+}
+
+fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    ctx.client.close_after_reply = true;
+    Ok(Reply::OK)
+}
+
+fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let n = super::args::int_or(&args[1], error::INVALID_DB_INDEX)?;
+    if n < 0 || n as usize >= ctx.srv.keyspace.db_count() {
+        return Err(error::DB_INDEX_OUT_OF_RANGE);
+    }
+    ctx.client.select(n as usize);
+    Ok(Reply::OK)
+}
+
+fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    super::transaction::reset(ctx);
+    ctx.client.select(0);
+    ctx.client.proto = Protocol::Resp2;
+    ctx.client.reply_mode = ReplyMode::On;
+    let info = ctx.client.info.clone();
+    if info.has_flag(cflags::MONITOR) {
+        info.set_flag(cflags::MONITOR, false);
+        ctx.srv.clients.monitors.fetch_sub(1, Ordering::Relaxed);
+    }
+    info.set_flag(cflags::NO_EVICT, false);
+    *info.name.lock() = None;
+    let needs_auth = ctx.srv.hot.requirepass_set.load(Ordering::Relaxed);
+    ctx.client.authenticated = !needs_auth;
+    info.authenticated.store(!needs_auth, Ordering::Relaxed);
+    Ok(Reply::Simple("RESET"))
+}
+
+/// Checks a username/password pair against the default user.
+fn check_auth(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match &ctx.srv.config.read().cached.requirepass {
+        None => true,
+        Some(p) => p.as_slice() == pass,
+    }
+}
+
+fn set_authenticated(ctx: &mut Ctx<'_>) {
+    ctx.client.authenticated = true;
+    ctx.client.info.authenticated.store(true, Ordering::Relaxed);
+}
+
+fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let (user, pass) = match args.len() {
+        2 => {
+            if ctx.srv.config.read().cached.requirepass.is_none() {
+                return Err(error::AUTH_NOT_CONFIGURED);
+            }
+            (&b"default"[..], &args[1][..])
+        }
+        3 => (&args[1][..], &args[2][..]),
+        _ => return Err(error::SYNTAX),
+    };
+    if check_auth(ctx, user, pass) {
+        set_authenticated(ctx);
+        Ok(Reply::OK)
+    } else {
+        Err(error::WRONGPASS)
+    }
+}
+
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+const BAD_NAME: CmdError = CmdError::fixed("ERR Client names cannot contain spaces, newlines or special characters.");
+
+fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut ver = None;
+    let mut j = 1;
+    if let Some(v) = args.get(1) {
+        let n = super::args::int_or(v, error::PROTOCOL_VERSION_NOT_INT)?;
+        if !(2..=3).contains(&n) {
+            return Err(error::NOPROTO);
+        }
+        ver = Some(n);
+        j = 2;
+    }
+    let mut creds = None;
+    let mut name = None;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        if is(&args[j], "AUTH") && more >= 2 {
+            creds = Some((args[j + 1].clone(), args[j + 2].clone()));
+            j += 3;
+        } else if is(&args[j], "SETNAME") && more >= 1 {
+            if !valid_name(&args[j + 1]) {
+                return Err(BAD_NAME);
+            }
+            name = Some(args[j + 1].clone());
+            j += 2;
+        } else {
+            return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", String::from_utf8_lossy(&args[j]))));
+        }
+    }
+    if let Some((u, p)) = creds {
+        if !check_auth(ctx, &u, &p) {
+            return Err(error::WRONGPASS);
+        }
+        set_authenticated(ctx);
+    }
+    if !ctx.client.authenticated && ctx.srv.hot.requirepass_set.load(Ordering::Relaxed) {
+        return Err(CmdError::fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(n) = name {
+        *ctx.client.info.name.lock() = (!n.is_empty()).then_some(n);
+    }
+    match ver {
+        Some(3) => ctx.client.proto = Protocol::Resp3,
+        Some(_) => ctx.client.proto = Protocol::Resp2,
+        None => {}
+    }
+    let proto = if ctx.client.proto == Protocol::Resp3 { 3 } else { 2 };
+    Ok(Reply::Map(vec![
+        (Reply::bulk_static("server"), Reply::bulk_static("redis")),
+        (Reply::bulk_static("version"), Reply::bulk_static(crate::REDIS_VERSION)),
+        (Reply::bulk_static("proto"), Reply::Int(proto)),
+        (Reply::bulk_static("id"), Reply::Int(ctx.client.info.id as i64)),
+        (Reply::bulk_static("mode"), Reply::bulk_static("standalone")),
+        (Reply::bulk_static("role"), Reply::bulk_static("master")),
+        (Reply::bulk_static("modules"), Reply::Array(vec![])),
+    ]))
+}
+
+// ---- CLIENT ----
+
+fn client_id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.client.info.id as i64))
+}
+
+fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    if !valid_name(&args[2]) {
+        return Err(BAD_NAME);
+    }
+    *ctx.client.info.name.lock() = (!args[2].is_empty()).then(|| args[2].clone());
+    Ok(Reply::OK)
+}
+
+fn client_getname(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(ctx.client.info.name.lock().clone().map_or(Reply::Nil, Reply::Bulk))
+}
+
+/// One CLIENT LIST line, with Redis's fields in Redis's order.
+pub fn client_line(c: &ClientInfo) -> String {
+    let f = c.flags.load(Ordering::Relaxed);
+    let mut flags = String::new();
+    if f & cflags::MONITOR != 0 {
+        flags.push('O');
+    }
+    if f & cflags::MULTI != 0 {
+        flags.push('x');
+    }
+    if f & cflags::NO_EVICT != 0 {
+        flags.push('e');
+    }
+    if f & cflags::CLOSE_ASAP != 0 {
+        flags.push('A');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let name = c.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let lib_name = c.lib_name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let lib_ver = c.lib_ver.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let cmd = match c.last_cmd.load(Ordering::Relaxed) {
+        u32::MAX => "NULL".to_string(),
+        id => TABLE.commands.get(id as usize).map_or("NULL".to_string(), |c| c.full_name.clone()),
+    };
+    let multi = if f & cflags::MULTI != 0 { c.multi_len.load(Ordering::Relaxed) as i64 } else { -1 };
+    let qbuf = c.qbuf.load(Ordering::Relaxed);
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.id + 7,
+        name,
+        c.created.elapsed().as_secs(),
+        c.idle_secs(),
+        flags,
+        c.db.load(Ordering::Relaxed),
+        multi,
+        qbuf,
+        16384usize.saturating_sub(qbuf),
+        qbuf + 16384 * 2,
+        cmd,
+        c.resp.load(Ordering::Relaxed),
+        lib_name,
+        lib_ver
+    )
+}
+
+fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut j = 2;
+    while j < args.len() {
+        if is(&args[j], "TYPE") && j + 1 < args.len() {
+            let t = &args[j + 1];
+            if !(is(t, "normal") || is(t, "master") || is(t, "replica") || is(t, "slave") || is(t, "pubsub")) {
+                return Err(CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(t))));
+            }
+            if !is(t, "normal") {
+                ids = Some(Vec::new());
+            }
+            j += 2;
+        } else if is(&args[j], "ID") && j + 1 < args.len() {
+            let mut v = Vec::new();
+            for a in &args[j + 1..] {
+                match crate::util::num::parse_i64(a) {
+                    Some(n) if n > 0 => v.push(n as u64),
+                    _ => return Err(CmdError::err("Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+            j = args.len();
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let mut out = String::new();
+    for c in ctx.srv.clients.all() {
+        if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
+            continue;
+        }
+        out.push_str(&client_line(&c));
+        out.push('\n');
+    }
+    Ok(Reply::Verbatim("txt", Bytes::from(out)))
+}
+
+fn client_info(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let mut line = client_line(&ctx.client.info);
+    line.push('\n');
+    Ok(Reply::Verbatim("txt", Bytes::from(line)))
+}
+
+fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let me = ctx.client.info.id;
+    if args.len() == 3 {
+        // Old form: CLIENT KILL addr:port.
+        let addr = String::from_utf8_lossy(&args[2]).into_owned();
+        let Some(c) = ctx.srv.clients.all().into_iter().find(|c| c.addr == addr) else {
+            return Err(error::NO_SUCH_CLIENT);
+        };
+        kill(ctx, &c, me);
+        return Ok(Reply::OK);
+    }
+    if args.len() % 2 != 0 {
+        return Err(error::SYNTAX);
+    }
+    let (mut id, mut addr, mut laddr, mut user, mut ctype, mut skipme) = (None, None, None, None, None, true);
+    for pair in args[2..].chunks(2) {
+        let (k, v) = (&pair[0], &pair[1]);
+        if is(k, "ID") {
+            match crate::util::num::parse_i64(v) {
+                Some(n) if n > 0 => id = Some(n as u64),
+                _ => return Err(CmdError::err("client-id should be greater than 0")),
+            }
+        } else if is(k, "ADDR") {
+            addr = Some(String::from_utf8_lossy(v).into_owned());
+        } else if is(k, "LADDR") {
+            laddr = Some(String::from_utf8_lossy(v).into_owned());
+        } else if is(k, "USER") {
+            if &v[..] != b"default" {
+                return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v))));
+            }
+            user = Some(());
+        } else if is(k, "TYPE") {
+            if !(is(v, "normal") || is(v, "master") || is(v, "replica") || is(v, "slave") || is(v, "pubsub")) {
+                return Err(CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(v))));
+            }
+            ctype = Some(is(v, "normal"));
+        } else if is(k, "SKIPME") {
+            skipme = if is(v, "yes") {
+                true
+            } else if is(v, "no") {
+                false
+            } else {
+                return Err(error::SYNTAX);
+            };
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let _ = user;
+    let mut killed = 0;
+    for c in ctx.srv.clients.all() {
+        if id.is_some_and(|i| i != c.id)
+            || addr.as_ref().is_some_and(|a| *a != c.addr)
+            || laddr.as_ref().is_some_and(|a| *a != c.laddr)
+            || ctype == Some(false)
+            || (skipme && c.id == me)
+        {
+            continue;
+        }
+        kill(ctx, &c, me);
+        killed += 1;
+    }
+    Ok(Reply::Int(killed))
+}
+
+fn kill(ctx: &mut Ctx<'_>, c: &ClientInfo, me: u64) {
+    if c.id == me {
+        ctx.client.close_after_reply = true;
+    } else {
+        c.kill();
+    }
+}
+
+fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let (attr, val) = (&args[2], &args[3]);
+    let slot = if is(attr, "lib-name") {
+        if !valid_name(val) {
+            return Err(CmdError::err("lib-name cannot contain spaces, newlines or special characters."));
+        }
+        &ctx.client.info.lib_name
+    } else if is(attr, "lib-ver") {
+        if !valid_name(val) {
+            return Err(CmdError::err("lib-ver cannot contain spaces, newlines or special characters."));
+        }
+        &ctx.client.info.lib_ver
+    } else {
+        return Err(CmdError::err(format!("Unrecognized option '{}'", String::from_utf8_lossy(attr))));
+    };
+    *slot.lock() = (!val.is_empty()).then(|| val.clone());
+    Ok(Reply::OK)
+}
+
+fn client_no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let on = if is(&args[2], "on") {
+        true
+    } else if is(&args[2], "off") {
+        false
+    } else {
+        return Err(error::SYNTAX);
+    };
+    ctx.client.info.set_flag(cflags::NO_EVICT, on);
+    Ok(Reply::OK)
+}
+
+fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let a = &args[2];
+    if is(a, "on") {
+        ctx.client.reply_mode = ReplyMode::On;
+    } else if is(a, "off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+    } else if is(a, "skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(error::SYNTAX);
+    }
+    Ok(Reply::OK)
+}
+
+fn client_pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let ms = int(&args[2]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(error::TIMEOUT_NEGATIVE);
+    }
+    let writes_only = match args.get(3) {
+        None => false,
+        Some(a) if is(a, "WRITE") => true,
+        Some(a) if is(a, "ALL") => false,
+        Some(_) => return Err(error::SYNTAX),
+    };
+    let until = ctx.now_ms.saturating_add(ms as u64);
+    let mut p = ctx.srv.pause.lock();
+    // A longer or stricter pause wins, as in Redis.
+    if until > p.until_ms || (!writes_only && p.writes_only) {
+        p.until_ms = p.until_ms.max(until);
+        p.writes_only = writes_only && (p.writes_only || p.until_ms == until);
+    }
+    Ok(Reply::OK)
+}
+
+fn client_unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    *ctx.srv.pause.lock() = Default::default();
+    ctx.srv.unpaused.notify_waiters();
+    Ok(Reply::OK)
+}
+
+fn client_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(help_reply(&[
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "    * ID <client-id>",
+        "      Kill connections by client id.",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client library name or version.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "HELP",
+        "    Print this help.",
+    ]))
+}
+
+const G: &str = "connection";
+const CONN: u32 = NOSCRIPT | LOADING | STALE;
+
+static CLIENT_SUBS: &[CommandSpec] = &[
+    spec("id", 2, CONN, Keys::None, client_id).doc(G, "5.0.0", "Returns the unique client ID of the connection.", "").complexity("O(1)"),
+    spec("setname", 3, CONN, Keys::None, client_setname).doc(G, "2.6.9", "Sets the connection name.", "connection-name").complexity("O(1)"),
+    spec("getname", 2, CONN, Keys::None, client_getname).doc(G, "2.6.9", "Returns the name of the connection.", "").complexity("O(1)"),
+    spec("list", -2, ADMIN | CONN, Keys::None, client_list).doc(G, "2.4.0", "Lists open connections.", "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id:integer [client-id:integer ...]]").complexity("O(N) where N is the number of client connections"),
+    spec("info", 2, CONN, Keys::None, client_info).doc(G, "6.2.0", "Returns information about the connection.", "").complexity("O(1)"),
+    spec("kill", -3, ADMIN | CONN, Keys::None, client_kill).doc(G, "2.4.0", "Terminates open connections.", "filter=ip:port | [ID client-id:integer] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]").complexity("O(N) where N is the number of client connections"),
+    spec("setinfo", 4, CONN, Keys::None, client_setinfo).doc(G, "7.2.0", "Sets information specific to the client or connection.", "attr=LIB-NAME libname | LIB-VER libver").complexity("O(1)"),
+    spec("no-evict", 3, ADMIN | CONN, Keys::None, client_no_evict).doc(G, "7.0.0", "Sets the client eviction mode of the connection.", "enabled=ON | OFF").complexity("O(1)"),
+    spec("reply", 3, CONN, Keys::None, client_reply).doc(G, "3.2.0", "Instructs the server whether to reply to commands.", "action=ON | OFF | SKIP").complexity("O(1)"),
+    spec("pause", -3, ADMIN | CONN, Keys::None, client_pause).doc(G, "3.0.0", "Suspends commands processing.", "timeout:integer [mode=WRITE | ALL]").complexity("O(1)"),
+    spec("unpause", 2, ADMIN | CONN, Keys::None, client_unpause).doc(G, "6.2.0", "Resumes processing commands from paused clients.", "").complexity("O(N) Where N is the number of paused clients"),
+    spec("help", 2, LOADING | STALE, Keys::None, client_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+];
+
+/// The connection family's rows.
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("ping", -1, FAST, Keys::None, ping).doc(G, "1.0.0", "Returns the server's liveliness response.", "[message]").complexity("O(1)"),
+    spec("echo", 2, FAST, Keys::None, echo).doc(G, "1.0.0", "Returns the given string.", "message").complexity("O(1)"),
+    spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::None, quit).doc(G, "1.0.0", "Closes the connection.", "").complexity("O(1)"),
+    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, reset).doc(G, "6.2.0", "Resets the connection.", "").complexity("O(1)"),
+    spec("select", 2, LOADING | STALE | FAST, Keys::None, select).doc(G, "1.0.0", "Changes the selected database.", "index:integer").complexity("O(1)"),
+    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, auth).doc(G, "1.0.0", "Authenticates the connection.", "[username] password").complexity("O(N) where N is the number of passwords defined for the user"),
+    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, hello).doc(G, "6.0.0", "Handshakes with the Redis server.", "[arguments=protover:integer [AUTH username password] [SETNAME clientname]]").complexity("O(1)"),
+    container("client", CLIENT_SUBS).doc(G, "2.4.0", "A container for client connection commands.", ""),
+];

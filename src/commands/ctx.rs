@@ -1,0 +1,327 @@
+//! `Ctx`: what a handler works with. The server, the calling client, the command's time snapshot, the shard locks
+//! held for this command, and the effect sink.
+//!
+//! All key access goes through `Ctx` so that lazy expiry, access tracking and the keyspace-change path are applied
+//! the same way for every command. Shards are locked by dispatch before the handler runs (every key the command
+//! table names, in global order); a handler that reaches a shard not yet held locks it on demand.
+
+use crate::effects::EffectSink;
+use crate::error::{CmdResult, WRONGTYPE};
+use crate::server::client::ClientState;
+use crate::server::Server;
+use crate::store::change::{key_changed, ChangeKind, KeyChange};
+use crate::store::{hash_key, Entry, Shard, StrValue, Value};
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+use std::sync::atomic::Ordering;
+
+/// Who is running the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A client over the socket.
+    Client,
+    /// A command queued in MULTI, run by EXEC.
+    Exec,
+    /// A replica applying its primary's stream (no expiry of its own, no reply).
+    Primary,
+}
+
+/// What to do with an existing TTL when a key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// Drop any TTL (plain SET).
+    Clear,
+    /// Keep the TTL the key had (KEEPTTL, in-place updates).
+    Keep,
+    /// Set this absolute expiry in unix ms.
+    At(u64),
+}
+
+/// The handler's context.
+pub struct Ctx<'a> {
+    pub srv: &'a Server,
+    pub client: &'a mut ClientState,
+    /// Unix ms at the start of the command (Redis's `commandTimeSnapshot`).
+    pub now_ms: u64,
+    pub caller: Caller,
+    /// Effects produced beside the command's own (expired keys' DELs, rewritten forms).
+    pub sink: EffectSink,
+    /// Number of changes made; a write command with `dirty == 0` produces no effect.
+    pub dirty: u64,
+    locks: Vec<(usize, MutexGuard<'a, Shard>)>,
+    lru: u32,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one command (or one EXEC).
+    pub fn new(srv: &'a Server, client: &'a mut ClientState, caller: Caller) -> Ctx<'a> {
+        Ctx {
+            srv,
+            client,
+            now_ms: crate::server::unix_ms(),
+            caller,
+            sink: EffectSink::default(),
+            dirty: 0,
+            locks: Vec::new(),
+            lru: srv.lru_clock(),
+        }
+    }
+
+    /// The selected database.
+    #[inline]
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// Locks, in global order, the shards of `keys` in `db` (before the handler runs).
+    pub fn lock_keys<'k>(&mut self, db: usize, keys: impl Iterator<Item = &'k [u8]>) {
+        let ks = &self.srv.keyspace;
+        let mut gids: Vec<usize> = keys.map(|k| ks.global_id(db, ks.shard_of(hash_key(k)))).collect();
+        self.lock_gids(&mut gids);
+    }
+
+    /// Locks the given global shard ids (sorted and deduplicated here) that are not held yet.
+    pub fn lock_gids(&mut self, gids: &mut Vec<usize>) {
+        gids.sort_unstable();
+        gids.dedup();
+        for &g in gids.iter() {
+            if !self.locks.iter().any(|(h, _)| *h == g) {
+                self.locks.push((g, self.srv.keyspace.lock_gid(g)));
+            }
+        }
+    }
+
+    /// Locks every shard of every database (FLUSHALL, SWAPDB, MOVE, and EXEC of such commands).
+    pub fn lock_all(&mut self) {
+        let mut all: Vec<usize> = (0..self.srv.keyspace.total_shards()).collect();
+        self.lock_gids(&mut all);
+    }
+
+    /// Releases every shard lock.
+    pub fn unlock_all(&mut self) {
+        self.locks.clear();
+    }
+
+    /// True when any shard lock is held.
+    pub fn holds_locks(&self) -> bool {
+        !self.locks.is_empty()
+    }
+
+    fn lock_index(&mut self, gid: usize) -> usize {
+        if let Some(i) = self.locks.iter().position(|(g, _)| *g == gid) {
+            return i;
+        }
+        self.locks.push((gid, self.srv.keyspace.lock_gid(gid)));
+        self.locks.len() - 1
+    }
+
+    /// The shard `(db, shard)`, locked (held until the command ends).
+    pub fn shard_at(&mut self, db: usize, shard: usize) -> &mut Shard {
+        let gid = self.srv.keyspace.global_id(db, shard);
+        let i = self.lock_index(gid);
+        &mut self.locks[i].1
+    }
+
+    /// Runs `f` on each shard of `db` in turn. Shards this command already holds are used as they are; others are
+    /// locked only for the call, so iteration never stalls the whole database.
+    pub fn for_each_shard(&mut self, db: usize, mut f: impl FnMut(usize, &mut Shard, &mut EffectSink)) {
+        for s in 0..self.srv.keyspace.shard_count() {
+            self.with_shard(db, s, |sh, sink| f(s, sh, sink));
+        }
+    }
+
+    /// Runs `f` on shard `shard` of `db`: the held guard if this command holds it, else locked for the call.
+    pub fn with_shard<R>(&mut self, db: usize, shard: usize, f: impl FnOnce(&mut Shard, &mut EffectSink) -> R) -> R {
+        let ks = &self.srv.keyspace;
+        let gid = ks.global_id(db, shard);
+        if let Some(i) = self.locks.iter().position(|(g, _)| *g == gid) {
+            f(&mut self.locks[i].1, &mut self.sink)
+        } else {
+            let mut g = ks.lock_gid(gid);
+            f(&mut g, &mut self.sink)
+        }
+    }
+
+    /// Finds `key` in `db`, expiring it first if its time has passed. Returns (lock index, slot).
+    fn find_live(&mut self, db: usize, key: &[u8]) -> Option<(usize, u32)> {
+        let h = hash_key(key);
+        let ks = &self.srv.keyspace;
+        let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+        let shard = &mut *self.locks[li].1;
+        let idx = shard.data.find(h, key)?;
+        let exp = shard.data.entry(idx)?.expire_at;
+        if exp != 0 && exp <= self.now_ms && self.caller != Caller::Primary {
+            shard.data.remove(idx);
+            key_changed(shard, KeyChange { db, key, kind: ChangeKind::Expire, event: "expired" }, &mut self.sink);
+            self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some((li, idx))
+    }
+
+    /// Looks a key up for reading in the selected database (counts a hit or miss, updates access time).
+    pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
+        let db = self.client.db;
+        self.read_in(db, key)
+    }
+
+    /// [`Ctx::read`] in another database.
+    pub fn read_in(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        match self.find_live(db, key) {
+            None => {
+                self.srv.stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Some((li, idx)) => {
+                self.srv.stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+                let lru = self.lru;
+                let e = self.locks[li].1.data.entry_mut(idx)?;
+                e.access = lru;
+                Some(e)
+            }
+        }
+    }
+
+    /// Looks a key up without touching its access time or the hit counters (EXISTS, TYPE, TTL, OBJECT).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let db = self.client.db;
+        self.peek_in(db, key)
+    }
+
+    /// [`Ctx::peek`] in another database.
+    pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let (li, idx) = self.find_live(db, key)?;
+        self.locks[li].1.data.entry(idx)
+    }
+
+    /// Looks a key up for modification in place. Call [`Ctx::modified`] afterwards.
+    pub fn write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let db = self.client.db;
+        let (li, idx) = self.find_live(db, key)?;
+        let lru = self.lru;
+        let e = self.locks[li].1.data.entry_mut(idx)?;
+        e.access = lru;
+        Some(e)
+    }
+
+    /// Records that `key` in the selected database was modified in place by the current command.
+    pub fn modified(&mut self, key: &[u8], event: &'static str) {
+        let db = self.client.db;
+        self.changed_in(db, key, ChangeKind::Write, event);
+    }
+
+    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: &'static str) {
+        let h = hash_key(key);
+        let ks = &self.srv.keyspace;
+        let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+        key_changed(&self.locks[li].1, KeyChange { db, key, kind, event }, &mut self.sink);
+        self.dirty += 1;
+    }
+
+    /// Stores `value` under `key` in the selected database, replacing what was there.
+    pub fn set(&mut self, key: &[u8], value: Value, ttl: Ttl, event: &'static str) {
+        let db = self.client.db;
+        self.set_in(db, key, value, ttl, event);
+    }
+
+    /// [`Ctx::set`] in another database.
+    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: &'static str) {
+        let lru = self.lru;
+        match self.find_live(db, key) {
+            Some((li, idx)) => {
+                let data = &mut self.locks[li].1.data;
+                if let Some(e) = data.entry_mut(idx) {
+                    e.value = value;
+                    e.access = lru;
+                }
+                match ttl {
+                    Ttl::Keep => {}
+                    Ttl::Clear => data.set_expire(idx, 0),
+                    Ttl::At(at) => data.set_expire(idx, at),
+                }
+            }
+            None => {
+                let mut e = Entry::new(value);
+                e.access = lru;
+                if let Ttl::At(at) = ttl {
+                    e.expire_at = at;
+                }
+                let h = hash_key(key);
+                let ks = &self.srv.keyspace;
+                let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+                self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+            }
+        }
+        self.changed_in(db, key, ChangeKind::Write, event);
+    }
+
+    /// Inserts a whole entry (value, TTL and access data) under `key` in `db`, replacing what was there
+    /// (RENAME, COPY, MOVE).
+    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, event: &'static str) {
+        if let Some((li, idx)) = self.find_live(db, key) {
+            self.locks[li].1.data.remove(idx);
+        }
+        let h = hash_key(key);
+        let ks = &self.srv.keyspace;
+        let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+        self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), entry);
+        self.changed_in(db, key, ChangeKind::Write, event);
+    }
+
+    /// Removes `key` from the selected database; returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let db = self.client.db;
+        self.remove_in(db, key, "del")
+    }
+
+    /// Removes `key` from `db`, notifying `event`.
+    pub fn remove_in(&mut self, db: usize, key: &[u8], event: &'static str) -> Option<Entry> {
+        let (li, idx) = self.find_live(db, key)?;
+        let (_, entry) = self.locks[li].1.data.remove(idx)?;
+        self.changed_in(db, key, ChangeKind::Delete, event);
+        Some(entry)
+    }
+
+    /// Sets the absolute expiry of an existing key (0 makes it persistent). Returns false if the key is missing.
+    pub fn set_expire(&mut self, key: &[u8], at: u64, event: &'static str) -> bool {
+        let db = self.client.db;
+        let Some((li, idx)) = self.find_live(db, key) else { return false };
+        self.locks[li].1.data.set_expire(idx, at);
+        self.changed_in(db, key, ChangeKind::Write, event);
+        true
+    }
+
+    /// Appends a replayable effect for the current command (commands whose effect is `Rewritten`).
+    pub fn emit(&mut self, args: Vec<Bytes>) {
+        let db = self.client.db;
+        self.sink.push(db, args);
+    }
+
+    /// A string value, or WRONGTYPE.
+    ///
+    /// # Errors
+    /// `WRONGTYPE Operation against a key holding the wrong kind of value`.
+    pub fn read_str(&mut self, key: &[u8]) -> CmdResult<Option<StrValue>> {
+        match self.read(key) {
+            None => Ok(None),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.clone())),
+        }
+    }
+
+    /// Fails with WRONGTYPE unless `key` is missing or holds a string.
+    ///
+    /// # Errors
+    /// `WRONGTYPE Operation against a key holding the wrong kind of value`.
+    pub fn expect_str_or_missing(&mut self, key: &[u8]) -> CmdResult<()> {
+        match self.peek(key) {
+            None | Some(Entry { value: Value::Str(_), .. }) => Ok(()),
+            #[allow(unreachable_patterns)]
+            Some(_) => Err(WRONGTYPE),
+        }
+    }
+
+    /// A random number generator for commands with random choices.
+    pub fn rng(&self) -> rand::rngs::ThreadRng {
+        rand::thread_rng()
+    }
+}

@@ -1,0 +1,253 @@
+//! COMMAND and its subcommands: everything here is built from the command table's rows.
+
+use super::args::{is, text};
+use super::ctx::Ctx;
+use super::docs::{docs_reply, parse_usage};
+use super::flags::{self, *};
+use super::keyspace::help_reply;
+use super::{spec, Command, CommandSpec, Keys, TABLE};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+/// ACL categories of a command: implied by its flags and its group, plus explicit ones.
+pub fn acl_categories(c: &Command) -> Vec<String> {
+    let s = c.spec;
+    let mut cats = Vec::new();
+    let mut add = |x: &str| {
+        let x = format!("@{x}");
+        if !cats.contains(&x) {
+            cats.push(x);
+        }
+    };
+    if s.has(flags::WRITE) {
+        add("write");
+    }
+    if s.has(flags::READONLY) {
+        add("read");
+    }
+    if s.has(flags::ADMIN) {
+        add("admin");
+        add("dangerous");
+    }
+    if s.has(flags::PUBSUB) {
+        add("pubsub");
+    }
+    if s.has(flags::BLOCKING) {
+        add("blocking");
+    }
+    match s.docs.group {
+        "string" => add("string"),
+        "bitmap" => add("bitmap"),
+        "generic" => add("keyspace"),
+        "connection" => add("connection"),
+        "transactions" => add("transaction"),
+        "hash" => add("hash"),
+        "list" => add("list"),
+        "set" => add("set"),
+        "sorted-set" => add("sortedset"),
+        "hyperloglog" => add("hyperloglog"),
+        "scripting" => add("scripting"),
+        _ => {}
+    }
+    if s.has(flags::GLOBAL) && s.has(flags::WRITE) {
+        add("dangerous");
+    }
+    if s.has(flags::FAST) {
+        add("fast");
+    } else {
+        add("slow");
+    }
+    for a in s.acl {
+        add(a.trim_start_matches('@'));
+    }
+    cats
+}
+
+fn key_triplet(k: Keys) -> (i64, i64, i64) {
+    match k {
+        Keys::None | Keys::NumKeys { .. } => (0, 0, 0),
+        Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
+    }
+}
+
+fn key_specs(c: &Command) -> Reply {
+    let s = c.spec;
+    let access: Vec<Reply> = if s.has(flags::WRITE) {
+        vec![Reply::Simple("RW"), Reply::Simple("UPDATE")]
+    } else {
+        vec![Reply::Simple("RO"), Reply::Simple("ACCESS")]
+    };
+    let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
+    match s.keys {
+        Keys::None => Reply::Array(vec![]),
+        Keys::Range { first, last, step } => {
+            let lastkey = if last < 0 { last as i64 } else { (last - first) as i64 };
+            Reply::Array(vec![Reply::Map(vec![
+                m("flags", Reply::Set(access)),
+                m("begin_search", Reply::Map(vec![m("type", Reply::bulk_static("index")), m("spec", Reply::Map(vec![m("index", Reply::Int(first as i64))]))])),
+                m("find_keys", Reply::Map(vec![
+                    m("type", Reply::bulk_static("range")),
+                    m("spec", Reply::Map(vec![m("lastkey", Reply::Int(lastkey)), m("keystep", Reply::Int(step as i64)), m("limit", Reply::Int(0))])),
+                ])),
+            ])])
+        }
+        Keys::NumKeys { at, step } => Reply::Array(vec![Reply::Map(vec![
+            m("flags", Reply::Set(access)),
+            m("begin_search", Reply::Map(vec![m("type", Reply::bulk_static("index")), m("spec", Reply::Map(vec![m("index", Reply::Int(at as i64))]))])),
+            m("find_keys", Reply::Map(vec![
+                m("type", Reply::bulk_static("keynum")),
+                m("spec", Reply::Map(vec![m("keynumidx", Reply::Int(0)), m("firstkey", Reply::Int(1)), m("keystep", Reply::Int(step as i64))])),
+            ])),
+        ])]),
+    }
+}
+
+/// COMMAND INFO's entry for one command.
+pub fn command_info(c: &Command) -> Reply {
+    let s = c.spec;
+    let flag_names: Vec<Reply> =
+        flags::NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| Reply::Simple(n)).collect();
+    let (first, last, step) = key_triplet(s.keys);
+    Reply::Array(vec![
+        Reply::bulk_string(c.full_name.clone()),
+        Reply::Int(s.arity as i64),
+        Reply::Set(flag_names),
+        Reply::Int(first),
+        Reply::Int(last),
+        Reply::Int(step),
+        Reply::Set(acl_categories(c).into_iter().map(Reply::SimpleOwned).collect()),
+        Reply::Set(vec![]),
+        key_specs(c),
+        Reply::Array(c.subs.iter().map(|&i| command_info(&TABLE.commands[i])).collect()),
+    ])
+}
+
+/// COMMAND DOCS's map for one command.
+pub fn command_docs(c: &Command) -> Reply {
+    let d = c.spec.docs;
+    let subs = c.subs.iter().map(|&i| (TABLE.commands[i].full_name.clone(), command_docs(&TABLE.commands[i]))).collect();
+    docs_reply(d.summary, d.since, d.group, d.complexity, &parse_usage(d.usage), subs)
+}
+
+fn command(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Array(TABLE.top_level().map(command_info).collect()))
+}
+
+fn command_count(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(TABLE.top_level().count() as i64))
+}
+
+fn command_info_cmd(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    if args.len() == 2 {
+        return Ok(Reply::Array(TABLE.top_level().map(command_info).collect()));
+    }
+    Ok(Reply::Array(args[2..].iter().map(|n| TABLE.by_full_name(n).map_or(Reply::NilArray, command_info)).collect()))
+}
+
+fn command_docs_cmd(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let pick: Vec<&Command> = if args.len() == 2 {
+        TABLE.top_level().collect()
+    } else {
+        args[2..].iter().filter_map(|n| TABLE.by_full_name(n)).collect()
+    };
+    Ok(Reply::Map(pick.into_iter().map(|c| (Reply::bulk_string(c.full_name.clone()), command_docs(c))).collect()))
+}
+
+fn command_list(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let filter: Option<(String, Bytes)> = match args.len() {
+        2 => None,
+        5 if is(&args[2], "FILTERBY") => Some((text(&args[3]).to_ascii_lowercase(), args[4].clone())),
+        _ => return Err(crate::error::SYNTAX),
+    };
+    let mut out = Vec::new();
+    for c in &TABLE.commands {
+        let keep = match &filter {
+            None => true,
+            Some((k, v)) if k == "pattern" => crate::util::glob::glob_match(v, c.full_name.as_bytes(), true),
+            Some((k, v)) if k == "aclcat" => {
+                let want = format!("@{}", text(v).to_ascii_lowercase());
+                acl_categories(c).contains(&want)
+            }
+            Some((k, _)) if k == "module" => false,
+            Some(_) => return Err(crate::error::SYNTAX),
+        };
+        if keep {
+            out.push(Reply::bulk_string(c.full_name.clone()));
+        }
+    }
+    Ok(Reply::Array(out))
+}
+
+fn getkeys_common(args: &[Bytes]) -> CmdResult<Vec<usize>> {
+    let target = &args[2..];
+    let cmd = match crate::server::dispatch::resolve(target) {
+        Ok(c) => c,
+        Err(_) if TABLE.get(&target[0]).is_none() => return Err(CmdError::err("Invalid command specified")),
+        Err(_) => return Err(CmdError::err("Invalid number of arguments specified for command")),
+    };
+    let pos = cmd.spec.keys.positions(target);
+    if pos.is_empty() {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    Ok(pos)
+}
+
+fn command_getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let target = &args[2..];
+    let pos = getkeys_common(args)?;
+    Ok(Reply::Array(pos.into_iter().map(|p| Reply::Bulk(target[p].clone())).collect()))
+}
+
+fn command_getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let target = &args[2..];
+    let pos = getkeys_common(args)?;
+    let write = crate::server::dispatch::resolve(target).is_ok_and(|c| c.spec.has(flags::WRITE));
+    let f = if write { vec![Reply::Simple("RW"), Reply::Simple("UPDATE")] } else { vec![Reply::Simple("RO"), Reply::Simple("ACCESS")] };
+    Ok(Reply::Array(pos.into_iter().map(|p| Reply::Array(vec![Reply::Bulk(target[p].clone()), Reply::Set(f.clone())])).collect()))
+}
+
+fn command_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(help_reply(&[
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+        "HELP",
+        "    Print this help.",
+    ]))
+}
+
+const G: &str = "server";
+const F: u32 = LOADING | STALE;
+
+static COMMAND_SUBS: &[CommandSpec] = &[
+    spec("count", 2, F, Keys::None, command_count).doc(G, "2.8.13", "Returns a count of commands.", "").complexity("O(1)"),
+    spec("info", -2, F, Keys::None, command_info_cmd).doc(G, "2.8.13", "Returns information about one, multiple or all commands.", "[command-name [command-name ...]]").complexity("O(N) where N is the number of commands to look up"),
+    spec("docs", -2, F, Keys::None, command_docs_cmd).doc(G, "7.0.0", "Returns documentary information about one, multiple or all commands.", "[command-name [command-name ...]]").complexity("O(N) where N is the number of commands to look up"),
+    spec("list", -2, F, Keys::None, command_list).doc(G, "7.0.0", "Returns a list of command names.", "[FILTERBY filterby=MODULE module-name | ACLCAT category | PATTERN pattern]").complexity("O(N) where N is the total number of Redis commands"),
+    spec("getkeys", -3, F, Keys::None, command_getkeys).doc(G, "2.8.13", "Extracts the key names from an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
+    spec("getkeysandflags", -3, F, Keys::None, command_getkeysandflags).doc(G, "7.0.0", "Extracts the key names and access flags for an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
+    spec("help", 2, F, Keys::None, command_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+];
+
+/// The introspection family's rows.
+pub static COMMANDS: &[CommandSpec] = &[spec("command", -1, F, Keys::None, command)
+    .subcommands(COMMAND_SUBS)
+    .doc(G, "2.8.13", "Returns detailed information about all commands.", "")
+    .complexity("O(N) where N is the total number of Redis commands")];

@@ -1,0 +1,452 @@
+//! Generic keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, DBSIZE,
+//! FLUSHDB, FLUSHALL, SWAPDB, OBJECT.
+
+use super::args::{int, is, positive};
+use super::ctx::Ctx;
+use super::flags::*;
+use super::{container, spec, CommandSpec, Keys};
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::store::change::{key_changed, ChangeKind, KeyChange};
+use crate::store::{Entry, StrValue, Value};
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut n = 0;
+    for k in &args[1..] {
+        if ctx.remove(k).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
+fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(args[1..].iter().filter(|k| ctx.peek(k).is_some()).count() as i64))
+}
+
+fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut n = 0;
+    for k in &args[1..] {
+        if ctx.write(k).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
+fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Simple(ctx.peek(&args[1]).map_or("none", |e| e.value.type_name())))
+}
+
+/// Visits the live keys of one shard from slot `from`, calling `f` for each; expired keys met on the way are
+/// removed through the change path. Stops after `max_slots` slots; returns the next slot, or None at the end.
+fn scan_shard(
+    ctx: &mut Ctx<'_>,
+    db: usize,
+    shard: usize,
+    from: u32,
+    max_slots: usize,
+    f: &mut dyn FnMut(&Bytes, &Entry),
+) -> Option<u32> {
+    let now = ctx.now_ms;
+    let srv = ctx.srv;
+    let mut next = None;
+    ctx.with_shard(db, shard, |sh, sink| {
+        let end = sh.data.dict.slot_count();
+        let mut i = from as usize;
+        let mut expired = Vec::new();
+        let mut visited = 0;
+        while i < end && visited < max_slots {
+            if let Some(s) = sh.data.dict.slot(i as u32) {
+                if s.val.expire_at != 0 && s.val.expire_at <= now {
+                    expired.push(i as u32);
+                } else {
+                    f(&s.key, &s.val);
+                }
+            }
+            visited += 1;
+            i += 1;
+        }
+        for idx in expired {
+            if let Some((key, _)) = sh.data.remove(idx) {
+                key_changed(sh, KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired" }, sink);
+                srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        next = (i < end).then_some(i as u32);
+    });
+    next
+}
+
+fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let pattern = args[1].clone();
+    let all = &pattern[..] == b"*";
+    let db = ctx.db();
+    let mut out = Vec::new();
+    for s in 0..ctx.srv.keyspace.shard_count() {
+        scan_shard(ctx, db, s, 0, usize::MAX, &mut |k, _| {
+            if all || crate::util::glob::glob_match(&pattern, k, false) {
+                out.push(Reply::Bulk(k.clone()));
+            }
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+/// SCAN cursor: the slot number shifted left by the shard bits, or'ed with the shard. Slots never move, so a key
+/// present for the whole iteration is returned exactly once, however much the table grows.
+fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let cursor = crate::util::num::parse_u64(&args[1]).ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let mut count = 10i64;
+    let mut pattern: Option<Bytes> = None;
+    let mut type_filter: Option<String> = None;
+    let mut j = 2;
+    while j < args.len() {
+        let has_next = j + 1 < args.len();
+        if is(&args[j], "COUNT") && has_next {
+            count = positive(&args[j + 1])?;
+            if count < 1 {
+                return Err(error::SYNTAX);
+            }
+        } else if is(&args[j], "MATCH") && has_next {
+            pattern = Some(args[j + 1].clone());
+        } else if is(&args[j], "TYPE") && has_next {
+            type_filter = Some(String::from_utf8_lossy(&args[j + 1]).to_ascii_lowercase());
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 2;
+    }
+    let bits = ctx.srv.keyspace.shard_bits();
+    let nshards = ctx.srv.keyspace.shard_count() as u64;
+    let mut shard = cursor & (nshards - 1);
+    let mut slot = cursor >> bits;
+    if slot > u32::MAX as u64 {
+        return Ok(Reply::Array(vec![Reply::bulk_static("0"), Reply::Array(vec![])]));
+    }
+    let db = ctx.db();
+    let mut found = Vec::new();
+    let mut budget = (count as usize).saturating_mul(10).max(10);
+    let mut next_cursor = 0u64;
+    while shard < nshards {
+        let mut taken = 0usize;
+        let want = count as usize;
+        let next = scan_shard(ctx, db, shard as usize, slot as u32, budget, &mut |k, e| {
+            taken += 1;
+            let type_ok = type_filter.as_deref().is_none_or(|t| e.value.type_name() == t);
+            let match_ok = pattern.as_deref().is_none_or(|p| crate::util::glob::glob_match(p, k, false));
+            if type_ok && match_ok {
+                found.push(Reply::Bulk(k.clone()));
+            }
+        });
+        let _ = want;
+        match next {
+            Some(s) => {
+                next_cursor = ((s as u64) << bits) | shard;
+                break;
+            }
+            None => {
+                shard += 1;
+                slot = 0;
+                budget = budget.saturating_sub(taken.max(1));
+                if found.len() >= count as usize || budget == 0 {
+                    if shard < nshards {
+                        next_cursor = shard;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Reply::Array(vec![Reply::Bulk(Bytes::from(next_cursor.to_string())), Reply::Array(found)]))
+}
+
+fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    use rand::Rng;
+    let db = ctx.db();
+    let n = ctx.srv.keyspace.shard_count();
+    let mut rng = ctx.rng();
+    let now = ctx.now_ms;
+    for _ in 0..100 {
+        // Pick a shard weighted by its size so every key is about equally likely.
+        let mut sizes = Vec::with_capacity(n);
+        ctx.for_each_shard(db, |_, sh, _| sizes.push(sh.data.dict.len()));
+        let total: usize = sizes.iter().sum();
+        if total == 0 {
+            return Ok(Reply::Nil);
+        }
+        let mut pick = rng.gen_range(0..total);
+        let mut shard = 0;
+        for (i, &s) in sizes.iter().enumerate() {
+            if pick < s {
+                shard = i;
+                break;
+            }
+            pick -= s;
+        }
+        let sh = ctx.shard_at(db, shard);
+        let Some(idx) = sh.data.dict.random_slot(&mut rng) else { continue };
+        let Some(slot) = sh.data.dict.slot(idx) else { continue };
+        let key = slot.key.clone();
+        if slot.val.expire_at != 0 && slot.val.expire_at <= now {
+            // Removes it through the change path.
+            ctx.peek(&key);
+            continue;
+        }
+        return Ok(Reply::Bulk(key));
+    }
+    Ok(Reply::Nil)
+}
+
+fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult<Reply> {
+    let (src, dst) = (&args[1], &args[2]);
+    if ctx.peek(src).is_none() {
+        return Err(error::NO_SUCH_KEY);
+    }
+    if src == dst {
+        return Ok(if nx { Reply::Int(0) } else { Reply::OK });
+    }
+    if nx && ctx.peek(dst).is_some() {
+        return Ok(Reply::Int(0));
+    }
+    let db = ctx.db();
+    let Some(entry) = ctx.remove_in(db, src, "rename_from") else { return Err(error::NO_SUCH_KEY) };
+    ctx.put_entry(db, dst, entry, "rename_to");
+    Ok(if nx { Reply::Int(1) } else { Reply::OK })
+}
+
+fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    rename_generic(ctx, args, false)
+}
+
+fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    rename_generic(ctx, args, true)
+}
+
+fn db_arg(ctx: &Ctx<'_>, a: &[u8]) -> CmdResult<usize> {
+    let n = int(a)?;
+    if n < 0 || n as usize >= ctx.srv.keyspace.db_count() {
+        return Err(error::DB_INDEX_OUT_OF_RANGE);
+    }
+    Ok(n as usize)
+}
+
+fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let (src, dst) = (&args[1], &args[2]);
+    let mut dst_db = ctx.db();
+    let mut replace = false;
+    let mut j = 3;
+    while j < args.len() {
+        if is(&args[j], "REPLACE") {
+            replace = true;
+        } else if is(&args[j], "DB") && j + 1 < args.len() {
+            let n = int(&args[j + 1])?;
+            if n < 0 || n as usize >= ctx.srv.keyspace.db_count() {
+                return Err(error::DB_INDEX_OUT_OF_RANGE);
+            }
+            dst_db = n as usize;
+            j += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    if src == dst && dst_db == ctx.db() {
+        return Err(error::SAME_OBJECT);
+    }
+    let Some(entry) = ctx.peek(src).cloned() else { return Ok(Reply::Int(0)) };
+    if ctx.peek_in(dst_db, dst).is_some() {
+        if !replace {
+            return Ok(Reply::Int(0));
+        }
+        ctx.remove_in(dst_db, dst, "del");
+    }
+    let mut entry = entry;
+    entry.freq = crate::store::LFU_INIT_VAL;
+    ctx.put_entry(dst_db, dst, entry, "copy_to");
+    Ok(Reply::Int(1))
+}
+
+fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = &args[1];
+    let dst_db = db_arg(ctx, &args[2])?;
+    let db = ctx.db();
+    if dst_db == db {
+        return Err(error::SAME_OBJECT);
+    }
+    if ctx.peek(key).is_none() || ctx.peek_in(dst_db, key).is_some() {
+        return Ok(Reply::Int(0));
+    }
+    let Some(entry) = ctx.remove_in(db, key, "move_from") else { return Ok(Reply::Int(0)) };
+    ctx.put_entry(dst_db, key, entry, "move_to");
+    Ok(Reply::Int(1))
+}
+
+fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let db = ctx.db();
+    let mut n = 0;
+    ctx.for_each_shard(db, |_, sh, _| n += sh.data.dict.len());
+    Ok(Reply::Int(n as i64))
+}
+
+fn flush_mode(ctx: &Ctx<'_>, args: &[Bytes]) -> CmdResult<bool> {
+    match args.get(1) {
+        None => Ok(ctx.srv.config.read().cached.lazyfree_user_flush),
+        Some(a) if args.len() == 2 && is(a, "ASYNC") => Ok(true),
+        Some(a) if args.len() == 2 && is(a, "SYNC") => Ok(false),
+        _ => Err(error::SYNTAX),
+    }
+}
+
+/// Empties database `db` (its shards must be locked by the caller's plan).
+fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool) {
+    let mut garbage = Vec::new();
+    for s in 0..ctx.srv.keyspace.shard_count() {
+        let sh = ctx.shard_at(db, s);
+        sh.touch_watchers_of(&[&sh.data]);
+        garbage.push(std::mem::take(&mut sh.data));
+    }
+    ctx.dirty += 1;
+    if lazy {
+        std::thread::spawn(move || drop(garbage));
+    }
+}
+
+fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let lazy = flush_mode(ctx, args)?;
+    let db = ctx.db();
+    flush_db(ctx, db, lazy);
+    ctx.srv.keyspace.note_flush();
+    Ok(Reply::OK)
+}
+
+fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let lazy = flush_mode(ctx, args)?;
+    for db in 0..ctx.srv.keyspace.db_count() {
+        flush_db(ctx, db, lazy);
+    }
+    ctx.srv.keyspace.note_flush();
+    Ok(Reply::OK)
+}
+
+fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let a = int(&args[1]).map_err(|_| CmdError::err("invalid first DB index"))?;
+    let b = int(&args[2]).map_err(|_| CmdError::err("invalid second DB index"))?;
+    let n = ctx.srv.keyspace.db_count() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        return Err(error::DB_INDEX_OUT_OF_RANGE);
+    }
+    let (a, b) = (a as usize, b as usize);
+    if a != b {
+        for s in 0..ctx.srv.keyspace.shard_count() {
+            let da = std::mem::take(&mut ctx.shard_at(a, s).data);
+            let dbb = std::mem::take(&mut ctx.shard_at(b, s).data);
+            // Watchers of either database see every key that exists before or after the swap change.
+            ctx.shard_at(a, s).touch_watchers_of(&[&da, &dbb]);
+            ctx.shard_at(b, s).touch_watchers_of(&[&da, &dbb]);
+            ctx.shard_at(a, s).data = dbb;
+            ctx.shard_at(b, s).data = da;
+        }
+    }
+    ctx.dirty += 1;
+    ctx.srv.keyspace.note_flush();
+    Ok(Reply::OK)
+}
+
+fn lfu_policy(ctx: &Ctx<'_>) -> bool {
+    ctx.srv.config.read().get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
+}
+
+fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(ctx.peek(&args[2]).map_or(Reply::Nil, |e| Reply::bulk_static(e.value.encoding())))
+}
+
+fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let Some(freq) = ctx.peek(&args[2]).map(|e| e.freq) else { return Ok(Reply::Nil) };
+    if !lfu_policy(ctx) {
+        return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+    }
+    Ok(Reply::Int(freq as i64))
+}
+
+fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let Some(access) = ctx.peek(&args[2]).map(|e| e.access) else { return Ok(Reply::Nil) };
+    if lfu_policy(ctx) {
+        return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+    }
+    Ok(Reply::Int(ctx.srv.lru_clock().saturating_sub(access) as i64))
+}
+
+fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let shared_ints = ctx.srv.hot.maxmemory.load(Ordering::Relaxed) == 0 || !lfu_or_lru(ctx);
+    Ok(match ctx.peek(&args[2]) {
+        None => Reply::Nil,
+        // Redis shares the integers 0..9999 between keys.
+        Some(Entry { value: Value::Str(StrValue::Int(n)), .. }) if shared_ints && (0..10000).contains(n) => {
+            Reply::Int(i32::MAX as i64)
+        }
+        Some(_) => Reply::Int(1),
+    })
+}
+
+fn lfu_or_lru(ctx: &Ctx<'_>) -> bool {
+    ctx.srv.config.read().get("maxmemory-policy").is_some_and(|p| p.contains("lfu") || p.contains("lru"))
+}
+
+/// Builds a HELP reply from lines.
+pub fn help_reply(lines: &[&str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::SimpleOwned(l.to_string())).collect())
+}
+
+fn object_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(help_reply(&[
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Print this help.",
+    ]))
+}
+
+const G: &str = "generic";
+
+static OBJECT_SUBS: &[CommandSpec] = &[
+    spec("encoding", 3, READONLY, Keys::one(2), object_encoding).doc(G, "2.2.3", "Returns the internal encoding of a Redis object.", "key").complexity("O(1)"),
+    spec("freq", 3, READONLY, Keys::one(2), object_freq).doc(G, "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", "key").complexity("O(1)"),
+    spec("idletime", 3, READONLY, Keys::one(2), object_idletime).doc(G, "2.2.3", "Returns the time since the last access to a Redis object.", "key").complexity("O(1)"),
+    spec("refcount", 3, READONLY, Keys::one(2), object_refcount).doc(G, "2.2.3", "Returns the reference count of a value of a key.", "key").complexity("O(1)"),
+    spec("help", 2, LOADING | STALE, Keys::None, object_help).doc(G, "6.2.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+];
+
+/// The keyspace family's rows.
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("del", -2, WRITE, Keys::range(1, -1, 1), del).doc(G, "1.0.0", "Deletes one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys that will be removed."),
+    spec("unlink", -2, WRITE | FAST, Keys::range(1, -1, 1), del).doc(G, "4.0.0", "Asynchronously deletes one or more keys.", "key [key ...]").complexity("O(1) for each key removed regardless of its size."),
+    spec("exists", -2, READONLY | FAST, Keys::range(1, -1, 1), exists).doc(G, "1.0.0", "Determines whether one or more keys exist.", "key [key ...]").complexity("O(N) where N is the number of keys to check."),
+    spec("touch", -2, READONLY | FAST, Keys::range(1, -1, 1), touch).doc(G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "key [key ...]").complexity("O(N) where N is the number of keys that will be touched."),
+    spec("type", 2, READONLY | FAST, Keys::one(1), type_cmd).doc(G, "1.0.0", "Determines the type of value stored at a key.", "key").complexity("O(1)"),
+    spec("keys", 2, READONLY | ITERATES, Keys::None, keys).doc(G, "1.0.0", "Returns all key names that match a pattern.", "pattern").complexity("O(N) with N being the number of keys in the database"),
+    spec("scan", -2, READONLY | ITERATES, Keys::None, scan).doc(G, "2.8.0", "Iterates over the key names in the database.", "cursor:integer [MATCH pattern] [COUNT count] [TYPE type]").complexity("O(1) for every call. O(N) for a complete iteration."),
+    spec("randomkey", 1, READONLY | ITERATES, Keys::None, randomkey).doc(G, "1.0.0", "Returns a random key name from the database.", "").complexity("O(1)"),
+    spec("rename", 3, WRITE, Keys::range(1, 2, 1), rename).doc(G, "1.0.0", "Renames a key and overwrites the destination.", "key newkey").complexity("O(1)"),
+    spec("renamenx", 3, WRITE | FAST, Keys::range(1, 2, 1), renamenx).doc(G, "1.0.0", "Renames a key only when the target key name doesn't exist.", "key newkey").complexity("O(1)"),
+    spec("copy", -3, WRITE | DENYOOM | GLOBAL, Keys::range(1, 2, 1), copy).doc(G, "6.2.0", "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]").complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+    spec("move", 3, WRITE | FAST | GLOBAL, Keys::one(1), move_cmd).doc(G, "1.0.0", "Moves a key to another database.", "key db").complexity("O(1)"),
+    spec("dbsize", 1, READONLY | FAST | ITERATES, Keys::None, dbsize).doc("server", "1.0.0", "Returns the number of keys in the database.", "").complexity("O(1)"),
+    spec("flushdb", -1, WRITE | GLOBAL, Keys::None, flushdb).doc("server", "1.0.0", "Removes all keys from the current database.", "[flush-type=ASYNC | SYNC]").complexity("O(N) where N is the number of keys in the selected database"),
+    spec("flushall", -1, WRITE | GLOBAL, Keys::None, flushall).doc("server", "1.0.0", "Removes all keys from all databases.", "[flush-type=ASYNC | SYNC]").complexity("O(N) where N is the total number of keys in all databases"),
+    spec("swapdb", 3, WRITE | FAST | GLOBAL, Keys::None, swapdb).doc("server", "4.0.0", "Swaps two Redis databases.", "index1:integer index2:integer").complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    container("object", OBJECT_SUBS).doc(G, "2.2.3", "A container for object introspection commands.", ""),
+];

@@ -1,0 +1,412 @@
+//! The command table: one row per command, read by dispatch, COMMAND, MULTI, stats (and later scripting, ACL and
+//! replication).
+//!
+//! Each family file (`string.rs`, `keyspace.rs`, ...) ends in a `COMMANDS` slice of [`CommandSpec`] rows; this module
+//! joins them into [`TABLE`]. Adding a command is one row, one handler, one integration test and one differential
+//! case.
+
+pub mod args;
+pub mod bitmap;
+pub mod connection;
+pub mod ctx;
+pub mod docs;
+pub mod expire;
+pub mod introspect;
+pub mod keyspace;
+pub mod server;
+pub mod string;
+pub mod transaction;
+
+use crate::error::CmdResult;
+use crate::protocol::Reply;
+use bytes::Bytes;
+pub use ctx::Ctx;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+
+/// A command handler: synchronous, so one function serves the socket, EXEC and scripts.
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult<Reply>;
+
+/// Command flags (Redis's names).
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const STALE: u32 = 1 << 7;
+    pub const FAST: u32 = 1 << 8;
+    pub const BLOCKING: u32 = 1 << 9;
+    pub const NO_MULTI: u32 = 1 << 10;
+    pub const NO_AUTH: u32 = 1 << 11;
+    pub const MAY_REPLICATE: u32 = 1 << 12;
+    pub const SKIP_MONITOR: u32 = 1 << 13;
+    pub const SKIP_SLOWLOG: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Touches the whole keyspace or several databases: runs with every shard locked.
+    pub const GLOBAL: u32 = 1 << 16;
+    /// Iterates shards one at a time without holding them (KEYS, SCAN, DBSIZE, RANDOMKEY).
+    pub const ITERATES: u32 = 1 << 17;
+
+    /// Flag names as COMMAND INFO prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where a command's keys are among its arguments (argument 0 is the command name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    None,
+    /// Keys at `first`, `first + step`, ... up to `last` (negative: counted from the end, -1 = last argument).
+    Range { first: i32, last: i32, step: i32 },
+    /// A count at `at`, then that many keys from `at + 1` every `step` (EVAL, ZUNIONSTORE...).
+    NumKeys { at: i32, step: i32 },
+}
+
+impl Keys {
+    /// One key at `pos`.
+    pub const fn one(pos: i32) -> Keys {
+        Keys::Range { first: pos, last: pos, step: 1 }
+    }
+
+    /// Keys from `first` to `last` every `step`.
+    pub const fn range(first: i32, last: i32, step: i32) -> Keys {
+        Keys::Range { first, last, step }
+    }
+
+    /// The argument positions holding keys in `args` (never out of bounds).
+    pub fn positions(&self, args: &[Bytes]) -> Vec<usize> {
+        let n = args.len() as i64;
+        match *self {
+            Keys::None => Vec::new(),
+            Keys::Range { first, last, step } => {
+                let first = first as i64;
+                let last = if last < 0 { n + last as i64 } else { (last as i64).min(n - 1) };
+                let step = step.max(1) as usize;
+                if first >= n || first < 1 || last < first {
+                    return Vec::new();
+                }
+                (first as usize..=last as usize).step_by(step).collect()
+            }
+            Keys::NumKeys { at, step } => {
+                let Some(count) = args.get(at as usize).and_then(|a| crate::util::num::parse_i64(a)) else {
+                    return Vec::new();
+                };
+                let count = count.clamp(0, n) as usize;
+                (0..count).map(|i| at as usize + 1 + i * step.max(1) as usize).filter(|&p| p < args.len()).collect()
+            }
+        }
+    }
+}
+
+/// How a write command's effect enters the write-effect stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The arguments as sent.
+    Verbatim,
+    /// The handler emitted the replayable form itself (`ctx.emit`).
+    Rewritten,
+    /// No effect (reads, connection state).
+    Never,
+}
+
+/// Documentation shown by COMMAND DOCS and redis-cli hints.
+#[derive(Debug, Clone, Copy)]
+pub struct Docs {
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    /// Argument syntax in Redis's documentation notation (see `docs.rs`).
+    pub usage: &'static str,
+}
+
+/// One row of the command table.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    /// Lowercase name (for a subcommand, just the subcommand: `get` under `config`).
+    pub name: &'static str,
+    /// Counts the name; `-N` means at least N.
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: Keys,
+    pub effect: Effect,
+    pub handler: Handler,
+    pub docs: Docs,
+    pub subcommands: &'static [CommandSpec],
+    /// ACL categories beyond those the flags imply (`@string`, `@keyspace`, ...).
+    pub acl: &'static [&'static str],
+}
+
+fn no_handler(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult<Reply> {
+    Err(crate::error::SYNTAX)
+}
+
+const NO_DOCS: Docs = Docs { group: "generic", since: "1.0.0", summary: "", complexity: "", usage: "" };
+
+/// A table row. Writes default to a verbatim effect, everything else to none.
+pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: Keys, handler: Handler) -> CommandSpec {
+    let effect = if flags & flags::WRITE != 0 { Effect::Verbatim } else { Effect::Never };
+    CommandSpec { name, arity, flags, keys, effect, handler, docs: NO_DOCS, subcommands: &[], acl: &[] }
+}
+
+/// A container row (CONFIG, CLIENT, OBJECT...) whose subcommands are rows of their own.
+pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: -2,
+        flags: 0,
+        keys: Keys::None,
+        effect: Effect::Never,
+        handler: no_handler,
+        docs: NO_DOCS,
+        subcommands,
+        acl: &[],
+    }
+}
+
+impl CommandSpec {
+    /// Sets the documentation.
+    pub const fn doc(mut self, group: &'static str, since: &'static str, summary: &'static str, usage: &'static str) -> Self {
+        self.docs = Docs { group, since, summary, complexity: self.docs.complexity, usage };
+        self
+    }
+
+    /// Sets the complexity line of the documentation.
+    pub const fn complexity(mut self, c: &'static str) -> Self {
+        self.docs.complexity = c;
+        self
+    }
+
+    /// Marks the handler as emitting its own replayable effect.
+    pub const fn rewritten(mut self) -> Self {
+        self.effect = Effect::Rewritten;
+        self
+    }
+
+    /// Attaches subcommand rows to a command that also runs on its own (COMMAND).
+    pub const fn subcommands(mut self, subs: &'static [CommandSpec]) -> Self {
+        self.subcommands = subs;
+        self
+    }
+
+    /// Adds ACL categories.
+    pub const fn acl(mut self, cats: &'static [&'static str]) -> Self {
+        self.acl = cats;
+        self
+    }
+
+    /// True when `n` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, n: usize) -> bool {
+        let n = n as i32;
+        if self.arity >= 0 {
+            n == self.arity
+        } else {
+            n >= -self.arity
+        }
+    }
+
+    /// True when the command has all of `f`.
+    #[inline]
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f == f
+    }
+}
+
+/// Runtime statistics of one command (INFO commandstats).
+#[derive(Debug, Default)]
+pub struct CommandStats {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub rejected: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl CommandStats {
+    /// Clears the counters (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        for c in [&self.calls, &self.usec, &self.rejected, &self.failed] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A resolved command: the row, its full name (`config|get`) and its dense id (index into the stats).
+#[derive(Debug)]
+pub struct Command {
+    pub spec: &'static CommandSpec,
+    pub full_name: String,
+    pub id: usize,
+    pub parent: Option<usize>,
+    pub subs: Vec<usize>,
+    pub stats: CommandStats,
+}
+
+impl Command {
+    /// The table row.
+    pub fn spec(&self) -> &'static CommandSpec {
+        self.spec
+    }
+}
+
+/// All commands, built once from the families' rows.
+#[derive(Debug)]
+pub struct CommandTable {
+    pub commands: Vec<Command>,
+    by_name: HashMap<&'static str, usize>,
+}
+
+/// Every family's rows.
+fn families() -> Vec<&'static [CommandSpec]> {
+    vec![
+        connection::COMMANDS,
+        string::COMMANDS,
+        bitmap::COMMANDS,
+        keyspace::COMMANDS,
+        expire::COMMANDS,
+        transaction::COMMANDS,
+        server::COMMANDS,
+        introspect::COMMANDS,
+    ]
+}
+
+/// The command table.
+pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
+    let mut commands = Vec::new();
+    let mut by_name = HashMap::new();
+    for fam in families() {
+        for spec in fam {
+            let id = commands.len();
+            by_name.insert(spec.name, id);
+            commands.push(Command {
+                spec,
+                full_name: spec.name.to_string(),
+                id,
+                parent: None,
+                subs: Vec::new(),
+                stats: CommandStats::default(),
+            });
+            for sub in spec.subcommands {
+                let sid = commands.len();
+                commands.push(Command {
+                    spec: sub,
+                    full_name: format!("{}|{}", spec.name, sub.name),
+                    id: sid,
+                    parent: Some(id),
+                    subs: Vec::new(),
+                    stats: CommandStats::default(),
+                });
+                commands[id].subs.push(sid);
+            }
+        }
+    }
+    CommandTable { commands, by_name }
+});
+
+/// What a lookup of argv found.
+#[derive(Debug)]
+pub enum Lookup<'t> {
+    Found(&'t Command),
+    Unknown,
+    /// A container was named with an unknown subcommand.
+    UnknownSub(&'t Command),
+}
+
+impl CommandTable {
+    /// Finds a top-level command by name, case-insensitively, without allocating.
+    pub fn get(&self, name: &[u8]) -> Option<&Command> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let s = std::str::from_utf8(lower).ok()?;
+        self.by_name.get(s).map(|&i| &self.commands[i])
+    }
+
+    /// Resolves argv to a command or subcommand.
+    pub fn lookup(&self, args: &[Bytes]) -> Lookup<'_> {
+        let Some(cmd) = args.first().and_then(|n| self.get(n)) else { return Lookup::Unknown };
+        if cmd.subs.is_empty() || args.len() < 2 {
+            return Lookup::Found(cmd);
+        }
+        let sub = &args[1];
+        match cmd.subs.iter().map(|&i| &self.commands[i]).find(|c| c.spec.name.as_bytes().eq_ignore_ascii_case(sub)) {
+            Some(c) => Lookup::Found(c),
+            None => Lookup::UnknownSub(cmd),
+        }
+    }
+
+    /// Finds a command by its full name (`get`, `config|get`).
+    pub fn by_full_name(&self, name: &[u8]) -> Option<&Command> {
+        let s = String::from_utf8_lossy(name).to_ascii_lowercase();
+        match s.split_once('|') {
+            None => self.get(s.as_bytes()),
+            Some((parent, sub)) => {
+                let p = self.get(parent.as_bytes())?;
+                p.subs.iter().map(|&i| &self.commands[i]).find(|c| c.spec.name == sub)
+            }
+        }
+    }
+
+    /// Top-level commands in table order.
+    pub fn top_level(&self) -> impl Iterator<Item = &Command> {
+        self.commands.iter().filter(|c| c.parent.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rows_are_consistent() {
+        let mut names = std::collections::HashSet::new();
+        for c in &TABLE.commands {
+            let s = c.spec;
+            assert!(names.insert(c.full_name.clone()), "duplicate {}", c.full_name);
+            assert_eq!(s.name, s.name.to_ascii_lowercase());
+            assert_ne!(s.arity, 0, "{}", c.full_name);
+            assert!(!(s.has(flags::WRITE) && s.has(flags::READONLY)), "{}", c.full_name);
+            if s.has(flags::WRITE) {
+                assert_ne!(s.effect, Effect::Never, "{}", c.full_name);
+            }
+            if let Keys::Range { first, last, .. } = s.keys {
+                let min = s.arity.abs();
+                assert!(first < min || s.arity < 0, "{} key position beyond arity", c.full_name);
+                assert!(last < min || last < 0 || s.arity < 0, "{}", c.full_name);
+            }
+            if c.subs.is_empty() && c.parent.is_none() || c.parent.is_some() {
+                assert!(!s.docs.summary.is_empty(), "{} has no summary", c.full_name);
+            }
+        }
+    }
+
+    #[test]
+    fn key_positions() {
+        let a: Vec<Bytes> = ["mset", "a", "1", "b", "2"].iter().map(|s| Bytes::from(*s)).collect();
+        assert_eq!(Keys::range(1, -1, 2).positions(&a), vec![1, 3]);
+        assert_eq!(Keys::one(1).positions(&a[..1]), Vec::<usize>::new());
+    }
+}

@@ -1,0 +1,240 @@
+//! Server commands: INFO, CONFIG, TIME, DEBUG, MONITOR, LASTSAVE, SHUTDOWN.
+
+use super::args::{is, text};
+use super::ctx::Ctx;
+use super::flags::*;
+use super::keyspace::help_reply;
+use super::{container, spec, CommandSpec, Keys, TABLE};
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::server::client::cflags;
+use crate::server::ShutdownRequest;
+use bytes::Bytes;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let sections: Vec<String> = args[1..].iter().map(|a| text(a).to_ascii_lowercase()).collect();
+    let body = crate::info::render(ctx.srv, &sections);
+    Ok(Reply::Verbatim("txt", Bytes::from(body)))
+}
+
+// ---- CONFIG ----
+
+fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let cfg = ctx.srv.config.read();
+    let mut seen = std::collections::HashSet::new();
+    let mut pairs = Vec::new();
+    for pat in &args[2..] {
+        for (name, value) in cfg.matching(pat) {
+            if seen.insert(name) {
+                let value = if name == "dir" {
+                    std::env::current_dir().map(|d| d.display().to_string()).unwrap_or(value)
+                } else {
+                    value
+                };
+                pairs.push((Reply::bulk_static(name), Reply::bulk_string(value)));
+            }
+        }
+    }
+    Ok(Reply::Map(pairs))
+}
+
+fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    if args.len() % 2 != 0 {
+        return Err(CmdError::arity("config|set"));
+    }
+    let mut next = ctx.srv.config.read().clone();
+    let mut seen = std::collections::HashSet::new();
+    for pair in args[2..].chunks(2) {
+        let name = text(&pair[0]);
+        let fail = |why: &str| CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {why}"));
+        let Some(p) = crate::config::param(&name) else {
+            return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")));
+        };
+        if !seen.insert(p.name) {
+            return Err(fail("duplicate parameter"));
+        }
+        if !p.mutable {
+            return Err(fail("can't set immutable config"));
+        }
+        let words: Vec<Vec<u8>>;
+        let parts: Vec<&[u8]> = if matches!(p.kind, crate::config::Kind::List) {
+            words = crate::util::splitargs::split_args(&pair[1]).unwrap_or_default();
+            words.iter().map(|w| w.as_slice()).collect()
+        } else {
+            vec![&pair[1][..]]
+        };
+        next.set(p.name, &parts).map_err(|e| fail(&e))?;
+        if p.name == "dir" {
+            std::env::set_current_dir(text(&pair[1])).map_err(|e| fail(&e.to_string()))?;
+        }
+    }
+    *ctx.srv.config.write() = next;
+    ctx.srv.refresh_hot();
+    Ok(Reply::OK)
+}
+
+fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    ctx.srv.stats.reset();
+    for c in &TABLE.commands {
+        c.stats.reset();
+    }
+    Ok(Reply::OK)
+}
+
+fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    ctx.srv.config.read().rewrite().map_err(CmdError::err)?;
+    Ok(Reply::OK)
+}
+
+fn config_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(help_reply(&[
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+    ]))
+}
+
+fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let _ = ctx;
+    let us = crate::server::unix_us();
+    Ok(Reply::Array(vec![
+        Reply::bulk_string((us / 1_000_000).to_string()),
+        Reply::bulk_string((us % 1_000_000).to_string()),
+    ]))
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.srv.lastsave_unix.load(Ordering::Relaxed) as i64))
+}
+
+fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.caller != super::ctx::Caller::Client {
+        return Err(CmdError::err("MONITOR isn't allowed for DENY BLOCKING client"));
+    }
+    let info = ctx.client.info.clone();
+    if !info.has_flag(cflags::MONITOR) {
+        info.set_flag(cflags::MONITOR, true);
+        ctx.srv.clients.monitors.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(Reply::OK)
+}
+
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut req = ShutdownRequest::default();
+    let mut abort = false;
+    for a in &args[1..] {
+        if is(a, "NOSAVE") {
+            req.save = Some(false);
+        } else if is(a, "SAVE") {
+            req.save = Some(true);
+        } else if is(a, "NOW") {
+            req.now = true;
+        } else if is(a, "FORCE") {
+            req.force = true;
+        } else if is(a, "ABORT") {
+            abort = true;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    if abort {
+        if args.len() > 2 {
+            return Err(error::SYNTAX);
+        }
+        return Err(CmdError::err("No shutdown in progress."));
+    }
+    if req.save == Some(true) && args.iter().skip(1).any(|a| is(a, "NOSAVE")) {
+        return Err(error::SYNTAX);
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.srv.request_shutdown(req);
+    // Redis sends no reply: the connection just closes.
+    ctx.client.reply_mode = crate::server::client::ReplyMode::Off;
+    ctx.client.close_after_reply = true;
+    Ok(Reply::OK)
+}
+
+// ---- DEBUG ----
+
+fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let sub = &args[1];
+    let n = args.len();
+    if is(sub, "HELP") {
+        return Ok(help_reply(&[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "OBJECT <key>",
+            "    Show low level info about `key` and associated value.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Print this help.",
+        ]));
+    }
+    if is(sub, "SLEEP") && n == 3 {
+        let secs = crate::util::num::parse_f64(&args[2]).unwrap_or(0.0).max(0.0);
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        return Ok(Reply::OK);
+    }
+    if is(sub, "SET-ACTIVE-EXPIRE") && n == 3 {
+        ctx.srv.active_expire.store(super::args::int(&args[2])? != 0, Ordering::Relaxed);
+        return Ok(Reply::OK);
+    }
+    if is(sub, "OBJECT") && n == 3 {
+        let lru_now = ctx.srv.lru_clock();
+        let Some(e) = ctx.peek(&args[2]) else { return Err(error::NO_SUCH_KEY) };
+        let line = format!(
+            "Value at:0x{:x} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            e as *const _ as usize,
+            e.value.encoding(),
+            e.value.heap_bytes().max(1),
+            e.access,
+            lru_now.saturating_sub(e.access)
+        );
+        return Ok(Reply::SimpleOwned(line));
+    }
+    Err(CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+        crate::error::truncate_lossy(sub, 128)
+    )))
+}
+
+/// Formats INFO-style `key:value` lines (shared with the `info` module).
+pub fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "{key}:{value}\r");
+}
+
+const G: &str = "server";
+
+static CONFIG_SUBS: &[CommandSpec] = &[
+    spec("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_get).doc(G, "2.0.0", "Returns the effective values of configuration parameters.", "parameter [parameter ...]").complexity("O(N) when N is the number of configuration parameters provided"),
+    spec("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set).doc(G, "2.0.0", "Sets configuration parameters in-flight.", "data=parameter value [parameter value ...]").complexity("O(N) when N is the number of configuration parameters provided"),
+    spec("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat).doc(G, "2.0.0", "Resets the server's statistics.", "").complexity("O(1)"),
+    spec("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_rewrite).doc(G, "2.8.0", "Persists the effective configuration to file.", "").complexity("O(1)"),
+    spec("help", 2, LOADING | STALE, Keys::None, config_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+];
+
+/// The server family's rows.
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("info", -1, LOADING | STALE, Keys::None, info).doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]").complexity("O(1)"),
+    container("config", CONFIG_SUBS).doc(G, "2.0.0", "A container for server configuration commands.", ""),
+    spec("time", 1, LOADING | STALE | FAST, Keys::None, time).doc(G, "2.6.0", "Returns the server time.", "").complexity("O(1)"),
+    spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "").complexity("O(1)"),
+    spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(G, "1.0.0", "Listens for all requests received by the server in real-time.", ""),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown).doc(G, "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "[save-selector=NOSAVE | SAVE] [NOW] [FORCE] [ABORT]").complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, debug).doc(G, "1.0.0", "A container for debugging commands.", "subcommand [argument [argument ...]]").complexity("Depends on subcommand."),
+];
+

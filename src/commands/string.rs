@@ -1,0 +1,513 @@
+//! String commands: GET/SET and friends, counters, ranges, LCS.
+
+use super::args::{float, int, is};
+use super::ctx::{Ctx, Ttl};
+use super::flags::*;
+use super::{spec, CommandSpec, Keys};
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::store::bits;
+use crate::store::{Entry, StrValue, Value};
+use bytes::Bytes;
+
+/// Largest string a command may build (proto-max-bulk-len).
+fn check_len(ctx: &Ctx<'_>, len: u64) -> CmdResult<()> {
+    let max = ctx.srv.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed) as u64;
+    if len > max {
+        return Err(error::STRING_TOO_LONG);
+    }
+    Ok(())
+}
+
+fn bulk(v: &StrValue) -> Reply {
+    Reply::Bulk(v.to_bytes())
+}
+
+fn ms_bytes(ms: u64) -> Bytes {
+    Bytes::from(ms.to_string())
+}
+
+/// Options shared by SET and GETEX (Redis's parseExtendedStringArgumentsOrReply).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StrOpts {
+    pub nx: bool,
+    pub xx: bool,
+    pub get: bool,
+    pub keepttl: bool,
+    pub persist: bool,
+    /// Absolute expiry in unix ms, from EX/PX/EXAT/PXAT.
+    pub expire_at: Option<u64>,
+}
+
+/// Which command the options belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrCmd {
+    Set,
+    GetEx,
+}
+
+/// Parses SET / GETEX options from `args[from..]`.
+///
+/// # Errors
+/// `ERR syntax error`, `ERR value is not an integer or out of range`, `ERR invalid expire time in '<cmd>' command`.
+pub fn parse_str_opts(ctx: &Ctx<'_>, args: &[Bytes], from: usize, which: StrCmd, name: &str) -> CmdResult<StrOpts> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Unit {
+        Ex,
+        Px,
+        ExAt,
+        PxAt,
+    }
+    let mut o = StrOpts::default();
+    let mut exp: Option<(Unit, &Bytes)> = None;
+    let set = which == StrCmd::Set;
+    let mut j = from;
+    while j < args.len() {
+        let a = &args[j];
+        let next = args.get(j + 1);
+        let has = |u: Unit| exp.is_some_and(|(x, _)| x == u);
+        let unit = if is(a, "EX") {
+            Some(Unit::Ex)
+        } else if is(a, "PX") {
+            Some(Unit::Px)
+        } else if is(a, "EXAT") {
+            Some(Unit::ExAt)
+        } else if is(a, "PXAT") {
+            Some(Unit::PxAt)
+        } else {
+            None
+        };
+        if is(a, "NX") && !o.xx && set {
+            o.nx = true;
+        } else if is(a, "XX") && !o.nx && set {
+            o.xx = true;
+        } else if is(a, "GET") && set {
+            o.get = true;
+        } else if is(a, "KEEPTTL") && !o.persist && exp.is_none() && set {
+            o.keepttl = true;
+        } else if is(a, "PERSIST") && !set && exp.is_none() && !o.keepttl {
+            o.persist = true;
+        } else if let (Some(u), Some(n)) = (unit, next) {
+            let others = [Unit::Ex, Unit::Px, Unit::ExAt, Unit::PxAt].into_iter().filter(|&x| x != u).any(has);
+            if o.keepttl || o.persist || others {
+                return Err(error::SYNTAX);
+            }
+            exp = Some((u, n));
+            j += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    if let Some((u, v)) = exp {
+        let n = int(v)?;
+        let seconds = matches!(u, Unit::Ex | Unit::ExAt);
+        if n <= 0 || (seconds && n > i64::MAX / 1000) {
+            return Err(CmdError::invalid_expire(name));
+        }
+        let mut ms = if seconds { n * 1000 } else { n };
+        if matches!(u, Unit::Ex | Unit::Px) {
+            ms = ms.checked_add(ctx.now_ms as i64).ok_or_else(|| CmdError::invalid_expire(name))?;
+        }
+        o.expire_at = Some(ms as u64);
+    }
+    Ok(o)
+}
+
+fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(match ctx.read_str(&args[1])? {
+        Some(v) => bulk(&v),
+        None => Reply::Nil,
+    })
+}
+
+/// Writes `value` with SET's semantics; returns the reply.
+fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts) -> CmdResult<Reply> {
+    let old = if o.get { Some(ctx.read_str(key)?) } else { None };
+    let found = match &old {
+        Some(v) => v.is_some(),
+        None => ctx.peek(key).is_some(),
+    };
+    let old_reply = || match &old {
+        Some(Some(v)) => bulk(v),
+        _ => Reply::Nil,
+    };
+    if (o.nx && found) || (o.xx && !found) {
+        return Ok(if o.get { old_reply() } else { Reply::Nil });
+    }
+    let ttl = match (o.expire_at, o.keepttl) {
+        (Some(at), _) => Ttl::At(at),
+        (None, true) => Ttl::Keep,
+        (None, false) => Ttl::Clear,
+    };
+    ctx.set(key, Value::Str(StrValue::from_slice(value)), ttl, "set");
+    if let Some(at) = o.expire_at {
+        ctx.emit(vec![
+            Bytes::from_static(b"SET"),
+            key.clone(),
+            Bytes::copy_from_slice(value),
+            Bytes::from_static(b"PXAT"),
+            ms_bytes(at),
+        ]);
+    } else {
+        let mut e = vec![Bytes::from_static(b"SET"), key.clone(), Bytes::copy_from_slice(value)];
+        if o.keepttl {
+            e.push(Bytes::from_static(b"KEEPTTL"));
+        }
+        ctx.emit(e);
+    }
+    Ok(if o.get { old_reply() } else { Reply::OK })
+}
+
+fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let o = parse_str_opts(ctx, args, 3, StrCmd::Set, "set")?;
+    set_generic(ctx, &args[1], &args[2], o)
+}
+
+fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.peek(&args[1]).is_some() {
+        return Ok(Reply::Int(0));
+    }
+    set_generic(ctx, &args[1], &args[2], StrOpts::default())?;
+    Ok(Reply::Int(1))
+}
+
+fn setex_generic(ctx: &mut Ctx<'_>, args: &[Bytes], unit_ms: i64, name: &str) -> CmdResult<Reply> {
+    let n = int(&args[2])?;
+    if n <= 0 || (unit_ms == 1000 && n > i64::MAX / 1000) {
+        return Err(CmdError::invalid_expire(name));
+    }
+    let at = (n * unit_ms).checked_add(ctx.now_ms as i64).ok_or_else(|| CmdError::invalid_expire(name))?;
+    let o = StrOpts { expire_at: Some(at as u64), ..Default::default() };
+    set_generic(ctx, &args[1], &args[3], o)
+}
+
+fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    setex_generic(ctx, args, 1000, "setex")
+}
+
+fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    setex_generic(ctx, args, 1, "psetex")
+}
+
+fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let o = StrOpts { get: true, ..Default::default() };
+    set_generic(ctx, &args[1], &args[2], o)
+}
+
+fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let Some(v) = ctx.read_str(&args[1])? else { return Ok(Reply::Nil) };
+    ctx.remove(&args[1]);
+    ctx.emit(vec![Bytes::from_static(b"DEL"), args[1].clone()]);
+    Ok(bulk(&v))
+}
+
+fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let o = parse_str_opts(ctx, args, 2, StrCmd::GetEx, "getex")?;
+    let key = &args[1];
+    let Some(v) = ctx.read_str(key)? else { return Ok(Reply::Nil) };
+    if let Some(at) = o.expire_at {
+        if at <= ctx.now_ms {
+            ctx.remove_in(ctx.db(), key, "del");
+            ctx.emit(vec![Bytes::from_static(b"DEL"), key.clone()]);
+        } else {
+            ctx.set_expire(key, at, "expire");
+            ctx.emit(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), ms_bytes(at)]);
+        }
+    } else if o.persist && ctx.peek(key).is_some_and(|e| e.expire_at != 0) {
+        ctx.set_expire(key, 0, "persist");
+        ctx.emit(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
+    }
+    Ok(bulk(&v))
+}
+
+fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut out = Vec::with_capacity(args.len() - 1);
+    for k in &args[1..] {
+        out.push(match ctx.read(k) {
+            Some(Entry { value: Value::Str(s), .. }) => bulk(s),
+            #[allow(unreachable_patterns)]
+            _ => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::arity("mset"));
+    }
+    for kv in args[1..].chunks(2) {
+        ctx.set(&kv[0], Value::Str(StrValue::from_slice(&kv[1])), Ttl::Clear, "set");
+    }
+    Ok(Reply::OK)
+}
+
+fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::arity("msetnx"));
+    }
+    if args[1..].chunks(2).any(|kv| ctx.peek(&kv[0]).is_some()) {
+        return Ok(Reply::Int(0));
+    }
+    for kv in args[1..].chunks(2) {
+        ctx.set(&kv[0], Value::Str(StrValue::from_slice(&kv[1])), Ttl::Clear, "set");
+    }
+    Ok(Reply::Int(1))
+}
+
+fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.read_str(&args[1])?.map_or(0, |v| v.len() as i64)))
+}
+
+fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = &args[1];
+    let add = &args[2];
+    match ctx.write(key) {
+        None => {
+            ctx.set(key, Value::Str(StrValue::from_slice(add)), Ttl::Clear, "append");
+            Ok(Reply::Int(add.len() as i64))
+        }
+        Some(Entry { value: Value::Str(s), .. }) => {
+            let new_len = (s.len() + add.len()) as u64;
+            let max = ctx.srv.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed) as u64;
+            if new_len > max {
+                return Err(error::STRING_TOO_LONG);
+            }
+            let Some(Entry { value: Value::Str(s), .. }) = ctx.write(key) else { return Err(error::WRONGTYPE) };
+            let mut v = std::mem::replace(s, StrValue::Int(0)).into_vec();
+            v.extend_from_slice(add);
+            *s = StrValue::Raw(Bytes::from(v));
+            ctx.modified(key, "append");
+            Ok(Reply::Int(new_len as i64))
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(error::WRONGTYPE),
+    }
+}
+
+fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut start = int(&args[2])?;
+    let mut end = int(&args[3])?;
+    let Some(v) = ctx.read_str(&args[1])? else { return Ok(Reply::bulk_static("")) };
+    let b = v.to_bytes();
+    let len = b.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return Ok(Reply::bulk_static(""));
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return Ok(Reply::bulk_static(""));
+    }
+    Ok(Reply::Bulk(b.slice(start as usize..=end as usize)))
+}
+
+fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = &args[1];
+    let offset = int(&args[2])?;
+    let val = &args[3];
+    if offset < 0 {
+        return Err(CmdError::err("offset is out of range"));
+    }
+    let offset = offset as u64;
+    let cur = ctx.read_str(key)?;
+    match cur {
+        None => {
+            if val.is_empty() {
+                return Ok(Reply::Int(0));
+            }
+            check_len(ctx, offset + val.len() as u64)?;
+            let mut v = vec![0u8; offset as usize];
+            v.extend_from_slice(val);
+            let n = v.len() as i64;
+            ctx.set(key, Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Clear, "setrange");
+            Ok(Reply::Int(n))
+        }
+        Some(s) => {
+            if val.is_empty() {
+                return Ok(Reply::Int(s.len() as i64));
+            }
+            check_len(ctx, offset + val.len() as u64)?;
+            let mut v = s.into_vec();
+            let end = offset as usize + val.len();
+            if v.len() < end {
+                v.resize(end, 0);
+            }
+            v[offset as usize..end].copy_from_slice(val);
+            let n = v.len() as i64;
+            if let Some(Entry { value: Value::Str(s), .. }) = ctx.write(key) {
+                *s = StrValue::Raw(Bytes::from(v));
+            }
+            ctx.modified(key, "setrange");
+            Ok(Reply::Int(n))
+        }
+    }
+}
+
+fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult<Reply> {
+    let cur = match ctx.write(key) {
+        None => 0,
+        Some(Entry { value: Value::Str(StrValue::Int(n)), .. }) => *n,
+        Some(Entry { value: Value::Str(s), .. }) => {
+            if s.len() > 20 {
+                return Err(error::NOT_INTEGER);
+            }
+            crate::util::num::parse_i64(&s.to_bytes()).ok_or(error::NOT_INTEGER)?
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => return Err(error::WRONGTYPE),
+    };
+    let new = cur.checked_add(delta).ok_or(error::OVERFLOW)?;
+    match ctx.write(key) {
+        Some(e) => {
+            e.value = Value::Str(StrValue::Int(new));
+            ctx.modified(key, "incrby");
+        }
+        None => ctx.set(key, Value::Str(StrValue::Int(new)), Ttl::Keep, "incrby"),
+    }
+    Ok(Reply::Int(new))
+}
+
+fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, &args[1], 1)
+}
+
+fn decr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, &args[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let d = int(&args[2])?;
+    incr_by(ctx, &args[1], d)
+}
+
+fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let d = int(&args[2])?;
+    if d == i64::MIN {
+        return Err(CmdError::err("decrement would overflow"));
+    }
+    incr_by(ctx, &args[1], -d)
+}
+
+fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = &args[1];
+    let cur = match ctx.read_str(key)? {
+        None => 0.0,
+        Some(s) => crate::util::num::parse_f64(&s.to_bytes()).ok_or(error::NOT_FLOAT)?,
+    };
+    let incr = float(&args[2])?;
+    let new = cur + incr;
+    if new.is_nan() || new.is_infinite() {
+        return Err(error::INCR_NAN_INF);
+    }
+    let text = crate::util::num::format_long_double(new);
+    let b = Bytes::from(text);
+    match ctx.write(key) {
+        Some(e) => {
+            e.value = Value::Str(StrValue::Bytes(b.clone()));
+            ctx.modified(key, "incrbyfloat");
+        }
+        None => ctx.set(key, Value::Str(StrValue::Bytes(b.clone())), Ttl::Keep, "incrbyfloat"),
+    }
+    // Replayed as a SET so float rounding cannot differ on the other side.
+    ctx.emit(vec![Bytes::from_static(b"SET"), key.clone(), b.clone(), Bytes::from_static(b"KEEPTTL")]);
+    Ok(Reply::Bulk(b))
+}
+
+fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut values = Vec::with_capacity(2);
+    for k in &args[1..3] {
+        values.push(match ctx.read(k) {
+            None => Bytes::new(),
+            Some(Entry { value: Value::Str(s), .. }) => s.to_bytes(),
+            #[allow(unreachable_patterns)]
+            Some(_) => return Err(CmdError::err("The specified keys must contain string values")),
+        });
+    }
+    let (mut len_only, mut idx, mut withlen, mut minlen) = (false, false, false, 0i64);
+    let mut j = 3;
+    while j < args.len() {
+        let a = &args[j];
+        if is(a, "IDX") {
+            idx = true;
+        } else if is(a, "LEN") {
+            len_only = true;
+        } else if is(a, "WITHMATCHLEN") {
+            withlen = true;
+        } else if is(a, "MINMATCHLEN") && j + 1 < args.len() {
+            minlen = int(&args[j + 1])?.max(0);
+            j += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    if len_only && idx {
+        return Err(CmdError::err("If you want both the length and indexes, please just use IDX."));
+    }
+    let limit = ctx.srv.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed) as u64;
+    let lcs_err = |e: bits::LcsError| CmdError::err(e.message().trim_start_matches("ERR "));
+    if len_only {
+        let n = bits::lcs_len_with_limit(&values[0], &values[1], limit).map_err(lcs_err)?;
+        return Ok(Reply::Int(n as i64));
+    }
+    let r = bits::lcs_with_limit(&values[0], &values[1], limit).map_err(lcs_err)?;
+    if !idx {
+        return Ok(Reply::Bulk(Bytes::from(r.string)));
+    }
+    let pair = |(a, b): (usize, usize)| Reply::Array(vec![Reply::Int(a as i64), Reply::Int(b as i64)]);
+    let matches = r
+        .matches
+        .into_iter()
+        .filter(|m| minlen == 0 || m.2 as i64 >= minlen)
+        .map(|(a, b, n)| {
+            let mut v = vec![pair(a), pair(b)];
+            if withlen {
+                v.push(Reply::Int(n as i64));
+            }
+            Reply::Array(v)
+        })
+        .collect();
+    Ok(Reply::Map(vec![
+        (Reply::bulk_static("matches"), Reply::Array(matches)),
+        (Reply::bulk_static("len"), Reply::Int(r.len as i64)),
+    ]))
+}
+
+const G: &str = "string";
+
+/// The string family's rows.
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("get", 2, READONLY | FAST, Keys::one(1), get).doc(G, "1.0.0", "Returns the string value of a key.", "key").complexity("O(1)"),
+    spec("set", -3, WRITE | DENYOOM, Keys::one(1), set).rewritten().doc(G, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "key value [condition=NX | XX] [GET] [expiration=EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]").complexity("O(1)"),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, Keys::one(1), setnx).rewritten().doc(G, "1.0.0", "Set the string value of a key only when the key doesn't exist.", "key value").complexity("O(1)"),
+    spec("setex", 4, WRITE | DENYOOM, Keys::one(1), setex).rewritten().doc(G, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "key seconds value").complexity("O(1)"),
+    spec("psetex", 4, WRITE | DENYOOM, Keys::one(1), psetex).rewritten().doc(G, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "key milliseconds value").complexity("O(1)"),
+    spec("getset", 3, WRITE | DENYOOM | FAST, Keys::one(1), getset).rewritten().doc(G, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "key value").complexity("O(1)"),
+    spec("getdel", 2, WRITE | FAST, Keys::one(1), getdel).rewritten().doc(G, "6.2.0", "Returns the string value of a key after deleting the key.", "key").complexity("O(1)"),
+    spec("getex", -2, WRITE | FAST, Keys::one(1), getex).rewritten().doc(G, "6.2.0", "Returns the string value of a key after setting its expiration time.", "key [expiration=EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]").complexity("O(1)"),
+    spec("mget", -2, READONLY | FAST, Keys::range(1, -1, 1), mget).doc(G, "1.0.0", "Atomically returns the string values of one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys to retrieve."),
+    spec("mset", -3, WRITE | DENYOOM, Keys::range(1, -1, 2), mset).doc(G, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "data=key value [key value ...]").complexity("O(N) where N is the number of keys to set."),
+    spec("msetnx", -3, WRITE | DENYOOM, Keys::range(1, -1, 2), msetnx).doc(G, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "data=key value [key value ...]").complexity("O(N) where N is the number of keys to set."),
+    spec("strlen", 2, READONLY | FAST, Keys::one(1), strlen).doc(G, "2.2.0", "Returns the length of a string value.", "key").complexity("O(1)"),
+    spec("append", 3, WRITE | DENYOOM | FAST, Keys::one(1), append).doc(G, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value").complexity("O(1)"),
+    spec("getrange", 4, READONLY, Keys::one(1), getrange).doc(G, "2.4.0", "Returns a substring of the string stored at a key.", "key start end").complexity("O(N) where N is the length of the returned string."),
+    spec("substr", 4, READONLY, Keys::one(1), getrange).doc(G, "1.0.0", "Returns a substring from a string value.", "key start end").complexity("O(N) where N is the length of the returned string."),
+    spec("setrange", 4, WRITE | DENYOOM, Keys::one(1), setrange).doc(G, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "key offset value").complexity("O(1), not counting the time taken to copy the new string in place."),
+    spec("incr", 2, WRITE | DENYOOM | FAST, Keys::one(1), incr).doc(G, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "key").complexity("O(1)"),
+    spec("decr", 2, WRITE | DENYOOM | FAST, Keys::one(1), decr).doc(G, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "key").complexity("O(1)"),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, Keys::one(1), incrby).doc(G, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment").complexity("O(1)"),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, Keys::one(1), decrby).doc(G, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "key decrement").complexity("O(1)"),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, Keys::one(1), incrbyfloat).rewritten().doc(G, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment:double").complexity("O(1)"),
+    spec("lcs", -3, READONLY, Keys::range(1, 2, 1), lcs).doc(G, "7.0.0", "Finds the longest common substring.", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len:integer] [WITHMATCHLEN]").complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
+];

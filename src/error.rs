@@ -1,0 +1,99 @@
+//! Command errors and every Redis error text Strata sends, in one place.
+//!
+//! Handlers return `Err(CmdError)`; the text always starts with its code (`ERR`, `WRONGTYPE`, ...), which is what
+//! clients parse and what `INFO errorstats` counts. Never write a Redis error string inline in a handler: add it here.
+
+use std::borrow::Cow;
+
+/// An error reply. `0` is the full line without the leading `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError(pub Cow<'static, str>);
+
+impl CmdError {
+    /// An error with a fixed text.
+    pub const fn fixed(s: &'static str) -> Self {
+        CmdError(Cow::Borrowed(s))
+    }
+
+    /// An `ERR`-coded error built at run time.
+    pub fn err(msg: impl std::fmt::Display) -> Self {
+        CmdError(Cow::Owned(format!("ERR {msg}")))
+    }
+
+    /// An error whose text (with its code) is built at run time.
+    pub fn raw(msg: String) -> Self {
+        CmdError(Cow::Owned(msg))
+    }
+
+    /// The error code: the first word (`ERR`, `WRONGTYPE`, ...), as `INFO errorstats` keys it.
+    pub fn code(&self) -> &str {
+        self.0.split(' ').next().unwrap_or("ERR")
+    }
+
+    /// `-ERR wrong number of arguments for 'get' command`.
+    pub fn arity(name: &str) -> Self {
+        CmdError::err(format!("wrong number of arguments for '{name}' command"))
+    }
+
+    /// `-ERR unknown subcommand 'x'. Try CONFIG HELP.`
+    pub fn unknown_subcommand(sub: &[u8], container: &str) -> Self {
+        CmdError::err(format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            truncate_lossy(sub, 128),
+            container.to_ascii_uppercase()
+        ))
+    }
+
+    /// `-ERR invalid expire time in 'set' command`.
+    pub fn invalid_expire(cmd: &str) -> Self {
+        CmdError::err(format!("invalid expire time in '{cmd}' command"))
+    }
+}
+
+impl std::fmt::Display for CmdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lossy UTF-8 of at most `max` bytes, for echoing user input inside an error text.
+pub fn truncate_lossy(s: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&s[..s.len().min(max)]).into_owned()
+}
+
+/// Result of a command handler.
+pub type CmdResult<T = crate::protocol::Reply> = Result<T, CmdError>;
+
+pub const WRONGTYPE: CmdError = CmdError::fixed("WRONGTYPE Operation against a key holding the wrong kind of value");
+pub const SYNTAX: CmdError = CmdError::fixed("ERR syntax error");
+pub const NOT_INTEGER: CmdError = CmdError::fixed("ERR value is not an integer or out of range");
+pub const NOT_FLOAT: CmdError = CmdError::fixed("ERR value is not a valid float");
+pub const OVERFLOW: CmdError = CmdError::fixed("ERR increment or decrement would overflow");
+pub const INCR_NAN_INF: CmdError = CmdError::fixed("ERR increment would produce NaN or Infinity");
+pub const NO_SUCH_KEY: CmdError = CmdError::fixed("ERR no such key");
+pub const DB_INDEX_OUT_OF_RANGE: CmdError = CmdError::fixed("ERR DB index is out of range");
+pub const INVALID_DB_INDEX: CmdError = CmdError::fixed("ERR invalid DB index");
+pub const STRING_TOO_LONG: CmdError =
+    CmdError::fixed("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+pub const NOAUTH: CmdError = CmdError::fixed("NOAUTH Authentication required.");
+pub const WRONGPASS: CmdError =
+    CmdError::fixed("WRONGPASS invalid username-password pair or user is disabled.");
+pub const AUTH_NOT_CONFIGURED: CmdError = CmdError::fixed(
+    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+);
+pub const EXECABORT: CmdError = CmdError::fixed("EXECABORT Transaction discarded because of previous errors.");
+pub const MULTI_NESTED: CmdError = CmdError::fixed("ERR MULTI calls can not be nested");
+pub const EXEC_WITHOUT_MULTI: CmdError = CmdError::fixed("ERR EXEC without MULTI");
+pub const DISCARD_WITHOUT_MULTI: CmdError = CmdError::fixed("ERR DISCARD without MULTI");
+pub const WATCH_IN_MULTI: CmdError = CmdError::fixed("ERR WATCH inside MULTI is not allowed");
+pub const OOM: CmdError = CmdError::fixed("OOM command not allowed when used memory > 'maxmemory'.");
+pub const SAME_OBJECT: CmdError = CmdError::fixed("ERR source and destination objects are the same");
+pub const TIMEOUT_NEGATIVE: CmdError = CmdError::fixed("ERR timeout is negative");
+pub const TIMEOUT_NOT_FLOAT: CmdError = CmdError::fixed("ERR timeout is not a float or out of range");
+pub const BIT_OFFSET: CmdError = CmdError::fixed("ERR bit offset is not an integer or out of range");
+pub const BIT_VALUE: CmdError = CmdError::fixed("ERR bit is not an integer or out of range");
+pub const NO_SUCH_CLIENT: CmdError = CmdError::fixed("ERR No such client");
+pub const NOPROTO: CmdError = CmdError::fixed("NOPROTO unsupported protocol version");
+pub const PROTOCOL_VERSION_NOT_INT: CmdError = CmdError::fixed("ERR Protocol version is not an integer or out of range");
+pub const NOT_ALLOWED_IN_MULTI: CmdError = CmdError::fixed("ERR Command not allowed inside a transaction");
+pub const PANIC: CmdError = CmdError::fixed("ERR internal error while executing the command (logged)");

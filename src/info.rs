@@ -1,0 +1,350 @@
+//! INFO: Redis's sections and field names, so `redis-cli --stat`, redis_exporter and dashboards read Strata as
+//! they read Redis. Every number comes from the server's own counters.
+
+use crate::commands::TABLE;
+use crate::server::Server;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+const DEFAULT: &[&str] =
+    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+
+fn kv(out: &mut String, k: &str, v: impl std::fmt::Display) {
+    let _ = write!(out, "{k}:{v}\r\n");
+}
+
+/// Resident set size of the process in bytes.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn cpu_times() -> (f64, f64) {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return (0.0, 0.0) };
+    let after = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (tick(12), tick(11)) // (stime, utime)
+}
+
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Renders the requested sections (`[]` = default; `all`, `everything`, or names).
+pub fn render(srv: &Server, requested: &[String]) -> String {
+    let mut wanted: Vec<&str> = Vec::new();
+    if requested.is_empty() || requested.iter().any(|s| s == "default") {
+        wanted.extend(DEFAULT);
+    }
+    for r in requested {
+        match r.as_str() {
+            "all" | "everything" => {
+                wanted.extend(DEFAULT);
+                wanted.extend(ALL_EXTRA);
+            }
+            s => {
+                if let Some(x) = DEFAULT.iter().chain(ALL_EXTRA).find(|d| **d == s) {
+                    wanted.push(x);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut first = true;
+    for section in DEFAULT.iter().chain(ALL_EXTRA) {
+        if !wanted.contains(section) {
+            continue;
+        }
+        if !first {
+            out.push_str("\r\n");
+        }
+        first = false;
+        let title = match *section {
+            "cpu" => "CPU".to_string(),
+            s => {
+                let mut c = s.chars();
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            }
+        };
+        let _ = write!(out, "# {title}\r\n");
+        match *section {
+            "server" => server(srv, &mut out),
+            "clients" => clients(srv, &mut out),
+            "memory" => memory(srv, &mut out),
+            "persistence" => persistence(srv, &mut out),
+            "stats" => stats(srv, &mut out),
+            "replication" => replication(srv, &mut out),
+            "cpu" => cpu(&mut out),
+            "errorstats" => errorstats(srv, &mut out),
+            "cluster" => kv(&mut out, "cluster_enabled", 0),
+            "keyspace" => keyspace(srv, &mut out),
+            "commandstats" => commandstats(&mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn server(srv: &Server, out: &mut String) {
+    let cfg = srv.config.read();
+    let uptime = srv.uptime_secs();
+    kv(out, "redis_version", crate::REDIS_VERSION);
+    kv(out, "strata_version", env!("CARGO_PKG_VERSION"));
+    kv(out, "redis_git_sha1", "00000000");
+    kv(out, "redis_git_dirty", 0);
+    kv(out, "redis_build_id", "0");
+    kv(out, "redis_mode", "standalone");
+    kv(out, "os", format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
+    kv(out, "arch_bits", usize::BITS);
+    kv(out, "monotonic_clock", "POSIX clock_gettime");
+    kv(out, "multiplexing_api", "epoll");
+    kv(out, "atomicvar_api", "c11-builtin");
+    kv(out, "gcc_version", "0.0.0");
+    kv(out, "process_id", std::process::id());
+    kv(out, "process_supervised", "no");
+    kv(out, "run_id", &srv.run_id);
+    kv(out, "tcp_port", srv.port.load(Ordering::Relaxed));
+    kv(out, "server_time_usec", crate::server::unix_us());
+    kv(out, "uptime_in_seconds", uptime);
+    kv(out, "uptime_in_days", uptime / 86400);
+    kv(out, "hz", cfg.cached.hz);
+    kv(out, "configured_hz", cfg.cached.hz);
+    kv(out, "lru_clock", srv.lru_clock());
+    kv(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+    kv(out, "config_file", cfg.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+    kv(out, "io_threads_active", 0);
+    kv(out, "worker_threads", crate::runtime_threads(&cfg));
+}
+
+fn clients(srv: &Server, out: &mut String) {
+    let all = srv.clients.all();
+    let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
+    kv(out, "connected_clients", all.len());
+    kv(out, "cluster_connections", 0);
+    kv(out, "maxclients", srv.hot.maxclients.load(Ordering::Relaxed));
+    kv(out, "client_recent_max_input_buffer", max_in);
+    kv(out, "client_recent_max_output_buffer", 0);
+    kv(out, "blocked_clients", 0);
+    kv(out, "tracking_clients", 0);
+    kv(out, "clients_in_timeout_table", 0);
+}
+
+fn memory(srv: &Server, out: &mut String) {
+    let rss = rss_bytes();
+    let used = rss;
+    let peak = srv.note_memory_peak(used);
+    let maxmemory = srv.hot.maxmemory.load(Ordering::Relaxed);
+    let human = crate::util::num::bytes_to_human;
+    let policy = srv.config.read().get("maxmemory-policy").unwrap_or("noeviction").to_string();
+    let sys = total_system_memory();
+    kv(out, "used_memory", used);
+    kv(out, "used_memory_human", human(used));
+    kv(out, "used_memory_rss", rss);
+    kv(out, "used_memory_rss_human", human(rss));
+    kv(out, "used_memory_peak", peak);
+    kv(out, "used_memory_peak_human", human(peak));
+    kv(out, "used_memory_peak_perc", format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 100.0 }));
+    kv(out, "used_memory_overhead", 0);
+    kv(out, "used_memory_startup", 0);
+    kv(out, "used_memory_dataset", used);
+    kv(out, "used_memory_dataset_perc", "100.00%");
+    kv(out, "allocator_allocated", used);
+    kv(out, "allocator_active", used);
+    kv(out, "allocator_resident", rss);
+    kv(out, "total_system_memory", sys);
+    kv(out, "total_system_memory_human", human(sys));
+    kv(out, "used_memory_lua", 31744);
+    kv(out, "used_memory_vm_eval", 31744);
+    kv(out, "used_memory_lua_human", "31.00K");
+    kv(out, "used_memory_scripts_eval", 0);
+    kv(out, "number_of_cached_scripts", 0);
+    kv(out, "number_of_functions", 0);
+    kv(out, "number_of_libraries", 0);
+    kv(out, "used_memory_vm_functions", 32768);
+    kv(out, "used_memory_vm_total", 64512);
+    kv(out, "used_memory_vm_total_human", "63.00K");
+    kv(out, "used_memory_functions", 184);
+    kv(out, "used_memory_scripts", 184);
+    kv(out, "used_memory_scripts_human", "184B");
+    kv(out, "maxmemory", maxmemory);
+    kv(out, "maxmemory_human", human(maxmemory));
+    kv(out, "maxmemory_policy", policy);
+    kv(out, "allocator_frag_ratio", "1.00");
+    kv(out, "allocator_frag_bytes", 0);
+    kv(out, "allocator_rss_ratio", "1.00");
+    kv(out, "allocator_rss_bytes", 0);
+    kv(out, "rss_overhead_ratio", "1.00");
+    kv(out, "rss_overhead_bytes", 0);
+    kv(out, "mem_fragmentation_ratio", "1.00");
+    kv(out, "mem_fragmentation_bytes", 0);
+    kv(out, "mem_not_counted_for_evict", 0);
+    kv(out, "mem_replication_backlog", 0);
+    kv(out, "mem_total_replication_buffers", 0);
+    kv(out, "mem_clients_slaves", 0);
+    kv(out, "mem_clients_normal", srv.clients.len() * 20 * 1024);
+    kv(out, "mem_cluster_links", 0);
+    kv(out, "mem_aof_buffer", 0);
+    kv(out, "mem_allocator", "libc");
+    kv(out, "active_defrag_running", 0);
+    kv(out, "lazyfree_pending_objects", 0);
+    kv(out, "lazyfreed_objects", 0);
+}
+
+fn persistence(srv: &Server, out: &mut String) {
+    kv(out, "loading", 0);
+    kv(out, "async_loading", 0);
+    kv(out, "current_cow_peak", 0);
+    kv(out, "current_cow_size", 0);
+    kv(out, "current_cow_size_age", 0);
+    kv(out, "current_fork_perc", "0.00");
+    kv(out, "current_save_keys_processed", 0);
+    kv(out, "current_save_keys_total", 0);
+    kv(out, "rdb_changes_since_last_save", srv.changes_since_save.load(Ordering::Relaxed));
+    kv(out, "rdb_bgsave_in_progress", 0);
+    kv(out, "rdb_last_save_time", srv.lastsave_unix.load(Ordering::Relaxed));
+    kv(out, "rdb_last_bgsave_status", "ok");
+    kv(out, "rdb_last_bgsave_time_sec", -1);
+    kv(out, "rdb_current_bgsave_time_sec", -1);
+    kv(out, "rdb_saves", 0);
+    kv(out, "rdb_last_cow_size", 0);
+    kv(out, "rdb_last_load_keys_expired", 0);
+    kv(out, "rdb_last_load_keys_loaded", 0);
+    kv(out, "aof_enabled", 0);
+    kv(out, "aof_rewrite_in_progress", 0);
+    kv(out, "aof_rewrite_scheduled", 0);
+    kv(out, "aof_last_rewrite_time_sec", -1);
+    kv(out, "aof_current_rewrite_time_sec", -1);
+    kv(out, "aof_last_bgrewrite_status", "ok");
+    kv(out, "aof_rewrites", 0);
+    kv(out, "aof_rewrites_consecutive_failures", 0);
+    kv(out, "aof_last_write_status", "ok");
+    kv(out, "aof_last_cow_size", 0);
+    kv(out, "module_fork_in_progress", 0);
+    kv(out, "module_fork_last_cow_size", 0);
+}
+
+fn stats(srv: &Server, out: &mut String) {
+    let s = &srv.stats;
+    let g = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let (ops, in_kbps, out_kbps) = srv.instantaneous();
+    kv(out, "total_connections_received", g(&s.connections_received));
+    kv(out, "total_commands_processed", g(&s.commands_processed));
+    kv(out, "instantaneous_ops_per_sec", ops);
+    kv(out, "total_net_input_bytes", g(&s.net_input_bytes));
+    kv(out, "total_net_output_bytes", g(&s.net_output_bytes));
+    kv(out, "total_net_repl_input_bytes", 0);
+    kv(out, "total_net_repl_output_bytes", 0);
+    kv(out, "instantaneous_input_kbps", format!("{in_kbps:.2}"));
+    kv(out, "instantaneous_output_kbps", format!("{out_kbps:.2}"));
+    kv(out, "instantaneous_input_repl_kbps", "0.00");
+    kv(out, "instantaneous_output_repl_kbps", "0.00");
+    kv(out, "rejected_connections", g(&s.rejected_connections));
+    kv(out, "sync_full", 0);
+    kv(out, "sync_partial_ok", 0);
+    kv(out, "sync_partial_err", 0);
+    kv(out, "expired_keys", g(&s.expired_keys));
+    kv(out, "expired_stale_perc", "0.00");
+    kv(out, "expired_time_cap_reached_count", 0);
+    kv(out, "expire_cycle_cpu_milliseconds", g(&s.expire_cycle_cpu_ms));
+    kv(out, "evicted_keys", g(&s.evicted_keys));
+    kv(out, "evicted_clients", 0);
+    kv(out, "total_eviction_exceeded_time", 0);
+    kv(out, "current_eviction_exceeded_time", 0);
+    kv(out, "keyspace_hits", g(&s.keyspace_hits));
+    kv(out, "keyspace_misses", g(&s.keyspace_misses));
+    kv(out, "pubsub_channels", 0);
+    kv(out, "pubsub_patterns", 0);
+    kv(out, "pubsubshard_channels", 0);
+    kv(out, "latest_fork_usec", 0);
+    kv(out, "total_forks", 0);
+    kv(out, "migrate_cached_sockets", 0);
+    kv(out, "slave_expires_tracked_keys", 0);
+    kv(out, "active_defrag_hits", 0);
+    kv(out, "active_defrag_misses", 0);
+    kv(out, "active_defrag_key_hits", 0);
+    kv(out, "active_defrag_key_misses", 0);
+    kv(out, "total_active_defrag_time", 0);
+    kv(out, "current_active_defrag_time", 0);
+    kv(out, "tracking_total_keys", 0);
+    kv(out, "tracking_total_items", 0);
+    kv(out, "tracking_total_prefixes", 0);
+    kv(out, "unexpected_error_replies", g(&s.unexpected_error_replies));
+    kv(out, "total_error_replies", g(&s.error_replies));
+    kv(out, "dump_payload_sanitizations", 0);
+    kv(out, "total_reads_processed", g(&s.io_reads));
+    kv(out, "total_writes_processed", g(&s.io_writes));
+    kv(out, "io_threaded_reads_processed", 0);
+    kv(out, "io_threaded_writes_processed", 0);
+    kv(out, "reply_buffer_shrinks", 0);
+    kv(out, "reply_buffer_expands", 0);
+}
+
+fn replication(srv: &Server, out: &mut String) {
+    let backlog = srv.config.read().get("repl-backlog-size").and_then(|v| v.parse::<u64>().ok()).unwrap_or(1 << 20);
+    kv(out, "role", "master");
+    kv(out, "connected_slaves", 0);
+    kv(out, "master_failover_state", "no-failover");
+    kv(out, "master_replid", &srv.run_id);
+    kv(out, "master_replid2", "0000000000000000000000000000000000000000");
+    kv(out, "master_repl_offset", srv.effects.offset());
+    kv(out, "second_repl_offset", -1);
+    kv(out, "repl_backlog_active", 0);
+    kv(out, "repl_backlog_size", backlog);
+    kv(out, "repl_backlog_first_byte_offset", 0);
+    kv(out, "repl_backlog_histlen", 0);
+}
+
+fn cpu(out: &mut String) {
+    let (sys, user) = cpu_times();
+    kv(out, "used_cpu_sys", format!("{sys:.6}"));
+    kv(out, "used_cpu_user", format!("{user:.6}"));
+    kv(out, "used_cpu_sys_children", "0.000000");
+    kv(out, "used_cpu_user_children", "0.000000");
+    kv(out, "used_cpu_sys_main_thread", format!("{sys:.6}"));
+    kv(out, "used_cpu_user_main_thread", format!("{user:.6}"));
+}
+
+fn errorstats(srv: &Server, out: &mut String) {
+    let errs = srv.stats.errors.lock();
+    let mut codes: Vec<_> = errs.iter().collect();
+    codes.sort();
+    for (code, n) in codes {
+        kv(out, &format!("errorstat_{code}"), format!("count={n}"));
+    }
+}
+
+fn keyspace(srv: &Server, out: &mut String) {
+    for db in 0..srv.keyspace.db_count() {
+        let (keys, expires) = srv.keyspace.db_sizes(db);
+        if keys > 0 {
+            kv(out, &format!("db{db}"), format!("keys={keys},expires={expires},avg_ttl=0"));
+        }
+    }
+}
+
+fn commandstats(out: &mut String) {
+    for c in &TABLE.commands {
+        let calls = c.stats.calls.load(Ordering::Relaxed);
+        let rejected = c.stats.rejected.load(Ordering::Relaxed);
+        let failed = c.stats.failed.load(Ordering::Relaxed);
+        if calls == 0 && rejected == 0 && failed == 0 {
+            continue;
+        }
+        let usec = c.stats.usec.load(Ordering::Relaxed);
+        let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+        kv(
+            out,
+            &format!("cmdstat_{}", c.full_name),
+            format!("calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}"),
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! Strata: a Redis-protocol-compatible cache server.
+//!
+//! # Layout
+//! - `protocol`: RESP decoding (requests, inline commands, limits) and reply encoding (RESP2/RESP3). Imports nothing
+//!   else from the crate.
+//! - `commands`: the command table (`commands/mod.rs`), the handler context (`ctx.rs`), and one file per command
+//!   family (`string.rs`, `keyspace.rs`, ...), each ending in its `COMMANDS` rows.
+//! - `store`: the keyspace (databases × shards), values, the keyspace-change path (`store/change.rs`) and active
+//!   expiry.
+//! - `effects`: the write-effect stream every write feeds.
+//! - `server`: listener, connections, client registry and dispatch (the one gate for every command).
+//! - `config`: redis.conf parsing and the parameter registry behind CONFIG.
+//! - `info`: the INFO sections.
+//! - `error`: every error text sent to clients.
+//! - `util`: Redis-compatible string helpers (glob, number parsing and formatting, argument splitting).
+
+#![cfg_attr(not(test), deny(clippy::panic, clippy::unwrap_used, clippy::expect_used))]
+
+pub mod commands;
+pub mod config;
+pub mod effects;
+pub mod error;
+pub mod info;
+pub mod protocol;
+pub mod server;
+pub mod store;
+pub mod util;
+
+pub use config::Config;
+pub use server::{start, ServerHandle};
+
+/// The Redis version Strata reports (HELLO, INFO): the Redis release whose semantics it implements.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Worker threads the runtime should use for `cfg` (0 = one per available core).
+pub fn runtime_threads(cfg: &Config) -> usize {
+    match cfg.cached.worker_threads {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    }
+}

@@ -1,0 +1,140 @@
+//! `strata-server [config-file] [--name value ...]`: redis-server's command line conventions.
+
+use std::process::ExitCode;
+use strata::Config;
+
+const HELP: &str = "Usage: strata-server [/path/to/strata.conf] [options] [-]
+       strata-server - (read config from stdin)
+       strata-server -v or --version
+       strata-server -h or --help
+
+Examples:
+       strata-server (run the server with the embedded default configuration)
+       strata-server /etc/strata/6379.conf
+       strata-server --port 7777
+       strata-server /etc/mystrata.conf --loglevel verbose --maxmemory 100mb
+       strata-server --save '' --requirepass secret
+
+Every configuration parameter can be given as --name value; conf/strata.conf documents them all.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!("Strata server v={} (Redis {} compatible)", env!("CARGO_PKG_VERSION"), strata::REDIS_VERSION);
+        return ExitCode::SUCCESS;
+    }
+    let args = if args.first().map(String::as_str) == Some("-") {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text);
+        let path = std::env::temp_dir().join(format!("strata-stdin-{}.conf", std::process::id()));
+        if std::fs::write(&path, text).is_err() {
+            eprintln!("cannot read configuration from stdin");
+            return ExitCode::FAILURE;
+        }
+        std::iter::once(path.display().to_string()).chain(args.into_iter().skip(1)).collect()
+    } else {
+        args
+    };
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("\n{}", e.0);
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config);
+    let threads = strata::runtime_threads(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config, threads))
+}
+
+fn init_logging(config: &Config) {
+    let level = match config.get("loglevel").unwrap_or("notice") {
+        "debug" => "debug",
+        "verbose" => "info",
+        "notice" => "info",
+        "warning" => "warn",
+        _ => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match config.get("logfile").filter(|f| !f.is_empty()) {
+        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(file) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init(),
+            Err(e) => {
+                eprintln!("cannot open logfile {path}: {e}; logging to stdout");
+                builder.init();
+            }
+        },
+        None => builder.init(),
+    }
+}
+
+async fn run(config: Config, threads: usize) -> ExitCode {
+    let file = config.file.as_ref().map(|p| p.display().to_string());
+    let pidfile = config.get("pidfile").filter(|p| !p.is_empty()).map(str::to_string);
+    let handle = match strata::start(config).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!("Could not start the server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(p) = &pidfile {
+        let _ = std::fs::write(p, format!("{}\n", std::process::id()));
+    }
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        port = handle.port(),
+        pid = std::process::id(),
+        threads,
+        config = file.as_deref().unwrap_or("(embedded defaults)"),
+        "Strata started; ready to accept connections on {:?}",
+        handle.addrs
+    );
+    let srv = handle.srv.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::warn!("Received shutdown signal, scheduling shutdown...");
+        srv.request_shutdown(Default::default());
+    });
+    handle.wait().await;
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    tracing::info!("Strata is now ready to exit, bye bye...");
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

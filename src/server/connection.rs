@@ -1,0 +1,191 @@
+//! One client connection: read what arrived, run every complete command in order, write all replies at once.
+//!
+//! A pipelined batch costs one read and one write. Out-of-band messages (MONITOR lines; later pub/sub and
+//! tracking invalidations) arrive on the client's channel and are written between batches. Handler panics are
+//! caught in dispatch; should anything else in this task panic, only this connection ends.
+
+use crate::protocol::{encode, Decoded, Decoder, Protocol, Reply};
+use crate::server::client::{ClientInfo, ClientState, ReplyMode};
+use crate::server::dispatch::{dispatch, Outcome};
+use crate::server::Server;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Unregisters the client however the task ends.
+struct Registration {
+    srv: Arc<Server>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.srv.clients.unregister(self.id);
+    }
+}
+
+/// Serves one accepted connection until it closes.
+pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let (info, mut push_rx) = srv.clients.register(addr, laddr);
+    let _reg = Registration { srv: srv.clone(), id: info.id };
+    let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
+    let mut state = ClientState::new(info.clone(), !needs_auth);
+    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = Decoder::default();
+    let mut shutdown = srv.shutdown_watch();
+    info.touch();
+
+    loop {
+        let timeout = srv.hot.timeout_secs.load(Ordering::Relaxed);
+        let idle = async {
+            if timeout == 0 {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_secs(timeout)).await
+            }
+        };
+        if inbuf.capacity() - inbuf.len() < 1024 {
+            inbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            r = stream.read_buf(&mut inbuf) => {
+                match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        info.touch();
+                    }
+                }
+            }
+            Some(msg) = push_rx.recv() => {
+                out.extend_from_slice(&msg);
+                while let Ok(more) = push_rx.try_recv() {
+                    out.extend_from_slice(&more);
+                }
+                if write_out(&srv, &mut stream, &mut out).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            _ = info.killed() => break,
+            _ = shutdown.changed() => break,
+            _ = idle, if state.multi.is_none() && !info.has_flag(super::client::cflags::MONITOR) => break,
+        }
+        if inbuf.len() > srv.hot.query_buffer_limit.load(Ordering::Relaxed) {
+            tracing::warn!(client = %info.addr, "closing client that reached max query buffer length");
+            break;
+        }
+        decoder.max_bulk_len = srv.hot.proto_max_bulk_len.load(Ordering::Relaxed);
+        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &mut stream).await.is_err() {
+            break;
+        }
+        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        if write_out(&srv, &mut stream, &mut out).await.is_err() || state.close_after_reply {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+    crate::commands::transaction::unwatch_all(&srv, &mut state);
+}
+
+async fn write_out(srv: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+    let r = stream.write_all(out).await;
+    out.clear();
+    if out.capacity() > 1024 * 1024 {
+        *out = BytesMut::with_capacity(READ_CHUNK);
+    }
+    r
+}
+
+/// Decodes and runs every complete command in `inbuf`, appending replies to `out`.
+async fn process_batch(
+    srv: &Arc<Server>,
+    state: &mut ClientState,
+    decoder: &mut Decoder,
+    inbuf: &mut BytesMut,
+    out: &mut BytesMut,
+    stream: &mut TcpStream,
+) -> Result<(), ()> {
+    loop {
+        let authenticated = state.authenticated || !srv.hot.requirepass_set.load(Ordering::Relaxed);
+        let args = match decoder.decode(inbuf, authenticated) {
+            Ok(Decoded::Command(args)) => args,
+            Ok(Decoded::Incomplete(want)) => {
+                if want > inbuf.capacity() {
+                    inbuf.reserve(want - inbuf.len());
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::debug!(client = %state.info.addr, "protocol error: {}", e.0);
+                srv.stats.count_error("ERR");
+                encode(out, &Reply::Error(format!("ERR {}", e.0)), state.proto);
+                state.close_after_reply = true;
+                return Ok(());
+            }
+        };
+        let reply = loop {
+            match dispatch(srv, state, &args) {
+                Outcome::Reply(r) => break r,
+                Outcome::Paused(until) => {
+                    write_out(srv, stream, out).await.map_err(|_| ())?;
+                    wait_unpaused(srv, &state.info, until).await;
+                    if state.info.is_killed() {
+                        return Err(());
+                    }
+                }
+            }
+        };
+        let send = match state.reply_mode {
+            ReplyMode::On => true,
+            ReplyMode::Off => false,
+            ReplyMode::SkipNext => {
+                state.reply_mode = ReplyMode::Skip;
+                false
+            }
+            ReplyMode::Skip => {
+                state.reply_mode = ReplyMode::On;
+                false
+            }
+        };
+        if send {
+            encode(out, &reply, state.proto);
+        }
+        state.info.resp.store(if state.proto == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+        if state.close_after_reply {
+            return Ok(());
+        }
+        if out.len() > 64 * 1024 {
+            write_out(srv, stream, out).await.map_err(|_| ())?;
+        }
+    }
+}
+
+async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64) {
+    let now = crate::server::unix_ms();
+    let wait = Duration::from_millis(until.saturating_sub(now).max(1));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = srv.unpaused.notified() => {}
+        _ = info.killed() => {}
+    }
+}
+
+/// Sends an out-of-band message to a client (used by MONITOR and later pub/sub).
+pub fn push(tx: &mpsc::UnboundedSender<Bytes>, msg: Bytes) {
+    let _ = tx.send(msg);
+}

@@ -1,0 +1,263 @@
+//! The one gate every command passes, whoever sends it.
+//!
+//! Order of checks (as Redis's `processCommand`): the command exists, arity, authentication, MULTI queueing,
+//! CLIENT PAUSE. Then [`call`] locks the shards the command names, runs the handler inside a panic boundary,
+//! records statistics, and hands the write effect to the stream while the shards are still locked.
+
+use crate::commands::ctx::{Caller, Ctx};
+use crate::commands::{flags, Command, Effect, Lookup, TABLE};
+use crate::error::{self, CmdError};
+use crate::protocol::Reply;
+use crate::server::client::{cflags, ClientState, MultiState};
+use crate::server::Server;
+use bytes::Bytes;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// What dispatching one command produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send this reply.
+    Reply(Reply),
+    /// Clients are paused until this unix ms; wait and dispatch the command again.
+    Paused(u64),
+}
+
+/// Commands that run immediately even inside MULTI.
+fn runs_inside_multi(name: &str) -> bool {
+    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let mut list = String::new();
+    for a in args.iter().skip(1) {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push('\'');
+        list.push_str(&error::truncate_lossy(a, room));
+        list.push_str("' ");
+    }
+    let name = args.first().map(|n| error::truncate_lossy(n, 128)).unwrap_or_default();
+    CmdError::err(format!("unknown command '{name}', with args beginning with: {list}"))
+}
+
+/// Resolves argv and applies the checks that do not depend on the caller's transaction state.
+///
+/// # Errors
+/// Redis's texts for unknown commands and subcommands and wrong arity.
+pub fn resolve(args: &[Bytes]) -> Result<&'static Command, CmdError> {
+    match TABLE.lookup(args) {
+        Lookup::Found(cmd) => {
+            if !cmd.spec.arity_ok(args.len()) {
+                return Err(CmdError::arity(&cmd.full_name));
+            }
+            Ok(cmd)
+        }
+        Lookup::UnknownSub(cmd) => Err(CmdError::unknown_subcommand(&args[1], cmd.spec.name)),
+        Lookup::Unknown => Err(unknown_command(args)),
+    }
+}
+
+fn reject(srv: &Server, client: &mut ClientState, cmd: Option<&Command>, err: CmdError) -> Outcome {
+    if let Some(m) = client.multi.as_mut() {
+        m.failed = true;
+    }
+    if let Some(c) = cmd {
+        c.stats.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    srv.stats.count_error(err.code());
+    Outcome::Reply(Reply::Error(err.0.into_owned()))
+}
+
+/// Dispatches one command from a client connection.
+pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outcome {
+    let cmd = match resolve(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let cmd = TABLE.lookup(args);
+            let c = match cmd {
+                Lookup::Found(c) => Some(c),
+                _ => None,
+            };
+            return reject(srv, client, c, e);
+        }
+    };
+    let spec = cmd.spec;
+    if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
+        return reject(srv, client, Some(cmd), error::NOAUTH);
+    }
+    let top_name = cmd.parent.map_or(spec.name, |p| TABLE.commands[p].spec.name);
+    if client.multi.is_some() && !runs_inside_multi(top_name) {
+        if spec.has(flags::NO_MULTI) {
+            return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);
+        }
+        if let Some(m) = client.multi.as_mut() {
+            m.queue.push(args.to_vec());
+            client.info.multi_len.store(m.queue.len() as u64, Ordering::Relaxed);
+        }
+        return Outcome::Reply(Reply::Simple("QUEUED"));
+    }
+    let now = crate::server::unix_ms();
+    let is_write = spec.has(flags::WRITE) || spec.name == "exec" && queue_has_write(client.multi.as_ref());
+    if !spec.has(flags::NO_AUTH) || spec.name == "exec" {
+        if let Some(until) = srv.paused_for(is_write, now) {
+            return Outcome::Paused(until);
+        }
+    }
+    client.info.last_cmd.store(cmd.id as u32, Ordering::Relaxed);
+    let mut ctx = Ctx::new(srv, client, Caller::Client);
+    plan_locks(&mut ctx, cmd, args);
+    let reply = call(&mut ctx, cmd, args, false);
+    flush_effects(&mut ctx, cmd, args);
+    ctx.unlock_all();
+    drop(ctx);
+    if srv.clients.monitors.load(Ordering::Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
+        feed_monitors(srv, client, args);
+    }
+    Outcome::Reply(reply)
+}
+
+fn queue_has_write(multi: Option<&MultiState>) -> bool {
+    multi.is_some_and(|m| {
+        m.queue.iter().any(|a| resolve(a).is_ok_and(|c| c.spec.has(flags::WRITE)))
+    })
+}
+
+/// Takes the shard locks a command needs before it runs: the shards of its keys, or all shards for commands
+/// that touch the whole keyspace. EXEC takes the union for its whole queue up front.
+pub fn plan_locks(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
+    let spec = cmd.spec;
+    if spec.has(flags::GLOBAL) {
+        ctx.lock_all();
+        return;
+    }
+    if spec.name == "exec" {
+        let Some(multi) = ctx.client.multi.as_ref() else { return };
+        let ks = &ctx.srv.keyspace;
+        let mut db = ctx.client.db;
+        let mut gids: Vec<usize> = ctx
+            .client
+            .watched
+            .iter()
+            .map(|w| ks.global_id(w.db, ks.shard_of(crate::store::hash_key(&w.key))))
+            .collect();
+        for q in &multi.queue {
+            let Ok(c) = resolve(q) else { continue };
+            if c.spec.has(flags::GLOBAL) || c.spec.has(flags::ITERATES) {
+                ctx.lock_all();
+                return;
+            }
+            if c.spec.name == "select" {
+                if let Some(n) = q.get(1).and_then(|a| crate::util::num::parse_i64(a)) {
+                    if n >= 0 && (n as usize) < ks.db_count() {
+                        db = n as usize;
+                    }
+                }
+                continue;
+            }
+            for p in c.spec.keys.positions(q) {
+                gids.push(ks.global_id(db, ks.shard_of(crate::store::hash_key(&q[p]))));
+            }
+        }
+        ctx.lock_gids(&mut gids);
+        return;
+    }
+    let positions = spec.keys.positions(args);
+    match positions.len() {
+        0 => {}
+        _ => {
+            let db = ctx.db();
+            ctx.lock_keys(db, positions.iter().map(|&p| &args[p][..]));
+        }
+    }
+}
+
+/// Runs a resolved command's handler: panic boundary, statistics, effect bookkeeping.
+/// `nested` is true for commands run by EXEC, whose effects are collected into the transaction's group.
+pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> Reply {
+    let start = Instant::now();
+    let dirty_before = ctx.dirty;
+    let result = catch_unwind(AssertUnwindSafe(|| (cmd.spec.handler)(ctx, args)));
+    let srv = ctx.srv;
+    let reply = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            cmd.stats.failed.fetch_add(1, Ordering::Relaxed);
+            srv.stats.count_error(e.code());
+            Reply::Error(e.0.into_owned())
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(command = %cmd.full_name, "handler panicked: {what}");
+            cmd.stats.failed.fetch_add(1, Ordering::Relaxed);
+            srv.stats.count_error("ERR");
+            Reply::Error(error::PANIC.0.into_owned())
+        }
+    };
+    cmd.stats.calls.fetch_add(1, Ordering::Relaxed);
+    cmd.stats.usec.fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+    srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    if ctx.dirty > dirty_before {
+        srv.changes_since_save.fetch_add(ctx.dirty - dirty_before, Ordering::Relaxed);
+        if nested && cmd.spec.effect == Effect::Verbatim {
+            let db = ctx.db();
+            ctx.sink.push(db, args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+        }
+    }
+    let _ = dirty_before;
+    reply
+}
+
+/// Appends the command's effects to the stream while its shards are still locked.
+fn flush_effects(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
+    let verbatim = cmd.spec.effect == Effect::Verbatim && ctx.dirty > 0;
+    if ctx.sink.is_empty() && !verbatim {
+        return;
+    }
+    let db = ctx.db();
+    let last = verbatim.then_some((db, args));
+    let atomic = cmd.spec.name == "exec";
+    ctx.srv.effects.append(&mut ctx.sink, last, atomic);
+}
+
+/// Runs the commands queued by MULTI (EXEC's body). The caller holds every shard they need.
+pub fn run_queued(ctx: &mut Ctx<'_>, queue: Vec<Vec<Bytes>>) -> Reply {
+    let mut replies = Vec::with_capacity(queue.len());
+    let prev = ctx.caller;
+    ctx.caller = Caller::Exec;
+    for args in queue {
+        let reply = match resolve(&args) {
+            Ok(cmd) => {
+                let r = call(ctx, cmd, &args, true);
+                if ctx.srv.clients.monitors.load(Ordering::Relaxed) > 0 && !cmd.spec.has(flags::ADMIN) {
+                    feed_monitors(ctx.srv, ctx.client, &args);
+                }
+                r
+            }
+            Err(e) => Reply::Error(e.0.into_owned()),
+        };
+        replies.push(reply);
+    }
+    ctx.caller = prev;
+    Reply::Array(replies)
+}
+
+/// Formats argv as MONITOR prints it: `+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
+fn feed_monitors(srv: &Server, client: &ClientState, args: &[Bytes]) {
+    let us = crate::server::unix_us();
+    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.info.addr);
+    for a in args {
+        line.push(' ');
+        line.push_str(&crate::util::repr(a));
+    }
+    line.push_str("\r\n");
+    let _ = cflags::MONITOR;
+    srv.clients.feed_monitors(Bytes::from(line));
+}

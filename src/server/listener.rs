@@ -1,0 +1,167 @@
+//! Binding, accepting and background work.
+//!
+//! `start` binds every `bind` address, spawns the accept loops and the server cron (active expiry), and returns
+//! a [`ServerHandle`]. Shutdown (a signal or SHUTDOWN) stops accepting and ends every connection.
+
+use super::connection::serve;
+use super::Server;
+use crate::config::Config;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    pub srv: Arc<Server>,
+    pub addrs: Vec<SocketAddr>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The TCP port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.addrs.first().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Requests a shutdown.
+    pub fn shutdown(&self) {
+        self.srv.request_shutdown(Default::default());
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) {
+        let mut rx = self.srv.shutdown_watch();
+        while rx.borrow().is_none() {
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+        for t in self.tasks {
+            t.abort();
+        }
+        // Give connections a moment to observe the shutdown and flush.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while !self.srv.clients.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Binds and starts serving `config`.
+///
+/// # Errors
+/// When no address could be bound.
+pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
+    let binds = config.bind_addrs();
+    let port = config.cached.port;
+    let backlog = config.get("tcp-backlog").and_then(|v| v.parse::<u32>().ok()).unwrap_or(511);
+    let srv = Arc::new(Server::new(config));
+    let mut listeners = Vec::new();
+    let mut bound_port = port;
+    for (addr, optional) in binds {
+        let ip: std::net::IpAddr = match addr.parse() {
+            Ok(ip) => ip,
+            Err(_) if addr == "*" => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            Err(_) => {
+                if optional {
+                    continue;
+                }
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid bind address '{addr}'")));
+            }
+        };
+        match bind(SocketAddr::new(ip, bound_port), backlog) {
+            Ok(l) => {
+                if bound_port == 0 {
+                    bound_port = l.local_addr()?.port();
+                }
+                listeners.push(l);
+            }
+            Err(e) if optional || (ip.is_ipv6() && !listeners.is_empty()) => {
+                tracing::warn!("could not bind {ip}:{bound_port}: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if listeners.is_empty() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address could be bound"));
+    }
+    srv.port.store(bound_port, Ordering::Relaxed);
+    let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let mut tasks = Vec::new();
+    for l in listeners {
+        tasks.push(tokio::spawn(accept_loop(srv.clone(), l)));
+    }
+    tasks.push(tokio::spawn(cron(srv.clone())));
+    Ok(ServerHandle { srv, addrs, tasks })
+}
+
+fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv6() { tokio::net::TcpSocket::new_v6()? } else { tokio::net::TcpSocket::new_v4()? };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(backlog)
+}
+
+async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
+    let mut shutdown = srv.shutdown_watch();
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shutdown.changed() => return,
+        };
+        match accepted {
+            Ok((mut stream, _)) => {
+                backoff = Duration::from_millis(1);
+                srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                if srv.clients.len() >= srv.hot.maxclients.load(Ordering::Relaxed) {
+                    srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(async move {
+                        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                    });
+                    continue;
+                }
+                tokio::spawn(serve(srv.clone(), stream));
+            }
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Periodic work: active expiry, `hz` times a second, using at most a quarter of each period.
+async fn cron(srv: Arc<Server>) {
+    let mut cursor = 0usize;
+    loop {
+        let hz = srv.config.read().cached.hz.max(1);
+        let period = Duration::from_millis(1000 / hz);
+        tokio::time::sleep(period).await;
+        if srv.active_expire.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let deadline = started + period / 4;
+            let n = crate::store::expire::active_expire_cycle(
+                &srv.keyspace,
+                &srv.effects,
+                super::unix_ms(),
+                deadline,
+                &mut cursor,
+            );
+            srv.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
+            srv.stats.expire_cycle_cpu_ms.fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
+        srv.sample_rates();
+        let mut p = srv.pause.lock();
+        if p.until_ms != 0 && p.until_ms <= super::unix_ms() {
+            *p = Default::default();
+            srv.unpaused.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The running server: shared state, the accept loop, connections and dispatch.
+//!
+//! - `client`: per-client state and the registry (CLIENT LIST/KILL, MONITOR).
+//! - `connection`: read a batch, dispatch each command, write once; the panic boundary.
+//! - `dispatch`: the one gate every command passes (lookup, arity, auth, MULTI queueing, locking, stats, effects).
+//! - `listener`: binding, accepting, maxclients, background tasks and shutdown.
+
+pub mod client;
+pub mod connection;
+pub mod dispatch;
+pub mod listener;
+
+use crate::config::Config;
+use crate::effects::EffectStream;
+use crate::store::Keyspace;
+use client::ClientRegistry;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{watch, Notify};
+
+pub use listener::{start, ServerHandle};
+
+/// Current unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Current unix time in microseconds.
+pub fn unix_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub error_replies: AtomicU64,
+    pub unexpected_error_replies: AtomicU64,
+    pub expire_cycle_cpu_ms: AtomicU64,
+    pub io_reads: AtomicU64,
+    pub io_writes: AtomicU64,
+    /// Error replies by code (INFO errorstats).
+    pub errors: Mutex<HashMap<String, u64>>,
+}
+
+impl Stats {
+    /// Counts an error reply under its code.
+    pub fn count_error(&self, code: &str) {
+        self.error_replies.fetch_add(1, Ordering::Relaxed);
+        *self.errors.lock().entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.rejected_connections,
+            &self.expired_keys,
+            &self.evicted_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.error_replies,
+            &self.unexpected_error_replies,
+            &self.expire_cycle_cpu_ms,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.errors.lock().clear();
+    }
+}
+
+/// How SHUTDOWN asked the server to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShutdownRequest {
+    pub save: Option<bool>,
+    pub now: bool,
+    pub force: bool,
+}
+
+/// CLIENT PAUSE state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pause {
+    /// Unix ms until which clients are paused; 0 when not paused.
+    pub until_ms: u64,
+    /// Only write commands are paused (`CLIENT PAUSE ... WRITE`).
+    pub writes_only: bool,
+}
+
+/// Values read on every command, mirrored from the config so no lock is taken for them.
+#[derive(Debug, Default)]
+pub struct Hot {
+    pub proto_max_bulk_len: AtomicI64,
+    pub query_buffer_limit: AtomicUsize,
+    pub maxmemory: AtomicU64,
+    pub timeout_secs: AtomicU64,
+    pub maxclients: AtomicUsize,
+    pub requirepass_set: AtomicBool,
+}
+
+/// State shared by every connection and background task.
+#[derive(Debug)]
+pub struct Server {
+    pub config: RwLock<Config>,
+    pub hot: Hot,
+    pub keyspace: Keyspace,
+    pub effects: EffectStream,
+    pub clients: ClientRegistry,
+    pub stats: Stats,
+    pub started: Instant,
+    pub started_unix_ms: u64,
+    pub run_id: String,
+    /// Port actually bound (differs from the config when it says 0).
+    pub port: std::sync::atomic::AtomicU16,
+    pub active_expire: AtomicBool,
+    pub lastsave_unix: AtomicU64,
+    pub changes_since_save: AtomicU64,
+    pub pause: Mutex<Pause>,
+    pub unpaused: Notify,
+    pub memory_peak: AtomicU64,
+    /// Samples for the instantaneous_* INFO fields: (unix ms, commands, input bytes, output bytes).
+    pub samples: Mutex<std::collections::VecDeque<(u64, u64, u64, u64)>>,
+    shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
+}
+
+impl Server {
+    /// Builds the shared state from a configuration.
+    pub fn new(config: Config) -> Server {
+        let c = &config.cached;
+        let keyspace = Keyspace::new(c.databases, c.shard_bits);
+        let (shutdown_tx, _) = watch::channel(None);
+        let run_id = {
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            (0..40).map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)])).collect()
+        };
+        let srv = Server {
+            hot: Hot::default(),
+            keyspace,
+            effects: EffectStream::default(),
+            clients: ClientRegistry::default(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            started_unix_ms: unix_ms(),
+            run_id,
+            port: std::sync::atomic::AtomicU16::new(c.port),
+            active_expire: AtomicBool::new(true),
+            lastsave_unix: AtomicU64::new(0),
+            changes_since_save: AtomicU64::new(0),
+            pause: Mutex::new(Pause::default()),
+            unpaused: Notify::new(),
+            memory_peak: AtomicU64::new(0),
+            samples: Mutex::new(Default::default()),
+            shutdown_tx,
+            config: RwLock::new(config),
+        };
+        srv.refresh_hot();
+        srv
+    }
+
+    /// Re-reads the hot values after a config change.
+    pub fn refresh_hot(&self) {
+        let cfg = self.config.read();
+        let c = &cfg.cached;
+        self.hot.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
+        self.hot.query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
+        self.hot.maxmemory.store(c.maxmemory, Ordering::Relaxed);
+        self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
+        self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
+        self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
+    }
+
+    /// Asks the server to stop.
+    pub fn request_shutdown(&self, req: ShutdownRequest) {
+        self.shutdown_tx.send_replace(Some(req));
+    }
+
+    /// Resolves once a shutdown was requested.
+    pub fn shutdown_watch(&self) -> watch::Receiver<Option<ShutdownRequest>> {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// True once a shutdown was requested.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown_tx.borrow().is_some()
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// The LRU clock: seconds since start, as stored in entries' access field.
+    pub fn lru_clock(&self) -> u32 {
+        self.started.elapsed().as_secs() as u32
+    }
+
+    /// Records a memory reading and returns the peak so far.
+    pub fn note_memory_peak(&self, used: u64) -> u64 {
+        self.memory_peak.fetch_max(used, Ordering::Relaxed).max(used)
+    }
+
+    /// Takes a sample of the counters behind the instantaneous_* fields (called by the cron).
+    pub fn sample_rates(&self) {
+        let s = (
+            unix_ms(),
+            self.stats.commands_processed.load(Ordering::Relaxed),
+            self.stats.net_input_bytes.load(Ordering::Relaxed),
+            self.stats.net_output_bytes.load(Ordering::Relaxed),
+        );
+        let mut q = self.samples.lock();
+        q.push_back(s);
+        while q.len() > 16 {
+            q.pop_front();
+        }
+    }
+
+    /// (ops/sec, input kbps, output kbps) over the recent samples.
+    pub fn instantaneous(&self) -> (u64, f64, f64) {
+        let q = self.samples.lock();
+        let (Some(a), Some(b)) = (q.front(), q.back()) else { return (0, 0.0, 0.0) };
+        let dt = (b.0.saturating_sub(a.0)) as f64 / 1000.0;
+        if dt <= 0.0 {
+            return (0, 0.0, 0.0);
+        }
+        (
+            ((b.1 - a.1) as f64 / dt) as u64,
+            (b.2 - a.2) as f64 / dt / 1024.0,
+            (b.3 - a.3) as f64 / dt / 1024.0,
+        )
+    }
+
+    /// Whether clients are paused now for a command that `is_write`s.
+    pub fn paused_for(&self, is_write: bool, now_ms: u64) -> Option<u64> {
+        let p = *self.pause.lock();
+        if p.until_ms > now_ms && (is_write || !p.writes_only) {
+            Some(p.until_ms)
+        } else {
+            None
+        }
+    }
+}

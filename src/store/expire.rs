@@ -1,0 +1,62 @@
+//! Active expiry: keys whose TTL passed are reclaimed even if nobody reads them.
+//!
+//! As in Redis, each cycle samples random keys with a TTL from every shard and deletes the expired ones, repeating
+//! on a shard while more than a quarter of the sample had expired. Work is bounded by a deadline, and a shard's
+//! lock is held only for one sample batch at a time.
+
+use super::change::{key_changed, ChangeKind, KeyChange};
+use super::Keyspace;
+use crate::effects::{EffectSink, EffectStream};
+use std::time::Instant;
+
+/// Keys sampled per batch (Redis's ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+const SAMPLE: usize = 20;
+
+/// Runs one cycle starting at shard `cursor` (a global id, advanced so the next cycle resumes where this one
+/// stopped). Returns the number of keys expired.
+pub fn active_expire_cycle(
+    ks: &Keyspace,
+    stream: &EffectStream,
+    now_ms: u64,
+    deadline: Instant,
+    cursor: &mut usize,
+) -> u64 {
+    let total = ks.total_shards();
+    let mut rng = rand::thread_rng();
+    let mut expired = 0u64;
+    let mut sink = EffectSink::default();
+    for _ in 0..total {
+        let gid = *cursor % total;
+        *cursor = (*cursor + 1) % total;
+        let db = gid >> ks.shard_bits();
+        loop {
+            let mut shard = ks.lock_gid(gid);
+            if shard.data.volatile_len() == 0 {
+                break;
+            }
+            let mut hit = 0u64;
+            for _ in 0..SAMPLE.min(shard.data.volatile_len()) {
+                let Some(idx) = shard.data.random_volatile(&mut rng) else { break };
+                let due = shard.data.entry(idx).is_some_and(|e| e.expire_at != 0 && e.expire_at <= now_ms);
+                if !due {
+                    continue;
+                }
+                if let Some((key, _entry)) = shard.data.remove(idx) {
+                    key_changed(&shard, KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired" }, &mut sink);
+                    hit += 1;
+                }
+            }
+            expired += hit;
+            // Effects go out while the shard is locked, so a later write to the same key follows its DEL.
+            stream.append(&mut sink, None, false);
+            drop(shard);
+            if hit * 4 <= SAMPLE as u64 || Instant::now() >= deadline {
+                break;
+            }
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    expired
+}

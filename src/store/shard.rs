@@ -1,0 +1,176 @@
+//! One shard of one database: its key table and the side structures that must change under the same lock.
+
+use super::dict::Dict;
+use super::value::Entry;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// A client's WATCH flag: set when any key it watches changes, checked by EXEC.
+#[derive(Debug, Default)]
+pub struct WatchFlag(AtomicBool);
+
+impl WatchFlag {
+    /// Marks the transaction as doomed.
+    pub fn touch(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// True when a watched key changed.
+    pub fn is_dirty(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Keys and their entries, plus the list of keys with a TTL (sampled by active expiry).
+#[derive(Debug, Default)]
+pub struct ShardData {
+    pub dict: Dict<Entry>,
+    volatile: Vec<u32>,
+}
+
+impl ShardData {
+    /// Slot of `key`, ignoring expiry.
+    #[inline]
+    pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        self.dict.find(hash, key)
+    }
+
+    /// The entry in slot `idx`.
+    #[inline]
+    pub fn entry(&self, idx: u32) -> Option<&Entry> {
+        self.dict.slot(idx).map(|s| &s.val)
+    }
+
+    /// The entry in slot `idx`, for update. Use [`ShardData::set_expire`] to change its TTL.
+    #[inline]
+    pub fn entry_mut(&mut self, idx: u32) -> Option<&mut Entry> {
+        self.dict.slot_mut(idx).map(|s| &mut s.val)
+    }
+
+    /// The key stored in slot `idx`.
+    pub fn key(&self, idx: u32) -> Option<&Bytes> {
+        self.dict.slot(idx).map(|s| &s.key)
+    }
+
+    /// Inserts a key that is not present.
+    pub fn insert(&mut self, hash: u64, key: Bytes, mut entry: Entry) -> u32 {
+        let at = entry.expire_at;
+        entry.expire_at = 0;
+        entry.vpos = u32::MAX;
+        let idx = self.dict.insert_new(hash, key, entry);
+        if at != 0 {
+            self.set_expire(idx, at);
+        }
+        idx
+    }
+
+    /// Removes slot `idx`.
+    pub fn remove(&mut self, idx: u32) -> Option<(Bytes, Entry)> {
+        self.set_expire(idx, 0);
+        self.dict.remove_at(idx).map(|s| (s.key, s.val))
+    }
+
+    /// Sets (or with 0 clears) the absolute expiry of slot `idx`, keeping the volatile list in step.
+    pub fn set_expire(&mut self, idx: u32, at: u64) {
+        let Some(e) = self.dict.slot_mut(idx).map(|s| &mut s.val) else { return };
+        let was = e.vpos;
+        e.expire_at = at;
+        if at != 0 && was == u32::MAX {
+            e.vpos = self.volatile.len() as u32;
+            self.volatile.push(idx);
+        } else if at == 0 && was != u32::MAX {
+            e.vpos = u32::MAX;
+            let pos = was as usize;
+            self.volatile.swap_remove(pos);
+            if let Some(&moved) = self.volatile.get(pos) {
+                if let Some(m) = self.dict.slot_mut(moved) {
+                    m.val.vpos = was;
+                }
+            }
+        }
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// A random key with a TTL.
+    pub fn random_volatile(&self, rng: &mut impl rand::Rng) -> Option<u32> {
+        if self.volatile.is_empty() {
+            return None;
+        }
+        self.volatile.get(rng.gen_range(0..self.volatile.len())).copied()
+    }
+}
+
+/// A shard: data plus the WATCH registrations for its keys. Watchers belong to the database number, not to
+/// the data, so SWAPDB swaps `data` only.
+#[derive(Debug, Default)]
+pub struct Shard {
+    pub data: ShardData,
+    pub watchers: HashMap<Bytes, Vec<Arc<WatchFlag>>>,
+}
+
+impl Shard {
+    /// Marks every client watching `key` dirty.
+    #[inline]
+    pub fn touch_watchers(&self, key: &[u8]) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        if let Some(list) = self.watchers.get(key) {
+            for w in list {
+                w.touch();
+            }
+        }
+    }
+
+    /// Marks dirty every watcher of a key present in any of `datas` (FLUSHDB, SWAPDB).
+    pub fn touch_watchers_of(&self, datas: &[&ShardData]) {
+        for (key, list) in &self.watchers {
+            let h = super::hash_key(key);
+            if datas.iter().any(|d| d.find(h, key).is_some()) {
+                list.iter().for_each(|w| w.touch());
+            }
+        }
+    }
+
+    /// Drops `flag`'s registration for `key`.
+    pub fn unwatch(&mut self, key: &[u8], flag: &Arc<WatchFlag>) {
+        if let Some(list) = self.watchers.get_mut(key) {
+            list.retain(|w| !Arc::ptr_eq(w, flag));
+            if list.is_empty() {
+                self.watchers.remove(key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::value::{StrValue, Value};
+
+    #[test]
+    fn volatile_list_follows_expiry_changes() {
+        let mut d = ShardData::default();
+        let mut idx = Vec::new();
+        for i in 0..5 {
+            let k = format!("k{i}");
+            let mut e = Entry::new(Value::Str(StrValue::Int(i)));
+            e.expire_at = 1000 + i as u64;
+            idx.push(d.insert(crate::store::hash_key(k.as_bytes()), Bytes::from(k), e));
+        }
+        assert_eq!(d.volatile_len(), 5);
+        d.set_expire(idx[0], 0);
+        d.remove(idx[2]);
+        assert_eq!(d.volatile_len(), 3);
+        for &i in &[idx[1], idx[3], idx[4]] {
+            let e = d.entry(i).unwrap();
+            assert_eq!(d.volatile[e.vpos as usize], i);
+        }
+    }
+}

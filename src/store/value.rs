@@ -1,0 +1,128 @@
+//! Values stored under keys, their type names (TYPE, WRONGTYPE) and encodings (OBJECT ENCODING).
+
+use bytes::Bytes;
+
+/// Strings no longer than this are reported as `embstr`, as Redis allocates them with their header.
+pub const EMBSTR_MAX: usize = 44;
+
+/// A string value in one of its representations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrValue {
+    /// A string that is the canonical decimal form of an `i64` (`OBJECT ENCODING` says `int`).
+    Int(i64),
+    /// Bytes as written by SET and friends; `embstr` or `raw` by length.
+    Bytes(Bytes),
+    /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...); always `raw`, as in Redis.
+    Raw(Bytes),
+}
+
+impl StrValue {
+    /// Builds the representation Redis would pick for a freshly written value.
+    pub fn from_bytes(b: Bytes) -> StrValue {
+        if b.len() <= 20 {
+            if let Some(n) = crate::util::num::parse_i64(&b) {
+                return StrValue::Int(n);
+            }
+        }
+        StrValue::Bytes(b)
+    }
+
+    /// Copies `data` into a value of its own (never keeps the read buffer alive).
+    pub fn from_slice(data: &[u8]) -> StrValue {
+        if data.len() <= 20 {
+            if let Some(n) = crate::util::num::parse_i64(data) {
+                return StrValue::Int(n);
+            }
+        }
+        StrValue::Bytes(Bytes::copy_from_slice(data))
+    }
+
+    /// The value as bytes (integers are formatted).
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
+            StrValue::Bytes(b) | StrValue::Raw(b) => b.clone(),
+        }
+    }
+
+    /// Length in bytes of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
+            StrValue::Bytes(b) | StrValue::Raw(b) => b.len(),
+        }
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the bytes out for in-place modification (no copy when the buffer is not shared).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            StrValue::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
+            StrValue::Bytes(b) | StrValue::Raw(b) => Vec::from(b),
+        }
+    }
+
+    /// `OBJECT ENCODING` name.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrValue::Int(_) => "int",
+            StrValue::Bytes(b) if b.len() <= EMBSTR_MAX => "embstr",
+            _ => "raw",
+        }
+    }
+}
+
+/// A value of any type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(StrValue),
+}
+
+impl Value {
+    /// The name `TYPE` prints.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// The name `OBJECT ENCODING` prints.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    /// Approximate heap bytes held by the value, for memory reporting and DEBUG OBJECT.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Str(StrValue::Int(_)) => 0,
+            Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => b.len(),
+        }
+    }
+}
+
+/// Expiry, access metadata and the value stored under one key.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in unix milliseconds; 0 when the key is persistent.
+    pub expire_at: u64,
+    /// Last access time, in seconds of the server's LRU clock.
+    pub access: u32,
+    /// LFU counter (logarithmic), as OBJECT FREQ reports it.
+    pub freq: u8,
+    /// Position in the shard's volatile-key list, `u32::MAX` when not volatile.
+    pub(crate) vpos: u32,
+}
+
+impl Entry {
+    /// A persistent entry.
+    pub fn new(value: Value) -> Entry {
+        Entry { value, expire_at: 0, access: 0, freq: crate::store::LFU_INIT_VAL, vpos: u32::MAX }
+    }
+}
