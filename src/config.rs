@@ -77,6 +77,7 @@ pub static PARAMS: &[Param] = &[
     p("save", Kind::List, "3600 1 300 100 60 10000", true, "Snapshot points: pairs of <seconds> <changes>; empty disables."),
     p("appendonly", Kind::Bool, "no", true, "Accepted for compatibility; Strata persists with snapshots."),
     p("maxmemory", Kind::Memory(0, u64::MAX), "0", true, "Memory limit for the dataset (0 = unlimited)."),
+    p("maxmemory-clients", Kind::Memory(0, u64::MAX), "0", true, "Memory limit for all client buffers together (0 = none)."),
     p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction", true, "What to evict when maxmemory is reached."),
     p("maxmemory-samples", Kind::Int(1, 64), "5", true, "Keys sampled per eviction step."),
     p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10", true, "How hard eviction works per write when over the limit."),

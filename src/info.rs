@@ -140,7 +140,7 @@ fn clients(srv: &Server, out: &mut String) {
 
 fn memory(srv: &Server, out: &mut String) {
     let rss = rss_bytes();
-    let used = rss;
+    let used = srv.refresh_used_memory();
     let peak = srv.note_memory_peak(used);
     let maxmemory = srv.hot.maxmemory.load(Ordering::Relaxed);
     let human = crate::util::num::bytes_to_human;
@@ -193,7 +193,7 @@ fn memory(srv: &Server, out: &mut String) {
     kv(out, "mem_clients_normal", srv.clients.len() * 20 * 1024);
     kv(out, "mem_cluster_links", 0);
     kv(out, "mem_aof_buffer", 0);
-    kv(out, "mem_allocator", "libc");
+    kv(out, "mem_allocator", crate::memory::ALLOCATOR);
     kv(out, "active_defrag_running", 0);
     kv(out, "lazyfree_pending_objects", 0);
     kv(out, "lazyfreed_objects", 0);

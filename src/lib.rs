@@ -21,12 +21,17 @@ pub mod config;
 pub mod effects;
 pub mod error;
 pub mod info;
+pub mod memory;
 pub mod protocol;
 pub mod server;
 pub mod store;
 pub mod util;
 
 pub use config::Config;
+
+/// jemalloc, as Redis uses: its statistics give `used_memory` the real allocated bytes.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub use server::{start, ServerHandle};
 
 /// The Redis version Strata reports (HELLO, INFO): the Redis release whose semantics it implements.

@@ -29,7 +29,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let n = super::args::int_or(&args[1], error::INVALID_DB_INDEX)?;
+    let n = int(&args[1])?;
     if n < 0 || n as usize >= ctx.srv.keyspace.db_count() {
         return Err(error::DB_INDEX_OUT_OF_RANGE);
     }

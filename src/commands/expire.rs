@@ -114,7 +114,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], out: TtlOut) -> CmdResult<Repl
     Ok(Reply::Int(match out {
         TtlOut::RelSecs => (rel + 500) / 1000,
         TtlOut::RelMs => rel,
-        TtlOut::AbsSecs => at / 1000,
+        TtlOut::AbsSecs => ((at as i128 + 500) / 1000) as i64,
         TtlOut::AbsMs => at,
     }))
 }

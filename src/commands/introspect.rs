@@ -73,11 +73,7 @@ fn key_triplet(k: Keys) -> (i64, i64, i64) {
 
 fn key_specs(c: &Command) -> Reply {
     let s = c.spec;
-    let access: Vec<Reply> = if s.has(flags::WRITE) {
-        vec![Reply::Simple("RW"), Reply::Simple("UPDATE")]
-    } else {
-        vec![Reply::Simple("RO"), Reply::Simple("ACCESS")]
-    };
+    let access: Vec<Reply> = s.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect();
     let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
     match s.keys {
         Keys::None => Reply::Array(vec![]),
@@ -142,7 +138,7 @@ fn command_info_cmd(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if args.len() == 2 {
         return Ok(Reply::Array(TABLE.top_level().map(command_info).collect()));
     }
-    Ok(Reply::Array(args[2..].iter().map(|n| TABLE.by_full_name(n).map_or(Reply::NilArray, command_info)).collect()))
+    Ok(Reply::Array(args[2..].iter().map(|n| TABLE.by_full_name(n).map_or(Reply::Nil, command_info)).collect()))
 }
 
 fn command_docs_cmd(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -202,8 +198,9 @@ fn command_getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn command_getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let target = &args[2..];
     let pos = getkeys_common(args)?;
-    let write = crate::server::dispatch::resolve(target).is_ok_and(|c| c.spec.has(flags::WRITE));
-    let f = if write { vec![Reply::Simple("RW"), Reply::Simple("UPDATE")] } else { vec![Reply::Simple("RO"), Reply::Simple("ACCESS")] };
+    let f: Vec<Reply> = crate::server::dispatch::resolve(target)
+        .map(|c| c.spec.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect())
+        .unwrap_or_default();
     Ok(Reply::Array(pos.into_iter().map(|p| Reply::Array(vec![Reply::Bulk(target[p].clone()), Reply::Set(f.clone())])).collect()))
 }
 
@@ -241,8 +238,8 @@ static COMMAND_SUBS: &[CommandSpec] = &[
     spec("info", -2, F, Keys::None, command_info_cmd).doc(G, "2.8.13", "Returns information about one, multiple or all commands.", "[command-name [command-name ...]]").complexity("O(N) where N is the number of commands to look up"),
     spec("docs", -2, F, Keys::None, command_docs_cmd).doc(G, "7.0.0", "Returns documentary information about one, multiple or all commands.", "[command-name [command-name ...]]").complexity("O(N) where N is the number of commands to look up"),
     spec("list", -2, F, Keys::None, command_list).doc(G, "7.0.0", "Returns a list of command names.", "[FILTERBY filterby=MODULE module-name | ACLCAT category | PATTERN pattern]").complexity("O(N) where N is the total number of Redis commands"),
-    spec("getkeys", -3, F, Keys::None, command_getkeys).doc(G, "2.8.13", "Extracts the key names from an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
-    spec("getkeysandflags", -3, F, Keys::None, command_getkeysandflags).doc(G, "7.0.0", "Extracts the key names and access flags for an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
+    spec("getkeys", -4, F, Keys::None, command_getkeys).doc(G, "2.8.13", "Extracts the key names from an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
+    spec("getkeysandflags", -4, F, Keys::None, command_getkeysandflags).doc(G, "7.0.0", "Extracts the key names and access flags for an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
     spec("help", 2, F, Keys::None, command_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
 ];
 

@@ -1,7 +1,7 @@
 //! Generic keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH, DBSIZE,
 //! FLUSHDB, FLUSHALL, SWAPDB, OBJECT.
 
-use super::args::{int, is, positive};
+use super::args::{int, is};
 use super::ctx::Ctx;
 use super::flags::*;
 use super::{container, spec, CommandSpec, Keys};
@@ -80,6 +80,28 @@ fn scan_shard(
     next
 }
 
+/// A SCAN cursor as Redis reads it (C `strtoul`): optional sign, decimal digits, negative values wrap, no leading
+/// space, nothing after the digits; the empty string is 0.
+pub fn parse_cursor(a: &[u8]) -> Option<u64> {
+    let (neg, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        Some(c) if c.is_ascii_whitespace() => return None,
+        _ => (false, a),
+    };
+    if digits.is_empty() {
+        return if a.is_empty() { Some(0) } else { None };
+    }
+    let mut n: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
 fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let pattern = args[1].clone();
     let all = &pattern[..] == b"*";
@@ -98,7 +120,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 /// SCAN cursor: the slot number shifted left by the shard bits, or'ed with the shard. Slots never move, so a key
 /// present for the whole iteration is returned exactly once, however much the table grows.
 fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let cursor = crate::util::num::parse_u64(&args[1]).ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let cursor = parse_cursor(&args[1]).ok_or_else(|| CmdError::err("invalid cursor"))?;
     let mut count = 10i64;
     let mut pattern: Option<Bytes> = None;
     let mut type_filter: Option<String> = None;
@@ -106,7 +128,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     while j < args.len() {
         let has_next = j + 1 < args.len();
         if is(&args[j], "COUNT") && has_next {
-            count = positive(&args[j + 1])?;
+            count = int(&args[j + 1])?;
             if count < 1 {
                 return Err(error::SYNTAX);
             }
@@ -432,8 +454,8 @@ static OBJECT_SUBS: &[CommandSpec] = &[
 
 /// The keyspace family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, Keys::range(1, -1, 1), del).doc(G, "1.0.0", "Deletes one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys that will be removed."),
-    spec("unlink", -2, WRITE | FAST, Keys::range(1, -1, 1), del).doc(G, "4.0.0", "Asynchronously deletes one or more keys.", "key [key ...]").complexity("O(1) for each key removed regardless of its size."),
+    spec("del", -2, WRITE, Keys::range(1, -1, 1), del).key_flags(&["RM", "delete"]).doc(G, "1.0.0", "Deletes one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys that will be removed."),
+    spec("unlink", -2, WRITE | FAST, Keys::range(1, -1, 1), del).key_flags(&["RM", "delete"]).doc(G, "4.0.0", "Asynchronously deletes one or more keys.", "key [key ...]").complexity("O(1) for each key removed regardless of its size."),
     spec("exists", -2, READONLY | FAST, Keys::range(1, -1, 1), exists).doc(G, "1.0.0", "Determines whether one or more keys exist.", "key [key ...]").complexity("O(N) where N is the number of keys to check."),
     spec("touch", -2, READONLY | FAST, Keys::range(1, -1, 1), touch).doc(G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "key [key ...]").complexity("O(N) where N is the number of keys that will be touched."),
     spec("type", 2, READONLY | FAST, Keys::one(1), type_cmd).doc(G, "1.0.0", "Determines the type of value stored at a key.", "key").complexity("O(1)"),

@@ -155,6 +155,8 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
     /// ACL categories beyond those the flags imply (`@string`, `@keyspace`, ...).
     pub acl: &'static [&'static str],
+    /// Key-spec flags (`OW`, `update`, ...); empty means derived from WRITE/READONLY.
+    pub key_flags: &'static [&'static str],
 }
 
 fn no_handler(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult<Reply> {
@@ -166,7 +168,7 @@ const NO_DOCS: Docs = Docs { group: "generic", since: "1.0.0", summary: "", comp
 /// A table row. Writes default to a verbatim effect, everything else to none.
 pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: Keys, handler: Handler) -> CommandSpec {
     let effect = if flags & flags::WRITE != 0 { Effect::Verbatim } else { Effect::Never };
-    CommandSpec { name, arity, flags, keys, effect, handler, docs: NO_DOCS, subcommands: &[], acl: &[] }
+    CommandSpec { name, arity, flags, keys, effect, handler, docs: NO_DOCS, subcommands: &[], acl: &[], key_flags: &[] }
 }
 
 /// A container row (CONFIG, CLIENT, OBJECT...) whose subcommands are rows of their own.
@@ -181,6 +183,7 @@ pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) 
         docs: NO_DOCS,
         subcommands,
         acl: &[],
+        key_flags: &[],
     }
 }
 
@@ -207,6 +210,23 @@ impl CommandSpec {
     pub const fn subcommands(mut self, subs: &'static [CommandSpec]) -> Self {
         self.subcommands = subs;
         self
+    }
+
+    /// Sets the key-spec flags COMMAND INFO and GETKEYSANDFLAGS report.
+    pub const fn key_flags(mut self, f: &'static [&'static str]) -> Self {
+        self.key_flags = f;
+        self
+    }
+
+    /// Key-spec flags: explicit ones, else `RW access update` for writes and `RO access` for reads.
+    pub fn key_spec_flags(&self) -> &'static [&'static str] {
+        if !self.key_flags.is_empty() {
+            self.key_flags
+        } else if self.has(flags::WRITE) {
+            &["RW", "access", "update"]
+        } else {
+            &["RO", "access"]
+        }
     }
 
     /// Adds ACL categories.

@@ -26,14 +26,18 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut seen = std::collections::HashSet::new();
     let mut pairs = Vec::new();
     for pat in &args[2..] {
+        let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
         for (name, value) in cfg.matching(pat) {
             if seen.insert(name) {
+                // A plain name is echoed as the client typed it, as Redis does.
+                let name = if is_glob { name.to_string() } else { text(pat) };
+                let name = name.as_str();
                 let value = if name == "dir" {
                     std::env::current_dir().map(|d| d.display().to_string()).unwrap_or(value)
                 } else {
                     value
                 };
-                pairs.push((Reply::bulk_static(name), Reply::bulk_string(value)));
+                pairs.push((Reply::bulk(name), Reply::bulk_string(value)));
             }
         }
     }
@@ -42,7 +46,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if args.len() % 2 != 0 {
-        return Err(CmdError::arity("config|set"));
+        return Err(error::SYNTAX);
     }
     let mut next = ctx.srv.config.read().clone();
     let mut seen = std::collections::HashSet::new();

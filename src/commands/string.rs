@@ -1,6 +1,6 @@
 //! String commands: GET/SET and friends, counters, ranges, LCS.
 
-use super::args::{float, int, is};
+use super::args::{int, is};
 use super::ctx::{Ctx, Ttl};
 use super::flags::*;
 use super::{spec, CommandSpec, Keys};
@@ -401,16 +401,11 @@ fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let key = &args[1];
-    let cur = match ctx.read_str(key)? {
-        None => 0.0,
-        Some(s) => crate::util::num::parse_f64(&s.to_bytes()).ok_or(error::NOT_FLOAT)?,
-    };
-    let incr = float(&args[2])?;
-    let new = cur + incr;
-    if new.is_nan() || new.is_infinite() {
-        return Err(error::INCR_NAN_INF);
-    }
-    let text = crate::util::num::format_long_double(new);
+    let cur = ctx.read_str(key)?.map_or(Bytes::from_static(b"0"), |s| s.to_bytes());
+    let text = crate::util::num::long_double_add(&cur, &args[2]).map_err(|e| match e {
+        crate::util::num::LdAddError::NotFloat => error::NOT_FLOAT,
+        crate::util::num::LdAddError::NanOrInf => error::INCR_NAN_INF,
+    })?;
     let b = Bytes::from(text);
     match ctx.write(key) {
         Some(e) => {
@@ -485,20 +480,21 @@ fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 const G: &str = "string";
+const OW: &[&str] = &["OW", "update"];
 
 /// The string family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("get", 2, READONLY | FAST, Keys::one(1), get).doc(G, "1.0.0", "Returns the string value of a key.", "key").complexity("O(1)"),
-    spec("set", -3, WRITE | DENYOOM, Keys::one(1), set).rewritten().doc(G, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "key value [condition=NX | XX] [GET] [expiration=EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]").complexity("O(1)"),
-    spec("setnx", 3, WRITE | DENYOOM | FAST, Keys::one(1), setnx).rewritten().doc(G, "1.0.0", "Set the string value of a key only when the key doesn't exist.", "key value").complexity("O(1)"),
-    spec("setex", 4, WRITE | DENYOOM, Keys::one(1), setex).rewritten().doc(G, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "key seconds value").complexity("O(1)"),
-    spec("psetex", 4, WRITE | DENYOOM, Keys::one(1), psetex).rewritten().doc(G, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "key milliseconds value").complexity("O(1)"),
+    spec("set", -3, WRITE | DENYOOM, Keys::one(1), set).rewritten().key_flags(OW).doc(G, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "key value [condition=NX | XX] [GET] [expiration=EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]").complexity("O(1)"),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, Keys::one(1), setnx).rewritten().key_flags(OW).doc(G, "1.0.0", "Set the string value of a key only when the key doesn't exist.", "key value").complexity("O(1)"),
+    spec("setex", 4, WRITE | DENYOOM, Keys::one(1), setex).rewritten().key_flags(OW).doc(G, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "key seconds value").complexity("O(1)"),
+    spec("psetex", 4, WRITE | DENYOOM, Keys::one(1), psetex).rewritten().key_flags(OW).doc(G, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "key milliseconds value").complexity("O(1)"),
     spec("getset", 3, WRITE | DENYOOM | FAST, Keys::one(1), getset).rewritten().doc(G, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "key value").complexity("O(1)"),
-    spec("getdel", 2, WRITE | FAST, Keys::one(1), getdel).rewritten().doc(G, "6.2.0", "Returns the string value of a key after deleting the key.", "key").complexity("O(1)"),
+    spec("getdel", 2, WRITE | FAST, Keys::one(1), getdel).rewritten().key_flags(&["RW", "access", "delete"]).doc(G, "6.2.0", "Returns the string value of a key after deleting the key.", "key").complexity("O(1)"),
     spec("getex", -2, WRITE | FAST, Keys::one(1), getex).rewritten().doc(G, "6.2.0", "Returns the string value of a key after setting its expiration time.", "key [expiration=EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]").complexity("O(1)"),
     spec("mget", -2, READONLY | FAST, Keys::range(1, -1, 1), mget).doc(G, "1.0.0", "Atomically returns the string values of one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys to retrieve."),
-    spec("mset", -3, WRITE | DENYOOM, Keys::range(1, -1, 2), mset).doc(G, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "data=key value [key value ...]").complexity("O(N) where N is the number of keys to set."),
-    spec("msetnx", -3, WRITE | DENYOOM, Keys::range(1, -1, 2), msetnx).doc(G, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "data=key value [key value ...]").complexity("O(N) where N is the number of keys to set."),
+    spec("mset", -3, WRITE | DENYOOM, Keys::range(1, -1, 2), mset).key_flags(OW).doc(G, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "data=key value [key value ...]").complexity("O(N) where N is the number of keys to set."),
+    spec("msetnx", -3, WRITE | DENYOOM, Keys::range(1, -1, 2), msetnx).key_flags(OW).doc(G, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "data=key value [key value ...]").complexity("O(N) where N is the number of keys to set."),
     spec("strlen", 2, READONLY | FAST, Keys::one(1), strlen).doc(G, "2.2.0", "Returns the length of a string value.", "key").complexity("O(1)"),
     spec("append", 3, WRITE | DENYOOM | FAST, Keys::one(1), append).doc(G, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value").complexity("O(1)"),
     spec("getrange", 4, READONLY, Keys::one(1), getrange).doc(G, "2.4.0", "Returns a substring of the string stored at a key.", "key start end").complexity("O(N) where N is the length of the returned string."),

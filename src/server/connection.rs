@@ -62,6 +62,7 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
+                        srv.stats.io_reads.fetch_add(1, Ordering::Relaxed);
                         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         info.touch();
                     }
@@ -103,6 +104,7 @@ async fn write_out(srv: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> 
         return Ok(());
     }
     srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+    srv.stats.io_writes.fetch_add(1, Ordering::Relaxed);
     let r = stream.write_all(out).await;
     out.clear();
     if out.capacity() > 1024 * 1024 {

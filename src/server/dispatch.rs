@@ -29,6 +29,11 @@ fn runs_inside_multi(name: &str) -> bool {
     matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
+/// Redis formats these with `%s`, so text stops at the first NUL byte.
+fn c_str(a: &[u8]) -> &[u8] {
+    a.iter().position(|&b| b == 0).map_or(a, |p| &a[..p])
+}
+
 fn unknown_command(args: &[Bytes]) -> CmdError {
     let mut list = String::new();
     for a in args.iter().skip(1) {
@@ -37,10 +42,10 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
         }
         let room = 128 - list.len();
         list.push('\'');
-        list.push_str(&error::truncate_lossy(a, room));
+        list.push_str(&error::truncate_lossy(c_str(a), room));
         list.push_str("' ");
     }
-    let name = args.first().map(|n| error::truncate_lossy(n, 128)).unwrap_or_default();
+    let name = args.first().map(|n| error::truncate_lossy(c_str(n), 128)).unwrap_or_default();
     CmdError::err(format!("unknown command '{name}', with args beginning with: {list}"))
 }
 
@@ -67,6 +72,18 @@ fn reject(srv: &Server, client: &mut ClientState, cmd: Option<&Command>, err: Cm
     }
     if let Some(c) = cmd {
         c.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        // A rejected EXEC aborts the transaction, and says so (Redis's execCommandAbort).
+        if c.spec.name == "exec" {
+            client.multi = None;
+            client.info.set_flag(cflags::MULTI, false);
+            crate::commands::transaction::unwatch_all(srv, client);
+            let err = CmdError::raw(format!(
+                "EXECABORT Transaction discarded because of: {}",
+                err.0.strip_prefix("ERR ").unwrap_or(&err.0)
+            ));
+            srv.stats.count_error(err.code());
+            return Outcome::Reply(Reply::Error(err.0.into_owned()));
+        }
     }
     srv.stats.count_error(err.code());
     Outcome::Reply(Reply::Error(err.0.into_owned()))
@@ -94,14 +111,21 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);
         }
+        if spec.has(flags::DENYOOM) && srv.over_maxmemory() {
+            return reject(srv, client, Some(cmd), error::OOM);
+        }
         if let Some(m) = client.multi.as_mut() {
             m.queue.push(args.to_vec());
             client.info.multi_len.store(m.queue.len() as u64, Ordering::Relaxed);
         }
         return Outcome::Reply(Reply::Simple("QUEUED"));
     }
+    let denyoom = spec.has(flags::DENYOOM) || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::DENYOOM);
+    if denyoom && srv.over_maxmemory() {
+        return reject(srv, client, Some(cmd), error::OOM);
+    }
     let now = crate::server::unix_ms();
-    let is_write = spec.has(flags::WRITE) || spec.name == "exec" && queue_has_write(client.multi.as_ref());
+    let is_write = spec.has(flags::WRITE) || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::WRITE);
     if !spec.has(flags::NO_AUTH) || spec.name == "exec" {
         if let Some(until) = srv.paused_for(is_write, now) {
             return Outcome::Paused(until);
@@ -120,10 +144,8 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     Outcome::Reply(reply)
 }
 
-fn queue_has_write(multi: Option<&MultiState>) -> bool {
-    multi.is_some_and(|m| {
-        m.queue.iter().any(|a| resolve(a).is_ok_and(|c| c.spec.has(flags::WRITE)))
-    })
+fn queue_has(multi: Option<&MultiState>, flag: u32) -> bool {
+    multi.is_some_and(|m| m.queue.iter().any(|a| resolve(a).is_ok_and(|c| c.spec.has(flag))))
 }
 
 /// Takes the shard locks a command needs before it runs: the shards of its keys, or all shards for commands

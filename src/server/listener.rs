@@ -158,6 +158,7 @@ async fn cron(srv: Arc<Server>) {
             srv.stats.expire_cycle_cpu_ms.fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         }
         srv.sample_rates();
+        srv.refresh_used_memory();
         let mut p = srv.pause.lock();
         if p.until_ms != 0 && p.until_ms <= super::unix_ms() {
             *p = Default::default();

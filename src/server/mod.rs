@@ -130,6 +130,8 @@ pub struct Server {
     pub pause: Mutex<Pause>,
     pub unpaused: Notify,
     pub memory_peak: AtomicU64,
+    /// Allocated bytes as last read from the allocator (refreshed by the cron and by INFO).
+    pub used_memory: AtomicU64,
     /// Samples for the instantaneous_* INFO fields: (unix ms, commands, input bytes, output bytes).
     pub samples: Mutex<std::collections::VecDeque<(u64, u64, u64, u64)>>,
     shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
@@ -162,6 +164,7 @@ impl Server {
             pause: Mutex::new(Pause::default()),
             unpaused: Notify::new(),
             memory_peak: AtomicU64::new(0),
+            used_memory: AtomicU64::new(crate::memory::used_memory()),
             samples: Mutex::new(Default::default()),
             shutdown_tx,
             config: RwLock::new(config),
@@ -205,6 +208,19 @@ impl Server {
     /// The LRU clock: seconds since start, as stored in entries' access field.
     pub fn lru_clock(&self) -> u32 {
         self.started.elapsed().as_secs() as u32
+    }
+
+    /// Reads the allocator's figure now and caches it.
+    pub fn refresh_used_memory(&self) -> u64 {
+        let used = crate::memory::used_memory();
+        self.used_memory.store(used, Ordering::Relaxed);
+        used
+    }
+
+    /// True when `maxmemory` is set and the dataset is over it (commands flagged DENYOOM are then refused).
+    pub fn over_maxmemory(&self) -> bool {
+        let max = self.hot.maxmemory.load(Ordering::Relaxed);
+        max != 0 && self.used_memory.load(Ordering::Relaxed) > max
     }
 
     /// Records a memory reading and returns the peak so far.

@@ -68,8 +68,13 @@ impl ShardData {
 
     /// Removes slot `idx`.
     pub fn remove(&mut self, idx: u32) -> Option<(Bytes, Entry)> {
+        let at = self.entry(idx)?.expire_at;
         self.set_expire(idx, 0);
-        self.dict.remove_at(idx).map(|s| (s.key, s.val))
+        self.dict.remove_at(idx).map(|s| {
+            let mut e = s.val;
+            e.expire_at = at;
+            (s.key, e)
+        })
     }
 
     /// Sets (or with 0 clears) the absolute expiry of slot `idx`, keeping the volatile list in step.

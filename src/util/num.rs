@@ -1023,3 +1023,59 @@ mod tests {
         assert_eq!(bytes_to_human(u64::MAX), "18446744073709551615B");
     }
 }
+
+/// Why a long double addition failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdAddError {
+    /// An operand is not a valid float.
+    NotFloat,
+    /// The sum is NaN or infinite.
+    NanOrInf,
+}
+
+extern "C" {
+    fn strata_ld_add(
+        a: *const u8,
+        alen: usize,
+        b: *const u8,
+        blen: usize,
+        out: *mut u8,
+        outlen: *mut usize,
+    ) -> std::os::raw::c_int;
+}
+
+/// Adds two decimal strings as Redis's INCRBYFLOAT does (C `long double`, printed with `%.17Lf` and trailing zeros
+/// removed), so results match Redis digit for digit.
+///
+/// # Errors
+/// [`LdAddError::NotFloat`] when either operand does not parse, [`LdAddError::NanOrInf`] for a non-finite sum.
+pub fn long_double_add(a: &[u8], b: &[u8]) -> Result<String, LdAddError> {
+    let mut out = vec![0u8; 5 * 1024 + 32];
+    let mut len = out.len();
+    // SAFETY: every pointer is valid for the length passed with it, and the C side writes at most `len` bytes.
+    let rc = unsafe { strata_ld_add(a.as_ptr(), a.len(), b.as_ptr(), b.len(), out.as_mut_ptr(), &mut len) };
+    match rc {
+        0 => {
+            out.truncate(len);
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        }
+        2 => Err(LdAddError::NanOrInf),
+        _ => Err(LdAddError::NotFloat),
+    }
+}
+
+#[cfg(test)]
+mod long_double_tests {
+    use super::*;
+
+    #[test]
+    fn matches_redis_digits() {
+        assert_eq!(long_double_add(b"10.5", b"0.1").unwrap(), "10.6");
+        assert_eq!(long_double_add(b"5.6", b"1.0e3").unwrap(), "1005.59999999999999998");
+        assert_eq!(long_double_add(b"9223372036854775807", b"1").unwrap(), "9223372036854775808");
+        assert_eq!(long_double_add(b"abc", b"1"), Err(LdAddError::NotFloat));
+        assert_eq!(long_double_add(b"1", b" 1"), Err(LdAddError::NotFloat));
+        assert_eq!(long_double_add(b"1e4932", b"1e4932"), Err(LdAddError::NanOrInf));
+        assert_eq!(long_double_add(b"-0.0", b"0"), Ok("0".to_string()));
+    }
+}
