@@ -182,6 +182,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
             "    default.",
+            "PANIC",
+            "    Panic inside the command handler (the server answers with an error and keeps running).",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
             "HELP",
@@ -192,6 +194,14 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let secs = crate::util::num::parse_f64(&args[2]).unwrap_or(0.0).max(0.0);
         std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
         return Ok(Reply::OK);
+    }
+    if is(sub, "PANIC") && n == 2 {
+        // Redis crashes here on purpose; Strata's panic boundary turns it into an error reply, which is what
+        // this subcommand exists to demonstrate and test.
+        #[allow(clippy::panic)]
+        {
+            panic!("DEBUG PANIC requested by client");
+        }
     }
     if is(sub, "SET-ACTIVE-EXPIRE") && n == 3 {
         ctx.srv.active_expire.store(super::args::int(&args[2])? != 0, Ordering::Relaxed);
