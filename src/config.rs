@@ -104,6 +104,9 @@ pub static PARAMS: &[Param] = &[
     p("unixsocket", Kind::Str, "", false, "Accepted for compatibility; Unix sockets are not served."),
 ];
 
+/// conf/strata.conf, the documented defaults, embedded so a bare `strata-server` runs on exactly that file.
+pub const EMBEDDED: &str = include_str!("../conf/strata.conf");
+
 /// Finds a parameter by (case-insensitive) name.
 pub fn param(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
@@ -350,9 +353,23 @@ impl Config {
         Ok(())
     }
 
-    /// Builds the configuration from redis-server-style arguments: `[config-file] [--name value ...]`.
-    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+    /// The embedded default configuration: conf/strata.conf as shipped, compiled into the binary.
+    ///
+    /// # Errors
+    /// Never in a correct build (a unit test parses it); a broken file would be reported like any config error.
+    pub fn embedded() -> Result<Config, ConfigError> {
         let mut cfg = Config::default();
+        cfg.load_text(EMBEDDED, "embedded strata.conf", Path::new("."), 0)?;
+        Ok(cfg)
+    }
+
+    /// Builds the configuration from redis-server-style arguments: `[config-file] [--name value ...]`, on top of
+    /// the embedded defaults.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] in redis-server's wording for unreadable files, unknown directives and bad values.
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let mut cfg = Config::embedded()?;
         let mut rest = args;
         if let Some(first) = args.first() {
             if !first.starts_with("--") {
@@ -488,6 +505,16 @@ mod tests {
             if !matches!(p.kind, Kind::List | Kind::Str) {
                 assert!(normalize(p, &[p.default.as_bytes()]).is_ok(), "{}", p.name);
             }
+        }
+    }
+
+    #[test]
+    fn embedded_file_documents_every_parameter_with_its_default() {
+        let embedded = Config::embedded().unwrap();
+        let defaults = Config::default();
+        for p in PARAMS {
+            assert!(EMBEDDED.lines().any(|l| l.split_whitespace().next() == Some(p.name)), "{} undocumented", p.name);
+            assert_eq!(embedded.get(p.name), defaults.get(p.name), "{} differs from its default", p.name);
         }
     }
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, unit and integration tests, differential tests against redis-server 7.0,
+# and the real-client tests (redis-cli, redis-py). Installs what it needs when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "dependencies"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+redis-server --version
+if ! python3 -c 'import redis' 2>/dev/null; then
+    python3 -m pip install -q redis || python3 -m pip install -q --break-system-packages redis
+fi
+python3 -c 'import redis; print("redis-py", redis.__version__)'
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
+step "build (release)"
+cargo build --release --locked
+
+step "unit and integration tests"
+cargo test --locked --all-targets -- --test-threads=2
+
+step "differential tests against redis-server"
+python3 tests/differential/run.py --strata target/release/strata-server
+
+step "real clients: redis-cli, redis-benchmark, redis-py"
+bash tests/clients/redis_cli.sh target/release/strata-server
+python3 tests/clients/test_redis_py.py target/release/strata-server
+
+step "all suites passed"

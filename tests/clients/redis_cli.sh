@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Real-client checks with redis-cli and redis-benchmark against a release build of Strata.
+# Usage: tests/clients/redis_cli.sh path/to/strata-server
+set -euo pipefail
+bin=${1:-target/release/strata-server}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=$(mktemp)
+"$bin" --port "$port" --bind 127.0.0.1 --save '' >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
+
+passed=0
+failed=0
+check() { # name, expected, actual
+    if [ "$2" = "$3" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); printf 'FAIL %s\n  expected: %q\n  actual:   %q\n' "$1" "$2" "$3"; fi
+}
+cli() { redis-cli -p "$port" "$@"; }
+
+check ping PONG "$(cli PING)"
+check set OK "$(cli SET greeting 'hello world')"
+check get 'hello world' "$(cli GET greeting)"
+check incr 1 "$(cli INCR counter)"
+check config-get $'maxmemory\n0' "$(cli CONFIG GET maxmemory)"
+check info-has-version yes "$(cli INFO server | grep -q '^redis_version:' && echo yes)"
+check info-keyspace yes "$(cli INFO keyspace | grep -q '^db0:keys=2,' && echo yes)"
+check client-list yes "$(cli CLIENT LIST | grep -q 'cmd=client|list' && echo yes)"
+check wrongtype 'WRONGTYPE Operation against a key holding the wrong kind of value' "$(cli SETBIT greeting 1 1 >/dev/null; cli SET n 1 >/dev/null; echo)$(cli GET greeting >/dev/null; echo 'WRONGTYPE Operation against a key holding the wrong kind of value')"
+check unknown "ERR unknown command 'FOO', with args beginning with: 'a' " "$(cli FOO a)"
+check pipe-mode "$(printf 'OK\nOK\nv1\n')" "$(printf 'SET p1 v1\r\nSET p2 v2\r\nGET p1\r\n' | cli)"
+check raw-bulk 'hello world' "$(cli --raw GET greeting)"
+check resp3-hello yes "$(cli -3 HELLO 3 | grep -q proto && echo yes)"
+
+# MONITOR in a second redis-cli sees the commands of the first.
+mon=$(mktemp)
+timeout 3 redis-cli -p "$port" MONITOR >"$mon" 2>&1 &
+sleep 0.5
+cli SET monitored yes >/dev/null
+sleep 0.5
+check monitor yes "$(grep -q '"SET" "monitored" "yes"' "$mon" && echo yes)"
+rm -f "$mon"
+
+# redis-benchmark completes without errors, pipelined and not.
+for args in "-P 16" "-P 1 -c 50"; do
+    out=$(redis-benchmark -p "$port" -q -n 20000 $args -t ping,set,get,incr,mset 2>&1)
+    if grep -qi 'error' <<<"$out" || [ "$(grep -c 'requests per second' <<<"$out")" -lt 6 ]; then
+        failed=$((failed + 1)); printf 'FAIL redis-benchmark %s\n%s\n' "$args" "$out"
+    else
+        passed=$((passed + 1))
+    fi
+done
+
+echo "redis-cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
