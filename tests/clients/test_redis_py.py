@@ -106,7 +106,7 @@ class StrataTest(unittest.TestCase):
         self.assertIsNone(r3.get("nope"))
         cfg = r3.config_get("maxmemory")
         self.assertEqual(cfg, {"maxmemory": "0"})
-        self.assertEqual(r3.hello()["proto"] if hasattr(r3, "hello") else 3, 3)
+        self.assertEqual(r3.execute_command("HELLO", "3")["proto"], 3)
 
     def test_info_and_client(self):
         r = self.r

@@ -1,0 +1,73 @@
+//! Hot-path micro-benchmarks: request decoding, reply encoding, and dispatch of GET/SET/INCR through the command
+//! table and the keyspace (no sockets).
+
+use bytes::{Bytes, BytesMut};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use strata::protocol::{encode, Decoded, Decoder, Protocol, Reply};
+use strata::server::client::ClientState;
+use strata::server::dispatch::{dispatch, Outcome};
+use strata::server::Server;
+
+fn pipelined_sets(n: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        let key = format!("key:{i:06}");
+        v.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$100\r\n", key.len(), key).as_bytes());
+        v.extend_from_slice(&[b'x'; 100]);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+fn decode(c: &mut Criterion) {
+    let input = pipelined_sets(16);
+    c.bench_function("decode 16 pipelined SETs", |b| {
+        b.iter(|| {
+            let mut d = Decoder::default();
+            let mut buf = BytesMut::from(&input[..]);
+            let mut n = 0;
+            while let Ok(Decoded::Command(args)) = d.decode(&mut buf, true) {
+                n += args.len();
+            }
+            black_box(n)
+        })
+    });
+}
+
+fn encode_replies(c: &mut Criterion) {
+    let bulk = Reply::Bulk(Bytes::from(vec![b'x'; 100]));
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    c.bench_function("encode 16 bulk replies", |b| {
+        b.iter(|| {
+            out.clear();
+            for _ in 0..16 {
+                encode(&mut out, black_box(&bulk), Protocol::Resp2);
+            }
+            black_box(out.len())
+        })
+    });
+}
+
+fn dispatch_commands(c: &mut Criterion) {
+    let srv = Server::new(strata::Config::default());
+    let (info, _rx) = srv.clients.register("bench".into(), "bench".into());
+    let mut state = ClientState::new(info, true);
+    let args = |v: &[&str]| v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
+    let set = args(&["SET", "key:1", "some value of moderate length"]);
+    let get = args(&["GET", "key:1"]);
+    let incr = args(&["INCR", "counter"]);
+    let mut run = |name: &str, cmd: &Vec<Bytes>| {
+        c.bench_function(name, |b| {
+            b.iter(|| match dispatch(&srv, &mut state, black_box(cmd)) {
+                Outcome::Reply(r) => black_box(r),
+                Outcome::Paused(_) => Reply::Nil,
+            })
+        });
+    };
+    run("dispatch SET", &set);
+    run("dispatch GET", &get);
+    run("dispatch INCR", &incr);
+}
+
+criterion_group!(benches, decode, encode_replies, dispatch_commands);
+criterion_main!(benches);
