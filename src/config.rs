@@ -56,40 +56,100 @@ const I32: i64 = i32::MAX as i64;
 
 /// Every parameter Strata knows, in the order conf/strata.conf documents them.
 pub static PARAMS: &[Param] = &[
-    p("bind", Kind::List, "127.0.0.1 ::1", false, "Addresses to listen on (IPv4 or IPv6). A leading '-' makes an address optional."),
+    p(
+        "bind",
+        Kind::List,
+        "127.0.0.1 ::1",
+        false,
+        "Addresses to listen on (IPv4 or IPv6). A leading '-' makes an address optional.",
+    ),
     p("port", Kind::Int(0, 65535), "6379", false, "TCP port for RESP clients; 0 picks a free port."),
     p("protected-mode", Kind::Bool, "yes", true, "Accepted for compatibility; Strata only listens where 'bind' says."),
     p("tcp-backlog", Kind::Int(0, I32), "511", false, "Listen backlog."),
     p("timeout", Kind::Int(0, I32), "0", true, "Close a client idle for this many seconds (0 = never)."),
     p("tcp-keepalive", Kind::Int(0, I32), "300", true, "TCP keepalive period in seconds (0 = off)."),
     p("databases", Kind::Int(1, I32), "16", false, "Number of logical databases (SELECT 0..n-1)."),
-    p("keyspace-shards", Kind::Int(1, 1024), "16", false, "Shards per database (rounded up to a power of two); more shards, less lock contention."),
+    p(
+        "keyspace-shards",
+        Kind::Int(1, 1024),
+        "16",
+        false,
+        "Shards per database (rounded up to a power of two); more shards, less lock contention.",
+    ),
     p("worker-threads", Kind::Int(0, 1024), "0", false, "Runtime worker threads (0 = one per available core)."),
     p("io-threads", Kind::Int(1, 128), "1", false, "Accepted for compatibility with redis.conf; use worker-threads."),
     p("requirepass", Kind::Str, "", true, "Password of the default user; empty disables AUTH."),
-    p("maxclients", Kind::Int(1, I32), "10000", true, "Maximum simultaneous clients; more get '-ERR max number of clients reached'."),
+    p(
+        "maxclients",
+        Kind::Int(1, I32),
+        "10000",
+        true,
+        "Maximum simultaneous clients; more get '-ERR max number of clients reached'.",
+    ),
     p("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), "notice", true, "Log verbosity."),
     p("logfile", Kind::Str, "", false, "Log file; empty logs to standard output."),
     p("daemonize", Kind::Bool, "no", false, "Accepted for compatibility; Strata always runs in the foreground."),
     p("pidfile", Kind::Str, "", false, "Write the process id to this file at startup."),
     p("dir", Kind::Str, ".", true, "Working directory for snapshot files."),
     p("dbfilename", Kind::Str, "dump.rdb", true, "Snapshot file name inside 'dir'."),
-    p("save", Kind::List, "3600 1 300 100 60 10000", true, "Snapshot points: pairs of <seconds> <changes>; empty disables."),
+    p(
+        "save",
+        Kind::List,
+        "3600 1 300 100 60 10000",
+        true,
+        "Snapshot points: pairs of <seconds> <changes>; empty disables.",
+    ),
     p("appendonly", Kind::Bool, "no", true, "Accepted for compatibility; Strata persists with snapshots."),
     p("maxmemory", Kind::Memory(0, u64::MAX), "0", true, "Memory limit for the dataset (0 = unlimited)."),
-    p("maxmemory-clients", Kind::Memory(0, u64::MAX), "0", true, "Memory limit for all client buffers together (0 = none)."),
+    p(
+        "maxmemory-clients",
+        Kind::Memory(0, u64::MAX),
+        "0",
+        true,
+        "Memory limit for all client buffers together (0 = none).",
+    ),
     p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction", true, "What to evict when maxmemory is reached."),
     p("maxmemory-samples", Kind::Int(1, 64), "5", true, "Keys sampled per eviction step."),
-    p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10", true, "How hard eviction works per write when over the limit."),
+    p(
+        "maxmemory-eviction-tenacity",
+        Kind::Int(0, 100),
+        "10",
+        true,
+        "How hard eviction works per write when over the limit.",
+    ),
     p("lfu-log-factor", Kind::Int(0, I32), "10", true, "LFU counter logarithm factor."),
     p("lfu-decay-time", Kind::Int(0, I32), "1", true, "Minutes after which an idle key's LFU counter halves."),
     p("hz", Kind::Int(1, 500), "10", true, "Background task frequency (active expiry cycles per second)."),
     p("active-expire-effort", Kind::Int(1, 10), "1", true, "How much CPU the active expiry cycle may use (1-10)."),
-    p("proto-max-bulk-len", Kind::Memory(1024 * 1024, I32 as u64 * 4), "512mb", true, "Largest bulk string a client may send."),
-    p("client-query-buffer-limit", Kind::Memory(1024 * 1024, u64::MAX), "1gb", true, "Largest query buffer of one client; beyond it the client is closed."),
-    p("client-output-buffer-limit", Kind::List, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true, "Output buffer limits per client class: <class> <hard> <soft> <soft-seconds>."),
+    p(
+        "proto-max-bulk-len",
+        Kind::Memory(1024 * 1024, I32 as u64 * 4),
+        "512mb",
+        true,
+        "Largest bulk string a client may send.",
+    ),
+    p(
+        "client-query-buffer-limit",
+        Kind::Memory(1024 * 1024, u64::MAX),
+        "1gb",
+        true,
+        "Largest query buffer of one client; beyond it the client is closed.",
+    ),
+    p(
+        "client-output-buffer-limit",
+        Kind::List,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true,
+        "Output buffer limits per client class: <class> <hard> <soft> <soft-seconds>.",
+    ),
     p("notify-keyspace-events", Kind::Str, "", true, "Keyspace notification classes (K E g $ l s h z x e t m d n A)."),
-    p("slowlog-log-slower-than", Kind::Int(-1, i64::MAX), "10000", true, "Commands slower than this many microseconds are logged (-1 disables)."),
+    p(
+        "slowlog-log-slower-than",
+        Kind::Int(-1, i64::MAX),
+        "10000",
+        true,
+        "Commands slower than this many microseconds are logged (-1 disables).",
+    ),
     p("slowlog-max-len", Kind::Int(0, i64::MAX), "128", true, "Slow log length."),
     p("latency-monitor-threshold", Kind::Int(0, i64::MAX), "0", true, "Latency monitor threshold in milliseconds."),
     p("lazyfree-lazy-eviction", Kind::Bool, "no", true, "Free evicted values in the background."),
@@ -97,7 +157,13 @@ pub static PARAMS: &[Param] = &[
     p("lazyfree-lazy-server-del", Kind::Bool, "no", true, "Free values deleted by the server in the background."),
     p("lazyfree-lazy-user-del", Kind::Bool, "no", true, "Make DEL behave like UNLINK."),
     p("lazyfree-lazy-user-flush", Kind::Bool, "no", true, "Make FLUSHDB/FLUSHALL default to ASYNC."),
-    p("repl-backlog-size", Kind::Memory(16 * 1024, u64::MAX), "1mb", true, "Size of the write-effect backlog kept for replicas."),
+    p(
+        "repl-backlog-size",
+        Kind::Memory(16 * 1024, u64::MAX),
+        "1mb",
+        true,
+        "Size of the write-effect backlog kept for replicas.",
+    ),
     p("replica-read-only", Kind::Bool, "yes", true, "Replicas refuse writes from clients."),
     p("http-port", Kind::Int(0, 65535), "0", false, "HTTP port for /metrics, /health and /ready (0 = off)."),
     p("http-bind", Kind::Str, "127.0.0.1", false, "Address of the HTTP port."),
@@ -163,20 +229,23 @@ pub fn normalize(param: &Param, args: &[&[u8]]) -> Result<String, String> {
 fn validate_list(name: &str, s: &str) -> Result<(), String> {
     let words: Vec<&str> = s.split_whitespace().collect();
     match name {
-        "save" => {
-            if words.len() % 2 != 0 || words.iter().any(|w| parse_i64(w.as_bytes()).is_none_or(|n| n < 0)) {
-                return Err("Invalid save parameters".into());
-            }
+        "save"
+            if (!words.len().is_multiple_of(2)
+                || words.iter().any(|w| parse_i64(w.as_bytes()).is_none_or(|n| n < 0))) =>
+        {
+            return Err("Invalid save parameters".into());
         }
         "client-output-buffer-limit" => {
-            if words.len() % 4 != 0 {
+            if !words.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             for c in words.chunks(4) {
                 if !matches!(c[0], "normal" | "slave" | "replica" | "pubsub") {
                     return Err("Invalid client class specified in buffer limit configuration.".into());
                 }
-                if c[1..3].iter().any(|w| parse_memory(w.as_bytes()).is_none()) || parse_i64(c[3].as_bytes()).is_none_or(|n| n < 0) {
+                if c[1..3].iter().any(|w| parse_memory(w.as_bytes()).is_none())
+                    || parse_i64(c[3].as_bytes()).is_none_or(|n| n < 0)
+                {
                     return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
                 }
             }
@@ -478,8 +547,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("strata-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("inc.conf"), "maxmemory 100mb\n").unwrap();
-        std::fs::write(dir.join("main.conf"), "port 6380\n# comment\ninclude inc.conf\nrequirepass \"a b\"\nsave 900 1\nsave 300 10\n").unwrap();
-        let args = vec![dir.join("main.conf").display().to_string(), "--port".into(), "7000".into(), "--loglevel".into(), "warning".into()];
+        std::fs::write(
+            dir.join("main.conf"),
+            "port 6380\n# comment\ninclude inc.conf\nrequirepass \"a b\"\nsave 900 1\nsave 300 10\n",
+        )
+        .unwrap();
+        let args = vec![
+            dir.join("main.conf").display().to_string(),
+            "--port".into(),
+            "7000".into(),
+            "--loglevel".into(),
+            "warning".into(),
+        ];
         let c = Config::from_args(&args).unwrap();
         assert_eq!(c.get("port"), Some("7000"));
         assert_eq!(c.get("maxmemory"), Some("104857600"));

@@ -73,11 +73,9 @@ pub const INCR_NAN_INF: CmdError = CmdError::fixed("ERR increment would produce 
 pub const NO_SUCH_KEY: CmdError = CmdError::fixed("ERR no such key");
 pub const DB_INDEX_OUT_OF_RANGE: CmdError = CmdError::fixed("ERR DB index is out of range");
 pub const INVALID_DB_INDEX: CmdError = CmdError::fixed("ERR invalid DB index");
-pub const STRING_TOO_LONG: CmdError =
-    CmdError::fixed("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+pub const STRING_TOO_LONG: CmdError = CmdError::fixed("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 pub const NOAUTH: CmdError = CmdError::fixed("NOAUTH Authentication required.");
-pub const WRONGPASS: CmdError =
-    CmdError::fixed("WRONGPASS invalid username-password pair or user is disabled.");
+pub const WRONGPASS: CmdError = CmdError::fixed("WRONGPASS invalid username-password pair or user is disabled.");
 pub const AUTH_NOT_CONFIGURED: CmdError = CmdError::fixed(
     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
 );
@@ -94,6 +92,7 @@ pub const BIT_OFFSET: CmdError = CmdError::fixed("ERR bit offset is not an integ
 pub const BIT_VALUE: CmdError = CmdError::fixed("ERR bit is not an integer or out of range");
 pub const NO_SUCH_CLIENT: CmdError = CmdError::fixed("ERR No such client");
 pub const NOPROTO: CmdError = CmdError::fixed("NOPROTO unsupported protocol version");
-pub const PROTOCOL_VERSION_NOT_INT: CmdError = CmdError::fixed("ERR Protocol version is not an integer or out of range");
+pub const PROTOCOL_VERSION_NOT_INT: CmdError =
+    CmdError::fixed("ERR Protocol version is not an integer or out of range");
 pub const NOT_ALLOWED_IN_MULTI: CmdError = CmdError::fixed("ERR Command not allowed inside a transaction");
 pub const PANIC: CmdError = CmdError::fixed("ERR internal error while executing the command (logged)");

@@ -6,8 +6,19 @@ use crate::server::Server;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-const DEFAULT: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
 
 fn kv(out: &mut String, k: &str, v: impl std::fmt::Display) {
@@ -34,7 +45,9 @@ fn total_system_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
 }
@@ -152,7 +165,11 @@ fn memory(srv: &Server, out: &mut String) {
     kv(out, "used_memory_rss_human", human(rss));
     kv(out, "used_memory_peak", peak);
     kv(out, "used_memory_peak_human", human(peak));
-    kv(out, "used_memory_peak_perc", format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 100.0 }));
+    kv(
+        out,
+        "used_memory_peak_perc",
+        format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 100.0 }),
+    );
     kv(out, "used_memory_overhead", 0);
     kv(out, "used_memory_startup", 0);
     kv(out, "used_memory_dataset", used);

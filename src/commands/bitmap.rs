@@ -204,4 +204,3 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("bitfield", -2, WRITE | DENYOOM, Keys::one(1), bitfield).doc(G, "3.2.0", "Performs arbitrary bitfield integer operations on strings.", "key [operation=GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] SET encoding offset value:integer | INCRBY encoding offset increment ...]").complexity("O(1) for each subcommand specified"),
     spec("bitfield_ro", -2, READONLY | FAST, Keys::one(1), bitfield_ro).doc(G, "6.0.0", "Performs arbitrary read-only bitfield integer operations on strings.", "key [GET encoding offset [GET encoding offset ...]]").complexity("O(1) for each subcommand specified"),
 ];
-

@@ -276,7 +276,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         kill(ctx, &c, me);
         return Ok(Reply::OK);
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
     let (mut id, mut addr, mut laddr, mut user, mut ctype, mut skipme) = (None, None, None, None, None, true);
@@ -478,12 +478,29 @@ static CLIENT_SUBS: &[CommandSpec] = &[
 
 /// The connection family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST, Keys::None, ping).doc(G, "1.0.0", "Returns the server's liveliness response.", "[message]").complexity("O(1)"),
+    spec("ping", -1, FAST, Keys::None, ping)
+        .doc(G, "1.0.0", "Returns the server's liveliness response.", "[message]")
+        .complexity("O(1)"),
     spec("echo", 2, FAST, Keys::None, echo).doc(G, "1.0.0", "Returns the given string.", "message").complexity("O(1)"),
-    spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::None, quit).doc(G, "1.0.0", "Closes the connection.", "").complexity("O(1)"),
-    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, reset).doc(G, "6.2.0", "Resets the connection.", "").complexity("O(1)"),
-    spec("select", 2, LOADING | STALE | FAST, Keys::None, select).doc(G, "1.0.0", "Changes the selected database.", "index:integer").complexity("O(1)"),
-    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, auth).doc(G, "1.0.0", "Authenticates the connection.", "[username] password").complexity("O(N) where N is the number of passwords defined for the user"),
-    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, hello).doc(G, "6.0.0", "Handshakes with the Redis server.", "[arguments=protover:integer [AUTH username password] [SETNAME clientname]]").complexity("O(1)"),
+    spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::None, quit)
+        .doc(G, "1.0.0", "Closes the connection.", "")
+        .complexity("O(1)"),
+    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, reset)
+        .doc(G, "6.2.0", "Resets the connection.", "")
+        .complexity("O(1)"),
+    spec("select", 2, LOADING | STALE | FAST, Keys::None, select)
+        .doc(G, "1.0.0", "Changes the selected database.", "index:integer")
+        .complexity("O(1)"),
+    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, auth)
+        .doc(G, "1.0.0", "Authenticates the connection.", "[username] password")
+        .complexity("O(N) where N is the number of passwords defined for the user"),
+    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, hello)
+        .doc(
+            G,
+            "6.0.0",
+            "Handshakes with the Redis server.",
+            "[arguments=protover:integer [AUTH username password] [SETNAME clientname]]",
+        )
+        .complexity("O(1)"),
     container("client", CLIENT_SUBS).doc(G, "2.4.0", "A container for client connection commands.", ""),
 ];

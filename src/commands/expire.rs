@@ -46,7 +46,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], unit_ms: i64, relative: boo
     let cond = parse_cond(args)?;
     let mut when = int(&args[2])?;
     if unit_ms == 1000 {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(CmdError::invalid_expire(name));
         }
         when *= 1000;
@@ -148,13 +148,50 @@ const G: &str = "generic";
 
 /// The expiry family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("expire", -3, WRITE | FAST, Keys::one(1), expire).rewritten().doc(G, "1.0.0", "Sets the expiration time of a key in seconds.", "key seconds [condition=NX | XX | GT | LT]").complexity("O(1)"),
-    spec("pexpire", -3, WRITE | FAST, Keys::one(1), pexpire).rewritten().doc(G, "2.6.0", "Sets the expiration time of a key in milliseconds.", "key milliseconds [condition=NX | XX | GT | LT]").complexity("O(1)"),
-    spec("expireat", -3, WRITE | FAST, Keys::one(1), expireat).rewritten().doc(G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "key unix-time-seconds [condition=NX | XX | GT | LT]").complexity("O(1)"),
-    spec("pexpireat", -3, WRITE | FAST, Keys::one(1), pexpireat).rewritten().doc(G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "key unix-time-milliseconds [condition=NX | XX | GT | LT]").complexity("O(1)"),
-    spec("ttl", 2, READONLY | FAST, Keys::one(1), ttl).doc(G, "1.0.0", "Returns the expiration time in seconds of a key.", "key").complexity("O(1)"),
-    spec("pttl", 2, READONLY | FAST, Keys::one(1), pttl).doc(G, "2.6.0", "Returns the expiration time in milliseconds of a key.", "key").complexity("O(1)"),
-    spec("expiretime", 2, READONLY | FAST, Keys::one(1), expiretime).doc(G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "key").complexity("O(1)"),
-    spec("pexpiretime", 2, READONLY | FAST, Keys::one(1), pexpiretime).doc(G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key").complexity("O(1)"),
-    spec("persist", 2, WRITE | FAST, Keys::one(1), persist).doc(G, "2.2.0", "Removes the expiration time of a key.", "key").complexity("O(1)"),
+    spec("expire", -3, WRITE | FAST, Keys::one(1), expire)
+        .rewritten()
+        .doc(G, "1.0.0", "Sets the expiration time of a key in seconds.", "key seconds [condition=NX | XX | GT | LT]")
+        .complexity("O(1)"),
+    spec("pexpire", -3, WRITE | FAST, Keys::one(1), pexpire)
+        .rewritten()
+        .doc(
+            G,
+            "2.6.0",
+            "Sets the expiration time of a key in milliseconds.",
+            "key milliseconds [condition=NX | XX | GT | LT]",
+        )
+        .complexity("O(1)"),
+    spec("expireat", -3, WRITE | FAST, Keys::one(1), expireat)
+        .rewritten()
+        .doc(
+            G,
+            "1.2.0",
+            "Sets the expiration time of a key to a Unix timestamp.",
+            "key unix-time-seconds [condition=NX | XX | GT | LT]",
+        )
+        .complexity("O(1)"),
+    spec("pexpireat", -3, WRITE | FAST, Keys::one(1), pexpireat)
+        .rewritten()
+        .doc(
+            G,
+            "2.6.0",
+            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+            "key unix-time-milliseconds [condition=NX | XX | GT | LT]",
+        )
+        .complexity("O(1)"),
+    spec("ttl", 2, READONLY | FAST, Keys::one(1), ttl)
+        .doc(G, "1.0.0", "Returns the expiration time in seconds of a key.", "key")
+        .complexity("O(1)"),
+    spec("pttl", 2, READONLY | FAST, Keys::one(1), pttl)
+        .doc(G, "2.6.0", "Returns the expiration time in milliseconds of a key.", "key")
+        .complexity("O(1)"),
+    spec("expiretime", 2, READONLY | FAST, Keys::one(1), expiretime)
+        .doc(G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "key")
+        .complexity("O(1)"),
+    spec("pexpiretime", 2, READONLY | FAST, Keys::one(1), pexpiretime)
+        .doc(G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key")
+        .complexity("O(1)"),
+    spec("persist", 2, WRITE | FAST, Keys::one(1), persist)
+        .doc(G, "2.2.0", "Removes the expiration time of a key.", "key")
+        .complexity("O(1)"),
 ];

@@ -81,20 +81,52 @@ fn key_specs(c: &Command) -> Reply {
             let lastkey = if last < 0 { last as i64 } else { (last - first) as i64 };
             Reply::Array(vec![Reply::Map(vec![
                 m("flags", Reply::Set(access)),
-                m("begin_search", Reply::Map(vec![m("type", Reply::bulk_static("index")), m("spec", Reply::Map(vec![m("index", Reply::Int(first as i64))]))])),
-                m("find_keys", Reply::Map(vec![
-                    m("type", Reply::bulk_static("range")),
-                    m("spec", Reply::Map(vec![m("lastkey", Reply::Int(lastkey)), m("keystep", Reply::Int(step as i64)), m("limit", Reply::Int(0))])),
-                ])),
+                m(
+                    "begin_search",
+                    Reply::Map(vec![
+                        m("type", Reply::bulk_static("index")),
+                        m("spec", Reply::Map(vec![m("index", Reply::Int(first as i64))])),
+                    ]),
+                ),
+                m(
+                    "find_keys",
+                    Reply::Map(vec![
+                        m("type", Reply::bulk_static("range")),
+                        m(
+                            "spec",
+                            Reply::Map(vec![
+                                m("lastkey", Reply::Int(lastkey)),
+                                m("keystep", Reply::Int(step as i64)),
+                                m("limit", Reply::Int(0)),
+                            ]),
+                        ),
+                    ]),
+                ),
             ])])
         }
         Keys::NumKeys { at, step } => Reply::Array(vec![Reply::Map(vec![
             m("flags", Reply::Set(access)),
-            m("begin_search", Reply::Map(vec![m("type", Reply::bulk_static("index")), m("spec", Reply::Map(vec![m("index", Reply::Int(at as i64))]))])),
-            m("find_keys", Reply::Map(vec![
-                m("type", Reply::bulk_static("keynum")),
-                m("spec", Reply::Map(vec![m("keynumidx", Reply::Int(0)), m("firstkey", Reply::Int(1)), m("keystep", Reply::Int(step as i64))])),
-            ])),
+            m(
+                "begin_search",
+                Reply::Map(vec![
+                    m("type", Reply::bulk_static("index")),
+                    m("spec", Reply::Map(vec![m("index", Reply::Int(at as i64))])),
+                ]),
+            ),
+            m(
+                "find_keys",
+                Reply::Map(vec![
+                    m("type", Reply::bulk_static("keynum")),
+                    m(
+                        "spec",
+                        Reply::Map(vec![
+                            m("keynumidx", Reply::Int(0)),
+                            m("firstkey", Reply::Int(1)),
+                            m("keystep", Reply::Int(step as i64)),
+                        ]),
+                    ),
+                ]),
+            ),
         ])]),
     }
 }
@@ -122,7 +154,8 @@ pub fn command_info(c: &Command) -> Reply {
 /// COMMAND DOCS's map for one command.
 pub fn command_docs(c: &Command) -> Reply {
     let d = c.spec.docs;
-    let subs = c.subs.iter().map(|&i| (TABLE.commands[i].full_name.clone(), command_docs(&TABLE.commands[i]))).collect();
+    let subs =
+        c.subs.iter().map(|&i| (TABLE.commands[i].full_name.clone(), command_docs(&TABLE.commands[i]))).collect();
     docs_reply(d.summary, d.since, d.group, d.complexity, &parse_usage(d.usage), subs)
 }
 
@@ -201,7 +234,9 @@ fn command_getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Repl
     let f: Vec<Reply> = crate::server::dispatch::resolve(target)
         .map(|c| c.spec.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect())
         .unwrap_or_default();
-    Ok(Reply::Array(pos.into_iter().map(|p| Reply::Array(vec![Reply::Bulk(target[p].clone()), Reply::Set(f.clone())])).collect()))
+    Ok(Reply::Array(
+        pos.into_iter().map(|p| Reply::Array(vec![Reply::Bulk(target[p].clone()), Reply::Set(f.clone())])).collect(),
+    ))
 }
 
 fn command_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
@@ -234,13 +269,42 @@ const G: &str = "server";
 const F: u32 = LOADING | STALE;
 
 static COMMAND_SUBS: &[CommandSpec] = &[
-    spec("count", 2, F, Keys::None, command_count).doc(G, "2.8.13", "Returns a count of commands.", "").complexity("O(1)"),
-    spec("info", -2, F, Keys::None, command_info_cmd).doc(G, "2.8.13", "Returns information about one, multiple or all commands.", "[command-name [command-name ...]]").complexity("O(N) where N is the number of commands to look up"),
-    spec("docs", -2, F, Keys::None, command_docs_cmd).doc(G, "7.0.0", "Returns documentary information about one, multiple or all commands.", "[command-name [command-name ...]]").complexity("O(N) where N is the number of commands to look up"),
-    spec("list", -2, F, Keys::None, command_list).doc(G, "7.0.0", "Returns a list of command names.", "[FILTERBY filterby=MODULE module-name | ACLCAT category | PATTERN pattern]").complexity("O(N) where N is the total number of Redis commands"),
-    spec("getkeys", -4, F, Keys::None, command_getkeys).doc(G, "2.8.13", "Extracts the key names from an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
-    spec("getkeysandflags", -4, F, Keys::None, command_getkeysandflags).doc(G, "7.0.0", "Extracts the key names and access flags for an arbitrary command.", "command arg [arg ...]").complexity("O(N) where N is the number of arguments to the command"),
-    spec("help", 2, F, Keys::None, command_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+    spec("count", 2, F, Keys::None, command_count)
+        .doc(G, "2.8.13", "Returns a count of commands.", "")
+        .complexity("O(1)"),
+    spec("info", -2, F, Keys::None, command_info_cmd)
+        .doc(
+            G,
+            "2.8.13",
+            "Returns information about one, multiple or all commands.",
+            "[command-name [command-name ...]]",
+        )
+        .complexity("O(N) where N is the number of commands to look up"),
+    spec("docs", -2, F, Keys::None, command_docs_cmd)
+        .doc(
+            G,
+            "7.0.0",
+            "Returns documentary information about one, multiple or all commands.",
+            "[command-name [command-name ...]]",
+        )
+        .complexity("O(N) where N is the number of commands to look up"),
+    spec("list", -2, F, Keys::None, command_list)
+        .doc(
+            G,
+            "7.0.0",
+            "Returns a list of command names.",
+            "[FILTERBY filterby=MODULE module-name | ACLCAT category | PATTERN pattern]",
+        )
+        .complexity("O(N) where N is the total number of Redis commands"),
+    spec("getkeys", -4, F, Keys::None, command_getkeys)
+        .doc(G, "2.8.13", "Extracts the key names from an arbitrary command.", "command arg [arg ...]")
+        .complexity("O(N) where N is the number of arguments to the command"),
+    spec("getkeysandflags", -4, F, Keys::None, command_getkeysandflags)
+        .doc(G, "7.0.0", "Extracts the key names and access flags for an arbitrary command.", "command arg [arg ...]")
+        .complexity("O(N) where N is the number of arguments to the command"),
+    spec("help", 2, F, Keys::None, command_help)
+        .doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "")
+        .complexity("O(1)"),
 ];
 
 /// The introspection family's rows.

@@ -445,11 +445,21 @@ fn object_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 const G: &str = "generic";
 
 static OBJECT_SUBS: &[CommandSpec] = &[
-    spec("encoding", 3, READONLY, Keys::one(2), object_encoding).doc(G, "2.2.3", "Returns the internal encoding of a Redis object.", "key").complexity("O(1)"),
-    spec("freq", 3, READONLY, Keys::one(2), object_freq).doc(G, "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", "key").complexity("O(1)"),
-    spec("idletime", 3, READONLY, Keys::one(2), object_idletime).doc(G, "2.2.3", "Returns the time since the last access to a Redis object.", "key").complexity("O(1)"),
-    spec("refcount", 3, READONLY, Keys::one(2), object_refcount).doc(G, "2.2.3", "Returns the reference count of a value of a key.", "key").complexity("O(1)"),
-    spec("help", 2, LOADING | STALE, Keys::None, object_help).doc(G, "6.2.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+    spec("encoding", 3, READONLY, Keys::one(2), object_encoding)
+        .doc(G, "2.2.3", "Returns the internal encoding of a Redis object.", "key")
+        .complexity("O(1)"),
+    spec("freq", 3, READONLY, Keys::one(2), object_freq)
+        .doc(G, "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", "key")
+        .complexity("O(1)"),
+    spec("idletime", 3, READONLY, Keys::one(2), object_idletime)
+        .doc(G, "2.2.3", "Returns the time since the last access to a Redis object.", "key")
+        .complexity("O(1)"),
+    spec("refcount", 3, READONLY, Keys::one(2), object_refcount)
+        .doc(G, "2.2.3", "Returns the reference count of a value of a key.", "key")
+        .complexity("O(1)"),
+    spec("help", 2, LOADING | STALE, Keys::None, object_help)
+        .doc(G, "6.2.0", "Returns helpful text about the different subcommands.", "")
+        .complexity("O(1)"),
 ];
 
 /// The keyspace family's rows.

@@ -77,9 +77,16 @@ pub mod flags {
 pub enum Keys {
     None,
     /// Keys at `first`, `first + step`, ... up to `last` (negative: counted from the end, -1 = last argument).
-    Range { first: i32, last: i32, step: i32 },
+    Range {
+        first: i32,
+        last: i32,
+        step: i32,
+    },
     /// A count at `at`, then that many keys from `at + 1` every `step` (EVAL, ZUNIONSTORE...).
-    NumKeys { at: i32, step: i32 },
+    NumKeys {
+        at: i32,
+        step: i32,
+    },
 }
 
 impl Keys {
@@ -189,7 +196,13 @@ pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) 
 
 impl CommandSpec {
     /// Sets the documentation.
-    pub const fn doc(mut self, group: &'static str, since: &'static str, summary: &'static str, usage: &'static str) -> Self {
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+        usage: &'static str,
+    ) -> Self {
         self.docs = Docs { group, since, summary, complexity: self.docs.complexity, usage };
         self
     }

@@ -45,14 +45,15 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
     let mut next = ctx.srv.config.read().clone();
     let mut seen = std::collections::HashSet::new();
     for pair in args[2..].chunks(2) {
         let name = text(&pair[0]);
-        let fail = |why: &str| CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {why}"));
+        let fail =
+            |why: &str| CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {why}"));
         let Some(p) = crate::config::param(&name) else {
             return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")));
         };
@@ -234,21 +235,52 @@ pub fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
 const G: &str = "server";
 
 static CONFIG_SUBS: &[CommandSpec] = &[
-    spec("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_get).doc(G, "2.0.0", "Returns the effective values of configuration parameters.", "parameter [parameter ...]").complexity("O(N) when N is the number of configuration parameters provided"),
-    spec("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set).doc(G, "2.0.0", "Sets configuration parameters in-flight.", "data=parameter value [parameter value ...]").complexity("O(N) when N is the number of configuration parameters provided"),
-    spec("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat).doc(G, "2.0.0", "Resets the server's statistics.", "").complexity("O(1)"),
-    spec("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_rewrite).doc(G, "2.8.0", "Persists the effective configuration to file.", "").complexity("O(1)"),
-    spec("help", 2, LOADING | STALE, Keys::None, config_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+    spec("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_get)
+        .doc(G, "2.0.0", "Returns the effective values of configuration parameters.", "parameter [parameter ...]")
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    spec("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set)
+        .doc(G, "2.0.0", "Sets configuration parameters in-flight.", "data=parameter value [parameter value ...]")
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    spec("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat)
+        .doc(G, "2.0.0", "Resets the server's statistics.", "")
+        .complexity("O(1)"),
+    spec("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_rewrite)
+        .doc(G, "2.8.0", "Persists the effective configuration to file.", "")
+        .complexity("O(1)"),
+    spec("help", 2, LOADING | STALE, Keys::None, config_help)
+        .doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "")
+        .complexity("O(1)"),
 ];
 
 /// The server family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("info", -1, LOADING | STALE, Keys::None, info).doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]").complexity("O(1)"),
+    spec("info", -1, LOADING | STALE, Keys::None, info)
+        .doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]")
+        .complexity("O(1)"),
     container("config", CONFIG_SUBS).doc(G, "2.0.0", "A container for server configuration commands.", ""),
-    spec("time", 1, LOADING | STALE | FAST, Keys::None, time).doc(G, "2.6.0", "Returns the server time.", "").complexity("O(1)"),
-    spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "").complexity("O(1)"),
-    spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(G, "1.0.0", "Listens for all requests received by the server in real-time.", ""),
-    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown).doc(G, "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "[save-selector=NOSAVE | SAVE] [NOW] [FORCE] [ABORT]").complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
-    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, debug).doc(G, "1.0.0", "A container for debugging commands.", "subcommand [argument [argument ...]]").complexity("Depends on subcommand."),
+    spec("time", 1, LOADING | STALE | FAST, Keys::None, time)
+        .doc(G, "2.6.0", "Returns the server time.", "")
+        .complexity("O(1)"),
+    spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave)
+        .doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "")
+        .complexity("O(1)"),
+    spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(
+        G,
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        "",
+    ),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown)
+        .doc(
+            G,
+            "1.0.0",
+            "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+            "[save-selector=NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+        )
+        .complexity(
+            "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+        ),
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, debug)
+        .doc(G, "1.0.0", "A container for debugging commands.", "subcommand [argument [argument ...]]")
+        .complexity("Depends on subcommand."),
 ];
-

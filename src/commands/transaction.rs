@@ -118,9 +118,19 @@ const G: &str = "transactions";
 
 /// The transaction family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, multi).doc(G, "1.2.0", "Starts a transaction.", "").complexity("O(1)"),
-    spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, Keys::None, exec).doc(G, "1.2.0", "Executes all commands in a transaction.", "").complexity("Depends on commands in the transaction"),
-    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, discard).doc(G, "2.0.0", "Discards a transaction.", "").complexity("O(N), when N is the number of queued commands"),
-    spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::range(1, -1, 1), watch).doc(G, "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]").complexity("O(1) for every key."),
-    spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, unwatch).doc(G, "2.2.0", "Forgets about watched keys of a transaction.", "").complexity("O(1)"),
+    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, multi)
+        .doc(G, "1.2.0", "Starts a transaction.", "")
+        .complexity("O(1)"),
+    spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, Keys::None, exec)
+        .doc(G, "1.2.0", "Executes all commands in a transaction.", "")
+        .complexity("Depends on commands in the transaction"),
+    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, discard)
+        .doc(G, "2.0.0", "Discards a transaction.", "")
+        .complexity("O(N), when N is the number of queued commands"),
+    spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::range(1, -1, 1), watch)
+        .doc(G, "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]")
+        .complexity("O(1) for every key."),
+    spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, unwatch)
+        .doc(G, "2.2.0", "Forgets about watched keys of a transaction.", "")
+        .complexity("O(1)"),
 ];

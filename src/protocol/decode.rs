@@ -116,8 +116,12 @@ impl Decoder {
                     continue;
                 }
                 let n = n as usize;
-                self.partial =
-                    Some(Partial { remaining: n, args: Vec::with_capacity(n.min(1024)), pos: cr + 2, pending_bulk: None });
+                self.partial = Some(Partial {
+                    remaining: n,
+                    args: Vec::with_capacity(n.min(1024)),
+                    pos: cr + 2,
+                    pending_bulk: None,
+                });
             }
             return self.decode_bulks(buf, authenticated);
         }
@@ -224,7 +228,10 @@ mod tests {
     #[test]
     fn inline_and_empty_lines() {
         let cmds = decode_all(b"\r\nPING\r\nSET a \"b c\"\n").unwrap();
-        assert_eq!(cmds, vec![vec![Bytes::from("PING")], vec![Bytes::from("SET"), Bytes::from("a"), Bytes::from("b c")]]);
+        assert_eq!(
+            cmds,
+            vec![vec![Bytes::from("PING")], vec![Bytes::from("SET"), Bytes::from("a"), Bytes::from("b c")]]
+        );
     }
 
     #[test]
@@ -246,7 +253,10 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(decode_all(b"*abc\r\n").unwrap_err().0, "Protocol error: invalid multibulk length");
-        assert_eq!(decode_all(b"*1\r\nPING\r\n").unwrap_err().0, "Protocol error: expected 'P', got 'P'".replace("expected 'P'", "expected '$'"));
+        assert_eq!(
+            decode_all(b"*1\r\nPING\r\n").unwrap_err().0,
+            "Protocol error: expected 'P', got 'P'".replace("expected 'P'", "expected '$'")
+        );
         assert_eq!(decode_all(b"*1\r\n$-5\r\n").unwrap_err().0, "Protocol error: invalid bulk length");
         assert_eq!(decode_all(b"*1\r\n$999999999999\r\n").unwrap_err().0, "Protocol error: invalid bulk length");
         assert_eq!(decode_all(b"GET \"a\r\n").unwrap_err().0, "Protocol error: unbalanced quotes in request");

@@ -71,7 +71,10 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
                 if optional {
                     continue;
                 }
-                return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid bind address '{addr}'")));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("invalid bind address '{addr}'"),
+                ));
             }
         };
         match bind(SocketAddr::new(ip, bound_port), backlog) {

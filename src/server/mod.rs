@@ -251,11 +251,7 @@ impl Server {
         if dt <= 0.0 {
             return (0, 0.0, 0.0);
         }
-        (
-            ((b.1 - a.1) as f64 / dt) as u64,
-            (b.2 - a.2) as f64 / dt / 1024.0,
-            (b.3 - a.3) as f64 / dt / 1024.0,
-        )
+        (((b.1 - a.1) as f64 / dt) as u64, (b.2 - a.2) as f64 / dt / 1024.0, (b.3 - a.3) as f64 / dt / 1024.0)
     }
 
     /// Whether clients are paused now for a command that `is_write`s.

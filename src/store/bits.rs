@@ -62,11 +62,7 @@ fn parse_ll(s: &[u8]) -> Option<i64> {
 /// The byte at `idx`, or 0 past the end (the implicit zero padding).
 #[inline]
 fn byte_at(s: &[u8], idx: u64) -> u8 {
-    usize::try_from(idx)
-        .ok()
-        .and_then(|i| s.get(i))
-        .copied()
-        .unwrap_or(0)
+    usize::try_from(idx).ok().and_then(|i| s.get(i)).copied().unwrap_or(0)
 }
 
 /// Grows `s` with zero bytes to at least `len` bytes. Returns false (leaving `s` untouched) if
@@ -371,15 +367,10 @@ pub enum BitOp {
 impl BitOp {
     /// Parses `AND` / `OR` / `XOR` / `NOT`, case-insensitively. `None` means "ERR syntax error".
     pub fn parse(s: &[u8]) -> Option<BitOp> {
-        [
-            (&b"and"[..], BitOp::And),
-            (&b"or"[..], BitOp::Or),
-            (&b"xor"[..], BitOp::Xor),
-            (&b"not"[..], BitOp::Not),
-        ]
-        .into_iter()
-        .find(|(name, _)| s.eq_ignore_ascii_case(name))
-        .map(|(_, op)| op)
+        [(&b"and"[..], BitOp::And), (&b"or"[..], BitOp::Or), (&b"xor"[..], BitOp::Xor), (&b"not"[..], BitOp::Not)]
+            .into_iter()
+            .find(|(name, _)| s.eq_ignore_ascii_case(name))
+            .map(|(_, op)| op)
     }
 }
 
@@ -508,10 +499,7 @@ pub fn parse_field_type(s: &[u8]) -> Option<FieldType> {
     if !(1..=max).contains(&bits) {
         return None;
     }
-    Some(FieldType {
-        signed,
-        bits: u8::try_from(bits).ok()?,
-    })
+    Some(FieldType { signed, bits: u8::try_from(bits).ok()? })
 }
 
 /// Parses a BITFIELD offset: a strict integer, or `#N` meaning `N * bits`, with the default
@@ -580,13 +568,7 @@ pub fn field_get(s: &[u8], offset: u64, ft: FieldType) -> i64 {
 /// string (creating the key) for every SET/INCRBY of the command before executing any of them.
 /// `None` is also returned, without writing, if the buffer cannot be grown (only possible when
 /// the offset limit was not enforced).
-pub fn field_set(
-    s: &mut Vec<u8>,
-    offset: u64,
-    ft: FieldType,
-    value: i64,
-    ov: Overflow,
-) -> Option<i64> {
+pub fn field_set(s: &mut Vec<u8>, offset: u64, ft: FieldType, value: i64, ov: Overflow) -> Option<i64> {
     if !grow_for_field(s, offset, ft) {
         return None;
     }
@@ -594,11 +576,7 @@ pub fn field_set(
     let old = ft.decode_raw(read_raw(s, offset, width));
     let (min, max) = ft.limits();
     let v = i128::from(value);
-    let (too_big, too_small) = if ft.signed {
-        (v > max, v < min)
-    } else {
-        (i128::from(value as u64) > max, false)
-    };
+    let (too_big, too_small) = if ft.signed { (v > max, v < min) } else { (i128::from(value as u64) > max, false) };
     let new = if too_big || too_small {
         match ov {
             Overflow::Wrap => ft.wrap(v),
@@ -618,13 +596,7 @@ pub fn field_set(
 /// Overflow, as in Redis: `Wrap` keeps the sum modulo `2^bits` (two's complement for signed
 /// types, including plain 64-bit wrap-around for `i64`); `Sat` clamps the exact sum to the
 /// type's min/max. Like [`field_set`], `s` is grown to cover the field even if the op FAILs.
-pub fn field_incrby(
-    s: &mut Vec<u8>,
-    offset: u64,
-    ft: FieldType,
-    incr: i64,
-    ov: Overflow,
-) -> Option<i64> {
+pub fn field_incrby(s: &mut Vec<u8>, offset: u64, ft: FieldType, incr: i64, ov: Overflow) -> Option<i64> {
     if !grow_for_field(s, offset, ft) {
         return None;
     }
@@ -682,12 +654,8 @@ impl LcsError {
     pub fn message(self) -> &'static str {
         match self {
             LcsError::StringTooLong => "ERR String too long for LCS",
-            LcsError::TableTooLarge => {
-                "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
-            }
-            LcsError::AllocFailed => {
-                "ERR Insufficient memory, failed allocating transient memory for LCS"
-            }
+            LcsError::TableTooLarge => "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+            LcsError::AllocFailed => "ERR Insufficient memory, failed allocating transient memory for LCS",
         }
     }
 }
@@ -733,8 +701,7 @@ pub fn lcs_with_limit(a: &[u8], b: &[u8], max_table_bytes: u64) -> Result<LcsRes
     let cells = lcs_table_cells(a.len(), b.len(), max_table_bytes)?;
     let w = b.len() + 1;
     let mut t: Vec<u32> = Vec::new();
-    t.try_reserve_exact(cells)
-        .map_err(|_| LcsError::AllocFailed)?;
+    t.try_reserve_exact(cells).map_err(|_| LcsError::AllocFailed)?;
     t.resize(cells, 0);
 
     // Row i holds LCS(a[..i], b[..j]) for j in 0..=blen; row 0 and column 0 stay 0.
@@ -745,11 +712,7 @@ pub fn lcs_with_limit(a: &[u8], b: &[u8], max_table_bytes: u64) -> Result<LcsRes
         let mut left = 0u32; // cur[j], carried along the row
         for (j, &bj) in b.iter().enumerate() {
             let up = prev.get(j + 1).copied().unwrap_or(0);
-            let v = if ai == bj {
-                prev.get(j).copied().unwrap_or(0) + 1
-            } else {
-                up.max(left)
-            };
+            let v = if ai == bj { prev.get(j).copied().unwrap_or(0) + 1 } else { up.max(left) };
             if let Some(c) = cur.get_mut(j + 1) {
                 *c = v;
             }
@@ -769,8 +732,7 @@ pub fn lcs_with_limit(a: &[u8], b: &[u8], max_table_bytes: u64) -> Result<LcsRes
         let mut emit = false;
         let (ca, cb) = (a.get(i - 1), b.get(j - 1));
         if ca.is_some() && ca == cb {
-            if let (Some(slot), Some(&c)) = (idx.checked_sub(1).and_then(|k| string.get_mut(k)), ca)
-            {
+            if let (Some(slot), Some(&c)) = (idx.checked_sub(1).and_then(|k| string.get_mut(k)), ca) {
                 *slot = c;
             }
             match range.as_mut() {
@@ -803,11 +765,7 @@ pub fn lcs_with_limit(a: &[u8], b: &[u8], max_table_bytes: u64) -> Result<LcsRes
             }
         }
     }
-    Ok(LcsResult {
-        len: total,
-        string,
-        matches,
-    })
+    Ok(LcsResult { len: total, string, matches })
 }
 
 /// Just the LCS length (for `LCS k1 k2 LEN`), using two rows instead of the full table but
@@ -818,10 +776,8 @@ pub fn lcs_len_with_limit(a: &[u8], b: &[u8], max_table_bytes: u64) -> Result<us
     let w = b.len() + 1;
     let mut prev: Vec<u32> = Vec::new();
     let mut cur: Vec<u32> = Vec::new();
-    prev.try_reserve_exact(w)
-        .map_err(|_| LcsError::AllocFailed)?;
-    cur.try_reserve_exact(w)
-        .map_err(|_| LcsError::AllocFailed)?;
+    prev.try_reserve_exact(w).map_err(|_| LcsError::AllocFailed)?;
+    cur.try_reserve_exact(w).map_err(|_| LcsError::AllocFailed)?;
     prev.resize(w, 0);
     cur.resize(w, 0);
     for &ai in a {
@@ -850,26 +806,11 @@ pub fn lcs_len_with_limit(a: &[u8], b: &[u8], max_table_bytes: u64) -> Result<us
 mod tests {
     use super::*;
 
-    const I8: FieldType = FieldType {
-        signed: true,
-        bits: 8,
-    };
-    const U8: FieldType = FieldType {
-        signed: false,
-        bits: 8,
-    };
-    const U2: FieldType = FieldType {
-        signed: false,
-        bits: 2,
-    };
-    const I64: FieldType = FieldType {
-        signed: true,
-        bits: 64,
-    };
-    const U63: FieldType = FieldType {
-        signed: false,
-        bits: 63,
-    };
+    const I8: FieldType = FieldType { signed: true, bits: 8 };
+    const U8: FieldType = FieldType { signed: false, bits: 8 };
+    const U2: FieldType = FieldType { signed: false, bits: 2 };
+    const I64: FieldType = FieldType { signed: true, bits: 64 };
+    const U63: FieldType = FieldType { signed: false, bits: 63 };
 
     /// Bit-by-bit reference for BITPOS over an explicit inclusive bit range.
     fn naive_find(s: &[u8], bit: bool, lo: u64, hi: u64) -> Option<u64> {
@@ -961,10 +902,7 @@ mod tests {
         assert_eq!(parse_bit_offset(b"1.5"), None);
         assert_eq!(parse_bit_offset(b""), None);
         // Master / AOF clients: no upper limit.
-        assert_eq!(
-            parse_offset_arg(b"4294967296", 0, u64::MAX),
-            Some(4294967296)
-        );
+        assert_eq!(parse_offset_arg(b"4294967296", 0, u64::MAX), Some(4294967296));
         // Smaller proto-max-bulk-len.
         assert_eq!(parse_offset_arg(b"8388607", 0, 1024 * 1024), Some(8388607));
         assert_eq!(parse_offset_arg(b"8388608", 0, 1024 * 1024), None);
@@ -998,20 +936,8 @@ mod tests {
         assert_eq!(parse_field_type(b"u8"), Some(U8));
         assert_eq!(parse_field_type(b"i64"), Some(I64));
         assert_eq!(parse_field_type(b"u63"), Some(U63));
-        assert_eq!(
-            parse_field_type(b"i1"),
-            Some(FieldType {
-                signed: true,
-                bits: 1
-            })
-        );
-        assert_eq!(
-            parse_field_type(b"u1"),
-            Some(FieldType {
-                signed: false,
-                bits: 1
-            })
-        );
+        assert_eq!(parse_field_type(b"i1"), Some(FieldType { signed: true, bits: 1 }));
+        assert_eq!(parse_field_type(b"u1"), Some(FieldType { signed: false, bits: 1 }));
         // Width read up to the first NUL, as with strlen() in Redis.
         assert_eq!(parse_field_type(b"u8\0junk"), Some(U8));
         for bad in [
@@ -1125,11 +1051,7 @@ mod tests {
                         (st..=en).filter(|&p| get_bit(&s, p as u64) == 1).count() as u64
                     }
                 };
-                assert_eq!(
-                    bit_count(&s, Some((a, b, BitUnit::Bit))),
-                    expect,
-                    "{len} {a} {b}"
-                );
+                assert_eq!(bit_count(&s, Some((a, b, BitUnit::Bit))), expect, "{len} {a} {b}");
             }
         }
     }
@@ -1204,27 +1126,12 @@ mod tests {
         assert_eq!(bit_pos(b"\x81", true, Some(1), Some(7), BitUnit::Bit), 7);
         assert_eq!(bit_pos(b"\x7e", false, Some(1), Some(6), BitUnit::Bit), -1);
         assert_eq!(bit_pos(b"\x7e", false, Some(1), Some(7), BitUnit::Bit), 7);
-        assert_eq!(
-            bit_pos(b"\xff\x7f", false, Some(3), Some(8), BitUnit::Bit),
-            8
-        );
-        assert_eq!(
-            bit_pos(b"\xff\xff\x7f", false, Some(3), Some(15), BitUnit::Bit),
-            -1
-        );
-        assert_eq!(
-            bit_pos(b"\xff\xff\x7f", false, Some(3), Some(16), BitUnit::Bit),
-            16
-        );
+        assert_eq!(bit_pos(b"\xff\x7f", false, Some(3), Some(8), BitUnit::Bit), 8);
+        assert_eq!(bit_pos(b"\xff\xff\x7f", false, Some(3), Some(15), BitUnit::Bit), -1);
+        assert_eq!(bit_pos(b"\xff\xff\x7f", false, Some(3), Some(16), BitUnit::Bit), 16);
         // No "both negative" shortcut for BITPOS: -3..-5 on 2 bytes clamps to byte 0.
-        assert_eq!(
-            bit_pos(b"\x01\x00", true, Some(-3), Some(-5), BitUnit::Byte),
-            7
-        );
-        assert_eq!(
-            bit_pos(b"\x01\x00", true, Some(-1), Some(-5), BitUnit::Byte),
-            -1
-        );
+        assert_eq!(bit_pos(b"\x01\x00", true, Some(-3), Some(-5), BitUnit::Byte), 7);
+        assert_eq!(bit_pos(b"\x01\x00", true, Some(-1), Some(-5), BitUnit::Byte), -1);
     }
 
     #[test]
@@ -1236,18 +1143,17 @@ mod tests {
                 let bits = (len * 8) as i64;
                 for bit in [false, true] {
                     // Whole string, no end.
-                    let expect = naive_find(&s, bit, 0, bits as u64 - 1)
-                        .map(|p| p as i64)
-                        .unwrap_or(if bit { -1 } else { bits });
+                    let expect = naive_find(&s, bit, 0, bits as u64 - 1).map(|p| p as i64).unwrap_or(if bit {
+                        -1
+                    } else {
+                        bits
+                    });
                     assert_eq!(bit_pos(&s, bit, None, None, BitUnit::Byte), expect);
                     // Random explicit bit ranges (non-negative, within the string).
                     let a = (rng.next() % bits as u64) as i64;
                     let b = (rng.next() % bits as u64) as i64;
-                    let expect = if a > b {
-                        -1
-                    } else {
-                        naive_find(&s, bit, a as u64, b as u64).map_or(-1, |p| p as i64)
-                    };
+                    let expect =
+                        if a > b { -1 } else { naive_find(&s, bit, a as u64, b as u64).map_or(-1, |p| p as i64) };
                     assert_eq!(bit_pos(&s, bit, Some(a), Some(b), BitUnit::Bit), expect);
                     // Random byte start with no end.
                     let st = (rng.next() % len as u64) as i64;
@@ -1268,10 +1174,7 @@ mod tests {
         assert_eq!(bit_op(BitOp::And, &[b"\xff\xff", b"\xff"]), b"\xff\x00");
         assert_eq!(bit_op(BitOp::And, &[b"\xff", b"\xff\xff"]), b"\xff\x00");
         assert_eq!(bit_op(BitOp::Or, &[b"\x01", b"\x10\x20", b""]), b"\x11\x20");
-        assert_eq!(
-            bit_op(BitOp::Xor, &[b"\xff\x0f", b"\x0f", b"\x01\x01\x01"]),
-            b"\xf1\x0e\x01"
-        );
+        assert_eq!(bit_op(BitOp::Xor, &[b"\xff\x0f", b"\x0f", b"\x01\x01\x01"]), b"\xf1\x0e\x01");
         assert_eq!(bit_op(BitOp::Not, &[b"\x00\x0f\xff"]), b"\xff\xf0\x00");
         assert_eq!(bit_op(BitOp::Not, &[b""]), b"");
         // Single source: copy.
@@ -1315,10 +1218,7 @@ mod tests {
     fn bitfield_layout_docs_example() {
         // Setting a 5-bit unsigned 23 at offset 7 -> 00000001|01110000
         let mut s = Vec::new();
-        let u5 = FieldType {
-            signed: false,
-            bits: 5,
-        };
+        let u5 = FieldType { signed: false, bits: 5 };
         assert_eq!(field_set(&mut s, 7, u5, 23, Overflow::Wrap), Some(0));
         assert_eq!(s, b"\x01\x70");
         assert_eq!(field_get(&s, 7, u5), 23);
@@ -1342,66 +1242,18 @@ mod tests {
         assert_eq!(field_get(s, u64::MAX - 100, I64), 0);
         assert_eq!(field_get(b"", 0, I64), 0);
         assert_eq!(field_get(b"\x80", 0, I64), i64::MIN);
-        assert_eq!(
-            field_get(b"\x7f\xff\xff\xff\xff\xff\xff\xff", 0, I64),
-            i64::MAX
-        );
-        assert_eq!(
-            field_get(b"\xff\xff\xff\xff\xff\xff\xff\xff", 0, U63),
-            i64::MAX
-        );
-        assert_eq!(
-            field_get(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff", 7, I64),
-            -1
-        );
-        assert_eq!(
-            field_get(b"\x01\xff\xff\xff\xff\xff\xff\xff\x00", 7, I64),
-            -128
-        );
-        assert_eq!(
-            field_get(b"\x01\xff\xff\xff\xff\xff\xff\xfd\x00", 7, I64),
-            -1024 + 128 * 5
-        );
-        assert_eq!(
-            field_get(
-                b"\x01",
-                7,
-                FieldType {
-                    signed: true,
-                    bits: 1
-                }
-            ),
-            -1
-        );
-        assert_eq!(
-            field_get(
-                b"\x01",
-                7,
-                FieldType {
-                    signed: false,
-                    bits: 1
-                }
-            ),
-            1
-        );
+        assert_eq!(field_get(b"\x7f\xff\xff\xff\xff\xff\xff\xff", 0, I64), i64::MAX);
+        assert_eq!(field_get(b"\xff\xff\xff\xff\xff\xff\xff\xff", 0, U63), i64::MAX);
+        assert_eq!(field_get(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff", 7, I64), -1);
+        assert_eq!(field_get(b"\x01\xff\xff\xff\xff\xff\xff\xff\x00", 7, I64), -128);
+        assert_eq!(field_get(b"\x01\xff\xff\xff\xff\xff\xff\xfd\x00", 7, I64), -1024 + 128 * 5);
+        assert_eq!(field_get(b"\x01", 7, FieldType { signed: true, bits: 1 }), -1);
+        assert_eq!(field_get(b"\x01", 7, FieldType { signed: false, bits: 1 }), 1);
         // INCRBY i5 100 1 then GET u4 0 -> 1, 0 (docs example).
         let mut s = Vec::new();
-        let i5 = FieldType {
-            signed: true,
-            bits: 5,
-        };
+        let i5 = FieldType { signed: true, bits: 5 };
         assert_eq!(field_incrby(&mut s, 100, i5, 1, Overflow::Wrap), Some(1));
-        assert_eq!(
-            field_get(
-                &s,
-                0,
-                FieldType {
-                    signed: false,
-                    bits: 4
-                }
-            ),
-            0
-        );
+        assert_eq!(field_get(&s, 0, FieldType { signed: false, bits: 4 }), 0);
         assert_eq!(s.len(), 14); // bits 100..=104 -> byte 13
     }
 
@@ -1419,16 +1271,10 @@ mod tests {
         let mut s = Vec::new();
         assert_eq!(field_set(&mut s, 0, I8, 10, Overflow::Wrap), Some(0));
         assert_eq!(field_set(&mut s, 64, I8, 10, Overflow::Wrap), Some(0));
-        assert_eq!(
-            field_incrby(&mut s, 10, I8, 99900, Overflow::Wrap),
-            Some(60)
-        );
+        assert_eq!(field_incrby(&mut s, 10, I8, 99900, Overflow::Wrap), Some(60));
         // Neighbouring bits are preserved by unaligned writes.
         let mut s = b"\xff\xff\xff".to_vec();
-        let u10 = FieldType {
-            signed: false,
-            bits: 10,
-        };
+        let u10 = FieldType { signed: false, bits: 10 };
         assert_eq!(field_set(&mut s, 3, u10, 0, Overflow::Wrap), Some(1023));
         assert_eq!(s, b"\xe0\x07\xff");
     }
@@ -1444,20 +1290,10 @@ mod tests {
                 field_incrby(&mut s, 102, U2, 1, Overflow::Sat),
             ));
         }
-        assert_eq!(
-            out,
-            vec![
-                (Some(1), Some(1)),
-                (Some(2), Some(2)),
-                (Some(3), Some(3)),
-                (Some(0), Some(3))
-            ]
-        );
+        assert_eq!(out, vec![(Some(1), Some(1)), (Some(2), Some(2)), (Some(3), Some(3)), (Some(0), Some(3))]);
         // FAIL: returns nil and leaves the field alone.
         let mut s = Vec::new();
-        let got: Vec<_> = (0..4)
-            .map(|_| field_incrby(&mut s, 102, U2, 1, Overflow::Fail))
-            .collect();
+        let got: Vec<_> = (0..4).map(|_| field_incrby(&mut s, 102, U2, 1, Overflow::Fail)).collect();
         assert_eq!(got, vec![Some(1), Some(2), Some(3), None]);
         assert_eq!(field_get(&s, 102, U2), 3);
 
@@ -1474,18 +1310,9 @@ mod tests {
         assert_eq!(field_incrby(&mut s, 0, U8, -255, Overflow::Sat), Some(0));
         assert_eq!(field_incrby(&mut s, 0, U8, -1, Overflow::Sat), Some(0));
         assert_eq!(field_incrby(&mut s, 0, U8, -1, Overflow::Fail), None);
-        assert_eq!(
-            field_incrby(&mut s, 0, U8, i64::MIN, Overflow::Sat),
-            Some(0)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 0, U8, i64::MAX, Overflow::Sat),
-            Some(255)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 0, U8, i64::MAX, Overflow::Wrap),
-            Some(254)
-        );
+        assert_eq!(field_incrby(&mut s, 0, U8, i64::MIN, Overflow::Sat), Some(0));
+        assert_eq!(field_incrby(&mut s, 0, U8, i64::MAX, Overflow::Sat), Some(255));
+        assert_eq!(field_incrby(&mut s, 0, U8, i64::MAX, Overflow::Wrap), Some(254));
 
         // Signed wrap / sat.
         let mut s = Vec::new();
@@ -1510,81 +1337,36 @@ mod tests {
         assert_eq!(field_set(&mut s, 3, I64, i64::MAX, Overflow::Wrap), Some(0));
         assert_eq!(field_get(&s, 3, I64), i64::MAX);
         assert_eq!(field_incrby(&mut s, 3, I64, 1, Overflow::Fail), None);
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, 1, Overflow::Sat),
-            Some(i64::MAX)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, 1, Overflow::Wrap),
-            Some(i64::MIN)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, -1, Overflow::Sat),
-            Some(i64::MIN)
-        );
+        assert_eq!(field_incrby(&mut s, 3, I64, 1, Overflow::Sat), Some(i64::MAX));
+        assert_eq!(field_incrby(&mut s, 3, I64, 1, Overflow::Wrap), Some(i64::MIN));
+        assert_eq!(field_incrby(&mut s, 3, I64, -1, Overflow::Sat), Some(i64::MIN));
         assert_eq!(field_incrby(&mut s, 3, I64, -1, Overflow::Fail), None);
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, i64::MAX, Overflow::Fail),
-            Some(-1)
-        );
+        assert_eq!(field_incrby(&mut s, 3, I64, i64::MAX, Overflow::Fail), Some(-1));
         assert_eq!(field_incrby(&mut s, 3, I64, i64::MIN, Overflow::Fail), None);
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, i64::MIN, Overflow::Sat),
-            Some(i64::MIN)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, -1, Overflow::Wrap),
-            Some(i64::MAX)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 3, I64, i64::MAX, Overflow::Wrap),
-            Some(-2)
-        );
+        assert_eq!(field_incrby(&mut s, 3, I64, i64::MIN, Overflow::Sat), Some(i64::MIN));
+        assert_eq!(field_incrby(&mut s, 3, I64, -1, Overflow::Wrap), Some(i64::MAX));
+        assert_eq!(field_incrby(&mut s, 3, I64, i64::MAX, Overflow::Wrap), Some(-2));
         // Any i64 fits an i64 field: SET never overflows.
-        assert_eq!(
-            field_set(&mut s, 3, I64, i64::MIN, Overflow::Fail),
-            Some(-2)
-        );
+        assert_eq!(field_set(&mut s, 3, I64, i64::MIN, Overflow::Fail), Some(-2));
         assert_eq!(field_get(&s, 3, I64), i64::MIN);
         // u63: max = i64::MAX.
         let mut s = Vec::new();
         assert_eq!(field_set(&mut s, 0, U63, i64::MAX, Overflow::Fail), Some(0));
         assert_eq!(field_get(&s, 0, U63), i64::MAX);
         assert_eq!(field_incrby(&mut s, 0, U63, 1, Overflow::Fail), None);
-        assert_eq!(
-            field_incrby(&mut s, 0, U63, 1, Overflow::Sat),
-            Some(i64::MAX)
-        );
+        assert_eq!(field_incrby(&mut s, 0, U63, 1, Overflow::Sat), Some(i64::MAX));
         assert_eq!(field_incrby(&mut s, 0, U63, 1, Overflow::Wrap), Some(0));
-        assert_eq!(
-            field_incrby(&mut s, 0, U63, -1, Overflow::Wrap),
-            Some(i64::MAX)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 0, U63, i64::MIN, Overflow::Sat),
-            Some(0)
-        );
+        assert_eq!(field_incrby(&mut s, 0, U63, -1, Overflow::Wrap), Some(i64::MAX));
+        assert_eq!(field_incrby(&mut s, 0, U63, i64::MIN, Overflow::Sat), Some(0));
         // 0 + (-2^63) is a multiple of 2^63: wraps to 0.
-        assert_eq!(
-            field_incrby(&mut s, 0, U63, i64::MIN, Overflow::Wrap),
-            Some(0)
-        );
-        assert_eq!(
-            field_incrby(&mut s, 0, U63, i64::MIN + 5, Overflow::Wrap),
-            Some(5)
-        );
+        assert_eq!(field_incrby(&mut s, 0, U63, i64::MIN, Overflow::Wrap), Some(0));
+        assert_eq!(field_incrby(&mut s, 0, U63, i64::MIN + 5, Overflow::Wrap), Some(5));
         // SET u63 with a negative value: Redis treats it as a huge unsigned -> too big.
         assert_eq!(field_set(&mut s, 0, U63, -1, Overflow::Sat), Some(5));
         assert_eq!(field_get(&s, 0, U63), i64::MAX);
-        assert_eq!(
-            field_set(&mut s, 0, U63, -1, Overflow::Wrap),
-            Some(i64::MAX)
-        );
+        assert_eq!(field_set(&mut s, 0, U63, -1, Overflow::Wrap), Some(i64::MAX));
         assert_eq!(field_get(&s, 0, U63), i64::MAX);
-        assert_eq!(
-            field_set(&mut s, 0, U63, i64::MIN, Overflow::Wrap),
-            Some(i64::MAX)
-        );
+        assert_eq!(field_set(&mut s, 0, U63, i64::MIN, Overflow::Wrap), Some(i64::MAX));
         assert_eq!(field_get(&s, 0, U63), 0);
         assert_eq!(field_set(&mut s, 0, U63, -5, Overflow::Fail), None);
         assert_eq!(s.len(), 8);
@@ -1622,10 +1404,7 @@ mod tests {
         assert_eq!(field_set(&mut s, 0, I8, -129, Overflow::Fail), None);
         assert_eq!(field_get(&s, 0, I8), -128);
         assert_eq!(field_set(&mut s, 0, I8, -128, Overflow::Fail), Some(-128));
-        let i1 = FieldType {
-            signed: true,
-            bits: 1,
-        };
+        let i1 = FieldType { signed: true, bits: 1 };
         assert_eq!(field_set(&mut s, 0, i1, 1, Overflow::Wrap), Some(-1));
         assert_eq!(field_get(&s, 0, i1), -1);
         assert_eq!(field_set(&mut s, 0, i1, 1, Overflow::Sat), Some(-1));
@@ -1640,19 +1419,7 @@ mod tests {
         assert_eq!(field_set(&mut s, 16, U8, 256, Overflow::Fail), None);
         assert_eq!(s, b"\0\0\0");
         let mut s = Vec::new();
-        assert_eq!(
-            field_incrby(
-                &mut s,
-                0,
-                FieldType {
-                    signed: false,
-                    bits: 9
-                },
-                -1,
-                Overflow::Fail
-            ),
-            None
-        );
+        assert_eq!(field_incrby(&mut s, 0, FieldType { signed: false, bits: 9 }, -1, Overflow::Fail), None);
         assert_eq!(s, b"\0\0");
         // Impossible growth: None, nothing written.
         let mut s = Vec::new();
@@ -1714,19 +1481,13 @@ mod tests {
         // MINMATCHLEN 4 keeps only the first (caller-side filter).
         let kept: Vec<_> = r.matches.iter().filter(|m| m.2 >= 4).collect();
         assert_eq!(kept, vec![&((4, 7), (5, 8), 4)]);
-        assert_eq!(
-            lcs_len_with_limit(b"ohmytext", b"mynewtext", DEFAULT_PROTO_MAX_BULK_LEN),
-            Ok(6)
-        );
+        assert_eq!(lcs_len_with_limit(b"ohmytext", b"mynewtext", DEFAULT_PROTO_MAX_BULK_LEN), Ok(6));
     }
 
     #[test]
     fn lcs_edges() {
         let r = lcs(b"", b"").unwrap_or_default();
-        assert_eq!(
-            (r.len, r.string.as_slice(), r.matches.len()),
-            (0, &b""[..], 0)
-        );
+        assert_eq!((r.len, r.string.as_slice(), r.matches.len()), (0, &b""[..], 0));
         let r = lcs(b"abc", b"").unwrap_or_default();
         assert_eq!((r.len, r.matches.len()), (0, 0));
         let r = lcs(b"abc", b"xyz").unwrap_or_default();
@@ -1741,14 +1502,7 @@ mod tests {
         // Separate single-char matches, reported from the end.
         let r = lcs(b"axbxc", b"abc").unwrap_or_default();
         assert_eq!(r.string, b"abc");
-        assert_eq!(
-            r.matches,
-            vec![
-                ((4, 4), (2, 2), 1),
-                ((2, 2), (1, 1), 1),
-                ((0, 0), (0, 0), 1)
-            ]
-        );
+        assert_eq!(r.matches, vec![((4, 4), (2, 2), 1), ((2, 2), (1, 1), 1), ((0, 0), (0, 0), 1)]);
         // Binary data.
         let r = lcs(b"\x00\xff\x00", b"\xff\x00").unwrap_or_default();
         assert_eq!(r.string, b"\xff\x00");
@@ -1763,12 +1517,8 @@ mod tests {
         }
         let mut rng = Rng(99);
         for _ in 0..200 {
-            let a: Vec<u8> = (0..rng.next() % 30)
-                .map(|_| b'a' + (rng.next() % 3) as u8)
-                .collect();
-            let b: Vec<u8> = (0..rng.next() % 30)
-                .map(|_| b'a' + (rng.next() % 3) as u8)
-                .collect();
+            let a: Vec<u8> = (0..rng.next() % 30).map(|_| b'a' + (rng.next() % 3) as u8).collect();
+            let b: Vec<u8> = (0..rng.next() % 30).map(|_| b'a' + (rng.next() % 3) as u8).collect();
             let r = lcs(&a, &b).unwrap_or_default();
             assert_eq!(r.string.len(), r.len);
             assert!(is_subseq(&r.string, &a) && is_subseq(&r.string, &b));
@@ -1789,22 +1539,13 @@ mod tests {
     fn lcs_limits() {
         // (3+1)*(3+1)*4 = 64 bytes.
         assert!(lcs_with_limit(b"abc", b"abc", 64).is_ok());
-        assert_eq!(
-            lcs_with_limit(b"abc", b"abc", 63),
-            Err(LcsError::TableTooLarge)
-        );
-        assert_eq!(
-            lcs_len_with_limit(b"abc", b"abc", 63),
-            Err(LcsError::TableTooLarge)
-        );
+        assert_eq!(lcs_with_limit(b"abc", b"abc", 63), Err(LcsError::TableTooLarge));
+        assert_eq!(lcs_len_with_limit(b"abc", b"abc", 63), Err(LcsError::TableTooLarge));
         assert_eq!(
             LcsError::TableTooLarge.message(),
             "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
         );
-        assert_eq!(
-            LcsError::StringTooLong.to_string(),
-            "ERR String too long for LCS"
-        );
+        assert_eq!(LcsError::StringTooLong.to_string(), "ERR String too long for LCS");
         assert_eq!(
             LcsError::AllocFailed.message(),
             "ERR Insufficient memory, failed allocating transient memory for LCS"
@@ -1812,24 +1553,12 @@ mod tests {
         // Size checks without allocating anything.
         let big = u32::MAX as usize - 2;
         assert_eq!(lcs_table_cells(big, 1, u64::MAX), Ok((big + 1) * 2));
-        assert_eq!(
-            lcs_table_cells(big + 1, 1, u64::MAX),
-            Err(LcsError::StringTooLong)
-        );
-        assert_eq!(
-            lcs_table_cells(1, big + 1, u64::MAX),
-            Err(LcsError::StringTooLong)
-        );
-        assert_eq!(
-            lcs_table_cells(100_000, 100_000, DEFAULT_PROTO_MAX_BULK_LEN),
-            Err(LcsError::TableTooLarge)
-        );
+        assert_eq!(lcs_table_cells(big + 1, 1, u64::MAX), Err(LcsError::StringTooLong));
+        assert_eq!(lcs_table_cells(1, big + 1, u64::MAX), Err(LcsError::StringTooLong));
+        assert_eq!(lcs_table_cells(100_000, 100_000, DEFAULT_PROTO_MAX_BULK_LEN), Err(LcsError::TableTooLarge));
         // 11585^2*4 just under 512 MB, 11586^2*4 just over.
         assert!(lcs_table_cells(11584, 11584, DEFAULT_PROTO_MAX_BULK_LEN).is_ok());
-        assert_eq!(
-            lcs_table_cells(11585, 11585, DEFAULT_PROTO_MAX_BULK_LEN),
-            Err(LcsError::TableTooLarge)
-        );
+        assert_eq!(lcs_table_cells(11585, 11585, DEFAULT_PROTO_MAX_BULK_LEN), Err(LcsError::TableTooLarge));
     }
 
     #[test]
@@ -1842,26 +1571,14 @@ mod tests {
         set_bit(&mut s, 8_000_001, true);
         assert_eq!(bit_count(&s, None), 1);
         assert_eq!(bit_pos(&s, true, None, None, BitUnit::Byte), 8_000_001);
-        assert_eq!(
-            bit_pos(&s, true, Some(3), Some(-1), BitUnit::Bit),
-            8_000_001
-        );
-        assert_eq!(
-            bit_pos(&s, true, Some(8_000_002), Some(-1), BitUnit::Bit),
-            -1
-        );
+        assert_eq!(bit_pos(&s, true, Some(3), Some(-1), BitUnit::Bit), 8_000_001);
+        assert_eq!(bit_pos(&s, true, Some(8_000_002), Some(-1), BitUnit::Bit), -1);
         s.iter_mut().for_each(|b| *b = 0xFF);
         set_bit(&mut s, 5_555_555, false);
         assert_eq!(bit_count(&s, None), (1 << 23) - 1);
         assert_eq!(bit_pos(&s, false, None, None, BitUnit::Byte), 5_555_555);
-        assert_eq!(
-            bit_pos(&s, false, Some(700_000), None, BitUnit::Byte),
-            1 << 23
-        );
-        assert_eq!(
-            bit_pos(&s, false, Some(700_000), Some(-1), BitUnit::Byte),
-            -1
-        );
+        assert_eq!(bit_pos(&s, false, Some(700_000), None, BitUnit::Byte), 1 << 23);
+        assert_eq!(bit_pos(&s, false, Some(700_000), Some(-1), BitUnit::Byte), -1);
         assert_eq!(bit_count(&s, Some((5_555_555, 5_555_555, BitUnit::Bit))), 0);
         assert_eq!(bit_count(&s, Some((5_555_554, 5_555_556, BitUnit::Bit))), 2);
     }

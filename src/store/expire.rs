@@ -42,7 +42,11 @@ pub fn active_expire_cycle(
                     continue;
                 }
                 if let Some((key, _entry)) = shard.data.remove(idx) {
-                    key_changed(&shard, KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired" }, &mut sink);
+                    key_changed(
+                        &shard,
+                        KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired" },
+                        &mut sink,
+                    );
                     hit += 1;
                 }
             }

@@ -39,12 +39,7 @@ const MAX_NESTING: u32 = 1000;
 /// When `nocase` is true ASCII letters are compared case-insensitively.
 /// Runs in polynomial time on every input and never panics.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
-    let mut matcher = Matcher {
-        pattern,
-        string,
-        nocase,
-        skip_longer_matches: false,
-    };
+    let mut matcher = Matcher { pattern, string, nocase, skip_longer_matches: false };
     matcher.matches(0, 0, 0)
 }
 
@@ -253,11 +248,7 @@ mod tests {
                                     std::mem::swap(&mut a, &mut b);
                                 }
                                 let l = |x: i8| (x as u8).to_ascii_lowercase() as i8;
-                                let (a, b, x) = if nc {
-                                    (l(a), l(b), l(c as i8))
-                                } else {
-                                    (a, b, c as i8)
-                                };
+                                let (a, b, x) = if nc { (l(a), l(b), l(c as i8)) } else { (a, b, c as i8) };
                                 hit |= x >= a && x <= b;
                                 pi += 2;
                             } else {
@@ -506,12 +497,8 @@ mod tests {
         for _ in 0..60_000 {
             let plen = (next() % 8) as usize;
             let slen = (next() % 7) as usize;
-            let p: Vec<u8> = (0..plen)
-                .map(|_| palphabet[(next() % palphabet.len() as u64) as usize])
-                .collect();
-            let s: Vec<u8> = (0..slen)
-                .map(|_| salphabet[(next() % salphabet.len() as u64) as usize])
-                .collect();
+            let p: Vec<u8> = (0..plen).map(|_| palphabet[(next() % palphabet.len() as u64) as usize]).collect();
+            let s: Vec<u8> = (0..slen).map(|_| salphabet[(next() % salphabet.len() as u64) as usize]).collect();
             for nocase in [false, true] {
                 assert_eq!(
                     glob_match(&p, &s, nocase),

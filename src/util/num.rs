@@ -123,10 +123,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     };
     let magnitude = if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
         f64::INFINITY
-    } else if let Some(hex) = body
-        .strip_prefix(b"0x")
-        .or_else(|| body.strip_prefix(b"0X"))
-    {
+    } else if let Some(hex) = body.strip_prefix(b"0x").or_else(|| body.strip_prefix(b"0X")) {
         parse_hex_float(hex)?
     } else {
         parse_decimal_float(body)?
@@ -161,9 +158,7 @@ fn parse_exponent(s: &[u8], i: &mut usize) -> Option<i64> {
     if skip_while(s, i, |b| b.is_ascii_digit()) == 0 {
         return None;
     }
-    let magnitude = s[start..*i].iter().fold(0i64, |acc, &b| {
-        (acc * 10 + i64::from(b - b'0')).min(1_000_000_000)
-    });
+    let magnitude = s[start..*i].iter().fold(0i64, |acc, &b| (acc * 10 + i64::from(b - b'0')).min(1_000_000_000));
     Some(if negative { -magnitude } else { magnitude })
 }
 
@@ -189,9 +184,7 @@ fn parse_decimal_float(body: &[u8]) -> Option<f64> {
     // The syntax has been validated, so this is plain ASCII that Rust's
     // (correctly rounding) parser accepts.
     let value: f64 = std::str::from_utf8(body).ok()?.parse().ok()?;
-    let nonzero_mantissa = body[..mantissa_end]
-        .iter()
-        .any(|&b| matches!(b, b'1'..=b'9'));
+    let nonzero_mantissa = body[..mantissa_end].iter().any(|&b| matches!(b, b'1'..=b'9'));
     if value.is_infinite() || (value == 0.0 && nonzero_mantissa) {
         return None; // ERANGE: overflow or underflow to zero
     }
@@ -273,11 +266,7 @@ fn compose_binary(mantissa: u64, exp2: i64, sticky: bool) -> f64 {
     }
     // Low bits of `m` to drop: 11 keeps a 53-bit significand; subnormals keep
     // fewer.  Beyond 65 everything (including the rounding bit) is gone.
-    let drop = if top >= -1022 {
-        11
-    } else {
-        (-1011 - top).min(65)
-    };
+    let drop = if top >= -1022 { 11 } else { (-1011 - top).min(65) };
     let drop = u32::try_from(drop).unwrap_or(65);
     let mut q = m >> drop;
     let rem = m & ((1u128 << drop) - 1);
@@ -287,11 +276,7 @@ fn compose_binary(mantissa: u64, exp2: i64, sticky: bool) -> f64 {
     }
     let q = u64::try_from(q).unwrap_or(u64::MAX);
     let bits = if top >= -1022 {
-        let (q, top) = if q == 1 << 53 {
-            (q >> 1, top + 1)
-        } else {
-            (q, top)
-        };
+        let (q, top) = if q == 1 << 53 { (q >> 1, top + 1) } else { (q, top) };
         if top > 1023 {
             return f64::INFINITY;
         }
@@ -401,9 +386,7 @@ fn snap_to_short_decimal(v: f64) -> f64 {
     (0..15)
         .filter_map(|precision| format!("{v:.precision$e}").parse::<f64>().ok())
         .find(|c| {
-            c.is_finite()
-                && c.is_sign_negative() == v.is_sign_negative()
-                && c.to_bits().abs_diff(v.to_bits()) <= 1
+            c.is_finite() && c.is_sign_negative() == v.is_sign_negative() && c.to_bits().abs_diff(v.to_bits()) <= 1
         })
         .unwrap_or(v)
 }
@@ -574,9 +557,7 @@ pub fn parse_memory(s: &[u8]) -> Option<u64> {
     if digits.len() >= 128 {
         return None;
     }
-    let value = digits.iter().try_fold(0u64, |acc, &b| {
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })?;
+    let value = digits.iter().try_fold(0u64, |acc, &b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))?;
     value.checked_mul(multiplier)
 }
 
@@ -588,13 +569,7 @@ pub fn parse_memory(s: &[u8]) -> Option<u64> {
 /// Examples: `1023` gives `"1023B"`, `1024` gives `"1.00K"`, `2621440` gives
 /// `"2.50M"`, `1048575` gives `"1024.00K"`.
 pub fn bytes_to_human(n: u64) -> String {
-    const UNITS: [(u64, char); 5] = [
-        (1 << 10, 'K'),
-        (1 << 20, 'M'),
-        (1 << 30, 'G'),
-        (1 << 40, 'T'),
-        (1 << 50, 'P'),
-    ];
+    const UNITS: [(u64, char); 5] = [(1 << 10, 'K'), (1 << 20, 'M'), (1 << 30, 'G'), (1 << 40, 'T'), (1 << 50, 'P')];
     if n < 1 << 10 {
         return format!("{n}B");
     }
@@ -714,17 +689,7 @@ mod tests {
         assert_eq!(f("INF"), Some(f64::INFINITY));
         assert_eq!(f("Infinity"), Some(f64::INFINITY));
         assert_eq!(f("-INFINITY"), Some(f64::NEG_INFINITY));
-        for bad in [
-            "nan",
-            "NaN",
-            "-nan",
-            "+nan",
-            "nan(1)",
-            "infinit",
-            "infinityy",
-            "in",
-            "-in",
-        ] {
+        for bad in ["nan", "NaN", "-nan", "+nan", "nan(1)", "infinit", "infinityy", "in", "-in"] {
             assert_eq!(f(bad), None, "{bad}");
         }
     }
@@ -749,35 +714,18 @@ mod tests {
         // 2^53 + 1 needs rounding; ties go to even, sticky bits break ties.
         assert_eq!(f("0x20000000000001"), Some(9_007_199_254_740_992.0));
         assert_eq!(f("0x20000000000003"), Some(9_007_199_254_740_996.0));
-        assert_eq!(
-            f("0x20000000000001.00000001"),
-            Some(9_007_199_254_740_994.0)
-        );
-        assert_eq!(
-            f("0x20000000000001000000000001p-48"),
-            Some(9_007_199_254_740_994.0)
-        );
-        assert_eq!(
-            f("0x20000000000001000000000000p-48"),
-            Some(9_007_199_254_740_992.0)
-        );
-        assert_eq!(
-            f("0x1.0000000000000800000000001p0"),
-            Some(1.0 + f64::EPSILON)
-        );
+        assert_eq!(f("0x20000000000001.00000001"), Some(9_007_199_254_740_994.0));
+        assert_eq!(f("0x20000000000001000000000001p-48"), Some(9_007_199_254_740_994.0));
+        assert_eq!(f("0x20000000000001000000000000p-48"), Some(9_007_199_254_740_992.0));
+        assert_eq!(f("0x1.0000000000000800000000001p0"), Some(1.0 + f64::EPSILON));
         assert_eq!(f("0x1.00000000000008p0"), Some(1.0));
         assert_eq!(f("0x1.00000000000018p0"), Some(1.0 + 2.0 * f64::EPSILON));
         let many = format!("0x1{}p-400", "0".repeat(100));
         assert_eq!(f(&many), Some(1.0));
         // Subnormal boundary: largest subnormal and smallest normal.
-        assert_eq!(
-            f("0x0.fffffffffffffp-1022"),
-            Some(f64::from_bits((1 << 52) - 1))
-        );
+        assert_eq!(f("0x0.fffffffffffffp-1022"), Some(f64::from_bits((1 << 52) - 1)));
         assert_eq!(f("0x0.fffffffffffff8p-1022"), Some(f64::MIN_POSITIVE));
-        for bad in [
-            "0x", "0x.", "0x.p1", "0xp1", "0x1p", "0x1p+", "0x1g", "0x1.2.3", "0x 1", "0x1p1.5",
-        ] {
+        for bad in ["0x", "0x.", "0x.p1", "0xp1", "0x1p", "0x1p+", "0x1g", "0x1.2.3", "0x 1", "0x1p1.5"] {
             assert_eq!(f(bad), None, "{bad}");
         }
     }
@@ -785,9 +733,8 @@ mod tests {
     #[test]
     fn f64_rejections() {
         for bad in [
-            "", " 1", "1 ", "\t1", "1\n", "1\0", "abc", "1a", "1e", "1e+", "e5", ".", "-", "+",
-            "+-1", "--1", "1..2", "1.2.3", "1e5.5", "1_000", "1,5", "0b101", "1e400", "-1e400",
-            "1e-400", "2e-324",
+            "", " 1", "1 ", "\t1", "1\n", "1\0", "abc", "1a", "1e", "1e+", "e5", ".", "-", "+", "+-1", "--1", "1..2",
+            "1.2.3", "1e5.5", "1_000", "1,5", "0b101", "1e400", "-1e400", "1e-400", "2e-324",
         ] {
             assert_eq!(f(bad), None, "{bad:?}");
         }
@@ -831,10 +778,7 @@ mod tests {
         }
         // Genuinely 16/17-digit values keep their digits.
         assert_eq!(format_long_double(0.1234567890123456), "0.1234567890123456");
-        assert_eq!(
-            format_long_double(0.30000000000000004 + 1e-16),
-            "0.30000000000000016"
-        );
+        assert_eq!(format_long_double(0.30000000000000004 + 1e-16), "0.30000000000000016");
         assert_eq!(format_long_double(1.0 / 3.0), "0.3333333333333333");
         // Documented difference: Redis shows long double noise here.
         assert_eq!(format_long_double(707_681_838.504 + 0.4), "707681838.904");
@@ -861,10 +805,7 @@ mod tests {
         assert_eq!(format_double(1e17), "1e+17");
         assert_eq!(format_double(1e20), "1e+20");
         assert_eq!(format_double(1.5e300), "1.5000000000000001e+300");
-        assert_eq!(
-            format_double(123_456_789_012_345_678.0),
-            "1.2345678901234568e+17"
-        );
+        assert_eq!(format_double(123_456_789_012_345_678.0), "1.2345678901234568e+17");
         assert_eq!(format_double(99_999_999_999_999_999.0), "1e+17");
         assert_eq!(format_double(0.0001), "0.0001");
         assert_eq!(format_double(0.00012), "0.00012");
@@ -902,14 +843,8 @@ mod tests {
         assert_eq!(format_shortest_double(0.001234), "0.001234");
         assert_eq!(format_shortest_double(12_345_678.9), "12345678.9");
         assert_eq!(format_shortest_double(12345.678), "12345.678");
-        assert_eq!(
-            format_shortest_double(12_345.678_901_234_567),
-            "1.2345678901234567e+4"
-        );
-        assert_eq!(
-            format_shortest_double(1.234_567_890_123_456_7),
-            "1.2345678901234567"
-        );
+        assert_eq!(format_shortest_double(12_345.678_901_234_567), "1.2345678901234567e+4");
+        assert_eq!(format_shortest_double(1.234_567_890_123_456_7), "1.2345678901234567");
         assert_eq!(format_shortest_double(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(format_shortest_double(1.5e-300), "1.5e-300");
         assert_eq!(format_shortest_double(f64::from_bits(1)), "5e-324");
@@ -931,17 +866,9 @@ mod tests {
                 continue;
             }
             let s = format_shortest_double(v);
-            assert_eq!(
-                parse_f64(s.as_bytes()).map(f64::to_bits),
-                Some(v.to_bits()),
-                "{s}"
-            );
+            assert_eq!(parse_f64(s.as_bytes()).map(f64::to_bits), Some(v.to_bits()), "{s}");
             let g = format_double(v);
-            assert_eq!(
-                parse_f64(g.as_bytes()).map(f64::to_bits),
-                Some(v.to_bits()),
-                "{g}"
-            );
+            assert_eq!(parse_f64(g.as_bytes()).map(f64::to_bits), Some(v.to_bits()), "{g}");
             let h = format!("{v:e}");
             assert_eq!(parse_f64(h.as_bytes()), Some(v));
         }

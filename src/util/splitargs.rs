@@ -181,14 +181,8 @@ mod tests {
         assert_eq!(ok(r#"set "foo bar" x"#), args(&["set", "foo bar", "x"]));
         assert_eq!(ok(r#""""#), args(&[""]));
         assert_eq!(ok(r#""" """#), args(&["", ""]));
-        assert_eq!(
-            ok(r#""a\nb\rc\td\be\af\\g\"h\zi""#),
-            vec![b"a\nb\rc\td\x08e\x07f\\g\"hzi".to_vec()]
-        );
-        assert_eq!(
-            split_args(br#""\x41\x7a\xff\x00""#),
-            Some(vec![b"Az\xff\x00".to_vec()])
-        );
+        assert_eq!(ok(r#""a\nb\rc\td\be\af\\g\"h\zi""#), vec![b"a\nb\rc\td\x08e\x07f\\g\"hzi".to_vec()]);
+        assert_eq!(split_args(br#""\x41\x7a\xff\x00""#), Some(vec![b"Az\xff\x00".to_vec()]));
         assert_eq!(split_args(br#""\xAb""#), Some(vec![vec![0xab]]));
     }
 
@@ -241,10 +235,7 @@ mod tests {
     #[test]
     fn nul_byte_terminates_the_line() {
         assert_eq!(split_args(b"foo\0bar baz"), Some(vec![b"foo".to_vec()]));
-        assert_eq!(
-            split_args(b"a b\0"),
-            Some(vec![b"a".to_vec(), b"b".to_vec()])
-        );
+        assert_eq!(split_args(b"a b\0"), Some(vec![b"a".to_vec(), b"b".to_vec()]));
         assert_eq!(split_args(b"\0abc"), Some(vec![]));
         assert_eq!(split_args(b"\"foo\0\""), None);
         assert_eq!(split_args(b"'foo\0'"), None);
@@ -254,27 +245,19 @@ mod tests {
 
     #[test]
     fn binary_bytes_pass_through() {
-        assert_eq!(
-            split_args(b"\xff\x80 x"),
-            Some(vec![vec![0xff, 0x80], b"x".to_vec()])
-        );
+        assert_eq!(split_args(b"\xff\x80 x"), Some(vec![vec![0xff, 0x80], b"x".to_vec()]));
     }
 
     #[test]
     fn config_style_lines() {
         assert_eq!(ok("save 900 1"), args(&["save", "900", "1"]));
-        assert_eq!(
-            ok(r#"requirepass "p@ss word""#),
-            args(&["requirepass", "p@ss word"])
-        );
+        assert_eq!(ok(r#"requirepass "p@ss word""#), args(&["requirepass", "p@ss word"]));
         assert_eq!(ok(r#"dir "" "#), args(&["dir", ""]));
     }
 
     #[test]
     fn never_panics_on_short_fuzz() {
-        let alphabet = [
-            b'a', b' ', b'"', b'\'', b'\\', b'x', b'4', b'\0', b'\t', 0xff,
-        ];
+        let alphabet = [b'a', b' ', b'"', b'\'', b'\\', b'x', b'4', b'\0', b'\t', 0xff];
         // Exhaustively try every string of length <= 4 over the alphabet.
         let mut buf = Vec::new();
         for len in 0..=4u32 {
