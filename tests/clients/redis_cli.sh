@@ -50,5 +50,12 @@ for args in "-P 16" "-P 1 -c 50"; do
     fi
 done
 
+# SIGTERM stops the server cleanly (exit status 0).
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+check sigterm-clean-exit 0 "$status"
+trap 'rm -f "$log"' EXIT
+
 echo "redis-cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
