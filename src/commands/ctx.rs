@@ -50,6 +50,7 @@ pub struct Ctx<'a> {
     pub dirty: u64,
     locks: Vec<(usize, MutexGuard<'a, Shard>)>,
     lru: u32,
+    lfu: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -64,6 +65,7 @@ impl<'a> Ctx<'a> {
             dirty: 0,
             locks: Vec::new(),
             lru: srv.lru_clock(),
+            lfu: srv.hot.lfu.load(Ordering::Relaxed),
         }
     }
 
@@ -174,10 +176,8 @@ impl<'a> Ctx<'a> {
             }
             Some((li, idx)) => {
                 self.srv.stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
-                let lru = self.lru;
-                let e = self.locks[li].1.data.entry_mut(idx)?;
-                e.access = lru;
-                Some(e)
+                self.touch(li, idx);
+                self.locks[li].1.data.entry(idx)
             }
         }
     }
@@ -198,10 +198,21 @@ impl<'a> Ctx<'a> {
     pub fn write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let db = self.client.db;
         let (li, idx) = self.find_live(db, key)?;
-        let lru = self.lru;
-        let e = self.locks[li].1.data.entry_mut(idx)?;
+        self.touch(li, idx);
+        self.locks[li].1.data.entry_mut(idx)
+    }
+
+    /// Records an access: the LRU clock, and the LFU counter when an LFU policy is selected.
+    fn touch(&mut self, li: usize, idx: u32) {
+        let (lru, lfu) = (self.lru, self.lfu);
+        let Some(e) = self.locks[li].1.data.entry_mut(idx) else { return };
+        if lfu {
+            let hot = &self.srv.hot;
+            let decay = hot.lfu_decay_time.load(Ordering::Relaxed);
+            let f = crate::store::lfu::decayed(e.freq, e.access, lru, decay);
+            e.freq = crate::store::lfu::log_incr(f, hot.lfu_log_factor.load(Ordering::Relaxed), &mut rand::thread_rng());
+        }
         e.access = lru;
-        Some(e)
     }
 
     /// Records that `key` in the selected database was modified in place by the current command.

@@ -40,14 +40,16 @@ fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Simple(ctx.peek(&args[1]).map_or("none", |e| e.value.type_name())))
 }
 
-/// Visits the live keys of one shard from slot `from`, calling `f` for each; expired keys met on the way are
-/// removed through the change path. Stops after `max_slots` slots; returns the next slot, or None at the end.
+/// Visits the live keys of one shard from slot `from`, calling `f` for each. Expired keys met on the way are
+/// skipped, and removed through the change path when `reap` (SCAN does, KEYS does not, as in Redis). Stops after
+/// `max_slots` slots; returns the next slot, or None at the end.
 fn scan_shard(
     ctx: &mut Ctx<'_>,
     db: usize,
     shard: usize,
     from: u32,
     max_slots: usize,
+    reap: bool,
     f: &mut dyn FnMut(&Bytes, &Entry),
 ) -> Option<u32> {
     let now = ctx.now_ms;
@@ -61,7 +63,9 @@ fn scan_shard(
         while i < end && visited < max_slots {
             if let Some(s) = sh.data.dict.slot(i as u32) {
                 if s.val.expire_at != 0 && s.val.expire_at <= now {
-                    expired.push(i as u32);
+                    if reap {
+                        expired.push(i as u32);
+                    }
                 } else {
                     f(&s.key, &s.val);
                 }
@@ -108,7 +112,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db();
     let mut out = Vec::new();
     for s in 0..ctx.srv.keyspace.shard_count() {
-        scan_shard(ctx, db, s, 0, usize::MAX, &mut |k, _| {
+        scan_shard(ctx, db, s, 0, usize::MAX, false, &mut |k, _| {
             if all || crate::util::glob::glob_match(&pattern, k, false) {
                 out.push(Reply::Bulk(k.clone()));
             }
@@ -155,7 +159,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     while shard < nshards {
         let mut taken = 0usize;
         let want = count as usize;
-        let next = scan_shard(ctx, db, shard as usize, slot as u32, budget, &mut |k, e| {
+        let next = scan_shard(ctx, db, shard as usize, slot as u32, budget, true, &mut |k, e| {
             taken += 1;
             let type_ok = type_filter.as_deref().is_none_or(|t| e.value.type_name() == t);
             let match_ok = pattern.as_deref().is_none_or(|p| crate::util::glob::glob_match(p, k, false));
@@ -386,11 +390,12 @@ fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let Some(freq) = ctx.peek(&args[2]).map(|e| e.freq) else { return Ok(Reply::Nil) };
+    let Some((freq, access)) = ctx.peek(&args[2]).map(|e| (e.freq, e.access)) else { return Ok(Reply::Nil) };
     if !lfu_policy(ctx) {
         return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    Ok(Reply::Int(freq as i64))
+    let decay = ctx.srv.hot.lfu_decay_time.load(Ordering::Relaxed);
+    Ok(Reply::Int(crate::store::lfu::decayed(freq, access, ctx.srv.lru_clock(), decay) as i64))
 }
 
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -417,9 +422,10 @@ fn lfu_or_lru(ctx: &Ctx<'_>) -> bool {
     ctx.srv.config.read().get("maxmemory-policy").is_some_and(|p| p.contains("lfu") || p.contains("lru"))
 }
 
-/// Builds a HELP reply from lines.
+/// Builds a HELP reply from lines, ending with the HELP entry every Redis help text ends with.
 pub fn help_reply(lines: &[&str]) -> Reply {
-    Reply::Array(lines.iter().map(|l| Reply::SimpleOwned(l.to_string())).collect())
+    let tail = ["HELP", "    Prints this help."];
+    Reply::Array(lines.iter().chain(tail.iter()).map(|l| Reply::SimpleOwned(l.to_string())).collect())
 }
 
 fn object_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
@@ -437,8 +443,6 @@ fn object_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP",
-        "    Print this help.",
     ]))
 }
 

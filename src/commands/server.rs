@@ -104,8 +104,6 @@ fn config_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         "    Reset statistics reported by the INFO command.",
         "REWRITE",
         "    Rewrite the configuration file.",
-        "HELP",
-        "    Print this help.",
     ]))
 }
 
@@ -187,8 +185,6 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             "    Panic inside the command handler (the server answers with an error and keeps running).",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
-            "HELP",
-            "    Print this help.",
         ]));
     }
     if is(sub, "SLEEP") && n == 3 {

@@ -27,16 +27,26 @@ fn ms_bytes(ms: u64) -> Bytes {
     Bytes::from(ms.to_string())
 }
 
+/// The unit of an EX/PX/EXAT/PXAT option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireUnit {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
 /// Options shared by SET and GETEX (Redis's parseExtendedStringArgumentsOrReply).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct StrOpts {
     pub nx: bool,
     pub xx: bool,
     pub get: bool,
     pub keepttl: bool,
     pub persist: bool,
-    /// Absolute expiry in unix ms, from EX/PX/EXAT/PXAT.
-    pub expire_at: Option<u64>,
+    /// The expiry option as given; [`StrOpts::expire_at`] validates it (SET does so at once, GETEX only once the
+    /// key is found, as Redis does).
+    pub expire: Option<(ExpireUnit, Bytes)>,
 }
 
 /// Which command the options belong to.
@@ -46,34 +56,45 @@ pub enum StrCmd {
     GetEx,
 }
 
-/// Parses SET / GETEX options from `args[from..]`.
+impl StrOpts {
+    /// The absolute expiry in unix ms, if an expiry option was given.
+    ///
+    /// # Errors
+    /// `ERR value is not an integer or out of range`, `ERR invalid expire time in '<name>' command`.
+    pub fn expire_at(&self, now_ms: u64, name: &str) -> CmdResult<Option<u64>> {
+        let Some((u, v)) = &self.expire else { return Ok(None) };
+        let n = int(v)?;
+        let seconds = matches!(u, ExpireUnit::Ex | ExpireUnit::ExAt);
+        if n <= 0 || (seconds && n > i64::MAX / 1000) {
+            return Err(CmdError::invalid_expire(name));
+        }
+        let mut ms = if seconds { n * 1000 } else { n };
+        if matches!(u, ExpireUnit::Ex | ExpireUnit::Px) {
+            ms = ms.checked_add(now_ms as i64).ok_or_else(|| CmdError::invalid_expire(name))?;
+        }
+        Ok(Some(ms as u64))
+    }
+}
+
+/// Parses SET / GETEX options from `args[from..]` (syntax only).
 ///
 /// # Errors
-/// `ERR syntax error`, `ERR value is not an integer or out of range`, `ERR invalid expire time in '<cmd>' command`.
-pub fn parse_str_opts(ctx: &Ctx<'_>, args: &[Bytes], from: usize, which: StrCmd, name: &str) -> CmdResult<StrOpts> {
-    #[derive(PartialEq, Clone, Copy)]
-    enum Unit {
-        Ex,
-        Px,
-        ExAt,
-        PxAt,
-    }
+/// `ERR syntax error`.
+pub fn parse_str_opts(args: &[Bytes], from: usize, which: StrCmd) -> CmdResult<StrOpts> {
     let mut o = StrOpts::default();
-    let mut exp: Option<(Unit, &Bytes)> = None;
     let set = which == StrCmd::Set;
     let mut j = from;
     while j < args.len() {
         let a = &args[j];
         let next = args.get(j + 1);
-        let has = |u: Unit| exp.is_some_and(|(x, _)| x == u);
         let unit = if is(a, "EX") {
-            Some(Unit::Ex)
+            Some(ExpireUnit::Ex)
         } else if is(a, "PX") {
-            Some(Unit::Px)
+            Some(ExpireUnit::Px)
         } else if is(a, "EXAT") {
-            Some(Unit::ExAt)
+            Some(ExpireUnit::ExAt)
         } else if is(a, "PXAT") {
-            Some(Unit::PxAt)
+            Some(ExpireUnit::PxAt)
         } else {
             None
         };
@@ -83,33 +104,22 @@ pub fn parse_str_opts(ctx: &Ctx<'_>, args: &[Bytes], from: usize, which: StrCmd,
             o.xx = true;
         } else if is(a, "GET") && set {
             o.get = true;
-        } else if is(a, "KEEPTTL") && !o.persist && exp.is_none() && set {
+        } else if is(a, "KEEPTTL") && !o.persist && o.expire.is_none() && set {
             o.keepttl = true;
-        } else if is(a, "PERSIST") && !set && exp.is_none() && !o.keepttl {
+        } else if is(a, "PERSIST") && !set && o.expire.is_none() && !o.keepttl {
             o.persist = true;
         } else if let (Some(u), Some(n)) = (unit, next) {
-            let others = [Unit::Ex, Unit::Px, Unit::ExAt, Unit::PxAt].into_iter().filter(|&x| x != u).any(has);
-            if o.keepttl || o.persist || others {
+            // Repeating the same unit is allowed (the last wins); mixing units is not.
+            let other_unit = o.expire.as_ref().is_some_and(|(x, _)| *x != u);
+            if o.keepttl || o.persist || other_unit {
                 return Err(error::SYNTAX);
             }
-            exp = Some((u, n));
+            o.expire = Some((u, n.clone()));
             j += 1;
         } else {
             return Err(error::SYNTAX);
         }
         j += 1;
-    }
-    if let Some((u, v)) = exp {
-        let n = int(v)?;
-        let seconds = matches!(u, Unit::Ex | Unit::ExAt);
-        if n <= 0 || (seconds && n > i64::MAX / 1000) {
-            return Err(CmdError::invalid_expire(name));
-        }
-        let mut ms = if seconds { n * 1000 } else { n };
-        if matches!(u, Unit::Ex | Unit::Px) {
-            ms = ms.checked_add(ctx.now_ms as i64).ok_or_else(|| CmdError::invalid_expire(name))?;
-        }
-        o.expire_at = Some(ms as u64);
     }
     Ok(o)
 }
@@ -122,7 +132,7 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Writes `value` with SET's semantics; returns the reply.
-fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts) -> CmdResult<Reply> {
+fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_at: Option<u64>) -> CmdResult<Reply> {
     let old = if o.get { Some(ctx.read_str(key)?) } else { None };
     let found = match &old {
         Some(v) => v.is_some(),
@@ -135,13 +145,13 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts) -> CmdR
     if (o.nx && found) || (o.xx && !found) {
         return Ok(if o.get { old_reply() } else { Reply::Nil });
     }
-    let ttl = match (o.expire_at, o.keepttl) {
+    let ttl = match (expire_at, o.keepttl) {
         (Some(at), _) => Ttl::At(at),
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
     };
     ctx.set(key, Value::Str(StrValue::from_slice(value)), ttl, "set");
-    if let Some(at) = o.expire_at {
+    if let Some(at) = expire_at {
         ctx.emit(vec![
             Bytes::from_static(b"SET"),
             key.clone(),
@@ -160,15 +170,16 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts) -> CmdR
 }
 
 fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let o = parse_str_opts(ctx, args, 3, StrCmd::Set, "set")?;
-    set_generic(ctx, &args[1], &args[2], o)
+    let o = parse_str_opts(args, 3, StrCmd::Set)?;
+    let at = o.expire_at(ctx.now_ms, "set")?;
+    set_generic(ctx, &args[1], &args[2], o, at)
 }
 
 fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if ctx.peek(&args[1]).is_some() {
         return Ok(Reply::Int(0));
     }
-    set_generic(ctx, &args[1], &args[2], StrOpts::default())?;
+    set_generic(ctx, &args[1], &args[2], StrOpts::default(), None)?;
     Ok(Reply::Int(1))
 }
 
@@ -178,8 +189,7 @@ fn setex_generic(ctx: &mut Ctx<'_>, args: &[Bytes], unit_ms: i64, name: &str) ->
         return Err(CmdError::invalid_expire(name));
     }
     let at = (n * unit_ms).checked_add(ctx.now_ms as i64).ok_or_else(|| CmdError::invalid_expire(name))?;
-    let o = StrOpts { expire_at: Some(at as u64), ..Default::default() };
-    set_generic(ctx, &args[1], &args[3], o)
+    set_generic(ctx, &args[1], &args[3], StrOpts::default(), Some(at as u64))
 }
 
 fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -192,7 +202,7 @@ fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let o = StrOpts { get: true, ..Default::default() };
-    set_generic(ctx, &args[1], &args[2], o)
+    set_generic(ctx, &args[1], &args[2], o, None)
 }
 
 fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -203,10 +213,10 @@ fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let o = parse_str_opts(ctx, args, 2, StrCmd::GetEx, "getex")?;
+    let o = parse_str_opts(args, 2, StrCmd::GetEx)?;
     let key = &args[1];
     let Some(v) = ctx.read_str(key)? else { return Ok(Reply::Nil) };
-    if let Some(at) = o.expire_at {
+    if let Some(at) = o.expire_at(ctx.now_ms, "getex")? {
         if at <= ctx.now_ms {
             ctx.remove_in(ctx.db(), key, "del");
             ctx.emit(vec![Bytes::from_static(b"DEL"), key.clone()]);

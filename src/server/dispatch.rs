@@ -187,6 +187,14 @@ pub fn plan_locks(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
         ctx.lock_gids(&mut gids);
         return;
     }
+    if spec.has(flags::ITERATES) {
+        // A consistent view of the database: no multi-shard write is seen half done.
+        let db = ctx.db();
+        let ks = &ctx.srv.keyspace;
+        let mut gids: Vec<usize> = (0..ks.shard_count()).map(|s| ks.global_id(db, s)).collect();
+        ctx.lock_gids(&mut gids);
+        return;
+    }
     let positions = spec.keys.positions(args);
     match positions.len() {
         0 => {}

@@ -108,6 +108,10 @@ pub struct Hot {
     pub timeout_secs: AtomicU64,
     pub maxclients: AtomicUsize,
     pub requirepass_set: AtomicBool,
+    /// An LFU maxmemory policy is selected: accesses update the LFU counter.
+    pub lfu: AtomicBool,
+    pub lfu_log_factor: AtomicU64,
+    pub lfu_decay_time: AtomicU64,
 }
 
 /// State shared by every connection and background task.
@@ -183,6 +187,10 @@ impl Server {
         self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
+        let int = |n: &str| cfg.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        self.hot.lfu.store(cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu")), Ordering::Relaxed);
+        self.hot.lfu_log_factor.store(int("lfu-log-factor"), Ordering::Relaxed);
+        self.hot.lfu_decay_time.store(int("lfu-decay-time"), Ordering::Relaxed);
     }
 
     /// Asks the server to stop.

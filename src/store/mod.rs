@@ -14,6 +14,7 @@ pub mod bits;
 pub mod change;
 pub mod dict;
 pub mod expire;
+pub mod lfu;
 pub mod shard;
 pub mod value;
 
