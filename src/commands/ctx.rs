@@ -316,6 +316,7 @@ impl<'a> Ctx<'a> {
         match self.read(key) {
             None => Ok(None),
             Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.clone())),
+            Some(_) => Err(WRONGTYPE),
         }
     }
 
@@ -326,7 +327,6 @@ impl<'a> Ctx<'a> {
     pub fn expect_str_or_missing(&mut self, key: &[u8]) -> CmdResult<()> {
         match self.peek(key) {
             None | Some(Entry { value: Value::Str(_), .. }) => Ok(()),
-            #[allow(unreachable_patterns)]
             Some(_) => Err(WRONGTYPE),
         }
     }

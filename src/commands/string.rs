@@ -236,7 +236,6 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     for k in &args[1..] {
         out.push(match ctx.read(k) {
             Some(Entry { value: Value::Str(s), .. }) => bulk(s),
-            #[allow(unreachable_patterns)]
             _ => Reply::Nil,
         });
     }
@@ -291,7 +290,6 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             ctx.modified(key, "append");
             Ok(Reply::Int(new_len as i64))
         }
-        #[allow(unreachable_patterns)]
         Some(_) => Err(error::WRONGTYPE),
     }
 }
@@ -374,7 +372,6 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult<Reply> {
             }
             crate::util::num::parse_i64(&s.to_bytes()).ok_or(error::NOT_INTEGER)?
         }
-        #[allow(unreachable_patterns)]
         Some(_) => return Err(error::WRONGTYPE),
     };
     let new = cur.checked_add(delta).ok_or(error::OVERFLOW)?;
@@ -435,7 +432,6 @@ fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         values.push(match ctx.read(k) {
             None => Bytes::new(),
             Some(Entry { value: Value::Str(s), .. }) => s.to_bytes(),
-            #[allow(unreachable_patterns)]
             Some(_) => return Err(CmdError::err("The specified keys must contain string values")),
         });
     }

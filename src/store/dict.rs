@@ -9,7 +9,7 @@ use bytes::Bytes;
 use hashbrown::HashTable;
 
 /// One occupied slot.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Slot<V> {
     pub hash: u64,
     pub key: Bytes,
@@ -17,7 +17,7 @@ pub struct Slot<V> {
 }
 
 /// Slab-backed hash table from key to `V`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Dict<V> {
     index: HashTable<u32>,
     slots: Vec<Option<Slot<V>>>,

@@ -16,6 +16,7 @@ pub mod dict;
 pub mod expire;
 pub mod lfu;
 pub mod shard;
+pub mod types;
 pub mod value;
 
 use parking_lot::{Mutex, MutexGuard};

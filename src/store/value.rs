@@ -1,6 +1,8 @@
 //! Values stored under keys, their type names (TYPE, WRONGTYPE) and encodings (OBJECT ENCODING).
 
+use super::types::{HashValue, SetValue, ZSetValue};
 use bytes::Bytes;
+use std::collections::VecDeque;
 
 /// Strings no longer than this are reported as `embstr`, as Redis allocates them with their header.
 pub const EMBSTR_MAX: usize = 44;
@@ -77,9 +79,13 @@ impl StrValue {
 }
 
 /// A value of any type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     Str(StrValue),
+    Hash(Box<HashValue>),
+    List(Box<VecDeque<Bytes>>),
+    Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
@@ -87,6 +93,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -94,6 +104,10 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::List(_) => "quicklist",
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -102,6 +116,21 @@ impl Value {
         match self {
             Value::Str(StrValue::Int(_)) => 0,
             Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => b.len(),
+            Value::Hash(h) => h.heap_bytes(),
+            Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
+            Value::Set(s) => s.heap_bytes(),
+            Value::ZSet(z) => z.heap_bytes(),
+        }
+    }
+
+    /// True for an empty container (which must not stay in the keyspace).
+    pub fn is_empty_container(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
         }
     }
 }
