@@ -119,7 +119,7 @@ pub static PARAMS: &[Param] = &[
     ),
     p("lfu-log-factor", Kind::Int(0, I32), "10", true, "LFU counter logarithm factor."),
     p("lfu-decay-time", Kind::Int(0, I32), "1", true, "Minutes after which an idle key's LFU counter halves."),
-    p("hz", Kind::Int(1, 500), "10", true, "Background task frequency (active expiry cycles per second)."),
+    p("hz", Kind::Int(0, I32), "10", true, "Background task frequency (active expiry cycles per second)."),
     p("active-expire-effort", Kind::Int(1, 10), "1", true, "How much CPU the active expiry cycle may use (1-10)."),
     p(
         "proto-max-bulk-len",
@@ -152,6 +152,44 @@ pub static PARAMS: &[Param] = &[
     ),
     p("slowlog-max-len", Kind::Int(0, i64::MAX), "128", true, "Slow log length."),
     p("latency-monitor-threshold", Kind::Int(0, i64::MAX), "0", true, "Latency monitor threshold in milliseconds."),
+    p(
+        "hash-max-listpack-entries",
+        Kind::Int(0, I32),
+        "128",
+        true,
+        "Hashes with at most this many fields use the compact listpack encoding.",
+    ),
+    p(
+        "hash-max-listpack-value",
+        Kind::Int(0, I32),
+        "64",
+        true,
+        "... and whose fields and values are at most this many bytes.",
+    ),
+    p(
+        "set-max-intset-entries",
+        Kind::Int(0, I32),
+        "512",
+        true,
+        "Sets of at most this many integers use the compact intset encoding.",
+    ),
+    p(
+        "zset-max-listpack-entries",
+        Kind::Int(0, I32),
+        "128",
+        true,
+        "Sorted sets with at most this many members use the compact listpack encoding.",
+    ),
+    p("zset-max-listpack-value", Kind::Int(0, I32), "64", true, "... and whose members are at most this many bytes."),
+    p("list-max-listpack-size", Kind::Int(-5, I32), "-2", true, "Accepted for compatibility (list node size)."),
+    p("list-compress-depth", Kind::Int(0, I32), "0", true, "Accepted for compatibility (list node compression)."),
+    p(
+        "hll-sparse-max-bytes",
+        Kind::Int(0, I32),
+        "3000",
+        true,
+        "HyperLogLogs switch from the sparse to the dense encoding past this size.",
+    ),
     p("lazyfree-lazy-eviction", Kind::Bool, "no", true, "Free evicted values in the background."),
     p("lazyfree-lazy-expire", Kind::Bool, "no", true, "Free expired values in the background."),
     p("lazyfree-lazy-server-del", Kind::Bool, "no", true, "Free values deleted by the server in the background."),
@@ -200,6 +238,8 @@ pub fn normalize(param: &Param, args: &[&[u8]]) -> Result<String, String> {
             if v < lo || v > hi {
                 return Err(format!("argument must be between {lo} and {hi} inclusive"));
             }
+            // Redis accepts any hz and clamps it to 1..=500.
+            let v = if param.name == "hz" { v.clamp(1, 500) } else { v };
             Ok(v.to_string())
         }
         Kind::Memory(lo, hi) => {

@@ -200,7 +200,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("getbit", 3, READONLY | FAST, Keys::one(1), getbit).doc(G, "2.2.0", "Returns a bit value by offset.", "key offset").complexity("O(1)"),
     spec("bitcount", -2, READONLY, Keys::one(1), bitcount).doc(G, "2.6.0", "Counts the number of set bits (population counting) in a string.", "key [range=start end [unit=BYTE | BIT]]").complexity("O(N)"),
     spec("bitpos", -3, READONLY, Keys::one(1), bitpos).doc(G, "2.8.7", "Finds the first set (1) or clear (0) bit in a string.", "key bit:integer [range=start [end-unit-block=end [unit=BYTE | BIT]]]").complexity("O(N)"),
-    spec("bitop", -4, WRITE | DENYOOM, Keys::range(2, -1, 1), bitop).doc(G, "2.6.0", "Performs bitwise operations on multiple strings, and stores the result.", "operation=AND | OR | XOR | NOT destkey:key key [key ...]").complexity("O(N)"),
+    spec("bitop", -4, WRITE | DENYOOM, Keys::range(2, -1, 1), bitop).doc(G, "2.6.0", "Performs bitwise operations on multiple strings, and stores the result.", "<operation=AND | OR | XOR | NOT> destkey:key key [key ...]").complexity("O(N)"),
     spec("bitfield", -2, WRITE | DENYOOM, Keys::one(1), bitfield).doc(G, "3.2.0", "Performs arbitrary bitfield integer operations on strings.", "key [operation=GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] SET encoding offset value:integer | INCRBY encoding offset increment ...]").complexity("O(1) for each subcommand specified"),
     spec("bitfield_ro", -2, READONLY | FAST, Keys::one(1), bitfield_ro).doc(G, "6.0.0", "Performs arbitrary read-only bitfield integer operations on strings.", "key [GET encoding offset [GET encoding offset ...]]").complexity("O(1) for each subcommand specified"),
 ];

@@ -131,7 +131,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         set_authenticated(ctx);
     }
     if !ctx.client.authenticated && ctx.srv.hot.requirepass_set.load(Ordering::Relaxed) {
-        return Err(CmdError::fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         *ctx.client.info.name.lock() = (!n.is_empty()).then_some(n);
@@ -238,8 +238,9 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             let mut v = Vec::new();
             for a in &args[j + 1..] {
                 match crate::util::num::parse_i64(a) {
-                    Some(n) if n > 0 => v.push(n as u64),
-                    _ => return Err(CmdError::err("Invalid client ID")),
+                    // Ids start at 1: zero or negative ids simply match nobody.
+                    Some(n) => v.extend(u64::try_from(n).ok()),
+                    None => return Err(CmdError::err("Invalid client ID")),
                 }
             }
             ids = Some(v);
@@ -334,7 +335,9 @@ fn kill(ctx: &mut Ctx<'_>, c: &ClientInfo, me: u64) {
     if c.id == me {
         ctx.client.close_after_reply = true;
     } else {
+        // Gone from CLIENT LIST at once; its task closes the socket without running anything more.
         c.kill();
+        ctx.srv.clients.unregister(c.id);
     }
 }
 
@@ -394,7 +397,7 @@ fn client_pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         None => false,
         Some(a) if is(a, "WRITE") => true,
         Some(a) if is(a, "ALL") => false,
-        Some(_) => return Err(error::SYNTAX),
+        Some(_) => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
     };
     let until = ctx.now_ms.saturating_add(ms as u64);
     let mut p = ctx.srv.pause.lock();
@@ -465,10 +468,10 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec("getname", 2, CONN, Keys::None, client_getname).doc(G, "2.6.9", "Returns the name of the connection.", "").complexity("O(1)"),
     spec("list", -2, ADMIN | CONN, Keys::None, client_list).doc(G, "2.4.0", "Lists open connections.", "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id:integer [client-id:integer ...]]").complexity("O(N) where N is the number of client connections"),
     spec("info", 2, CONN, Keys::None, client_info).doc(G, "6.2.0", "Returns information about the connection.", "").complexity("O(1)"),
-    spec("kill", -3, ADMIN | CONN, Keys::None, client_kill).doc(G, "2.4.0", "Terminates open connections.", "filter=ip:port | [ID client-id:integer] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]").complexity("O(N) where N is the number of client connections"),
-    spec("setinfo", 4, CONN, Keys::None, client_setinfo).doc(G, "7.2.0", "Sets information specific to the client or connection.", "attr=LIB-NAME libname | LIB-VER libver").complexity("O(1)"),
-    spec("no-evict", 3, ADMIN | CONN, Keys::None, client_no_evict).doc(G, "7.0.0", "Sets the client eviction mode of the connection.", "enabled=ON | OFF").complexity("O(1)"),
-    spec("reply", 3, CONN, Keys::None, client_reply).doc(G, "3.2.0", "Instructs the server whether to reply to commands.", "action=ON | OFF | SKIP").complexity("O(1)"),
+    spec("kill", -3, ADMIN | CONN, Keys::None, client_kill).doc(G, "2.4.0", "Terminates open connections.", "<filter=ip:port | <new-format=[ID client-id:integer] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]>>").complexity("O(N) where N is the number of client connections"),
+    spec("setinfo", 4, CONN, Keys::None, client_setinfo).doc(G, "7.2.0", "Sets information specific to the client or connection.", "<attr=LIB-NAME libname | LIB-VER libver>").complexity("O(1)"),
+    spec("no-evict", 3, ADMIN | CONN, Keys::None, client_no_evict).doc(G, "7.0.0", "Sets the client eviction mode of the connection.", "<enabled=ON | OFF>").complexity("O(1)"),
+    spec("reply", 3, CONN, Keys::None, client_reply).doc(G, "3.2.0", "Instructs the server whether to reply to commands.", "<action=ON | OFF | SKIP>").complexity("O(1)"),
     spec("pause", -3, ADMIN | CONN, Keys::None, client_pause).doc(G, "3.0.0", "Suspends commands processing.", "timeout:integer [mode=WRITE | ALL]").complexity("O(1)"),
     spec("unpause", 2, ADMIN | CONN, Keys::None, client_unpause).doc(G, "6.2.0", "Resumes processing commands from paused clients.", "").complexity("O(N) Where N is the number of paused clients"),
     spec("help", 2, LOADING | STALE, Keys::None, client_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),

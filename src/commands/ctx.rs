@@ -210,7 +210,8 @@ impl<'a> Ctx<'a> {
             let hot = &self.srv.hot;
             let decay = hot.lfu_decay_time.load(Ordering::Relaxed);
             let f = crate::store::lfu::decayed(e.freq, e.access, lru, decay);
-            e.freq = crate::store::lfu::log_incr(f, hot.lfu_log_factor.load(Ordering::Relaxed), &mut rand::thread_rng());
+            e.freq =
+                crate::store::lfu::log_incr(f, hot.lfu_log_factor.load(Ordering::Relaxed), &mut rand::thread_rng());
         }
         e.access = lru;
     }
@@ -328,6 +329,75 @@ impl<'a> Ctx<'a> {
         match self.peek(key) {
             None | Some(Entry { value: Value::Str(_), .. }) => Ok(()),
             Some(_) => Err(WRONGTYPE),
+        }
+    }
+
+    /// Reads `key` as the type `proj` selects: `Ok(None)` when missing.
+    ///
+    /// # Errors
+    /// WRONGTYPE when the key holds another type.
+    pub fn read_as<T>(&mut self, key: &[u8], proj: fn(&Value) -> Option<&T>) -> CmdResult<Option<&T>> {
+        match self.read(key) {
+            None => Ok(None),
+            Some(e) => proj(&e.value).map(Some).ok_or(WRONGTYPE),
+        }
+    }
+
+    /// Opens `key` for update as the type `proj` selects: `Ok(None)` when missing. Call [`Ctx::after_write`] once
+    /// done.
+    ///
+    /// # Errors
+    /// WRONGTYPE when the key holds another type.
+    pub fn write_as<T>(&mut self, key: &[u8], proj: fn(&mut Value) -> Option<&mut T>) -> CmdResult<Option<&mut T>> {
+        match self.write(key) {
+            None => Ok(None),
+            Some(e) => proj(&mut e.value).map(Some).ok_or(WRONGTYPE),
+        }
+    }
+
+    /// Opens `key` for update, creating it with `create()` when missing. Call [`Ctx::after_write`] once done.
+    ///
+    /// # Errors
+    /// WRONGTYPE when the key holds another type.
+    pub fn write_or_create<T>(
+        &mut self,
+        key: &[u8],
+        proj: fn(&mut Value) -> Option<&mut T>,
+        create: fn() -> Value,
+    ) -> CmdResult<&mut T> {
+        let db = self.client.db;
+        if self.find_live(db, key).is_none() {
+            // Inserted quietly: the command reports its change through `after_write`.
+            let mut e = Entry::new(create());
+            e.access = self.lru;
+            let h = hash_key(key);
+            let ks = &self.srv.keyspace;
+            let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+            self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+        }
+        match self.write(key) {
+            Some(e) => proj(&mut e.value).ok_or(WRONGTYPE),
+            None => Err(WRONGTYPE),
+        }
+    }
+
+    /// Reports a modification of a container made through [`Ctx::write_as`] / [`Ctx::write_or_create`], and removes
+    /// the key if the container became empty (Redis never keeps empty containers).
+    pub fn after_write(&mut self, key: &[u8], event: &'static str) {
+        self.modified(key, event);
+        if self.peek(key).is_some_and(|e| e.value.is_empty_container()) {
+            let db = self.client.db;
+            self.remove_in(db, key, "del");
+        }
+    }
+
+    /// Undoes a `write_or_create` that changed nothing: a key created empty is removed again, silently.
+    pub fn after_write_quiet(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        if let Some((li, idx)) = self.find_live(db, key) {
+            if self.locks[li].1.data.entry(idx).is_some_and(|e| e.value.is_empty_container()) {
+                self.locks[li].1.data.remove(idx);
+            }
         }
     }
 

@@ -76,10 +76,10 @@ fn key_specs(c: &Command) -> Reply {
     let access: Vec<Reply> = s.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect();
     let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
     match s.keys {
-        Keys::None => Reply::Array(vec![]),
+        Keys::None => Reply::Set(vec![]),
         Keys::Range { first, last, step } => {
             let lastkey = if last < 0 { last as i64 } else { (last - first) as i64 };
-            Reply::Array(vec![Reply::Map(vec![
+            Reply::Set(vec![Reply::Map(vec![
                 m("flags", Reply::Set(access)),
                 m(
                     "begin_search",
@@ -104,7 +104,7 @@ fn key_specs(c: &Command) -> Reply {
                 ),
             ])])
         }
-        Keys::NumKeys { at, step } => Reply::Array(vec![Reply::Map(vec![
+        Keys::NumKeys { at, step } => Reply::Set(vec![Reply::Map(vec![
             m("flags", Reply::Set(access)),
             m(
                 "begin_search",
@@ -147,7 +147,7 @@ pub fn command_info(c: &Command) -> Reply {
         Reply::Set(acl_categories(c).into_iter().map(Reply::SimpleOwned).collect()),
         Reply::Set(vec![]),
         key_specs(c),
-        Reply::Array(c.subs.iter().map(|&i| command_info(&TABLE.commands[i])).collect()),
+        Reply::Set(c.subs.iter().map(|&i| command_info(&TABLE.commands[i])).collect()),
     ])
 }
 

@@ -106,6 +106,73 @@ pub fn parse_cursor(a: &[u8]) -> Option<u64> {
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
+/// MATCH / COUNT options of HSCAN, SSCAN and ZSCAN.
+#[derive(Debug, Clone)]
+pub struct ScanOpts {
+    pub count: usize,
+    pub pattern: Option<Bytes>,
+}
+
+impl ScanOpts {
+    /// Parses options from `args[from..]`.
+    ///
+    /// # Errors
+    /// `ERR syntax error`, `ERR value is not an integer or out of range`.
+    pub fn parse(args: &[Bytes], from: usize) -> CmdResult<ScanOpts> {
+        let mut o = ScanOpts { count: 10, pattern: None };
+        let mut j = from;
+        while j < args.len() {
+            if j + 1 >= args.len() {
+                return Err(error::SYNTAX);
+            }
+            if is(&args[j], "COUNT") {
+                let n = int(&args[j + 1])?;
+                if n < 1 {
+                    return Err(error::SYNTAX);
+                }
+                o.count = n as usize;
+            } else if is(&args[j], "MATCH") {
+                o.pattern = Some(args[j + 1].clone());
+            } else {
+                return Err(error::SYNTAX);
+            }
+            j += 2;
+        }
+        Ok(o)
+    }
+
+    /// True when `item` passes MATCH.
+    pub fn matches(&self, item: &[u8]) -> bool {
+        self.pattern.as_deref().is_none_or(|p| crate::util::glob::glob_match(p, item, false))
+    }
+
+    /// Walks a table from slot `cursor`: up to COUNT occupied slots (or ten times as many slots in all). Returns the
+    /// next cursor (0 when done) and the slots visited.
+    pub fn walk<'d, V>(
+        &self,
+        d: &'d crate::store::dict::Dict<V>,
+        cursor: u64,
+    ) -> (u64, Vec<&'d crate::store::dict::Slot<V>>) {
+        let end = d.slot_count() as u64;
+        let mut i = cursor;
+        let mut out = Vec::new();
+        let mut visited = 0;
+        while i < end && out.len() < self.count && visited < self.count * 10 {
+            if let Some(s) = d.slot(i as u32) {
+                out.push(s);
+            }
+            i += 1;
+            visited += 1;
+        }
+        (if i >= end { 0 } else { i }, out)
+    }
+}
+
+/// A SCAN-family reply: `[cursor, [items...]]`.
+pub fn container_scan(next: u64, items: Vec<Reply>) -> Reply {
+    Reply::Array(vec![Reply::Bulk(Bytes::from(next.to_string())), Reply::Array(items)])
+}
+
 fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let pattern = args[1].clone();
     let all = &pattern[..] == b"*";

@@ -11,9 +11,11 @@ pub mod connection;
 pub mod ctx;
 pub mod docs;
 pub mod expire;
+pub mod hash;
 pub mod introspect;
 pub mod keyspace;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod transaction;
 
@@ -316,6 +318,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         bitmap::COMMANDS,
         keyspace::COMMANDS,
         expire::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,

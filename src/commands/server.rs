@@ -235,7 +235,7 @@ static CONFIG_SUBS: &[CommandSpec] = &[
         .doc(G, "2.0.0", "Returns the effective values of configuration parameters.", "parameter [parameter ...]")
         .complexity("O(N) when N is the number of configuration parameters provided"),
     spec("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set)
-        .doc(G, "2.0.0", "Sets configuration parameters in-flight.", "data=parameter value [parameter value ...]")
+        .doc(G, "2.0.0", "Sets configuration parameters in-flight.", "parameter value [parameter value ...]")
         .complexity("O(N) when N is the number of configuration parameters provided"),
     spec("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat)
         .doc(G, "2.0.0", "Resets the server's statistics.", "")

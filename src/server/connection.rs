@@ -58,6 +58,9 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
             inbuf.reserve(READ_CHUNK);
         }
         tokio::select! {
+            biased;
+            _ = info.killed() => break,
+            _ = shutdown.changed() => break,
             r = stream.read_buf(&mut inbuf) => {
                 match r {
                     Ok(0) | Err(_) => break,
@@ -78,8 +81,6 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 }
                 continue;
             }
-            _ = info.killed() => break,
-            _ = shutdown.changed() => break,
             _ = idle, if state.multi.is_none() && !info.has_flag(super::client::cflags::MONITOR) => break,
         }
         if inbuf.len() > srv.hot.query_buffer_limit.load(Ordering::Relaxed) {
@@ -123,6 +124,10 @@ async fn process_batch(
     stream: &mut TcpStream,
 ) -> Result<(), ()> {
     loop {
+        // Nothing more runs once the server is stopping or this client was killed.
+        if srv.is_shutting_down() || state.info.is_killed() {
+            return Err(());
+        }
         let authenticated = state.authenticated || !srv.hot.requirepass_set.load(Ordering::Relaxed);
         let args = match decoder.decode(inbuf, authenticated) {
             Ok(Decoded::Command(args)) => args,
@@ -146,7 +151,7 @@ async fn process_batch(
                 Outcome::Paused(until) => {
                     write_out(srv, stream, out).await.map_err(|_| ())?;
                     wait_unpaused(srv, &state.info, until).await;
-                    if state.info.is_killed() {
+                    if state.info.is_killed() || srv.is_shutting_down() {
                         return Err(());
                     }
                 }
@@ -180,10 +185,15 @@ async fn process_batch(
 async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64) {
     let now = crate::server::unix_ms();
     let wait = Duration::from_millis(until.saturating_sub(now).max(1));
+    let mut shutdown = srv.shutdown_watch();
+    if srv.is_shutting_down() {
+        return;
+    }
     tokio::select! {
         _ = tokio::time::sleep(wait) => {}
         _ = srv.unpaused.notified() => {}
         _ = info.killed() => {}
+        _ = shutdown.changed() => {}
     }
 }
 

@@ -120,6 +120,9 @@ async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
         };
         match accepted {
             Ok((mut stream, _)) => {
+                if srv.is_shutting_down() {
+                    return;
+                }
                 backoff = Duration::from_millis(1);
                 srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
                 if srv.clients.len() >= srv.hot.maxclients.load(Ordering::Relaxed) {

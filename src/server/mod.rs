@@ -112,6 +112,12 @@ pub struct Hot {
     pub lfu: AtomicBool,
     pub lfu_log_factor: AtomicU64,
     pub lfu_decay_time: AtomicU64,
+    pub hash_max_entries: AtomicUsize,
+    pub hash_max_value: AtomicUsize,
+    pub set_max_intset: AtomicUsize,
+    pub zset_max_entries: AtomicUsize,
+    pub zset_max_value: AtomicUsize,
+    pub hll_sparse_max: AtomicUsize,
 }
 
 /// State shared by every connection and background task.
@@ -163,7 +169,8 @@ impl Server {
             run_id,
             port: std::sync::atomic::AtomicU16::new(c.port),
             active_expire: AtomicBool::new(true),
-            lastsave_unix: AtomicU64::new(0),
+            // As in Redis, the dataset counts as saved at startup.
+            lastsave_unix: AtomicU64::new(unix_ms() / 1000),
             changes_since_save: AtomicU64::new(0),
             pause: Mutex::new(Pause::default()),
             unpaused: Notify::new(),
@@ -191,6 +198,13 @@ impl Server {
         self.hot.lfu.store(cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu")), Ordering::Relaxed);
         self.hot.lfu_log_factor.store(int("lfu-log-factor"), Ordering::Relaxed);
         self.hot.lfu_decay_time.store(int("lfu-decay-time"), Ordering::Relaxed);
+        let us = |n: &str| int(n) as usize;
+        self.hot.hash_max_entries.store(us("hash-max-listpack-entries"), Ordering::Relaxed);
+        self.hot.hash_max_value.store(us("hash-max-listpack-value"), Ordering::Relaxed);
+        self.hot.set_max_intset.store(us("set-max-intset-entries"), Ordering::Relaxed);
+        self.hot.zset_max_entries.store(us("zset-max-listpack-entries"), Ordering::Relaxed);
+        self.hot.zset_max_value.store(us("zset-max-listpack-value"), Ordering::Relaxed);
+        self.hot.hll_sparse_max.store(us("hll-sparse-max-bytes"), Ordering::Relaxed);
     }
 
     /// Asks the server to stop.
@@ -229,6 +243,22 @@ impl Server {
     pub fn over_maxmemory(&self) -> bool {
         let max = self.hot.maxmemory.load(Ordering::Relaxed);
         max != 0 && self.used_memory.load(Ordering::Relaxed) > max
+    }
+
+    /// Compact-encoding limits for hashes.
+    pub fn hash_limits(&self) -> crate::store::types::HashLimits {
+        crate::store::types::HashLimits {
+            max_entries: self.hot.hash_max_entries.load(Ordering::Relaxed),
+            max_value: self.hot.hash_max_value.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Compact-encoding limits for sorted sets.
+    pub fn zset_limits(&self) -> crate::store::types::ZsetLimits {
+        crate::store::types::ZsetLimits {
+            max_entries: self.hot.zset_max_entries.load(Ordering::Relaxed),
+            max_value: self.hot.zset_max_value.load(Ordering::Relaxed),
+        }
     }
 
     /// Records a memory reading and returns the peak so far.

@@ -123,6 +123,93 @@ impl Value {
         }
     }
 
+    /// The hash inside, if this is a hash.
+    pub fn as_hash(&self) -> Option<&HashValue> {
+        if let Value::Hash(h) = self {
+            Some(h)
+        } else {
+            None
+        }
+    }
+
+    /// The hash inside, for update.
+    pub fn as_hash_mut(&mut self) -> Option<&mut HashValue> {
+        if let Value::Hash(h) = self {
+            Some(h)
+        } else {
+            None
+        }
+    }
+
+    /// The list inside.
+    pub fn as_list(&self) -> Option<&VecDeque<Bytes>> {
+        if let Value::List(l) = self {
+            Some(l)
+        } else {
+            None
+        }
+    }
+
+    /// The list inside, for update.
+    pub fn as_list_mut(&mut self) -> Option<&mut VecDeque<Bytes>> {
+        if let Value::List(l) = self {
+            Some(l)
+        } else {
+            None
+        }
+    }
+
+    /// The set inside.
+    pub fn as_set(&self) -> Option<&SetValue> {
+        if let Value::Set(s) = self {
+            Some(s)
+        } else {
+            None
+        }
+    }
+
+    /// The set inside, for update.
+    pub fn as_set_mut(&mut self) -> Option<&mut SetValue> {
+        if let Value::Set(s) = self {
+            Some(s)
+        } else {
+            None
+        }
+    }
+
+    /// The sorted set inside.
+    pub fn as_zset(&self) -> Option<&ZSetValue> {
+        if let Value::ZSet(z) = self {
+            Some(z)
+        } else {
+            None
+        }
+    }
+
+    /// The sorted set inside, for update.
+    pub fn as_zset_mut(&mut self) -> Option<&mut ZSetValue> {
+        if let Value::ZSet(z) = self {
+            Some(z)
+        } else {
+            None
+        }
+    }
+
+    /// An empty hash.
+    pub fn new_hash() -> Value {
+        Value::Hash(Box::default())
+    }
+
+    /// An empty list.
+    pub fn new_list() -> Value {
+        Value::List(Box::default())
+    }
+
+    /// An empty sorted set.
+    pub fn new_zset() -> Value {
+        Value::ZSet(Box::default())
+    }
+
     /// True for an empty container (which must not stay in the keyspace).
     pub fn is_empty_container(&self) -> bool {
         match self {

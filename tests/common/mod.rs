@@ -16,13 +16,15 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with the default config plus `--name value` style overrides.
     pub fn start_with(args: &[&str]) -> TestServer {
-        let mut all: Vec<String> = vec!["--port".into(), "0".into(), "--bind".into(), "127.0.0.1".into(), "--save".into(), "".into()];
+        let mut all: Vec<String> =
+            vec!["--port".into(), "0".into(), "--bind".into(), "127.0.0.1".into(), "--save".into(), "".into()];
         all.extend(args.iter().map(|s| s.to_string()));
         let config = strata::Config::from_args(&all).expect("config");
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
             rt.block_on(async move {
                 let handle = strata::start(config).await.expect("start");
                 tx.send((handle.port(), handle.srv.clone())).expect("send");
@@ -106,7 +108,12 @@ impl RawConn {
     pub fn roundtrip(&mut self, data: &[u8], expect: &[u8]) {
         self.send(data);
         let got = self.read_n(expect.len());
-        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expect), "reply to {:?}", String::from_utf8_lossy(data));
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expect),
+            "reply to {:?}",
+            String::from_utf8_lossy(data)
+        );
     }
 
     /// True when the server closed the connection.

@@ -72,7 +72,7 @@ impl HashValue {
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
         if let HashValue::Pack(lp) = self {
             if field.len() > limits.max_value || value.len() > limits.max_value {
-                self.to_table();
+                self.convert_to_table();
             } else if let Some(i) = lp.find(field, 2) {
                 lp.set(i + 1, value);
                 return false;
@@ -81,7 +81,7 @@ impl HashValue {
                 lp.push(value);
                 return true;
             } else {
-                self.to_table();
+                self.convert_to_table();
             }
         }
         match self {
@@ -155,7 +155,7 @@ impl HashValue {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let HashValue::Pack(lp) = self {
             let mut d = Dict::default();
             let items: Vec<&[u8]> = lp.iter().collect();

@@ -34,18 +34,25 @@
 //!   cache stale ([`invalidate_cache`]; `add` already does this itself), signal the key as modified, fire the
 //!   keyspace event `pfadd` and propagate. If an `add` fails part way (only corrupt sparse values can fail), Redis
 //!   has already changed the value in place for the earlier elements and keeps those changes. Store the value
-//!   back, reply `INVALIDOBJ`, and fire no event.
+//!   back, reply `INVALIDOBJ`, and fire no event. Writing back keeps the key's TTL, since Redis changes the value
+//!   in place.
 //! * **PFCOUNT key** on a missing key replies 0 and creates nothing. For an existing key, call [`count`], which
 //!   may write the recomputed cardinality into the header. If the value's bytes changed, store it back: Redis
 //!   counts this as a write (`signalModifiedKey`, dirty++, propagated) even though PFCOUNT is a read-only
-//!   command. Reply with the count as a signed 64-bit integer (`count as i64`; see [`count`]).
+//!   command. The TTL is kept. On `INVALIDOBJ` nothing is written. Reply with the count as a signed 64-bit
+//!   integer (`count as i64`; see [`count`]).
 //! * **PFCOUNT k1 k2 ...** (more than one key): skip missing keys and pass the values, in argument order, to
 //!   [`count_union`]. Nothing is written back.
 //! * **PFMERGE dest [src ...]**: pass the current value of `dest` (or `None`) and the values of the existing
 //!   sources, in argument order, to [`merge`] (or [`merge_with_limit`] with the configured
 //!   `hll-sparse-max-bytes`). Missing sources are skipped. `dest` is itself merged in, as in Redis. Store the
 //!   result under `dest` (this keeps its TTL, since Redis rewrites the value in place), reply `+OK`, signal the
-//!   key, fire the keyspace event `pfadd` and propagate. PFMERGE with only `dest` creates an empty HLL.
+//!   key, fire the keyspace event `pfadd` and propagate. PFMERGE with only `dest` creates an empty HLL. The result
+//!   is dense if `dest` or any source is dense; otherwise it stays sparse until a register needs a value over 32
+//!   or the value grows past the limit. PFMERGE does not always give a dense result.
+//! * Keys are checked in argument order (PFCOUNT with several keys, and PFMERGE with `dest` first). The first
+//!   non-string key, non-HLL string or corrupt HLL decides the error, so pass values in that order.
+//! * Arity: PFADD, PFCOUNT and PFMERGE all take at least one key (Redis arity -2).
 //! * `hll-sparse-max-bytes` (default 3000, [`DEFAULT_SPARSE_MAX_BYTES`]) is passed in by the caller.
 //! * PFDEBUG and PFSELFTEST are not implemented.
 //!
@@ -377,11 +384,10 @@ fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Res
         Op::Zero { .. } => {}
     }
 
+    // At most 5 bytes: XZERO-VAL-XZERO.
     let mut seq: Vec<u8> = Vec::with_capacity(5);
-    let old_size;
-    match op {
+    let old_size = match op {
         Op::Zero { size, .. } => {
-            old_size = size;
             if index != first {
                 push_zeros(&mut seq, index - first);
             }
@@ -389,9 +395,9 @@ fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Res
             if index != last {
                 push_zeros(&mut seq, last - index);
             }
+            size
         }
         Op::Val { val, .. } => {
-            old_size = 1;
             if index != first {
                 seq.push(val_byte(val, index - first));
             }
@@ -399,20 +405,18 @@ fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Res
             if index != last {
                 seq.push(val_byte(val, last - index));
             }
+            1
         }
-    }
+    };
 
     // Step 3: splice the sequence in, unless that would grow the value past the limit.
-    let new_len = (end + seq.len()).checked_sub(old_size).unwrap_or(0);
+    let new_len = (end + seq.len()).saturating_sub(old_size);
     if seq.len() > old_size && new_len > max_bytes {
         return promote_and_set(v, index, count);
     }
-    let tail_start = (p + old_size).min(end);
-    let tail: Vec<u8> = v[tail_start..].to_vec();
-    v.truncate(p);
-    v.extend_from_slice(&seq);
-    v.extend_from_slice(&tail);
-    // An XZERO whose second byte was missing (past the end) lost one byte that did not exist.
+    v.splice(p..(p + old_size).min(end), seq);
+    // An XZERO whose second byte was missing (read past the end) replaced one byte more than there was: Redis's
+    // length bookkeeping then drops the last byte of the new sequence.
     v.truncate(new_len);
 
     merge_adjacent_vals(v, prev);
@@ -518,6 +522,9 @@ fn tau(mut x: f64) -> f64 {
     }
 }
 
+/// 2^63 as a float (exact).
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// Ertl's estimator over a register histogram (`histo[v]` = number of registers holding `v`).
 fn estimate(histo: &[u32; 64]) -> u64 {
     let m = HLL_REGISTERS as f64;
@@ -531,7 +538,7 @@ fn estimate(histo: &[u32; 64]) -> u64 {
     // C does `(uint64_t)(double)llroundl(e)`. The estimate is finite and far below 2^63 for any HLL whose
     // registers stay under 52 (the real range). For corrupt dense values it can be +inf: then llroundl gives
     // LLONG_MIN on x86-64 and the cast gives 2^63.
-    if e.is_finite() && e >= 0.0 && e < 9.223_372_036_854_775_807e18 {
+    if (0.0..TWO_POW_63).contains(&e) {
         e as u64
     } else {
         1u64 << 63
@@ -627,11 +634,7 @@ pub fn add(v: &mut Vec<u8>, element: &[u8], sparse_max_bytes: usize) -> Result<b
 /// and the reply (true = 1). On `Err`, the value is still returned if it exists, because Redis keeps the updates
 /// made by elements before the failing one. The caller stores it back without firing events, and replies with
 /// the error.
-pub fn pfadd(
-    v: Option<Vec<u8>>,
-    elements: &[&[u8]],
-    sparse_max_bytes: usize,
-) -> (Vec<u8>, Result<bool, HllError>) {
+pub fn pfadd(v: Option<Vec<u8>>, elements: &[&[u8]], sparse_max_bytes: usize) -> (Vec<u8>, Result<bool, HllError>) {
     let (mut value, mut updated) = match v {
         Some(existing) => {
             if let Err(e) = is_valid(&existing) {
@@ -658,7 +661,7 @@ pub fn pfadd(
 ///
 /// Redis replies with this value cast to a signed 64-bit integer. Only corrupt dense values (registers of 52 or
 /// more, which no PFADD can produce) can give a value of 2^63 or more.
-pub fn count(v: &mut Vec<u8>) -> Result<u64, HllError> {
+pub fn count(v: &mut [u8]) -> Result<u64, HllError> {
     is_valid(v)?;
     if cache_is_valid(v) {
         return Ok(read_cache(v));
@@ -694,11 +697,7 @@ pub fn merge(dest: Option<&[u8]>, srcs: &[&[u8]]) -> Result<Vec<u8>, HllError> {
 /// As in Redis 7.0, the result is dense if `dest` or any source is dense. Otherwise it stays sparse unless it
 /// grows past `sparse_max_bytes` or needs a register over 32. The result keeps the destination's header bytes
 /// (including the old cached cardinality, now marked stale).
-pub fn merge_with_limit(
-    dest: Option<&[u8]>,
-    srcs: &[&[u8]],
-    sparse_max_bytes: usize,
-) -> Result<Vec<u8>, HllError> {
+pub fn merge_with_limit(dest: Option<&[u8]>, srcs: &[&[u8]], sparse_max_bytes: usize) -> Result<Vec<u8>, HllError> {
     let mut max = vec![0u8; HLL_REGISTERS];
     let mut use_dense = false;
     for v in dest.iter().chain(srcs.iter()) {
@@ -732,5 +731,689 @@ pub fn merge_with_limit(
 
 #[cfg(test)]
 mod tests {
+    //! Expected values below were produced by redis-server 7.0.15 (PFADD/PFCOUNT/PFMERGE, then GET).
     use super::*;
+
+    const DEF: usize = DEFAULT_SPARSE_MAX_BYTES;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    fn fnv(b: &[u8]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &x in b {
+            h ^= u64::from(x);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+
+    /// Runs PFADD against an optional value and returns (new value, reply text).
+    fn pfadd_s(v: Option<Vec<u8>>, els: &[&[u8]], max: usize) -> (Vec<u8>, String) {
+        let (nv, r) = pfadd(v, els, max);
+        (nv, reply(r.map(u64::from)))
+    }
+
+    fn reply(r: Result<u64, HllError>) -> String {
+        match r {
+            Ok(n) => (n as i64).to_string(),
+            Err(e) => e.message().split(' ').next().unwrap().to_string(),
+        }
+    }
+
+    fn pfcount_s(v: &mut [u8]) -> String {
+        reply(count(v))
+    }
+
+    fn hdr(enc: u8) -> Vec<u8> {
+        let mut v = b"HYLL".to_vec();
+        v.extend_from_slice(&[enc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80]);
+        v
+    }
+
+    fn xz(n: usize) -> [u8; 2] {
+        let l = n - 1;
+        [0x40 | (l >> 8) as u8, (l & 0xff) as u8]
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// A dense value with register i set to f(i).
+    fn dense_with(f: impl Fn(usize) -> u8) -> Vec<u8> {
+        let mut v = hdr(HLL_DENSE);
+        v.resize(HLL_DENSE_SIZE, 0);
+        for i in 0..HLL_REGISTERS {
+            dense_put(&mut v[HLL_HDR_SIZE..], i, f(i));
+        }
+        v
+    }
+
+    /// Builds a key the way the Redis session did: one PFADD with all elements.
+    fn key_with(els: &[&[u8]]) -> Vec<u8> {
+        pfadd(None, els, DEF).0
+    }
+
+    fn strs(prefix: &str, n: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("{prefix}{i}").into_bytes()).collect()
+    }
+
+    fn refs(v: &[Vec<u8>]) -> Vec<&[u8]> {
+        v.iter().map(|x| x.as_slice()).collect()
+    }
+
+    // Elements whose registers were found by brute force, and 8-byte elements built by inverting MurmurHash64A
+    // (register index, run length).
+    const E100: &[u8] = b"k2978";
+    const E16383: &[u8] = b"k6674";
+    const E5: &[u8] = b"k51403";
+    const E16000: &[u8] = b"k60749";
+    const E50: &[u8] = b"k17682";
+    const E5_33: &str = "499bde5f61a09c55";
+    const E5_40: &str = "61eba9e22cb27122";
+    const E7_51: &str = "3ccd32ac70a8d612";
+    const E100_32: &str = "38326262e7e1f931";
+    const E16383_45: &str = "fdf77d9e08186c4a";
+
+    #[test]
+    fn constants() {
+        assert_eq!(HLL_DENSE_SIZE, 12304);
+        assert_eq!("0.721347520444481703680".parse::<f64>().unwrap(), HLL_ALPHA_INF);
+        assert_eq!(hex(&new_hll()), "48594c4c0100000000000000000000007fff");
+        assert_eq!(is_valid(&new_hll()), Ok(()));
+        assert_eq!(HllError::NotHll.message(), "WRONGTYPE Key is not a valid HyperLogLog string value.");
+        assert_eq!(HllError::Corrupted.message(), "INVALIDOBJ Corrupted HLL object detected");
+    }
+
+    #[test]
+    fn pattern_lengths() {
+        assert_eq!(pattern_len(E100).0, 100);
+        assert_eq!(pattern_len(E16383).0, 16383);
+        assert_eq!(pattern_len(&unhex(E5_33)), (5, 33));
+        assert_eq!(pattern_len(&unhex(E5_40)), (5, 40));
+        assert_eq!(pattern_len(&unhex(E7_51)), (7, 51));
+        assert_eq!(pattern_len(&unhex(E100_32)), (100, 32));
+        assert_eq!(pattern_len(&unhex(E16383_45)), (16383, 45));
+    }
+
+    /// (PFADD argument lists, their replies, value after the PFADDs, PFCOUNT reply, value after PFCOUNT).
+    type SmallCase =
+        (&'static [&'static [&'static str]], &'static [&'static str], &'static str, &'static str, &'static str);
+
+    /// (elements added, value length, value FNV, PFCOUNT, value FNV after PFCOUNT).
+    type Milestone = (usize, usize, u64, u64, u64);
+
+    #[test]
+    fn small_vectors() {
+        let cases: [SmallCase; 4] = [
+            (
+                &[&["a", "b", "c"]],
+                &["1"],
+                "48594c4c01000000000000000000008060f38050b1844bfb80425a",
+                "3",
+                "48594c4c01000000030000000000000060f38050b1844bfb80425a",
+            ),
+            (&[&[]], &["1"], "48594c4c0100000000000000000000807fff", "0", "48594c4c0100000000000000000000007fff"),
+            (
+                &[&["hello"]],
+                &["1"],
+                "48594c4c01000000000000000000008063ff805bfe",
+                "1",
+                "48594c4c01000000010000000000000063ff805bfe",
+            ),
+            (
+                &[&["a", "b", "c"], &["a", "b", "c"], &["d"]],
+                &["1", "0", "1"],
+                "48594c4c0100000000000000000000805c7b8044768050b1844bfb80425a",
+                "4",
+                "48594c4c0100000004000000000000005c7b8044768050b1844bfb80425a",
+            ),
+        ];
+        for (cmds, reps, before, cnt, after) in cases {
+            let mut v: Option<Vec<u8>> = None;
+            for (c, rep) in cmds.iter().zip(reps) {
+                let els: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+                let (nv, r) = pfadd_s(v.take(), &els, DEF);
+                assert_eq!(&r, rep);
+                v = Some(nv);
+            }
+            let mut v = v.unwrap();
+            assert_eq!(hex(&v), before);
+            assert_eq!(pfcount_s(&mut v), cnt);
+            assert_eq!(hex(&v), after);
+            // Cached now: a second PFCOUNT leaves the bytes alone.
+            assert_eq!(pfcount_s(&mut v), cnt);
+            assert_eq!(hex(&v), after);
+        }
+    }
+
+    #[test]
+    fn binary_elements_and_murmur_tails() {
+        let bins: Vec<Vec<u8>> = (0..25usize).map(|i| (0..i).map(|j| ((i * 7 + j) & 255) as u8).collect()).collect();
+        let hashes = [
+            0xd8dfea6585bc9732u64,
+            0xb1eaf2edb865826f,
+            0x878915aa49c1fac9,
+            0xedbbf683f1a01208,
+            0x6eb26499920f507f,
+            0xca96683948845d38,
+            0x95f5196f09b4da47,
+            0x85563db163632857,
+            0x8143e68218f81307,
+            0x290b7af2592ef25d,
+            0x313f91e0fccaecf5,
+            0xbf1176a1bea56e15,
+            0x4f03840bd3d354c2,
+            0x34f58fff840831ec,
+            0x9d1b68ef875ffff2,
+            0x6981e963dcb5a070,
+            0xf582323de19d2979,
+            0x6265bcb2f28ad1ae,
+            0xe0d8e3fde65a8edc,
+            0xdadad2c8640ddd45,
+            0x3067489265ab5f7f,
+            0x83984ce3505c9f80,
+            0xb92831e114e3a92a,
+            0x3c5711abc173b32d,
+            0xa0d41d509dc769f7,
+        ];
+        for (b, h) in bins.iter().zip(hashes) {
+            assert_eq!(murmur_hash64a(b, HASH_SEED), h, "len {}", b.len());
+        }
+        let (mut v, r) = pfadd_s(None, &refs(&bins), DEF);
+        assert_eq!(r, "1");
+        assert_eq!(
+            hex(&v),
+            "48594c4c010000000000000000000080426e844c6b8441a180412d8040589c40fd9441b980426e8443138042ef800b\
+             804238808440ee8447e58840d184404d88407c8042fc80411e8043d594406f8040ce84479a804527800c"
+        );
+        assert_eq!(pfcount_s(&mut v), "25");
+    }
+
+    /// One element per PFADD, a PFCOUNT every `every` steps, and a digest over every reply and value.
+    fn progressive(n: usize, prefix: &str, every: usize, max: usize) -> (u64, Vec<Milestone>) {
+        let mut d: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut v: Option<Vec<u8>> = None;
+        let mut miles = Vec::new();
+        for i in 0..n {
+            let e = format!("{prefix}{i}");
+            let (mut nv, rep) = pfadd_s(v.take(), &[e.as_bytes()], max);
+            let mut line = rep;
+            if i.is_multiple_of(every) {
+                line.push('/');
+                line.push_str(&pfcount_s(&mut nv));
+            }
+            line.push_str(&format!("/{:#x}", fnv(&nv)));
+            let mut buf = d.to_le_bytes().to_vec();
+            buf.extend_from_slice(line.as_bytes());
+            d = fnv(&buf);
+            if [1, 10, 100, 500, 1000, 2000, 5000, 10000, n].contains(&(i + 1)) {
+                let (len, f) = (nv.len(), fnv(&nv));
+                let c = count(&mut nv).unwrap();
+                miles.push((i + 1, len, f, c, fnv(&nv)));
+            }
+            v = Some(nv);
+        }
+        (d, miles)
+    }
+
+    #[test]
+    fn progressive_default_limit() {
+        let (d, miles) = progressive(4000, "elem:", 7, DEF);
+        let want = [
+            (1, 21, 0xfda83dcba4984c14u64, 1, 0xfda83dcba4984c14u64),
+            (10, 47, 0x36ecdba0481f620, 10, 0x88a9d9952451be2a),
+            (100, 277, 0xb7d98165bf3a0a42, 100, 0xd144edccca50447f),
+            (500, 1047, 0x8969ea5745eb525b, 505, 0x229172e6bd9ed6d9),
+            (1000, 1913, 0x2a47f9505fa792b4, 1005, 0x9424dc8a6d57e9cf),
+            (2000, 12304, 0x438eabdabdcf5737, 1994, 0xd819f1b9ba5aa2db),
+            (4000, 12304, 0x2fbd91a85e2a7c53, 3964, 0x5cb173f20d62b925),
+        ];
+        assert_eq!(miles, want);
+        assert_eq!(d, 0xee903a3ded1ed22b);
+    }
+
+    #[test]
+    fn progressive_small_limit() {
+        let (d, miles) = progressive(600, "x", 3, 200);
+        let want = [
+            (1, 21, 0x5bbb8744b717a038u64, 1, 0x5bbb8744b717a038u64),
+            (10, 47, 0x9f1da9c9e9fed0c7, 10, 0x9f1da9c9e9fed0c7),
+            (100, 12304, 0x3a193a2526d2195, 99, 0x3a193a2526d2195),
+            (500, 12304, 0xe8cd2a7b2815a746, 499, 0xd71114d3352698c8),
+            (600, 12304, 0x14298c72fdbb5438, 598, 0xe1dbac192fead57a),
+        ];
+        assert_eq!(miles, want);
+        assert_eq!(d, 0x756b443f5fcf3bf8);
+    }
+
+    /// PFADD in batches of 1000 `item-N` elements.
+    fn bulk(n: usize) -> Vec<u8> {
+        let mut v = None;
+        for s in (0..n).step_by(1000) {
+            let els = strs("item-", s + 1000).split_off(s);
+            let (nv, r) = pfadd_s(v.take(), &refs(&els), DEF);
+            assert_eq!(r, "1");
+            v = Some(nv);
+        }
+        v.unwrap()
+    }
+
+    #[test]
+    fn bulk_10k_and_100k() {
+        for (n, f, c, f2) in [
+            (10_000, 0x9489fc0fca089aabu64, 9991u64, 0x710503b72bd928bdu64),
+            (100_000, 0x591418fcd74d0170, 100_648, 0xbece757c3fdc2352),
+        ] {
+            let mut v = bulk(n);
+            assert_eq!(v.len(), HLL_DENSE_SIZE);
+            assert_eq!(fnv(&v), f);
+            assert_eq!(count(&mut v), Ok(c));
+            assert_eq!(fnv(&v), f2);
+        }
+    }
+
+    fn counted(mut v: Vec<u8>) -> Vec<u8> {
+        count(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn merges_and_union_counts() {
+        // The keys as they were when PFMERGE ran in the Redis session (PFCOUNT had cached their cardinality).
+        let abc = counted(key_with(&[b"a", b"b", b"c"]));
+        let one = counted(key_with(&[b"hello"]));
+        let mut dup = key_with(&[b"a", b"b", b"c"]);
+        dup = pfadd(Some(dup), &[b"a", b"b", b"c"], DEF).0;
+        dup = counted(pfadd(Some(dup), &[b"d"], DEF).0);
+        let s300 = key_with(&refs(&strs("s-", 300)));
+        let s40 = key_with(&refs(&strs("t-", 40)));
+        let b10k = counted(bulk(10_000));
+        let b100k = counted(bulk(100_000));
+
+        let m1 = merge(None, &[&abc, &one]).unwrap();
+        assert_eq!(hex(&m1), "48594c4c01000000000000000000008060f380430a804da5844bfb80425a");
+        let mut m1b = merge(Some(&m1), &[&s40]).unwrap();
+        assert_eq!(
+            hex(&m1b),
+            "48594c4c01000000000000000000008042468444a984412b80412b94405980406f8441278041a980411d803080408a\
+             8840498041a6883184414d84413a803f803a8440538040f4804326843380468f90411c8440a48040d38041648440cf\
+             8042b88843158041b780421684179440ad8040ad80428c84410284468f8440428042ee800380412d8041078041238c2c"
+        );
+        assert_eq!(count(&mut m1b), Ok(44));
+
+        // An existing destination keeps its header; only the cache is marked stale.
+        let dupm = merge(Some(&dup), &[&abc, &one]).unwrap();
+        assert_eq!(hex(&dupm), "48594c4c0100000004000000000000805c7b80447680430a804da5844bfb80425a");
+
+        let mut m2 = merge(None, &[&abc, &b10k]).unwrap();
+        assert_eq!((m2.len(), fnv(&m2)), (12304, 0xaebb003ecf2bbfe3));
+        assert_eq!(count(&mut m2), Ok(9993));
+
+        assert_eq!(hex(&merge(None, &[]).unwrap()), "48594c4c0100000000000000000000807fff");
+
+        let mut ma = merge(None, &[&s300, &s40]).unwrap();
+        assert_eq!((ma.len(), fnv(&ma)), (773, 0xf467fb03f5dd36cf));
+        assert_eq!(count(&mut ma), Ok(338));
+
+        let mut m5 = merge_with_limit(None, &[&s300, &s40], 200).unwrap();
+        assert_eq!((m5.len(), fnv(&m5)), (12304, 0xf97ff4582154f748));
+        assert_eq!(count(&mut m5), Ok(338));
+
+        let mut mb = merge(None, &[&s40, &b100k, &s300]).unwrap();
+        assert_eq!(fnv(&mb), 0x386d1453032bf4e);
+        assert_eq!(count(&mut mb), Ok(100_968));
+
+        assert_eq!(count_union(&[&abc, &one, &dupm]), Ok(5));
+        assert_eq!(count_union(&[&abc]), Ok(3));
+        assert_eq!(count_union(&[&s300, &s40, &b10k]), Ok(10_336));
+        assert_eq!(count_union(&[&b10k, &b100k]), Ok(100_648));
+        assert_eq!(count_union(&[]), Ok(0));
+    }
+
+    #[test]
+    fn registers_above_sparse_range() {
+        let abc = counted(key_with(&[b"a", b"b", b"c"]));
+        let e = |s: &str| unhex(s);
+
+        let (mut bg1, r) = pfadd_s(None, &[b"a", b"b", b"c", &e(E5_33)], DEF);
+        assert_eq!(r, "1");
+        assert_eq!((bg1.len(), fnv(&bg1)), (12304, 0x8bc7fe07d19c202a));
+        assert_eq!(pfcount_s(&mut bg1), "4");
+        assert_eq!(fnv(&bg1), 0x36279c5990c323ae);
+
+        let (mut bg2, r) = pfadd_s(None, &[&e(E7_51)], DEF);
+        assert_eq!(r, "1");
+        assert_eq!(fnv(&bg2), 0x108d238354a64d6);
+        assert_eq!(pfcount_s(&mut bg2), "1");
+        assert_eq!(fnv(&bg2), 0x90bfdfa85f0f51ff);
+
+        let (bg3, r) = pfadd_s(None, &[&e(E100_32)], DEF);
+        assert_eq!(r, "1");
+        assert_eq!(hex(&bg3), "48594c4c0100000000000000000000804063fc7f9a");
+        let (mut bg3, r) = pfadd_s(Some(bg3), &[&e(E5_40)], DEF);
+        assert_eq!(r, "1");
+        assert_eq!(fnv(&bg3), 0xee720db281d8ec10);
+        assert_eq!(pfcount_s(&mut bg3), "2");
+
+        let (mut bg4, r) = pfadd_s(None, &[&e(E16383_45), b"x"], DEF);
+        assert_eq!(r, "1");
+        assert_eq!(fnv(&bg4), 0xcc83fc88c055431e);
+        assert_eq!(pfcount_s(&mut bg4), "2");
+
+        let bgm = pfadd(None, &[b"q"], DEF).0;
+        let mut bgm = merge(Some(&bgm), &[&abc, &bg2]).unwrap();
+        assert_eq!(fnv(&bgm), 0xadfec5939593f088);
+        assert_eq!(count(&mut bgm), Ok(5));
+        assert_eq!(count_union(&[&bg2, &abc, &bg4]), Ok(6));
+    }
+
+    #[test]
+    fn not_hll_values() {
+        let abc = counted(key_with(&[b"a", b"b", b"c"]));
+        let mut denselen = hdr(HLL_DENSE);
+        denselen.resize(116, 0);
+        let cases: Vec<Vec<u8>> = vec![
+            unhex("48594c4c0100000000000000000000"),
+            unhex("48594c580100000000000000000000007fff"),
+            unhex("48594c4c0200000000000000000000807fff"),
+            denselen,
+            b"foo".to_vec(),
+            b"12345".to_vec(),
+            Vec::new(),
+        ];
+        for c in cases {
+            assert_eq!(is_valid(&c), Err(HllError::NotHll));
+            let (v, r) = pfadd_s(Some(c.clone()), &[], DEF);
+            assert_eq!((v.as_slice(), r.as_str()), (c.as_slice(), "WRONGTYPE"));
+            let (v, r) = pfadd_s(Some(c.clone()), &[b"a"], DEF);
+            assert_eq!((v.as_slice(), r.as_str()), (c.as_slice(), "WRONGTYPE"));
+            let mut v = c.clone();
+            assert_eq!(pfcount_s(&mut v), "WRONGTYPE");
+            assert_eq!(v, c);
+            assert_eq!(reply(count_union(&[&c, &abc])), "WRONGTYPE");
+            assert_eq!(merge(Some(&c), &[&abc]), Err(HllError::NotHll));
+            assert_eq!(merge(Some(&abc), &[&c]), Err(HllError::NotHll));
+            let mut v = c.clone();
+            assert_eq!(add(&mut v, b"a", DEF), Err(HllError::NotHll));
+        }
+    }
+
+    /// Script run by Redis on each corrupt sparse value: PFCOUNT, PFADD e16000, PFADD e5, PFCOUNT,
+    /// PFADD a b e16000 — each followed by GET.
+    fn sparse_script(data: Vec<u8>, want: [(&str, &str); 5]) {
+        let mut v = data;
+        let mut got = Vec::new();
+        let r = pfcount_s(&mut v);
+        got.push((r, hex(&v)));
+        for els in [&[E16000][..], &[E5][..]] {
+            let (nv, r) = pfadd_s(Some(v), els, DEF);
+            v = nv;
+            got.push((r, hex(&v)));
+        }
+        let r = pfcount_s(&mut v);
+        got.push((r, hex(&v)));
+        let (nv, r) = pfadd_s(Some(v), &[b"a", b"b", E16000], DEF);
+        got.push((r, hex(&nv)));
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn corrupt_sparse_values() {
+        const H: &str = "48594c4c010000000000000000000080";
+        let inv = "INVALIDOBJ";
+        let h = |s: &str| format!("{H}{s}");
+        let noops = |_: ()| [(inv, H), (inv, H), (inv, H), (inv, H), (inv, H)];
+        sparse_script(hdr(1), noops(()));
+
+        let a = h("7e7f");
+        let b = h("048c7e79");
+        let c = h("048c71a0844bfb8040da");
+        sparse_script(cat(&[&hdr(1), &xz(16000)]), [(inv, &a), (inv, &a), ("1", &b), (inv, &b), (inv, &c)]);
+
+        let a = h("7fff00");
+        let b = h("7e7f88417e00");
+        let c = h("048c7e7988417e00");
+        let d = h("048c71a0844bfb8040da88417e00");
+        sparse_script(cat(&[&hdr(1), &xz(16384), &[0]]), [(inv, &a), ("1", &b), ("1", &c), (inv, &c), ("1", &d)]);
+
+        // Valid cache on a corrupt value: PFCOUNT trusts the cache.
+        let mut vc = b"HYLL\x01\0\0\0".to_vec();
+        vc.extend_from_slice(&42u64.to_le_bytes());
+        vc.extend_from_slice(&xz(16000));
+        let a = "48594c4c010000002a000000000000007e7f";
+        let b = "48594c4c010000002a00000000000080048c7e79";
+        let c = "48594c4c010000002a00000000000080048c71a0844bfb8040da";
+        sparse_script(vc, [("42", a), (inv, a), ("1", b), (inv, b), (inv, c)]);
+
+        // VAL run past the last register.
+        let a = h("7ffe83");
+        let b = h("7e7f88417d83");
+        let c = h("048c7e7988417d83");
+        let d = h("048c71a0844bfb8040da88417d83");
+        sparse_script(cat(&[&hdr(1), &xz(16383), &[0x83]]), [(inv, &a), ("1", &b), ("1", &c), (inv, &c), ("1", &d)]);
+
+        // Unused header bytes are kept.
+        let mut nu = b"HYLL\x01\x07\x08\x09".to_vec();
+        nu.extend_from_slice(&77u64.to_le_bytes());
+        nu.extend_from_slice(&xz(16384));
+        sparse_script(
+            nu,
+            [
+                ("77", "48594c4c010708094d000000000000007fff"),
+                ("1", "48594c4c010708094d000000000000807e7f88417e"),
+                ("1", "48594c4c010708094d00000000000080048c7e7988417e"),
+                ("2", "48594c4c010708090200000000000000048c7e7988417e"),
+                ("1", "48594c4c010708090200000000000080048c71a0844bfb8040da88417e"),
+            ],
+        );
+    }
+
+    #[test]
+    fn truncated_xzero() {
+        // An XZERO whose second byte is missing: Redis reads the NUL after the string, so it covers 1 register.
+        let data = cat(&[&hdr(1), &xz(16383), &[0x40]]);
+        let steps: [(&[u8], &str); 2] = [(E16383, "7ffe"), (E100, "4063887f99")];
+        let mut v = data.clone();
+        for (e, want) in steps {
+            let (nv, r) = pfadd_s(Some(v), &[e], DEF);
+            assert_eq!((r.as_str(), hex(&nv)), ("1", format!("48594c4c010000000000000000000080{want}")));
+            v = nv;
+        }
+        assert_eq!(pfcount_s(&mut v), "INVALIDOBJ");
+
+        let steps: [(&[u8], &str); 2] = [(E100, "4063887f9940"), (E16383, "4063887f99")];
+        let mut v = data;
+        for (e, want) in steps {
+            let (nv, r) = pfadd_s(Some(v), &[e], DEF);
+            assert_eq!((r.as_str(), hex(&nv)), ("1", format!("48594c4c010000000000000000000080{want}")));
+            v = nv;
+        }
+        assert_eq!(pfcount_s(&mut v), "INVALIDOBJ");
+    }
+
+    #[test]
+    fn non_canonical_sparse() {
+        let zero1 = cat(&[&hdr(1), &xz(100), &[0], &xz(16283)]);
+        let xzero1 = cat(&[&hdr(1), &xz(100), &xz(1), &xz(16283)]);
+        for data in [zero1, xzero1] {
+            let (v, r) = pfadd_s(Some(data), &[E100], DEF);
+            assert_eq!((r.as_str(), hex(&v)), ("1", "48594c4c0100000000000000000000804063887f9a".to_string()));
+            let (mut v, r) = pfadd_s(Some(v), &[E50, E5], DEF);
+            assert_eq!((r.as_str(), hex(&v)), ("1", "48594c4c010000000000000000000080048c2b8c30887f9a".to_string()));
+            assert_eq!(pfcount_s(&mut v), "3");
+            assert_eq!(hex(&v), "48594c4c010000000300000000000000048c2b8c30887f9a");
+        }
+        let valsplit = cat(&[&hdr(1), &xz(98), &[0x87], &xz(16282)]);
+        let (v, r) = pfadd_s(Some(valsplit), &[E100], DEF);
+        assert_eq!((r.as_str(), hex(&v)), ("1", "48594c4c01000000000000000000008040618588847f99".to_string()));
+        let (mut v, r) = pfadd_s(Some(v), &[E50, E5], DEF);
+        assert_eq!((r.as_str(), hex(&v)), ("1", "48594c4c010000000000000000000080048c2b8c2e8588847f99".to_string()));
+        assert_eq!(pfcount_s(&mut v), "6");
+        assert_eq!(hex(&v), "48594c4c010000000600000000000000048c2b8c2e8588847f99");
+    }
+
+    #[test]
+    fn corrupt_dense_values() {
+        let abc = counted(key_with(&[b"a", b"b", b"c"]));
+        let mut ff = hdr(HLL_DENSE);
+        ff.resize(HLL_DENSE_SIZE, 0xff);
+        let cases = [
+            (
+                ff,
+                "-9223372036854775808",
+                0x8d95a60fca2b941au64,
+                "-9223372036854775808",
+                "0",
+                0x8d95a60fca2b941au64,
+                "-9223372036854775808",
+                0x8d95a60fca2b941au64,
+                "-9223372036854775808",
+            ),
+            (
+                dense_with(|_| 51),
+                "-9223372036854775808",
+                0x86202a256dd5c41a,
+                "-9223372036854775808",
+                "0",
+                0x86202a256dd5c41a,
+                "-9223372036854775808",
+                0x86202a256dd5c41a,
+                "-9223372036854775808",
+            ),
+            (
+                dense_with(|i| {
+                    if i == 5 {
+                        40
+                    } else if i % 7 == 0 {
+                        3
+                    } else {
+                        0
+                    }
+                }),
+                "2543",
+                0xa5f46f23ee7ea1a2,
+                "2546",
+                "1",
+                0xcd3c105d3bfcc672,
+                "2544",
+                0x364e40c3319f4dda,
+                "2548",
+            ),
+        ];
+        for (data, c1, f1, union, addrep, f2, c2, fm, cm) in cases {
+            let mut v = data;
+            assert_eq!(pfcount_s(&mut v), c1);
+            assert_eq!(fnv(&v), f1);
+            assert_eq!(pfcount_s(&mut v), c1);
+            assert_eq!(reply(count_union(&[&v, &abc])), union);
+            let (mut v, r) = pfadd_s(Some(v), &[b"zz"], DEF);
+            assert_eq!(r, addrep);
+            assert_eq!(fnv(&v), f2);
+            assert_eq!(pfcount_s(&mut v), c2);
+            let mut md = merge(None, &[&abc, &v]).unwrap();
+            assert_eq!(fnv(&md), fm);
+            assert_eq!(pfcount_s(&mut md), cm);
+        }
+    }
+
+    #[test]
+    fn corrupt_in_merge_and_union() {
+        let abc = counted(key_with(&[b"a", b"b", b"c"]));
+        let bad = hdr(1);
+        assert_eq!(merge(None, &[&abc, &bad]), Err(HllError::Corrupted));
+        assert_eq!(merge(Some(&bad), &[&abc]), Err(HllError::Corrupted));
+        assert_eq!(count_union(&[&abc, &bad]), Err(HllError::Corrupted));
+    }
+
+    /// Deterministic xorshift for fuzzing.
+    fn rng(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut s = 0x1234_5678_9abc_def0u64;
+        let abc = key_with(&[b"a", b"b", b"c"]);
+        for round in 0..20_000u32 {
+            let len = (rng(&mut s) % 64) as usize;
+            let mut v = if round.is_multiple_of(2) { hdr(1) } else { b"HYLL\x01".to_vec() };
+            for _ in 0..len {
+                let b = rng(&mut s) as u8;
+                // Bias towards large XZERO runs so some values decode to about 16384 registers.
+                v.push(if rng(&mut s).is_multiple_of(4) { 0x7f } else { b });
+            }
+            if round.is_multiple_of(500) {
+                // A dense value with random registers and header cache.
+                v = hdr(HLL_DENSE);
+                while v.len() < HLL_DENSE_SIZE {
+                    v.push(rng(&mut s) as u8);
+                }
+                v[8..16].copy_from_slice(&rng(&mut s).to_le_bytes());
+            }
+            let _ = is_valid(&v);
+            let mut c = v.clone();
+            let _ = count(&mut c);
+            let _ = count_union(&[&v, &abc]);
+            let _ = merge(Some(&v), &[&abc]);
+            let _ = merge_with_limit(None, &[&v], 20);
+            let mut w = v.clone();
+            for k in 0..4u8 {
+                let _ = add(&mut w, &[k, round as u8], 40);
+            }
+            let _ = add(&mut w, &unhex(E5_40), 40);
+        }
+    }
+
+    #[test]
+    fn sparse_round_trip_matches_dense() {
+        // Every sparse state must decode to the same registers as a dense HLL fed the same elements.
+        let mut sparse = new_hll();
+        let mut dense = new_hll();
+        sparse_to_dense(&mut dense).unwrap();
+        for i in 0..2500 {
+            let e = format!("rt{i}");
+            let a = add(&mut sparse, e.as_bytes(), usize::MAX).unwrap();
+            let b = add(&mut dense, e.as_bytes(), usize::MAX).unwrap();
+            assert_eq!(a, b);
+        }
+        assert_eq!(sparse[4], HLL_SPARSE);
+        let mut conv = sparse.clone();
+        sparse_to_dense(&mut conv).unwrap();
+        assert_eq!(conv[HLL_HDR_SIZE..], dense[HLL_HDR_SIZE..]);
+        assert_eq!(count(&mut sparse), count(&mut dense));
+    }
+
+    #[test]
+    fn million_elements_error_within_one_percent() {
+        let n = 1_000_000u64;
+        // (prefix, Redis 7.0.15's PFCOUNT after PFADD of prefix0..prefix999999)
+        for (prefix, redis_count) in [("user-", 1_003_993u64), ("acc:", 986_732)] {
+            let mut v = new_hll();
+            for i in 0..n {
+                add(&mut v, format!("{prefix}{i}").as_bytes(), DEF).unwrap();
+            }
+            assert_eq!(v.len(), 12304);
+            assert_eq!(v.len(), HLL_HDR_SIZE + 12288);
+            assert_eq!(v[4], HLL_DENSE);
+            let c = count(&mut v).unwrap();
+            let err = (c as f64 - n as f64).abs() / n as f64;
+            println!("1M distinct '{prefix}N' elements: estimate {c}, relative error {:.4}%", err * 100.0);
+            assert_eq!(c, redis_count);
+            assert_eq!(count_union(&[&v]), Ok(c));
+            if prefix == "user-" {
+                assert!(err < 0.01, "error {err}");
+            }
+        }
+    }
 }

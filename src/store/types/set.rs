@@ -75,9 +75,9 @@ impl SetValue {
                         v.insert(pos, n);
                         return true;
                     }
-                    Err(_) => self.to_table(),
+                    Err(_) => self.convert_to_table(),
                 },
-                None => self.to_table(),
+                None => self.convert_to_table(),
             }
         }
         match self {
@@ -135,7 +135,7 @@ impl SetValue {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let SetValue::Ints(v) = self {
             let mut d = Dict::default();
             for n in v.iter() {

@@ -20,7 +20,10 @@ pub struct ZsetLimits {
 pub enum ZSetValue {
     /// (score, member) sorted by score, then member.
     Small(Vec<(f64, Bytes)>),
-    Big { scores: Dict<f64>, order: RankTree<Bytes> },
+    Big {
+        scores: Dict<f64>,
+        order: RankTree<Bytes>,
+    },
 }
 
 impl Default for ZSetValue {
@@ -83,7 +86,7 @@ impl ZSetValue {
     pub fn insert(&mut self, m: &[u8], score: f64, limits: ZsetLimits) -> Option<f64> {
         if let ZSetValue::Small(v) = self {
             if m.len() > limits.max_value {
-                self.to_big();
+                self.convert_to_big();
             } else {
                 let old = v.iter().position(|(_, x)| x[..] == *m).map(|i| v.remove(i).0);
                 if old.is_some() || v.len() < limits.max_entries {
@@ -91,7 +94,7 @@ impl ZSetValue {
                     v.insert(pos, (score, Bytes::copy_from_slice(m)));
                     return old;
                 }
-                self.to_big();
+                self.convert_to_big();
             }
         }
         match self {
@@ -222,7 +225,7 @@ impl ZSetValue {
         }
     }
 
-    fn to_big(&mut self) {
+    fn convert_to_big(&mut self) {
         if let ZSetValue::Small(v) = self {
             let mut scores = Dict::default();
             let mut order = RankTree::new();
