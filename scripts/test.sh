@@ -26,7 +26,7 @@ step "build (release)"
 cargo build --release --locked
 
 step "unit and integration tests"
-cargo test --locked --all-targets -- --test-threads=2
+cargo test --locked --all-targets
 
 step "differential tests against redis-server"
 python3 tests/differential/run.py --strata target/release/strata-server

@@ -146,7 +146,7 @@ fn clients(srv: &Server, out: &mut String) {
     kv(out, "maxclients", srv.hot.maxclients.load(Ordering::Relaxed));
     kv(out, "client_recent_max_input_buffer", max_in);
     kv(out, "client_recent_max_output_buffer", 0);
-    kv(out, "blocked_clients", 0);
+    kv(out, "blocked_clients", srv.blocking.count());
     kv(out, "tracking_clients", 0);
     kv(out, "clients_in_timeout_table", 0);
 }

@@ -415,6 +415,29 @@ fn client_unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::OK)
 }
 
+fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let id = int(&args[2])?;
+    let as_error = match args.get(3) {
+        None => false,
+        Some(a) if is(a, "TIMEOUT") => false,
+        Some(a) if is(a, "ERROR") => true,
+        Some(_) => return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+    };
+    let Some(w) = u64::try_from(id).ok().and_then(|id| ctx.srv.blocking.of_client(id)) else {
+        return Ok(Reply::Int(0));
+    };
+    if !w.claim() {
+        return Ok(Reply::Int(0));
+    }
+    ctx.srv.blocking.remove(&w);
+    w.send(if as_error {
+        Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+    } else {
+        w.op.timeout_reply()
+    });
+    Ok(Reply::Int(1))
+}
+
 fn client_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(help_reply(&[
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -454,6 +477,8 @@ fn client_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client library name or version.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
     ]))
@@ -474,6 +499,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec("reply", 3, CONN, Keys::None, client_reply).doc(G, "3.2.0", "Instructs the server whether to reply to commands.", "<action=ON | OFF | SKIP>").complexity("O(1)"),
     spec("pause", -3, ADMIN | CONN, Keys::None, client_pause).doc(G, "3.0.0", "Suspends commands processing.", "timeout:integer [mode=WRITE | ALL]").complexity("O(1)"),
     spec("unpause", 2, ADMIN | CONN, Keys::None, client_unpause).doc(G, "6.2.0", "Resumes processing commands from paused clients.", "").complexity("O(N) Where N is the number of paused clients"),
+    spec("unblock", -3, ADMIN | CONN, Keys::None, client_unblock).doc(G, "5.0.0", "Unblocks a client blocked by a blocking command from a different connection.", "client-id:integer [unblock-type=TIMEOUT | ERROR]").complexity("O(log N) where N is the number of client connections"),
     spec("help", 2, LOADING | STALE, Keys::None, client_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
 ];
 

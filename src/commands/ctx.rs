@@ -48,9 +48,22 @@ pub struct Ctx<'a> {
     pub sink: EffectSink,
     /// Number of changes made; a write command with `dirty == 0` produces no effect.
     pub dirty: u64,
+    /// Keys that gained data while clients wait on them; dispatch serves those clients after the command.
+    pub ready: Vec<(usize, Bytes)>,
+    /// Set by a blocking command that found no data: the keys and operation to wait for, and the timeout.
+    pub block: Option<BlockRequest>,
     locks: Vec<(usize, MutexGuard<'a, Shard>)>,
     lru: u32,
     lfu: bool,
+}
+
+/// A blocking command's wish to wait.
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    pub keys: Vec<Bytes>,
+    pub op: crate::server::blocking::BlockedOp,
+    /// None waits forever.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl<'a> Ctx<'a> {
@@ -63,6 +76,8 @@ impl<'a> Ctx<'a> {
             caller,
             sink: EffectSink::default(),
             dirty: 0,
+            ready: Vec::new(),
+            block: None,
             locks: Vec::new(),
             lru: srv.lru_clock(),
             lfu: srv.hot.lfu.load(Ordering::Relaxed),
@@ -228,6 +243,9 @@ impl<'a> Ctx<'a> {
         let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
         key_changed(&self.locks[li].1, KeyChange { db, key, kind, event }, &mut self.sink);
         self.dirty += 1;
+        if kind == ChangeKind::Write && self.srv.blocking.has_waiters(db, key) {
+            self.ready.push((db, Bytes::copy_from_slice(key)));
+        }
     }
 
     /// Stores `value` under `key` in the selected database, replacing what was there.

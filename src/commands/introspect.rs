@@ -67,6 +67,7 @@ pub fn acl_categories(c: &Command) -> Vec<String> {
 fn key_triplet(k: Keys) -> (i64, i64, i64) {
     match k {
         Keys::None | Keys::NumKeys { .. } => (0, 0, 0),
+        Keys::DestNumKeys { .. } => (1, 1, 1),
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
     }
 }
@@ -104,6 +105,56 @@ fn key_specs(c: &Command) -> Reply {
                 ),
             ])])
         }
+        Keys::DestNumKeys { at } => Reply::Set(vec![
+            Reply::Map(vec![
+                m("flags", Reply::Set(vec![Reply::Simple("OW"), Reply::Simple("update")])),
+                m(
+                    "begin_search",
+                    Reply::Map(vec![
+                        m("type", Reply::bulk_static("index")),
+                        m("spec", Reply::Map(vec![m("index", Reply::Int(1))])),
+                    ]),
+                ),
+                m(
+                    "find_keys",
+                    Reply::Map(vec![
+                        m("type", Reply::bulk_static("range")),
+                        m(
+                            "spec",
+                            Reply::Map(vec![
+                                m("lastkey", Reply::Int(0)),
+                                m("keystep", Reply::Int(1)),
+                                m("limit", Reply::Int(0)),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ]),
+            Reply::Map(vec![
+                m("flags", Reply::Set(vec![Reply::Simple("RO"), Reply::Simple("access")])),
+                m(
+                    "begin_search",
+                    Reply::Map(vec![
+                        m("type", Reply::bulk_static("index")),
+                        m("spec", Reply::Map(vec![m("index", Reply::Int(at as i64))])),
+                    ]),
+                ),
+                m(
+                    "find_keys",
+                    Reply::Map(vec![
+                        m("type", Reply::bulk_static("keynum")),
+                        m(
+                            "spec",
+                            Reply::Map(vec![
+                                m("keynumidx", Reply::Int(0)),
+                                m("firstkey", Reply::Int(1)),
+                                m("keystep", Reply::Int(1)),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ]),
+        ]),
         Keys::NumKeys { at, step } => Reply::Set(vec![Reply::Map(vec![
             m("flags", Reply::Set(access)),
             m(

@@ -12,12 +12,15 @@ pub mod ctx;
 pub mod docs;
 pub mod expire;
 pub mod hash;
+pub mod hyperloglog;
 pub mod introspect;
 pub mod keyspace;
+pub mod list;
 pub mod server;
 pub mod set;
 pub mod string;
 pub mod transaction;
+pub mod zset;
 
 use crate::error::CmdResult;
 use crate::protocol::Reply;
@@ -84,10 +87,14 @@ pub enum Keys {
         last: i32,
         step: i32,
     },
-    /// A count at `at`, then that many keys from `at + 1` every `step` (EVAL, ZUNIONSTORE...).
+    /// A count at `at`, then that many keys from `at + 1` every `step` (EVAL, ZUNION...).
     NumKeys {
         at: i32,
         step: i32,
+    },
+    /// A destination key at 1, then a count at `at` and that many source keys (ZUNIONSTORE...).
+    DestNumKeys {
+        at: i32,
     },
 }
 
@@ -122,6 +129,11 @@ impl Keys {
                 };
                 let count = count.clamp(0, n) as usize;
                 (0..count).map(|i| at as usize + 1 + i * step.max(1) as usize).filter(|&p| p < args.len()).collect()
+            }
+            Keys::DestNumKeys { at } => {
+                let mut v = if n > 1 { vec![1] } else { Vec::new() };
+                v.extend(Keys::NumKeys { at, step: 1 }.positions(args));
+                v
             }
         }
     }
@@ -319,7 +331,10 @@ fn families() -> Vec<&'static [CommandSpec]> {
         keyspace::COMMANDS,
         expire::COMMANDS,
         hash::COMMANDS,
+        list::COMMANDS,
         set::COMMANDS,
+        hyperloglog::COMMANDS,
+        zset::COMMANDS,
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,

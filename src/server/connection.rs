@@ -148,6 +148,10 @@ async fn process_batch(
         let reply = loop {
             match dispatch(srv, state, &args) {
                 Outcome::Reply(r) => break r,
+                Outcome::Block(b) => {
+                    write_out(srv, stream, out).await.map_err(|_| ())?;
+                    break wait_blocked(srv, &state.info, b, stream, inbuf).await?;
+                }
                 Outcome::Paused(until) => {
                     write_out(srv, stream, out).await.map_err(|_| ())?;
                     wait_unpaused(srv, &state.info, until).await;
@@ -180,6 +184,47 @@ async fn process_batch(
             write_out(srv, stream, out).await.map_err(|_| ())?;
         }
     }
+}
+
+/// Waits for a blocked command's reply, its timeout, or the client going away.
+async fn wait_blocked(
+    srv: &Server,
+    info: &ClientInfo,
+    b: crate::server::dispatch::Blocked,
+    stream: &mut TcpStream,
+    inbuf: &mut BytesMut,
+) -> Result<Reply, ()> {
+    let crate::server::dispatch::Blocked { waiter, mut rx, timeout } = b;
+    let timeout_reply = waiter.op.timeout_reply();
+    let mut shutdown = srv.shutdown_watch();
+    let sleep = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(sleep);
+    let gone = loop {
+        tokio::select! {
+            biased;
+            r = &mut rx => return Ok(r.unwrap_or(timeout_reply)),
+            _ = info.killed() => break true,
+            _ = shutdown.changed() => break true,
+            _ = &mut sleep => break false,
+            r = stream.read_buf(inbuf) => {
+                // More input waits its turn; a closed connection ends the wait.
+                if matches!(r, Ok(0) | Err(_)) {
+                    break true;
+                }
+            }
+        }
+    };
+    if waiter.claim() {
+        srv.blocking.remove(&waiter);
+        return if gone { Err(()) } else { Ok(timeout_reply) };
+    }
+    // The server is serving this client right now: its reply is on the way.
+    rx.await.map_err(|_| ())
 }
 
 async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64) {

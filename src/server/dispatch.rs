@@ -22,6 +22,16 @@ pub enum Outcome {
     Reply(Reply),
     /// Clients are paused until this unix ms; wait and dispatch the command again.
     Paused(u64),
+    /// A blocking command found no data: wait for the reply (or the timeout).
+    Block(Blocked),
+}
+
+/// A client parked by a blocking command.
+#[derive(Debug)]
+pub struct Blocked {
+    pub waiter: std::sync::Arc<crate::server::blocking::Waiter>,
+    pub rx: tokio::sync::oneshot::Receiver<Reply>,
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Commands that run immediately even inside MULTI.
@@ -135,13 +145,67 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     let mut ctx = Ctx::new(srv, client, Caller::Client);
     plan_locks(&mut ctx, cmd, args);
     let reply = call(&mut ctx, cmd, args, false);
+    // Registered while the keys are still locked, so no push can slip between the check and the wait.
+    let blocked = ctx.block.take().map(|b| {
+        let db = ctx.db();
+        let (waiter, rx) = srv.blocking.register(ctx.client.info.id, db, b.keys, b.op);
+        Blocked { waiter, rx, timeout: b.timeout }
+    });
     flush_effects(&mut ctx, cmd, args);
     ctx.unlock_all();
+    let ready = std::mem::take(&mut ctx.ready);
     drop(ctx);
     if srv.clients.monitors.load(Ordering::Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
         feed_monitors(srv, client, args);
     }
-    Outcome::Reply(reply)
+    if !ready.is_empty() {
+        serve_ready(srv, client, ready);
+    }
+    match blocked {
+        Some(b) => Outcome::Block(b),
+        None => Outcome::Reply(reply),
+    }
+}
+
+/// Serves clients blocked on keys that just gained data, first come first served, each in its own small
+/// transaction on the key's shards. Serving can make further keys ready (BLMOVE's destination); those follow.
+pub fn serve_ready(srv: &Server, client: &mut ClientState, ready: Vec<(usize, Bytes)>) {
+    use crate::server::blocking::BlockedOp;
+    let mut queue: std::collections::VecDeque<(usize, Bytes)> = ready.into();
+    let saved_db = client.db;
+    while let Some((db, key)) = queue.pop_front() {
+        while let Some(w) = srv.blocking.first_waiting(db, &key) {
+            if !w.claim() {
+                continue;
+            }
+            client.db = db;
+            let mut ctx = Ctx::new(srv, client, Caller::Client);
+            let mut keys = vec![key.clone()];
+            if let BlockedOp::Move { dst, .. } = &w.op {
+                keys.push(dst.clone());
+            }
+            ctx.lock_keys(db, keys.iter().map(|k| &k[..]));
+            let served = match &w.op {
+                BlockedOp::ZPop { .. } | BlockedOp::ZMPop { .. } => {
+                    crate::commands::zset::serve_blocked(&mut ctx, &w, &key)
+                }
+                _ => crate::commands::list::serve_blocked(&mut ctx, &w, &key),
+            };
+            let Some(reply) = served else {
+                ctx.unlock_all();
+                drop(ctx);
+                w.unclaim();
+                break;
+            };
+            srv.effects.append(&mut ctx.sink, None, false);
+            ctx.unlock_all();
+            queue.extend(std::mem::take(&mut ctx.ready));
+            drop(ctx);
+            srv.blocking.remove(&w);
+            w.send(reply);
+        }
+    }
+    client.db = saved_db;
 }
 
 fn queue_has(multi: Option<&MultiState>, flag: u32) -> bool {

@@ -5,6 +5,7 @@
 //! - `dispatch`: the one gate every command passes (lookup, arity, auth, MULTI queueing, locking, stats, effects).
 //! - `listener`: binding, accepting, maxclients, background tasks and shutdown.
 
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod dispatch;
@@ -128,6 +129,7 @@ pub struct Server {
     pub keyspace: Keyspace,
     pub effects: EffectStream,
     pub clients: ClientRegistry,
+    pub blocking: blocking::Blocking,
     pub stats: Stats,
     pub started: Instant,
     pub started_unix_ms: u64,
@@ -163,6 +165,7 @@ impl Server {
             keyspace,
             effects: EffectStream::default(),
             clients: ClientRegistry::default(),
+            blocking: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix_ms: unix_ms(),

@@ -8,6 +8,7 @@
 //! Lists are a `VecDeque` of byte strings (Redis 7.0 reports them as `quicklist` at every size).
 
 pub mod hash;
+pub mod hll;
 pub mod listpack;
 pub mod ranktree;
 pub mod set;
