@@ -278,8 +278,9 @@ fn stats(srv: &Server, out: &mut String) {
     kv(out, "current_eviction_exceeded_time", 0);
     kv(out, "keyspace_hits", g(&s.keyspace_hits));
     kv(out, "keyspace_misses", g(&s.keyspace_misses));
-    kv(out, "pubsub_channels", 0);
-    kv(out, "pubsub_patterns", 0);
+    let (channels, patterns) = srv.pubsub.counts();
+    kv(out, "pubsub_channels", channels);
+    kv(out, "pubsub_patterns", patterns);
     kv(out, "pubsubshard_channels", 0);
     kv(out, "latest_fork_usec", 0);
     kv(out, "total_forks", 0);

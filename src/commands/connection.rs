@@ -39,6 +39,9 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     super::transaction::reset(ctx);
+    crate::commands::pubsub::unsubscribe_all(ctx.srv, ctx.client);
+    ctx.client.info.subs.store(0, Ordering::Relaxed);
+    ctx.client.info.psubs.store(0, Ordering::Relaxed);
     ctx.client.select(0);
     ctx.client.proto = Protocol::Resp2;
     ctx.client.reply_mode = ReplyMode::On;
@@ -200,7 +203,7 @@ pub fn client_line(c: &ClientInfo) -> String {
     let multi = if f & cflags::MULTI != 0 { c.multi_len.load(Ordering::Relaxed) as i64 } else { -1 };
     let qbuf = c.qbuf.load(Ordering::Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -210,6 +213,8 @@ pub fn client_line(c: &ClientInfo) -> String {
         c.idle_secs(),
         flags,
         c.db.load(Ordering::Relaxed),
+        c.subs.load(Ordering::Relaxed),
+        c.psubs.load(Ordering::Relaxed),
         multi,
         qbuf,
         16384usize.saturating_sub(qbuf),

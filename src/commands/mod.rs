@@ -16,6 +16,7 @@ pub mod hyperloglog;
 pub mod introspect;
 pub mod keyspace;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -335,6 +336,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         set::COMMANDS,
         hyperloglog::COMMANDS,
         zset::COMMANDS,
+        pubsub::COMMANDS,
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,

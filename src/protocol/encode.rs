@@ -102,6 +102,11 @@ pub fn encode(out: &mut BytesMut, reply: &Reply, proto: Protocol) {
                 out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" });
             }
         }
+        Reply::Sequence(items) => {
+            for i in items {
+                encode(out, i, proto);
+            }
+        }
         Reply::Verbatim(fmt, data) => {
             if r3 {
                 put_len(out, b'=', data.len() + 4);

@@ -37,6 +37,8 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// RESP3 push frame; an array in RESP2.
     Push(Vec<Reply>),
+    /// Several replies in a row for one command (SUBSCRIBE confirms each channel separately).
+    Sequence(Vec<Reply>),
 }
 
 impl Reply {

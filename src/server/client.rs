@@ -42,6 +42,11 @@ pub struct ClientInfo {
     pub multi_len: AtomicU64,
     pub watch_len: AtomicUsize,
     pub authenticated: AtomicBool,
+    /// Seconds (since `created`) when the output buffer first went over the soft limit; `u64::MAX` when under.
+    pub soft_limit_since: AtomicU64,
+    /// Subscribed channels + patterns (CLIENT LIST sub/psub).
+    pub subs: AtomicUsize,
+    pub psubs: AtomicUsize,
     killed: AtomicBool,
     kill: Notify,
     /// Out-of-band messages for this client (MONITOR lines, later pub/sub and invalidations).
@@ -126,6 +131,9 @@ impl ClientRegistry {
             multi_len: AtomicU64::new(0),
             watch_len: AtomicUsize::new(0),
             authenticated: AtomicBool::new(false),
+            soft_limit_since: AtomicU64::new(u64::MAX),
+            subs: AtomicUsize::new(0),
+            psubs: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             push: tx,
@@ -167,6 +175,7 @@ impl ClientRegistry {
     pub fn feed_monitors(&self, line: Bytes) {
         for c in self.clients.lock().values() {
             if c.has_flag(cflags::MONITOR) {
+                c.obuf.fetch_add(line.len(), Ordering::Relaxed);
                 let _ = c.push.send(line.clone());
             }
         }
@@ -216,6 +225,9 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Index of the command being executed, for CLIENT LIST `cmd=`.
     pub current_cmd: u32,
+    /// Subscribed channels and patterns.
+    pub channels: std::collections::HashSet<Bytes>,
+    pub patterns: std::collections::HashSet<Bytes>,
 }
 
 impl ClientState {
@@ -233,7 +245,14 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             current_cmd: u32::MAX,
+            channels: Default::default(),
+            patterns: Default::default(),
         }
+    }
+
+    /// Number of subscriptions (channels and patterns).
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
     }
 
     /// Selects database `db`.

@@ -72,10 +72,13 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 }
             }
             Some(msg) = push_rx.recv() => {
+                let mut taken = msg.len();
                 out.extend_from_slice(&msg);
                 while let Ok(more) = push_rx.try_recv() {
+                    taken += more.len();
                     out.extend_from_slice(&more);
                 }
+                let _ = info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(taken)));
                 if write_out(&srv, &mut stream, &mut out).await.is_err() {
                     break;
                 }
@@ -98,6 +101,7 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
     }
     let _ = stream.shutdown().await;
     crate::commands::transaction::unwatch_all(&srv, &mut state);
+    crate::commands::pubsub::unsubscribe_all(&srv, &mut state);
 }
 
 async fn write_out(srv: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {

@@ -117,6 +117,14 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         return reject(srv, client, Some(cmd), error::NOAUTH);
     }
     let top_name = cmd.parent.map_or(spec.name, |p| TABLE.commands[p].spec.name);
+    if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 {
+        if !crate::commands::pubsub::allowed_while_subscribed(top_name) {
+            return reject(srv, client, Some(cmd), crate::commands::pubsub::subscribed_error(&cmd.full_name));
+        }
+        if top_name == "ping" && args.len() <= 2 {
+            return Outcome::Reply(crate::commands::pubsub::subscribed_ping(args));
+        }
+    }
     if client.multi.is_some() && !runs_inside_multi(top_name) {
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);

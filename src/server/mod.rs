@@ -10,6 +10,7 @@ pub mod client;
 pub mod connection;
 pub mod dispatch;
 pub mod listener;
+pub mod pubsub;
 
 use crate::config::Config;
 use crate::effects::EffectStream;
@@ -130,6 +131,7 @@ pub struct Server {
     pub effects: EffectStream,
     pub clients: ClientRegistry,
     pub blocking: blocking::Blocking,
+    pub pubsub: pubsub::PubSub,
     pub stats: Stats,
     pub started: Instant,
     pub started_unix_ms: u64,
@@ -166,6 +168,7 @@ impl Server {
             effects: EffectStream::default(),
             clients: ClientRegistry::default(),
             blocking: Default::default(),
+            pubsub: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix_ms: unix_ms(),
@@ -198,6 +201,15 @@ impl Server {
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
         let int = |n: &str| cfg.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let limits: Vec<&str> = cfg.get("client-output-buffer-limit").unwrap_or("").split_whitespace().collect();
+        for c in limits.chunks(4) {
+            if c.len() == 4 && c[0] == "pubsub" {
+                let mem = |s: &str| crate::util::num::parse_memory(s.as_bytes()).unwrap_or(0);
+                self.pubsub.hard.store(mem(c[1]), Ordering::Relaxed);
+                self.pubsub.soft.store(mem(c[2]), Ordering::Relaxed);
+                self.pubsub.soft_secs.store(c[3].parse().unwrap_or(0), Ordering::Relaxed);
+            }
+        }
         self.hot.lfu.store(cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu")), Ordering::Relaxed);
         self.hot.lfu_log_factor.store(int("lfu-log-factor"), Ordering::Relaxed);
         self.hot.lfu_decay_time.store(int("lfu-decay-time"), Ordering::Relaxed);

@@ -1,0 +1,132 @@
+//! Pub/sub: channel and pattern subscriptions, PUBLISH fan-out, and the output-buffer limit that disconnects a
+//! subscriber that does not read.
+//!
+//! Messages are encoded for each receiver's protocol (RESP2 array or RESP3 push) and queued on its out-of-band
+//! channel; the connection writes them between batches. A subscriber's queued bytes are counted, and past
+//! `client-output-buffer-limit pubsub` (hard limit, or soft limit for longer than its seconds) it is closed, so
+//! a slow subscriber cannot grow the server's memory without bound.
+
+use super::client::ClientInfo;
+use crate::protocol::{encode, Protocol, Reply};
+use bytes::{Bytes, BytesMut};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Subscribers by channel and by pattern.
+#[derive(Debug, Default)]
+pub struct PubSub {
+    channels: RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>,
+    patterns: RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>,
+    /// `client-output-buffer-limit pubsub`: hard bytes, soft bytes, soft seconds.
+    pub hard: AtomicU64,
+    pub soft: AtomicU64,
+    pub soft_secs: AtomicU64,
+}
+
+/// Encodes `reply` for `c`'s protocol and queues it; enforces the pub/sub output buffer limit.
+pub fn deliver(ps: &PubSub, c: &ClientInfo, reply: &Reply) {
+    let proto = if c.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+    let mut buf = BytesMut::new();
+    encode(&mut buf, reply, proto);
+    let len = buf.len();
+    let queued = c.obuf.fetch_add(len, Ordering::AcqRel) + len;
+    let hard = ps.hard.load(Ordering::Relaxed) as usize;
+    let soft = ps.soft.load(Ordering::Relaxed) as usize;
+    let now = c.created.elapsed().as_secs();
+    let over_soft = soft != 0 && queued > soft;
+    let since = c.soft_limit_since.load(Ordering::Relaxed);
+    if over_soft && since == u64::MAX {
+        c.soft_limit_since.store(now, Ordering::Relaxed);
+    } else if !over_soft && since != u64::MAX {
+        c.soft_limit_since.store(u64::MAX, Ordering::Relaxed);
+    }
+    let soft_expired = over_soft && since != u64::MAX && now.saturating_sub(since) >= ps.soft_secs.load(Ordering::Relaxed);
+    if (hard != 0 && queued > hard) || soft_expired {
+        tracing::warn!(client = %c.addr, queued, "closing pub/sub client over its output buffer limit");
+        c.kill();
+        return;
+    }
+    let _ = c.push.send(buf.freeze());
+}
+
+impl PubSub {
+    /// Subscribes `c` to `channel` (or to the pattern when `pattern`); false if it already was.
+    pub fn subscribe(&self, c: &Arc<ClientInfo>, channel: &Bytes, pattern: bool) -> bool {
+        let map = if pattern { &self.patterns } else { &self.channels };
+        map.write().entry(channel.clone()).or_default().insert(c.id, c.clone()).is_none()
+    }
+
+    /// Unsubscribes `c`; false if it was not subscribed.
+    pub fn unsubscribe(&self, id: u64, channel: &Bytes, pattern: bool) -> bool {
+        let map = if pattern { &self.patterns } else { &self.channels };
+        let mut m = map.write();
+        let Some(subs) = m.get_mut(channel) else { return false };
+        let removed = subs.remove(&id).is_some();
+        if subs.is_empty() {
+            m.remove(channel);
+        }
+        removed
+    }
+
+    /// PUBLISH: delivers to channel and pattern subscribers; returns how many received it.
+    pub fn publish(&self, channel: &[u8], message: &[u8]) -> usize {
+        let mut n = 0;
+        let ch = Bytes::copy_from_slice(channel);
+        let msg = Bytes::copy_from_slice(message);
+        if let Some(subs) = self.channels.read().get(channel) {
+            let reply = Reply::Push(vec![Reply::bulk_static("message"), Reply::Bulk(ch.clone()), Reply::Bulk(msg.clone())]);
+            for c in subs.values() {
+                deliver(self, c, &reply);
+                n += 1;
+            }
+        }
+        for (pat, subs) in self.patterns.read().iter() {
+            if !crate::util::glob::glob_match(pat, channel, false) {
+                continue;
+            }
+            let reply = Reply::Push(vec![
+                Reply::bulk_static("pmessage"),
+                Reply::Bulk(pat.clone()),
+                Reply::Bulk(ch.clone()),
+                Reply::Bulk(msg.clone()),
+            ]);
+            for c in subs.values() {
+                deliver(self, c, &reply);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// True when anyone subscribes to anything (keyspace notifications skip their work otherwise).
+    pub fn has_subscribers(&self) -> bool {
+        !self.channels.read().is_empty() || !self.patterns.read().is_empty()
+    }
+
+    /// PUBSUB CHANNELS: active channels matching `pattern`.
+    pub fn channel_names(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.channels
+            .read()
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| crate::util::glob::glob_match(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// PUBSUB NUMSUB: subscribers of `channel`.
+    pub fn numsub(&self, channel: &[u8]) -> usize {
+        self.channels.read().get(channel).map_or(0, |s| s.len())
+    }
+
+    /// PUBSUB NUMPAT: number of distinct patterns.
+    pub fn numpat(&self) -> usize {
+        self.patterns.read().len()
+    }
+
+    /// Totals for INFO: (channels, patterns).
+    pub fn counts(&self) -> (usize, usize) {
+        (self.channels.read().len(), self.patterns.read().len())
+    }
+}
