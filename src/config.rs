@@ -257,6 +257,10 @@ pub fn normalize(param: &Param, args: &[&[u8]]) -> Result<String, String> {
                 Err(format!("argument(s) must be one of the following: {}", words.join(", ")))
             }
         }
+        Kind::Str if param.name == "notify-keyspace-events" => {
+            let flags = crate::server::notify::parse_flags(&String::from_utf8_lossy(one))?;
+            Ok(crate::server::notify::flags_to_string(flags))
+        }
         Kind::Str => Ok(String::from_utf8_lossy(one).into_owned()),
         Kind::List => {
             let s = joined();

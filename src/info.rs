@@ -147,7 +147,7 @@ fn clients(srv: &Server, out: &mut String) {
     kv(out, "client_recent_max_input_buffer", max_in);
     kv(out, "client_recent_max_output_buffer", 0);
     kv(out, "blocked_clients", srv.blocking.count());
-    kv(out, "tracking_clients", 0);
+    kv(out, "tracking_clients", srv.tracking.clients());
     kv(out, "clients_in_timeout_table", 0);
 }
 
@@ -292,9 +292,10 @@ fn stats(srv: &Server, out: &mut String) {
     kv(out, "active_defrag_key_misses", 0);
     kv(out, "total_active_defrag_time", 0);
     kv(out, "current_active_defrag_time", 0);
-    kv(out, "tracking_total_keys", 0);
-    kv(out, "tracking_total_items", 0);
-    kv(out, "tracking_total_prefixes", 0);
+    let (tkeys, titems, tprefixes) = srv.tracking.totals();
+    kv(out, "tracking_total_keys", tkeys);
+    kv(out, "tracking_total_items", titems);
+    kv(out, "tracking_total_prefixes", tprefixes);
     kv(out, "unexpected_error_replies", g(&s.unexpected_error_replies));
     kv(out, "total_error_replies", g(&s.error_replies));
     kv(out, "dump_payload_sanitizations", 0);

@@ -40,6 +40,9 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     super::transaction::reset(ctx);
     crate::commands::pubsub::unsubscribe_all(ctx.srv, ctx.client);
+    ctx.srv.tracking.disable(ctx.client.info.id);
+    ctx.client.tracking = false;
+    ctx.client.caching = None;
     ctx.client.info.subs.store(0, Ordering::Relaxed);
     ctx.client.info.psubs.store(0, Ordering::Relaxed);
     ctx.client.select(0);
@@ -443,6 +446,136 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(1))
 }
 
+fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    use crate::server::tracking::TrackingMode;
+    let on = if is(&args[2], "on") {
+        true
+    } else if is(&args[2], "off") {
+        false
+    } else {
+        return Err(error::SYNTAX);
+    };
+    let mut mode = TrackingMode::default();
+    let mut j = 3;
+    while j < args.len() {
+        let a = &args[j];
+        if is(a, "REDIRECT") && j + 1 < args.len() {
+            let id = int(&args[j + 1])?;
+            if id != ctx.client.info.id as i64 && u64::try_from(id).ok().and_then(|i| ctx.srv.clients.get(i)).is_none() {
+                return Err(CmdError::err("The client ID you want redirect to does not exist"));
+            }
+            mode.redirect = id as u64;
+            j += 2;
+        } else if is(a, "PREFIX") && j + 1 < args.len() {
+            mode.prefixes.push(args[j + 1].clone());
+            j += 2;
+        } else if is(a, "BCAST") {
+            mode.bcast = true;
+            j += 1;
+        } else if is(a, "OPTIN") {
+            mode.optin = true;
+            j += 1;
+        } else if is(a, "OPTOUT") {
+            mode.optout = true;
+            j += 1;
+        } else if is(a, "NOLOOP") {
+            mode.noloop = true;
+            j += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let id = ctx.client.info.id;
+    if !on {
+        ctx.srv.tracking.disable(id);
+        ctx.client.tracking = false;
+        ctx.client.caching = None;
+        return Ok(Reply::OK);
+    }
+    if !mode.prefixes.is_empty() && !mode.bcast {
+        return Err(CmdError::err("PREFIX option requires BCAST mode to be enabled"));
+    }
+    if mode.optin && mode.optout {
+        return Err(CmdError::err("You can't use both OPTIN and OPTOUT"));
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return Err(CmdError::err("OPTIN and OPTOUT are not compatible with BCAST"));
+    }
+    if let Some(cur) = ctx.srv.tracking.mode(id) {
+        if cur.bcast != mode.bcast {
+            return Err(CmdError::err(
+                "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            ));
+        }
+    }
+    if mode.redirect == id {
+        mode.redirect = 0;
+    }
+    ctx.srv.tracking.enable(id, mode);
+    ctx.client.tracking = true;
+    Ok(Reply::OK)
+}
+
+fn client_caching(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mode = ctx.srv.tracking.mode(ctx.client.info.id).filter(|m| m.optin || m.optout);
+    let Some(mode) = mode else {
+        return Err(CmdError::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if is(&args[2], "yes") {
+        if !mode.optin {
+            return Err(CmdError::err("CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."));
+        }
+        ctx.client.caching = Some(true);
+    } else if is(&args[2], "no") {
+        if !mode.optout {
+            return Err(CmdError::err("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."));
+        }
+        ctx.client.caching = Some(false);
+    } else {
+        return Err(error::SYNTAX);
+    }
+    Ok(Reply::OK)
+}
+
+fn client_getredir(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.srv.tracking.mode(ctx.client.info.id).map_or(-1, |m| m.redirect as i64)))
+}
+
+fn client_trackinginfo(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let mode = ctx.srv.tracking.mode(ctx.client.info.id);
+    let mut flags = Vec::new();
+    let (redirect, prefixes) = match &mode {
+        None => {
+            flags.push(Reply::Simple("off"));
+            (-1, Vec::new())
+        }
+        Some(m) => {
+            flags.push(Reply::Simple("on"));
+            for (set, name) in [(m.bcast, "bcast"), (m.optin, "optin"), (m.optout, "optout"), (m.noloop, "noloop")] {
+                if set {
+                    flags.push(Reply::Simple(name));
+                }
+            }
+            match ctx.client.caching {
+                Some(true) => flags.push(Reply::Simple("caching-yes")),
+                Some(false) => flags.push(Reply::Simple("caching-no")),
+                None => {}
+            }
+            if m.redirect != 0 && ctx.srv.clients.get(m.redirect).is_none() {
+                flags.push(Reply::Simple("broken_redirect"));
+            }
+            (m.redirect as i64, m.prefixes.iter().cloned().map(Reply::Bulk).collect())
+        }
+    };
+    Ok(Reply::Map(vec![
+        (Reply::bulk_static("flags"), Reply::Set(flags)),
+        (Reply::bulk_static("redirect"), Reply::Int(redirect)),
+        (Reply::bulk_static("prefixes"), Reply::Array(prefixes)),
+    ]))
+}
+
 fn client_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(help_reply(&[
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -482,6 +615,14 @@ fn client_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client library name or version.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix>] [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
@@ -504,6 +645,10 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec("reply", 3, CONN, Keys::None, client_reply).doc(G, "3.2.0", "Instructs the server whether to reply to commands.", "<action=ON | OFF | SKIP>").complexity("O(1)"),
     spec("pause", -3, ADMIN | CONN, Keys::None, client_pause).doc(G, "3.0.0", "Suspends commands processing.", "timeout:integer [mode=WRITE | ALL]").complexity("O(1)"),
     spec("unpause", 2, ADMIN | CONN, Keys::None, client_unpause).doc(G, "6.2.0", "Resumes processing commands from paused clients.", "").complexity("O(N) Where N is the number of paused clients"),
+    spec("tracking", -3, CONN, Keys::None, client_tracking).doc(G, "6.0.0", "Controls server-assisted client-side caching for the connection.", "<status=ON | OFF> [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]").complexity("O(1). Some options may introduce additional complexity."),
+    spec("caching", 3, CONN, Keys::None, client_caching).doc(G, "6.0.0", "Instructs the server whether to track the keys in the next request.", "<mode=YES | NO>").complexity("O(1)"),
+    spec("getredir", 2, CONN, Keys::None, client_getredir).doc(G, "6.0.0", "Returns the client ID to which the connection's tracking notifications are redirected.", "").complexity("O(1)"),
+    spec("trackinginfo", 2, CONN, Keys::None, client_trackinginfo).doc(G, "6.2.0", "Returns information about server-assisted client-side caching for the connection.", "").complexity("O(1)"),
     spec("unblock", -3, ADMIN | CONN, Keys::None, client_unblock).doc(G, "5.0.0", "Unblocks a client blocked by a blocking command from a different connection.", "client-id:integer [unblock-type=TIMEOUT | ERROR]").complexity("O(log N) where N is the number of client connections"),
     spec("help", 2, LOADING | STALE, Keys::None, client_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
 ];

@@ -169,7 +169,8 @@ impl<'a> Ctx<'a> {
         let exp = shard.data.entry(idx)?.expire_at;
         if exp != 0 && exp <= self.now_ms && self.caller != Caller::Primary {
             shard.data.remove(idx);
-            key_changed(shard, KeyChange { db, key, kind: ChangeKind::Expire, event: "expired" }, &mut self.sink);
+            let change = KeyChange { db, key, kind: ChangeKind::Expire, event: "expired", client: self.client.info.id };
+            key_changed(shard, change, &mut self.sink, self.srv);
             self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             return None;
         }
@@ -241,7 +242,8 @@ impl<'a> Ctx<'a> {
         let h = hash_key(key);
         let ks = &self.srv.keyspace;
         let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
-        key_changed(&self.locks[li].1, KeyChange { db, key, kind, event }, &mut self.sink);
+        let change = KeyChange { db, key, kind, event, client: self.client.info.id };
+        key_changed(&self.locks[li].1, change, &mut self.sink, self.srv);
         self.dirty += 1;
         if kind == ChangeKind::Write && self.srv.blocking.has_waiters(db, key) {
             self.ready.push((db, Bytes::copy_from_slice(key)));

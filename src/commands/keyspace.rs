@@ -75,7 +75,8 @@ fn scan_shard(
         }
         for idx in expired {
             if let Some((key, _)) = sh.data.remove(idx) {
-                key_changed(sh, KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired" }, sink);
+                let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired", client: 0 };
+                key_changed(sh, change, sink, srv);
                 srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -411,6 +412,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let lazy = flush_mode(ctx, args)?;
     let db = ctx.db();
     flush_db(ctx, db, lazy);
+    ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub);
     ctx.srv.keyspace.note_flush();
     Ok(Reply::OK)
 }
@@ -420,6 +422,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     for db in 0..ctx.srv.keyspace.db_count() {
         flush_db(ctx, db, lazy);
     }
+    ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub);
     ctx.srv.keyspace.note_flush();
     Ok(Reply::OK)
 }

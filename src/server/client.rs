@@ -225,6 +225,10 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Index of the command being executed, for CLIENT LIST `cmd=`.
     pub current_cmd: u32,
+    /// CLIENT TRACKING is on.
+    pub tracking: bool,
+    /// CLIENT CACHING YES/NO for the next command (OPTIN / OPTOUT modes).
+    pub caching: Option<bool>,
     /// Subscribed channels and patterns.
     pub channels: std::collections::HashSet<Bytes>,
     pub patterns: std::collections::HashSet<Bytes>,
@@ -245,6 +249,8 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             current_cmd: u32::MAX,
+            tracking: false,
+            caching: None,
             channels: Default::default(),
             patterns: Default::default(),
         }

@@ -102,6 +102,9 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
     let _ = stream.shutdown().await;
     crate::commands::transaction::unwatch_all(&srv, &mut state);
     crate::commands::pubsub::unsubscribe_all(&srv, &mut state);
+    if state.tracking {
+        srv.tracking.disable(state.info.id);
+    }
 }
 
 async fn write_out(srv: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {

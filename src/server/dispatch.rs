@@ -163,6 +163,9 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     ctx.unlock_all();
     let ready = std::mem::take(&mut ctx.ready);
     drop(ctx);
+    if client.tracking {
+        track_reads(srv, client, cmd, args);
+    }
     if srv.clients.monitors.load(Ordering::Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
         feed_monitors(srv, client, args);
     }
@@ -173,6 +176,23 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         Some(b) => Outcome::Block(b),
         None => Outcome::Reply(reply),
     }
+}
+
+/// Remembers the keys a tracking client just read (default mode; OPTIN/OPTOUT honour CLIENT CACHING).
+fn track_reads(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[Bytes]) {
+    let caching = client.caching.take();
+    if !cmd.spec.has(flags::READONLY) {
+        if cmd.spec.name == "caching" {
+            client.caching = caching;
+        }
+        return;
+    }
+    let Some(mode) = srv.tracking.mode(client.info.id) else { return };
+    if mode.bcast || (mode.optin && caching != Some(true)) || (mode.optout && caching == Some(false)) {
+        return;
+    }
+    let pos = cmd.spec.keys.positions(args);
+    srv.tracking.record_reads(client.info.id, pos.iter().map(|&p| &args[p][..]));
 }
 
 /// Serves clients blocked on keys that just gained data, first come first served, each in its own small

@@ -154,6 +154,7 @@ async fn cron(srv: Arc<Server>) {
             let started = Instant::now();
             let deadline = started + period / 4;
             let n = crate::store::expire::active_expire_cycle(
+                srv.as_ref(),
                 &srv.keyspace,
                 &srv.effects,
                 super::unix_ms(),

@@ -10,7 +10,9 @@ pub mod client;
 pub mod connection;
 pub mod dispatch;
 pub mod listener;
+pub mod notify;
 pub mod pubsub;
+pub mod tracking;
 
 use crate::config::Config;
 use crate::effects::EffectStream;
@@ -32,6 +34,13 @@ pub fn unix_ms() -> u64 {
 /// Current unix time in microseconds.
 pub fn unix_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+impl crate::store::change::ChangeListener for Server {
+    fn key_changed(&self, change: &crate::store::change::KeyChange<'_>) {
+        notify::notify(self, change.db, change.key, change.event);
+        self.tracking.invalidate(&self.clients, &self.pubsub, change.key, change.client);
+    }
 }
 
 /// Server-wide counters (INFO stats).
@@ -120,6 +129,8 @@ pub struct Hot {
     pub zset_max_entries: AtomicUsize,
     pub zset_max_value: AtomicUsize,
     pub hll_sparse_max: AtomicUsize,
+    /// `notify-keyspace-events` as flag bits (0 = off).
+    pub notify_flags: std::sync::atomic::AtomicU32,
 }
 
 /// State shared by every connection and background task.
@@ -132,6 +143,7 @@ pub struct Server {
     pub clients: ClientRegistry,
     pub blocking: blocking::Blocking,
     pub pubsub: pubsub::PubSub,
+    pub tracking: tracking::Tracking,
     pub stats: Stats,
     pub started: Instant,
     pub started_unix_ms: u64,
@@ -169,6 +181,7 @@ impl Server {
             clients: ClientRegistry::default(),
             blocking: Default::default(),
             pubsub: Default::default(),
+            tracking: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix_ms: unix_ms(),
@@ -220,6 +233,8 @@ impl Server {
         self.hot.zset_max_entries.store(us("zset-max-listpack-entries"), Ordering::Relaxed);
         self.hot.zset_max_value.store(us("zset-max-listpack-value"), Ordering::Relaxed);
         self.hot.hll_sparse_max.store(us("hll-sparse-max-bytes"), Ordering::Relaxed);
+        let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
+        self.hot.notify_flags.store(nk, Ordering::Relaxed);
     }
 
     /// Asks the server to stop.

@@ -34,11 +34,21 @@ pub struct KeyChange<'a> {
     pub kind: ChangeKind,
     /// Keyspace-notification event name (`set`, `del`, `expired`, `incrby`, ...).
     pub event: &'static str,
+    /// The client whose command made the change (0 for the server itself), for tracking's NOLOOP.
+    pub client: u64,
+}
+
+/// Side structures that live outside the keyspace (keyspace notifications, client-side-caching invalidation):
+/// the server implements this, and the change path calls it for every change.
+pub trait ChangeListener {
+    /// Called with the key's shard still locked.
+    fn key_changed(&self, change: &KeyChange<'_>);
 }
 
 /// Applies the side effects of a change to `change.key`; the shard must be the key's, and still locked.
-pub fn key_changed(shard: &Shard, change: KeyChange<'_>, sink: &mut EffectSink) {
+pub fn key_changed(shard: &Shard, change: KeyChange<'_>, sink: &mut EffectSink, listener: &dyn ChangeListener) {
     shard.touch_watchers(change.key);
+    listener.key_changed(&change);
     match change.kind {
         ChangeKind::Expire | ChangeKind::Evict => {
             sink.push(change.db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(change.key)]);

@@ -15,6 +15,7 @@ const SAMPLE: usize = 20;
 /// Runs one cycle starting at shard `cursor` (a global id, advanced so the next cycle resumes where this one
 /// stopped). Returns the number of keys expired.
 pub fn active_expire_cycle(
+    listener: &dyn super::change::ChangeListener,
     ks: &Keyspace,
     stream: &EffectStream,
     now_ms: u64,
@@ -42,11 +43,8 @@ pub fn active_expire_cycle(
                     continue;
                 }
                 if let Some((key, _entry)) = shard.data.remove(idx) {
-                    key_changed(
-                        &shard,
-                        KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired" },
-                        &mut sink,
-                    );
+                    let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired", client: 0 };
+                    key_changed(&shard, change, &mut sink, listener);
                     hit += 1;
                 }
             }

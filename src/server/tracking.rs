@@ -1,0 +1,140 @@
+//! Server-assisted client-side caching (CLIENT TRACKING): Strata's L1 tier.
+//!
+//! In the default mode the server remembers which keys each tracking client read, and when one of those keys
+//! changes (write, expiry, eviction) it sends that client an invalidation and forgets the pair. In BCAST mode a
+//! client registers key prefixes instead and hears about every change under them. Invalidations go to the client
+//! itself as a RESP3 push, or to its REDIRECT client: as a push in RESP3, or as a `__redis__:invalidate` pub/sub
+//! message in RESP2. FLUSHDB/FLUSHALL invalidate everything with a null key.
+
+use super::client::ClientRegistry;
+use super::pubsub::{deliver, PubSub};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// One client's tracking options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackingMode {
+    /// Client id that receives the invalidations (0 = the client itself).
+    pub redirect: u64,
+    pub bcast: bool,
+    pub prefixes: Vec<Bytes>,
+    pub optin: bool,
+    pub optout: bool,
+    pub noloop: bool,
+}
+
+/// The invalidation channel RESP2 redirect clients subscribe to.
+pub const INVALIDATE_CHANNEL: &str = "__redis__:invalidate";
+
+#[derive(Debug, Default)]
+struct Tables {
+    /// key → clients that read it.
+    keys: HashMap<Bytes, HashSet<u64>>,
+    /// client → mode.
+    clients: HashMap<u64, TrackingMode>,
+}
+
+/// The tracking tables.
+#[derive(Debug, Default)]
+pub struct Tracking {
+    tables: Mutex<Tables>,
+    active: AtomicUsize,
+}
+
+impl Tracking {
+    /// Number of tracking clients.
+    pub fn clients(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// (tracked keys, tracked (key, client) items, prefixes) for INFO.
+    pub fn totals(&self) -> (usize, usize, usize) {
+        let t = self.tables.lock();
+        let items = t.keys.values().map(|s| s.len()).sum();
+        let prefixes = t.clients.values().map(|m| m.prefixes.len()).sum();
+        (t.keys.len(), items, prefixes)
+    }
+
+    /// Turns tracking on (or changes its options) for `client`.
+    pub fn enable(&self, client: u64, mode: TrackingMode) {
+        let mut t = self.tables.lock();
+        if t.clients.insert(client, mode).is_none() {
+            self.active.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Turns tracking off for `client` (also when it disconnects).
+    pub fn disable(&self, client: u64) {
+        let mut t = self.tables.lock();
+        if t.clients.remove(&client).is_some() {
+            self.active.fetch_sub(1, Ordering::Relaxed);
+            t.keys.retain(|_, s| {
+                s.remove(&client);
+                !s.is_empty()
+            });
+        }
+    }
+
+    /// The mode of a tracking client.
+    pub fn mode(&self, client: u64) -> Option<TrackingMode> {
+        self.tables.lock().clients.get(&client).cloned()
+    }
+
+    /// Remembers that `client` read `keys` (default mode only).
+    pub fn record_reads<'k>(&self, client: u64, keys: impl Iterator<Item = &'k [u8]>) {
+        let mut t = self.tables.lock();
+        for k in keys {
+            t.keys.entry(Bytes::copy_from_slice(k)).or_default().insert(client);
+        }
+    }
+
+    /// Sends invalidations for a changed key. `origin` is the client that changed it (for NOLOOP).
+    pub fn invalidate(&self, clients: &ClientRegistry, pubsub: &PubSub, key: &[u8], origin: u64) {
+        if self.clients() == 0 {
+            return;
+        }
+        let targets: Vec<(u64, TrackingMode)> = {
+            let mut t = self.tables.lock();
+            let mut ids: HashSet<u64> = t.keys.remove(key).unwrap_or_default();
+            for (id, m) in &t.clients {
+                if m.bcast && (m.prefixes.is_empty() || m.prefixes.iter().any(|p| key.starts_with(p))) {
+                    ids.insert(*id);
+                }
+            }
+            ids.into_iter().filter_map(|id| t.clients.get(&id).map(|m| (id, m.clone()))).collect()
+        };
+        let keys = Reply::Array(vec![Reply::Bulk(Bytes::copy_from_slice(key))]);
+        for (id, mode) in targets {
+            if mode.noloop && id == origin {
+                continue;
+            }
+            send(clients, pubsub, id, &mode, keys.clone());
+        }
+    }
+
+    /// FLUSHDB / FLUSHALL: every tracking client drops its whole cache.
+    pub fn invalidate_all(&self, clients: &ClientRegistry, pubsub: &PubSub) {
+        let targets: Vec<(u64, TrackingMode)> = {
+            let mut t = self.tables.lock();
+            t.keys.clear();
+            t.clients.iter().map(|(id, m)| (*id, m.clone())).collect()
+        };
+        for (id, mode) in targets {
+            send(clients, pubsub, id, &mode, Reply::Nil);
+        }
+    }
+}
+
+fn send(clients: &ClientRegistry, pubsub: &PubSub, id: u64, mode: &TrackingMode, keys: Reply) {
+    let target = if mode.redirect != 0 { mode.redirect } else { id };
+    let Some(c) = clients.get(target) else { return };
+    if c.resp.load(Ordering::Relaxed) == 3 {
+        deliver(pubsub, &c, &Reply::Push(vec![Reply::bulk_static("invalidate"), keys]));
+    } else if mode.redirect != 0 && c.subs.load(Ordering::Relaxed) > 0 {
+        let msg = Reply::Push(vec![Reply::bulk_static("message"), Reply::bulk_static(INVALIDATE_CHANNEL), keys]);
+        deliver(pubsub, &c, &msg);
+    }
+}
