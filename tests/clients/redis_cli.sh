@@ -50,6 +50,14 @@ for args in "-P 16" "-P 1 -c 50"; do
     fi
 done
 
+# The data-type workloads complete without errors too.
+out=$(redis-benchmark -p "$port" -q -n 20000 -P 16 -t lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset 2>&1)
+if grep -qi 'error' <<<"$out" || [ "$(grep -c 'requests per second' <<<"$out")" -lt 14 ]; then
+    failed=$((failed + 1)); printf 'FAIL redis-benchmark data types\n%s\n' "$out"
+else
+    passed=$((passed + 1))
+fi
+
 # SIGTERM stops the server cleanly (exit status 0).
 kill -TERM "$pid"
 status=0
