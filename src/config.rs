@@ -211,8 +211,19 @@ pub static PARAMS: &[Param] = &[
 /// conf/strata.conf, the documented defaults, embedded so a bare `strata-server` runs on exactly that file.
 pub const EMBEDDED: &str = include_str!("../conf/strata.conf");
 
-/// Finds a parameter by (case-insensitive) name.
+/// Old names Redis still accepts for renamed parameters.
+const ALIASES: &[(&str, &str)] = &[
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("slave-read-only", "replica-read-only"),
+];
+
+/// Finds a parameter by (case-insensitive) name or alias.
 pub fn param(name: &str) -> Option<&'static Param> {
+    let name = ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(name)).map_or(name, |(_, n)| n);
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
@@ -368,6 +379,13 @@ impl Config {
 
     /// All (name, value) pairs whose name matches the glob `pattern`.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        let exact = !pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+        if exact {
+            return param(&String::from_utf8_lossy(pattern))
+                .map(|p| (p.name, self.values.get(p.name).cloned().unwrap_or_default()))
+                .into_iter()
+                .collect();
+        }
         PARAMS
             .iter()
             .filter(|p| crate::util::glob::glob_match(pattern, p.name.as_bytes(), true))

@@ -39,6 +39,28 @@ pub fn text(a: &[u8]) -> String {
     String::from_utf8_lossy(a).into_owned()
 }
 
+/// Most elements a random-sampling reply with repetitions (negative count) may hold: the reply is built in
+/// memory, so an absurd count must be refused rather than exhaust it.
+pub const MAX_SAMPLE_REPLY: u64 = 1 << 24;
+
+/// The count of SRANDMEMBER / HRANDFIELD / ZRANDMEMBER: any `long` except LONG_MIN, as Redis's
+/// getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX); negative counts above [`MAX_SAMPLE_REPLY`] are refused.
+///
+/// # Errors
+/// `ERR value is not an integer or out of range`, `ERR value is out of range, value must between ...`.
+pub fn sample_count(a: &[u8]) -> CmdResult<i64> {
+    let n = int(a)?;
+    if n == i64::MIN {
+        return Err(CmdError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    if n < 0 && n.unsigned_abs() > MAX_SAMPLE_REPLY {
+        return Err(CmdError::err(format!("value is out of range, count must be at least -{MAX_SAMPLE_REPLY}")));
+    }
+    Ok(n)
+}
+
 /// A non-negative count argument (SCAN COUNT and the like).
 ///
 /// # Errors

@@ -461,7 +461,8 @@ fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let a = &args[j];
         if is(a, "REDIRECT") && j + 1 < args.len() {
             let id = int(&args[j + 1])?;
-            if id != ctx.client.info.id as i64 && u64::try_from(id).ok().and_then(|i| ctx.srv.clients.get(i)).is_none() {
+            if id != ctx.client.info.id as i64 && u64::try_from(id).ok().and_then(|i| ctx.srv.clients.get(i)).is_none()
+            {
                 return Err(CmdError::err("The client ID you want redirect to does not exist"));
             }
             mode.redirect = id as u64;

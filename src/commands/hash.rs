@@ -117,8 +117,10 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     // The increment is validated first, as Redis does, then the type, then the stored value.
-    if crate::util::num::long_double_add(b"0", &args[3]).is_err() {
-        return Err(error::NOT_FLOAT);
+    match crate::util::num::long_double_add(b"0", &args[3]) {
+        Ok(_) => {}
+        Err(crate::util::num::LdAddError::NanOrInf) => return Err(CmdError::err("value is NaN or Infinity")),
+        Err(_) => return Err(error::NOT_FLOAT),
     }
     let cur = match ctx.read_as(&args[1], Value::as_hash)?.and_then(|h| h.get(&args[2])) {
         None => Bytes::from_static(b"0"),
@@ -143,7 +145,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         4 if is(&args[3], "WITHVALUES") => true,
         _ => return Err(error::SYNTAX),
     };
-    let count = args.get(2).map(|a| int(a)).transpose()?;
+    let count = args.get(2).map(|a| super::args::sample_count(a)).transpose()?;
     if let Some(c) = count {
         if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
             return Err(CmdError::err("value is out of range"));

@@ -45,14 +45,12 @@ fn pop_end(l: &mut VecDeque<Bytes>, left: bool) -> Option<Bytes> {
 /// `ERR timeout is not a float or out of range`, `ERR timeout is negative`.
 pub fn parse_timeout(a: &[u8]) -> CmdResult<Option<Duration>> {
     let t = crate::util::num::parse_f64(a).ok_or(error::TIMEOUT_NOT_FLOAT)?;
-    if t < 0.0 {
+    // Redis converts to milliseconds in a long long; values that overflow it come out negative.
+    if t < 0.0 || !t.is_finite() || t * 1000.0 >= 9.2e18 {
         return Err(error::TIMEOUT_NEGATIVE);
     }
     if t == 0.0 {
         return Ok(None);
-    }
-    if !t.is_finite() || t > 1e12 {
-        return Err(error::TIMEOUT_NOT_FLOAT);
     }
     Ok(Some(Duration::from_secs_f64(t)))
 }
@@ -99,14 +97,14 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult<Reply
             }
             Some(n as usize)
         }
-        _ => return Err(error::SYNTAX),
+        _ => return Err(CmdError::arity(if left { "lpop" } else { "rpop" })),
     };
     let key = &args[1];
     let Some(l) = ctx.write_as(key, Value::as_list_mut)? else {
         return Ok(if count.is_some() { Reply::NilArray } else { Reply::Nil });
     };
     if count == Some(0) {
-        return Ok(Reply::NilArray);
+        return Ok(Reply::Array(vec![]));
     }
     let n = count.unwrap_or(1).min(l.len());
     let popped: Vec<Bytes> = (0..n).filter_map(|_| pop_end(l, left)).collect();
@@ -159,14 +157,14 @@ fn index_of(i: i64, len: usize) -> Option<usize> {
 }
 
 fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let i = int(&args[2])?;
     let Some(l) = ctx.read_as(&args[1], Value::as_list)? else { return Ok(Reply::Nil) };
+    let i = int(&args[2])?;
     Ok(index_of(i, l.len()).and_then(|i| l.get(i)).cloned().map_or(Reply::Nil, Reply::Bulk))
 }
 
 fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let i = int(&args[2])?;
     let Some(l) = ctx.write_as(&args[1], Value::as_list_mut)? else { return Err(error::NO_SUCH_KEY) };
+    let i = int(&args[2])?;
     let Some(i) = index_of(i, l.len()) else { return Err(CmdError::err("index out of range")) };
     l[i] = Bytes::copy_from_slice(&args[3]);
     ctx.after_write(&args[1], "lset");
@@ -248,17 +246,14 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             if rank == 0 {
                 return Err(CmdError::err("RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
-            if rank == i64::MIN {
-                return Err(CmdError::err("value is out of range"));
-            }
         } else if is(&args[j], "COUNT") {
-            let c = int(v)?;
+            let c = crate::util::num::parse_i64(v).unwrap_or(-1);
             if c < 0 {
                 return Err(CmdError::err("COUNT can't be negative"));
             }
             count = Some(c as usize);
         } else if is(&args[j], "MAXLEN") {
-            let m = int(v)?;
+            let m = crate::util::num::parse_i64(v).unwrap_or(-1);
             if m < 0 {
                 return Err(CmdError::err("MAXLEN can't be negative"));
             }
@@ -337,13 +332,13 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`; returns (keys, left, count).
 fn parse_mpop(args: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, bool, usize)> {
-    let n = int(&args[at])?;
+    let n = crate::util::num::parse_i64(&args[at]).unwrap_or(0);
     if n <= 0 {
         return Err(CmdError::err("numkeys should be greater than 0"));
     }
     let n = n as usize;
     if n > args.len() - at - 1 {
-        return Err(CmdError::err("Number of keys can't be greater than number of args"));
+        return Err(error::SYNTAX);
     }
     let keys = args[at + 1..at + 1 + n].to_vec();
     let mut j = at + 1 + n;

@@ -99,10 +99,8 @@ fn pubsub_channels(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn pubsub_numsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let pairs = args[2..]
-        .iter()
-        .map(|c| (Reply::Bulk(c.clone()), Reply::Int(ctx.srv.pubsub.numsub(c) as i64)))
-        .collect();
+    let pairs =
+        args[2..].iter().map(|c| (Reply::Bulk(c.clone()), Reply::Int(ctx.srv.pubsub.numsub(c) as i64))).collect();
     Ok(Reply::Map(pairs))
 }
 
@@ -127,7 +125,15 @@ fn pubsub_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 pub fn allowed_while_subscribed(name: &str) -> bool {
     matches!(
         name,
-        "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "ping" | "quit" | "reset"
+        "subscribe"
+            | "psubscribe"
+            | "unsubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
     )
 }
 

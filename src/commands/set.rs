@@ -64,13 +64,10 @@ fn scard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let count = match args.len() {
         2 => None,
-        3 => {
-            let n = int(&args[2])?;
-            if n < 0 {
-                return Err(CmdError::err("value is out of range, must be positive"));
-            }
-            Some(n as usize)
-        }
+        3 => match crate::util::num::parse_i64(&args[2]) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Err(CmdError::err("value is out of range, must be positive")),
+        },
         _ => return Err(error::SYNTAX),
     };
     let mut rng = ctx.rng();
@@ -103,7 +100,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     use rand::seq::SliceRandom;
     let count = match args.len() {
         2 => None,
-        3 => Some(int(&args[2])?),
+        3 => Some(super::args::sample_count(&args[2])?),
         _ => return Err(error::SYNTAX),
     };
     let mut rng = ctx.rng();
@@ -258,7 +255,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 /// # Errors
 /// Redis's numkeys and LIMIT errors.
 pub fn numkeys_with_limit(args: &[Bytes]) -> CmdResult<(Vec<Bytes>, usize)> {
-    let n = int(&args[1])?;
+    let n = crate::util::num::parse_i64(&args[1]).unwrap_or(0);
     if n <= 0 {
         return Err(CmdError::err("numkeys should be greater than 0"));
     }

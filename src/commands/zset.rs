@@ -505,13 +505,13 @@ fn pairs_nested(items: Vec<(f64, Bytes)>) -> Reply {
 
 /// Parses `numkeys key... MIN|MAX [COUNT n]` starting at `at`.
 fn parse_zmpop(args: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, bool, usize)> {
-    let n = int(&args[at])?;
+    let n = crate::util::num::parse_i64(&args[at]).unwrap_or(0);
     if n <= 0 {
         return Err(CmdError::err("numkeys should be greater than 0"));
     }
     let n = n as usize;
     if n > args.len() - at - 1 {
-        return Err(CmdError::err("Number of keys can't be greater than number of args"));
+        return Err(error::SYNTAX);
     }
     let keys = args[at + 1..at + 1 + n].to_vec();
     let mut j = at + 1 + n;
@@ -615,7 +615,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         4 if is(&args[3], "WITHSCORES") => true,
         _ => return Err(error::SYNTAX),
     };
-    let count = args.get(2).map(|a| int(a)).transpose()?;
+    let count = args.get(2).map(|a| super::args::sample_count(a)).transpose()?;
     if let Some(c) = count {
         if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
             return Err(CmdError::err("value is out of range"));

@@ -32,10 +32,8 @@ pub enum BlockedOp {
 impl BlockedOp {
     /// The reply when the wait ends without data (timeout or CLIENT UNBLOCK TIMEOUT).
     pub fn timeout_reply(&self) -> Reply {
-        match self {
-            BlockedOp::Move { .. } => Reply::Nil,
-            _ => Reply::NilArray,
-        }
+        // Redis answers a null array for every blocking command, BLMOVE included.
+        Reply::NilArray
     }
 }
 

@@ -42,7 +42,8 @@ pub fn deliver(ps: &PubSub, c: &ClientInfo, reply: &Reply) {
     } else if !over_soft && since != u64::MAX {
         c.soft_limit_since.store(u64::MAX, Ordering::Relaxed);
     }
-    let soft_expired = over_soft && since != u64::MAX && now.saturating_sub(since) >= ps.soft_secs.load(Ordering::Relaxed);
+    let soft_expired =
+        over_soft && since != u64::MAX && now.saturating_sub(since) >= ps.soft_secs.load(Ordering::Relaxed);
     if (hard != 0 && queued > hard) || soft_expired {
         tracing::warn!(client = %c.addr, queued, "closing pub/sub client over its output buffer limit");
         c.kill();
@@ -76,7 +77,8 @@ impl PubSub {
         let ch = Bytes::copy_from_slice(channel);
         let msg = Bytes::copy_from_slice(message);
         if let Some(subs) = self.channels.read().get(channel) {
-            let reply = Reply::Push(vec![Reply::bulk_static("message"), Reply::Bulk(ch.clone()), Reply::Bulk(msg.clone())]);
+            let reply =
+                Reply::Push(vec![Reply::bulk_static("message"), Reply::Bulk(ch.clone()), Reply::Bulk(msg.clone())]);
             for c in subs.values() {
                 deliver(self, c, &reply);
                 n += 1;
