@@ -243,6 +243,10 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let v = &args[j + 1];
         if is(&args[j], "RANK") {
             rank = int(v)?;
+            // Redis negates LONG_MIN, overflows, and ends up searching as RANK -1.
+            if rank == i64::MIN {
+                rank = -1;
+            }
             if rank == 0 {
                 return Err(CmdError::err("RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
@@ -387,10 +391,12 @@ fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 /// Blocks the client unless it runs inside MULTI, where a blocking command that finds nothing answers at once.
 fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: BlockedOp, timeout: Option<Duration>) -> Reply {
-    let reply = op.timeout_reply();
-    if ctx.caller == super::ctx::Caller::Client {
-        ctx.block = Some(BlockRequest { keys, op, timeout });
+    if ctx.caller != super::ctx::Caller::Client {
+        // Inside MULTI the moves answer a null bulk string, the pops a null array (as Redis does).
+        return if matches!(op, BlockedOp::Move { .. }) { Reply::Nil } else { Reply::NilArray };
     }
+    let reply = op.timeout_reply();
+    ctx.block = Some(BlockRequest { keys, op, timeout });
     reply
 }
 

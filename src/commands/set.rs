@@ -1,7 +1,6 @@
 //! Set commands: SADD, SREM, SPOP, SRANDMEMBER, SMOVE, the algebra (SINTER, SUNION, SDIFF and their STORE and
 //! CARD forms) and SSCAN.
 
-use super::args::int;
 use super::ctx::{Ctx, Ttl};
 use super::flags::*;
 use super::keyspace::{container_scan, parse_cursor, ScanOpts};
@@ -268,17 +267,24 @@ pub fn numkeys_with_limit(args: &[Bytes]) -> CmdResult<(Vec<Bytes>, usize)> {
     let mut j = 2 + n;
     while j < args.len() {
         if super::args::is(&args[j], "LIMIT") && j + 1 < args.len() {
-            let l = int(&args[j + 1])?;
-            if l < 0 {
-                return Err(CmdError::err("LIMIT can't be negative"));
-            }
-            limit = l as usize;
+            limit = limit_arg(&args[j + 1])?;
             j += 2;
         } else {
             return Err(error::SYNTAX);
         }
     }
     Ok((keys, limit))
+}
+
+/// The LIMIT of SINTERCARD / ZINTERCARD.
+///
+/// # Errors
+/// `ERR LIMIT can't be negative` for negative or non-integer values.
+pub fn limit_arg(a: &[u8]) -> CmdResult<usize> {
+    match crate::util::num::parse_i64(a) {
+        Some(l) if l >= 0 => Ok(l as usize),
+        _ => Err(CmdError::err("LIMIT can't be negative")),
+    }
 }
 
 fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {

@@ -26,7 +26,8 @@ fn score_bound(a: &[u8]) -> CmdResult<ScoreBound> {
         Some(b'(') => (true, &a[1..]),
         _ => (false, a),
     };
-    let value = crate::util::num::parse_f64(body).ok_or(NOT_FLOAT_RANGE)?;
+    // strtod reads an empty bound as 0, and so does Redis.
+    let value = if body.is_empty() { 0.0 } else { crate::util::num::parse_f64(body).ok_or(NOT_FLOAT_RANGE)? };
     Ok(ScoreBound { value, exclusive })
 }
 
@@ -181,21 +182,9 @@ fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn rank_generic(ctx: &mut Ctx<'_>, args: &[Bytes], rev: bool) -> CmdResult<Reply> {
-    let withscore = match args.get(3) {
-        None => false,
-        Some(a) if args.len() == 4 && is(a, "WITHSCORE") => true,
-        Some(_) => return Err(error::SYNTAX),
-    };
-    let Some(z) = ctx.read_as(&args[1], Value::as_zset)? else {
-        return Ok(if withscore { Reply::NilArray } else { Reply::Nil });
-    };
-    let Some(r) = z.rank(&args[2]) else { return Ok(if withscore { Reply::NilArray } else { Reply::Nil }) };
-    let r = if rev { z.len() - 1 - r } else { r } as i64;
-    if withscore {
-        let s = z.score(&args[2]).unwrap_or(0.0);
-        return Ok(Reply::Array(vec![Reply::Int(r), Reply::Double(s)]));
-    }
-    Ok(Reply::Int(r))
+    let Some(z) = ctx.read_as(&args[1], Value::as_zset)? else { return Ok(Reply::Nil) };
+    let Some(r) = z.rank(&args[2]) else { return Ok(Reply::Nil) };
+    Ok(Reply::Int(if rev { z.len() - 1 - r } else { r } as i64))
 }
 
 fn zrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -297,14 +286,17 @@ enum By {
 
 fn parse_range(args: &[Bytes], min_at: usize, opts_from: usize, store: bool) -> CmdResult<RangeArgs> {
     let (mut by, mut rev, mut limit, mut withscores) = (By::Rank, false, None, false);
+    let mut by_given = false;
     let mut j = opts_from;
     while j < args.len() {
         let a = &args[j];
-        if is(a, "BYSCORE") {
+        if is(a, "BYSCORE") && !by_given {
             by = By::Score;
-        } else if is(a, "BYLEX") {
+            by_given = true;
+        } else if is(a, "BYLEX") && !by_given {
             by = By::Lex;
-        } else if is(a, "REV") {
+            by_given = true;
+        } else if is(a, "REV") && !rev {
             rev = true;
         } else if is(a, "WITHSCORES") && !store {
             withscores = true;
@@ -367,7 +359,10 @@ fn legacy_range(ctx: &mut Ctx<'_>, args: &[Bytes], by: By, rev: bool) -> CmdResu
     let (mut limit, mut withscores) = (None, false);
     let mut j = 4;
     while j < args.len() {
-        if is(&args[j], "WITHSCORES") && by != By::Lex {
+        if is(&args[j], "WITHSCORES") {
+            if by == By::Lex {
+                return Err(CmdError::err("syntax error, WITHSCORES not supported in combination with BYLEX"));
+            }
             withscores = true;
             j += 1;
         } else if is(&args[j], "LIMIT") && j + 2 < args.len() && by != By::Rank {
@@ -475,13 +470,10 @@ fn pop_members(ctx: &mut Ctx<'_>, key: &Bytes, min: bool, count: usize) -> CmdRe
 fn zpop(ctx: &mut Ctx<'_>, args: &[Bytes], min: bool) -> CmdResult<Reply> {
     let count = match args.len() {
         2 => None,
-        3 => {
-            let n = int(&args[2])?;
-            if n < 0 {
-                return Err(CmdError::err("value is out of range, must be positive"));
-            }
-            Some(n as usize)
-        }
+        3 => match crate::util::num::parse_i64(&args[2]) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Err(CmdError::err("value is out of range, must be positive")),
+        },
         _ => return Err(error::SYNTAX),
     };
     let items = pop_members(ctx, &args[1], min, count.unwrap_or(1))?;
@@ -817,7 +809,26 @@ fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let (keys, limit) = super::set::numkeys_with_limit(args)?;
+    // Parsed like ZINTER's numkeys, unlike SINTERCARD.
+    let n = int(&args[1])?;
+    if n < 1 {
+        return Err(CmdError::err("at least 1 input key is needed for 'zintercard' command"));
+    }
+    let n = n as usize;
+    if n > args.len() - 2 {
+        return Err(error::SYNTAX);
+    }
+    let keys = args[2..2 + n].to_vec();
+    let mut limit = 0;
+    let mut j = 2 + n;
+    while j < args.len() {
+        if is(&args[j], "LIMIT") && j + 1 < args.len() {
+            limit = super::set::limit_arg(&args[j + 1])?;
+            j += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
     let mut inputs: Vec<Vec<Bytes>> = Vec::new();
     for k in &keys {
         match ctx.read(k) {
@@ -873,8 +884,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zcard", 2, READONLY | FAST, Keys::one(1), zcard).doc(G, "1.2.0", "Returns the number of members in a sorted set.", "key").complexity("O(1)"),
     spec("zscore", 3, READONLY | FAST, Keys::one(1), zscore).doc(G, "1.2.0", "Returns the score of a member in a sorted set.", "key member").complexity("O(1)"),
     spec("zmscore", -3, READONLY | FAST, Keys::one(1), zmscore).doc(G, "6.2.0", "Returns the score of one or more members in a sorted set.", "key member [member ...]").complexity("O(N) where N is the number of members being requested."),
-    spec("zrank", -3, READONLY | FAST, Keys::one(1), zrank).doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.", "key member [WITHSCORE]").complexity("O(log(N))"),
-    spec("zrevrank", -3, READONLY | FAST, Keys::one(1), zrevrank).doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.", "key member [WITHSCORE]").complexity("O(log(N))"),
+    spec("zrank", 3, READONLY | FAST, Keys::one(1), zrank).doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.", "key member").complexity("O(log(N))"),
+    spec("zrevrank", 3, READONLY | FAST, Keys::one(1), zrevrank).doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.", "key member").complexity("O(log(N))"),
     spec("zcount", 4, READONLY | FAST, Keys::one(1), zcount).doc(G, "2.0.0", "Returns the count of members in a sorted set that have scores within a range.", "key min:double max:double").complexity("O(log(N)) with N being the number of elements in the sorted set."),
     spec("zlexcount", 4, READONLY | FAST, Keys::one(1), zlexcount).doc(G, "2.8.9", "Returns the number of members in a sorted set within a lexicographical range.", "key min max").complexity("O(log(N)) with N being the number of elements in the sorted set."),
     spec("zrange", -4, READONLY, Keys::one(1), zrange).doc(G, "1.2.0", "Returns members in a sorted set within a range of indexes.", "key start stop:integer [sortby=BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]").complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),

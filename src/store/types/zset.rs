@@ -85,6 +85,8 @@ impl ZSetValue {
     /// Sets the score of `m` (inserting it if new); returns the previous score.
     pub fn insert(&mut self, m: &[u8], score: f64, limits: ZsetLimits) -> Option<f64> {
         if let ZSetValue::Small(v) = self {
+            // The compact encoding stores scores as text, where -0 reads back as 0 (as in Redis's listpack).
+            let score = if score == 0.0 { 0.0 } else { score };
             if m.len() > limits.max_value {
                 self.convert_to_big();
             } else {
