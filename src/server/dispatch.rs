@@ -129,7 +129,7 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);
         }
-        if spec.has(flags::DENYOOM) && srv.over_maxmemory() {
+        if spec.has(flags::DENYOOM) && !srv.perform_evictions() {
             return reject(srv, client, Some(cmd), error::OOM);
         }
         if let Some(m) = client.multi.as_mut() {
@@ -139,7 +139,8 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         return Outcome::Reply(Reply::Simple("QUEUED"));
     }
     let denyoom = spec.has(flags::DENYOOM) || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::DENYOOM);
-    if denyoom && srv.over_maxmemory() {
+    let memory_ok = srv.perform_evictions();
+    if denyoom && !memory_ok {
         return reject(srv, client, Some(cmd), error::OOM);
     }
     let now = crate::server::unix_ms();
@@ -153,6 +154,9 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     let mut ctx = Ctx::new(srv, client, Caller::Client);
     plan_locks(&mut ctx, cmd, args);
     let reply = call(&mut ctx, cmd, args, false);
+    if spec.has(flags::WRITE) {
+        srv.note_written(args.iter().map(|a| a.len() as u64 + 16).sum());
+    }
     // Registered while the keys are still locked, so no push can slip between the check and the wait.
     let blocked = ctx.block.take().map(|b| {
         let db = ctx.db();

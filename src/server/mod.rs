@@ -129,6 +129,11 @@ pub struct Hot {
     pub zset_max_entries: AtomicUsize,
     pub zset_max_value: AtomicUsize,
     pub hll_sparse_max: AtomicUsize,
+    /// The `maxmemory-policy`, as `store::evict::Policy` discriminant.
+    pub policy: Mutex<Option<crate::store::evict::Policy>>,
+    pub maxmemory_samples: AtomicUsize,
+    /// Bytes written since `used_memory` was last read from the allocator (only counted with maxmemory set).
+    pub pending_bytes: AtomicU64,
     /// `notify-keyspace-events` as flag bits (0 = off).
     pub notify_flags: std::sync::atomic::AtomicU32,
 }
@@ -233,6 +238,9 @@ impl Server {
         self.hot.zset_max_entries.store(us("zset-max-listpack-entries"), Ordering::Relaxed);
         self.hot.zset_max_value.store(us("zset-max-listpack-value"), Ordering::Relaxed);
         self.hot.hll_sparse_max.store(us("hll-sparse-max-bytes"), Ordering::Relaxed);
+        *self.hot.policy.lock() =
+            Some(crate::store::evict::Policy::parse(cfg.get("maxmemory-policy").unwrap_or("noeviction")));
+        self.hot.maxmemory_samples.store(us("maxmemory-samples").max(1), Ordering::Relaxed);
         let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
     }
@@ -273,6 +281,53 @@ impl Server {
     pub fn over_maxmemory(&self) -> bool {
         let max = self.hot.maxmemory.load(Ordering::Relaxed);
         max != 0 && self.used_memory.load(Ordering::Relaxed) > max
+    }
+
+    /// Counts bytes a write brings in, so the memory check between allocator readings stays close.
+    pub fn note_written(&self, bytes: u64) {
+        if self.hot.maxmemory.load(Ordering::Relaxed) != 0 {
+            self.hot.pending_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Brings memory under `maxmemory` by evicting keys per the policy (Redis's performEvictions, run before each
+    /// command). Returns false when memory is still over the limit (nothing evictable, or noeviction).
+    pub fn perform_evictions(&self) -> bool {
+        let max = self.hot.maxmemory.load(Ordering::Relaxed);
+        if max == 0 {
+            return true;
+        }
+        let estimate = self.used_memory.load(Ordering::Relaxed) + self.hot.pending_bytes.load(Ordering::Relaxed);
+        if estimate <= max {
+            return true;
+        }
+        self.hot.pending_bytes.store(0, Ordering::Relaxed);
+        if self.refresh_used_memory() <= max {
+            return true;
+        }
+        let policy = self.hot.policy.lock().unwrap_or(crate::store::evict::Policy::NoEviction);
+        let params = crate::store::evict::EvictParams {
+            policy,
+            samples: self.hot.maxmemory_samples.load(Ordering::Relaxed),
+            lru_now: self.lru_clock(),
+            lfu_decay_minutes: self.hot.lfu_decay_time.load(Ordering::Relaxed),
+        };
+        let mut rng = rand::thread_rng();
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        loop {
+            for _ in 0..32 {
+                if !crate::store::evict::evict_one(&self.keyspace, self, &self.effects, params, &mut rng) {
+                    return self.refresh_used_memory() <= max;
+                }
+                self.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
+            }
+            if self.refresh_used_memory() <= max {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+        }
     }
 
     /// Compact-encoding limits for hashes.

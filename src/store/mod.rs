@@ -13,6 +13,7 @@
 pub mod bits;
 pub mod change;
 pub mod dict;
+pub mod evict;
 pub mod expire;
 pub mod lfu;
 pub mod shard;
