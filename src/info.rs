@@ -154,6 +154,11 @@ fn clients(srv: &Server, out: &mut String) {
 fn memory(srv: &Server, out: &mut String) {
     let rss = rss_bytes();
     let used = srv.refresh_used_memory();
+    let (active, resident) = crate::memory::allocator_pages();
+    let clients_mem = srv.clients.len() as u64 * 32 * 1024;
+    let overhead = srv.startup_memory + clients_mem;
+    let dataset = used.saturating_sub(overhead);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let peak = srv.note_memory_peak(used);
     let maxmemory = srv.hot.maxmemory.load(Ordering::Relaxed);
     let human = crate::util::num::bytes_to_human;
@@ -170,13 +175,13 @@ fn memory(srv: &Server, out: &mut String) {
         "used_memory_peak_perc",
         format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 100.0 }),
     );
-    kv(out, "used_memory_overhead", 0);
-    kv(out, "used_memory_startup", 0);
-    kv(out, "used_memory_dataset", used);
-    kv(out, "used_memory_dataset_perc", "100.00%");
+    kv(out, "used_memory_overhead", overhead);
+    kv(out, "used_memory_startup", srv.startup_memory);
+    kv(out, "used_memory_dataset", dataset);
+    kv(out, "used_memory_dataset_perc", format!("{:.2}%", ratio(dataset, used) * 100.0));
     kv(out, "allocator_allocated", used);
-    kv(out, "allocator_active", used);
-    kv(out, "allocator_resident", rss);
+    kv(out, "allocator_active", active);
+    kv(out, "allocator_resident", resident);
     kv(out, "total_system_memory", sys);
     kv(out, "total_system_memory_human", human(sys));
     kv(out, "used_memory_lua", 31744);
@@ -195,19 +200,19 @@ fn memory(srv: &Server, out: &mut String) {
     kv(out, "maxmemory", maxmemory);
     kv(out, "maxmemory_human", human(maxmemory));
     kv(out, "maxmemory_policy", policy);
-    kv(out, "allocator_frag_ratio", "1.00");
-    kv(out, "allocator_frag_bytes", 0);
-    kv(out, "allocator_rss_ratio", "1.00");
-    kv(out, "allocator_rss_bytes", 0);
-    kv(out, "rss_overhead_ratio", "1.00");
-    kv(out, "rss_overhead_bytes", 0);
-    kv(out, "mem_fragmentation_ratio", "1.00");
-    kv(out, "mem_fragmentation_bytes", 0);
+    kv(out, "allocator_frag_ratio", format!("{:.2}", ratio(active, used)));
+    kv(out, "allocator_frag_bytes", active.saturating_sub(used));
+    kv(out, "allocator_rss_ratio", format!("{:.2}", ratio(resident, active)));
+    kv(out, "allocator_rss_bytes", resident.saturating_sub(active));
+    kv(out, "rss_overhead_ratio", format!("{:.2}", ratio(rss, resident)));
+    kv(out, "rss_overhead_bytes", rss as i64 - resident as i64);
+    kv(out, "mem_fragmentation_ratio", format!("{:.2}", ratio(rss, used)));
+    kv(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
     kv(out, "mem_not_counted_for_evict", 0);
     kv(out, "mem_replication_backlog", 0);
     kv(out, "mem_total_replication_buffers", 0);
     kv(out, "mem_clients_slaves", 0);
-    kv(out, "mem_clients_normal", srv.clients.len() * 20 * 1024);
+    kv(out, "mem_clients_normal", clients_mem);
     kv(out, "mem_cluster_links", 0);
     kv(out, "mem_aof_buffer", 0);
     kv(out, "mem_allocator", crate::memory::ALLOCATOR);

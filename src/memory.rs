@@ -18,3 +18,43 @@ pub fn allocator_pages() -> (u64, u64) {
     let resident = tikv_jemalloc_ctl::stats::resident::read().map_or(0, |n| n as u64);
     (active, resident)
 }
+
+/// The jemalloc size class an allocation of `n` bytes lands in (what it really costs).
+pub fn size_class(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    // Four classes per doubling above 128.
+    let pow = usize::BITS - (n - 1).leading_zeros(); // 2^pow >= n
+    let group = 1usize << (pow - 1);
+    let step = group / 4;
+    n.div_ceil(step) * step
+}
+
+/// Bytes held by the allocator in freed pages it could return to the OS; MEMORY PURGE releases them.
+pub fn purge() {
+    // MALLCTL_ARENAS_ALL (4096) purges every arena.
+    // SAFETY: the name is a valid NUL-terminated mallctl key and the command takes no value.
+    let _ = unsafe { tikv_jemalloc_ctl::raw::write(b"arena.4096.purge\0", ()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn size_classes_follow_jemalloc() {
+        assert_eq!(size_class(1), 8);
+        assert_eq!(size_class(9), 16);
+        assert_eq!(size_class(100), 112);
+        assert_eq!(size_class(129), 160);
+        assert_eq!(size_class(1000), 1024);
+        assert_eq!(size_class(1025), 1280);
+    }
+}

@@ -16,6 +16,7 @@ pub mod hyperloglog;
 pub mod introspect;
 pub mod keyspace;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -337,6 +338,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         hyperloglog::COMMANDS,
         zset::COMMANDS,
         pubsub::COMMANDS,
+        memory::COMMANDS,
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,

@@ -161,6 +161,8 @@ pub struct Server {
     pub pause: Mutex<Pause>,
     pub unpaused: Notify,
     pub memory_peak: AtomicU64,
+    /// Allocated bytes right after startup (INFO used_memory_startup).
+    pub startup_memory: u64,
     /// Allocated bytes as last read from the allocator (refreshed by the cron and by INFO).
     pub used_memory: AtomicU64,
     /// Samples for the instantaneous_* INFO fields: (unix ms, commands, input bytes, output bytes).
@@ -199,6 +201,7 @@ impl Server {
             pause: Mutex::new(Pause::default()),
             unpaused: Notify::new(),
             memory_peak: AtomicU64::new(0),
+            startup_memory: crate::memory::used_memory(),
             used_memory: AtomicU64::new(crate::memory::used_memory()),
             samples: Mutex::new(Default::default()),
             shutdown_tx,

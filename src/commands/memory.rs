@@ -1,0 +1,186 @@
+//! MEMORY USAGE / STATS / DOCTOR / PURGE / MALLOC-STATS. Figures come from the allocator (`memory.rs`) and from
+//! per-value estimates rounded to the allocator's size classes.
+
+use super::args::{int, is};
+use super::ctx::Ctx;
+use super::flags::*;
+use super::keyspace::help_reply;
+use super::{container, spec, CommandSpec, Keys};
+use crate::error::{self, CmdResult};
+use crate::memory::size_class;
+use crate::protocol::Reply;
+use crate::store::dict::Slot;
+use crate::store::{Entry, StrValue, Value};
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+/// Bytes one key costs: its table slot and index share, the key's allocation and the value's.
+pub fn key_cost(key: &[u8], e: &Entry) -> usize {
+    let slot = std::mem::size_of::<Option<Slot<Entry>>>() + 9;
+    let key_bytes = size_class(key.len());
+    let value = match &e.value {
+        Value::Str(StrValue::Int(_)) => 0,
+        Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => size_class(b.len()),
+        Value::Hash(h) => size_class(std::mem::size_of_val(&**h)) + h.heap_bytes(),
+        Value::List(l) => 64 + l.iter().map(|x| size_class(x.len()) + 32).sum::<usize>(),
+        Value::Set(s) => size_class(std::mem::size_of_val(&**s)) + s.heap_bytes(),
+        Value::ZSet(z) => size_class(std::mem::size_of_val(&**z)) + z.heap_bytes(),
+    };
+    slot + key_bytes + value
+}
+
+fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    let mut j = 3;
+    while j < args.len() {
+        if is(&args[j], "SAMPLES") && j + 1 < args.len() {
+            int(&args[j + 1])?;
+            j += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let key = args[2].clone();
+    Ok(ctx.peek(&key).map_or(Reply::Nil, |e| Reply::Int(key_cost(&key, e) as i64)))
+}
+
+fn memory_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let srv = ctx.srv;
+    let used = srv.refresh_used_memory();
+    let peak = srv.note_memory_peak(used);
+    let startup = srv.startup_memory;
+    let clients = srv.clients.len() as u64 * 32 * 1024;
+    let overhead = startup + clients;
+    let mut keys = 0usize;
+    let mut pairs = vec![
+        (Reply::bulk_static("peak.allocated"), Reply::Int(peak as i64)),
+        (Reply::bulk_static("total.allocated"), Reply::Int(used as i64)),
+        (Reply::bulk_static("startup.allocated"), Reply::Int(startup as i64)),
+        (Reply::bulk_static("replication.backlog"), Reply::Int(0)),
+        (Reply::bulk_static("clients.slaves"), Reply::Int(0)),
+        (Reply::bulk_static("clients.normal"), Reply::Int(clients as i64)),
+        (Reply::bulk_static("cluster.links"), Reply::Int(0)),
+        (Reply::bulk_static("aof.buffer"), Reply::Int(0)),
+        (Reply::bulk_static("lua.caches"), Reply::Int(0)),
+        (Reply::bulk_static("functions.caches"), Reply::Int(0)),
+    ];
+    for db in 0..srv.keyspace.db_count() {
+        let (k, v) = srv.keyspace.db_sizes(db);
+        if k == 0 {
+            continue;
+        }
+        keys += k;
+        pairs.push((
+            Reply::bulk_string(format!("db.{db}")),
+            Reply::Map(vec![
+                (Reply::bulk_static("overhead.hashtable.main"), Reply::Int((k * 120) as i64)),
+                (Reply::bulk_static("overhead.hashtable.expires"), Reply::Int((v * 4) as i64)),
+            ]),
+        ));
+    }
+    let dataset = used.saturating_sub(overhead);
+    let (active, resident) = crate::memory::allocator_pages();
+    let rss = crate::info::rss_bytes();
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    pairs.extend([
+        (Reply::bulk_static("overhead.total"), Reply::Int(overhead as i64)),
+        (Reply::bulk_static("keys.count"), Reply::Int(keys as i64)),
+        (Reply::bulk_static("keys.bytes-per-key"), Reply::Int(if keys == 0 { 0 } else { (used / keys as u64) as i64 })),
+        (Reply::bulk_static("dataset.bytes"), Reply::Int(dataset as i64)),
+        (Reply::bulk_static("dataset.percentage"), Reply::Double(ratio(dataset, used) * 100.0)),
+        (Reply::bulk_static("peak.percentage"), Reply::Double(ratio(used, peak) * 100.0)),
+        (Reply::bulk_static("allocator.allocated"), Reply::Int(used as i64)),
+        (Reply::bulk_static("allocator.active"), Reply::Int(active as i64)),
+        (Reply::bulk_static("allocator.resident"), Reply::Int(resident as i64)),
+        (Reply::bulk_static("allocator-fragmentation.ratio"), Reply::Double(ratio(active, used))),
+        (Reply::bulk_static("allocator-fragmentation.bytes"), Reply::Int(active.saturating_sub(used) as i64)),
+        (Reply::bulk_static("allocator.rss-ratio"), Reply::Double(ratio(resident, active))),
+        (Reply::bulk_static("allocator.rss-bytes"), Reply::Int(resident.saturating_sub(active) as i64)),
+        (Reply::bulk_static("rss-overhead.ratio"), Reply::Double(ratio(rss, resident))),
+        (Reply::bulk_static("rss-overhead.bytes"), Reply::Int(rss as i64 - resident as i64)),
+        (Reply::bulk_static("fragmentation"), Reply::Double(ratio(rss, used))),
+        (Reply::bulk_static("fragmentation.bytes"), Reply::Int(rss as i64 - used as i64)),
+    ]);
+    Ok(Reply::Map(pairs))
+}
+
+fn memory_doctor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let used = ctx.srv.refresh_used_memory();
+    let rss = crate::info::rss_bytes();
+    let peak = ctx.srv.memory_peak.load(Ordering::Relaxed);
+    let mut issues = Vec::new();
+    if used < 5 * 1024 * 1024 {
+        return Ok(Reply::bulk_static("Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."));
+    }
+    if peak > used + used / 2 {
+        issues.push(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.".to_string());
+    }
+    if rss > used + used / 2 && rss > used + 10 * 1024 * 1024 {
+        issues.push(format!(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"{}\".", crate::memory::ALLOCATOR));
+    }
+    if issues.is_empty() {
+        return Ok(Reply::bulk_static(
+            "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.",
+        ));
+    }
+    Ok(Reply::bulk_string(format!(
+        "Sam, I detected a few issues in this Redis instance memory implants:\n\n{}\n\nI'm here to keep you safe, Sam. I want to help you.\n",
+        issues.join("\n\n")
+    )))
+}
+
+fn memory_purge(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    crate::memory::purge();
+    Ok(Reply::OK)
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    let used = ctx.srv.refresh_used_memory();
+    let (active, resident) = crate::memory::allocator_pages();
+    Ok(Reply::bulk_string(format!(
+        "___ Begin jemalloc statistics ___\nAllocated: {used}, active: {active}, resident: {resident}\n--- End jemalloc statistics ---\n"
+    )))
+}
+
+fn memory_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(help_reply(&[
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+    ]))
+}
+
+const G: &str = "server";
+
+static MEMORY_SUBS: &[CommandSpec] = &[
+    spec("usage", -3, READONLY, Keys::one(2), memory_usage)
+        .doc(G, "4.0.0", "Estimates the memory usage of a key.", "key [SAMPLES count]")
+        .complexity("O(N) where N is the number of samples."),
+    spec("stats", 2, 0, Keys::None, memory_stats)
+        .doc(G, "4.0.0", "Returns details about memory usage.", "")
+        .complexity("O(1)"),
+    spec("doctor", 2, 0, Keys::None, memory_doctor)
+        .doc(G, "4.0.0", "Outputs a memory problems report.", "")
+        .complexity("O(1)"),
+    spec("purge", 2, 0, Keys::None, memory_purge)
+        .doc(G, "4.0.0", "Asks the allocator to release memory.", "")
+        .complexity("Depends on how much memory is allocated, could be slow"),
+    spec("malloc-stats", 2, 0, Keys::None, memory_malloc_stats)
+        .doc(G, "4.0.0", "Returns the allocator statistics.", "")
+        .complexity("Depends on how much memory is allocated, could be slow"),
+    spec("help", 2, LOADING | STALE, Keys::None, memory_help)
+        .doc(G, "4.0.0", "Returns helpful text about the different subcommands.", "")
+        .complexity("O(1)"),
+];
+
+/// The memory family's rows.
+pub static COMMANDS: &[CommandSpec] =
+    &[container("memory", MEMORY_SUBS).doc(G, "4.0.0", "A container for memory diagnostics commands.", "")];
