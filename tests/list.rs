@@ -102,15 +102,15 @@ fn run(c: &mut redis::Connection, args: &[String]) -> Reply {
     for a in &args[1..] {
         cmd.arg(a.as_str());
     }
-    cmd.query::<Value>(c).map_err(|e| {
-        format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")).trim().to_string()
-    })
+    cmd.query::<Value>(c)
+        .map_err(|e| format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")).trim().to_string())
 }
 
 /// A command running on its own connection in a thread (typically a blocking one).
 struct Pending {
     id: i64,
     rx: mpsc::Receiver<Reply>,
+    got: Option<Reply>,
     thread: Option<JoinHandle<redis::Connection>>,
 }
 
@@ -129,28 +129,40 @@ impl Pending {
             let _ = tx.send(r);
             c
         });
-        Pending { id, rx, thread: Some(thread) }
+        Pending { id, rx, got: None, thread: Some(thread) }
+    }
+
+    /// The reply, waiting at most 10 s.
+    #[track_caller]
+    fn wait_reply(&mut self) -> Reply {
+        match self.got.take() {
+            Some(r) => r,
+            None => self.rx.recv_timeout(Duration::from_secs(10)).expect("the pending command never answered"),
+        }
     }
 
     /// The reply, waiting at most 10 s.
     #[track_caller]
     fn reply(&mut self) -> Reply {
-        let r = self.rx.recv_timeout(Duration::from_secs(10)).expect("the pending command never answered");
+        let r = self.wait_reply();
         self.thread.take().map(|t| t.join().expect("thread"));
         r
     }
 
-    /// The connection back, once the reply arrived.
+    /// The reply and the connection back.
     #[track_caller]
     fn finish(mut self) -> (Reply, redis::Connection) {
-        let r = self.rx.recv_timeout(Duration::from_secs(10)).expect("the pending command never answered");
+        let r = self.wait_reply();
         let c = self.thread.take().expect("thread").join().expect("thread");
         (r, c)
     }
 
-    /// True while no reply arrived.
-    fn waiting(&self) -> bool {
-        matches!(self.rx.try_recv(), Err(mpsc::TryRecvError::Empty))
+    /// True while no reply arrived (a reply that did arrive is kept for `reply`).
+    fn waiting(&mut self) -> bool {
+        if self.got.is_none() {
+            self.got = self.rx.try_recv().ok();
+        }
+        self.got.is_none()
     }
 }
 
@@ -1033,11 +1045,16 @@ fn blocking_zset_pops() {
 fn blocked_timeout_then_data_goes_to_next() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut a = Pending::start(&s, &["BLPOP", "k", "0.1"]);
-    wait_blocked(&mut c, 1);
+    let mut a = Pending::start(&s, &["BLPOP", "k", "0.5"]);
+    // A blocks first (or has already timed out: nothing here depends on how long things take).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while blocked_clients(&mut c) == 0 && a.waiting() {
+        assert!(Instant::now() < deadline, "A never blocked");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let mut bb = Pending::start(&s, &["BLPOP", "k", "0"]);
-    wait_blocked(&mut c, 2);
     assert_eq!(a.reply(), Ok(NIL), "the short timeout expired");
+    // B is the one left waiting; the timed-out A is out of the queue.
     wait_blocked(&mut c, 1);
     expect(&mut c, &["RPUSH", "k", "v"], i(1));
     assert_eq!(bb.reply(), Ok(bulks(&["k", "v"])));

@@ -1,4 +1,5 @@
-"""redis-py as a second real client: plain commands, pipelines, transactions, RESP3, scanning.
+"""redis-py as a second real client: plain commands, pipelines, transactions, RESP3, scanning, pub/sub,
+keyspace notifications, pipelines over every data type, WATCH on a hash, and client tracking.
 
 Usage: python3 tests/clients/test_redis_py.py path/to/strata-server
 """
@@ -6,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -47,6 +49,9 @@ class StrataTest(unittest.TestCase):
 
     def setUp(self):
         self.r = redis.Redis(port=self.port, decode_responses=True)
+        # redis-py 8 speaks RESP3 by default; RESP2 behaviour (subscribed mode, invalidation messages on
+        # __redis__:invalidate) needs an explicit protocol=2 client.
+        self.r2 = redis.Redis(port=self.port, protocol=2, decode_responses=True)
         self.r.flushall()
 
     def test_strings_and_errors(self):
@@ -117,6 +122,382 @@ class StrataTest(unittest.TestCase):
         self.assertEqual(r.client_getname(), "py")
         names = [c["name"] for c in r.client_list()]
         self.assertIn("py", names)
+
+    # ---- pub/sub -------------------------------------------------------------------------------------------
+
+    def _next_message(self, p, timeout=5.0):
+        """The next non-confirmation message of `p`, waiting up to `timeout` seconds."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = p.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if m is not None:
+                return m
+        self.fail("no pub/sub message arrived")
+
+    def _confirmations(self, p, n):
+        out = []
+        deadline = time.time() + 5
+        while len(out) < n and time.time() < deadline:
+            m = p.get_message(timeout=0.1)
+            if m is not None:
+                out.append(m)
+        self.assertEqual(len(out), n, out)
+        return out
+
+    def _wait_numsub(self, channel, n):
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            if self.r2.pubsub_numsub(channel) == [(channel, n)]:
+                return
+            time.sleep(0.01)
+        self.fail(f"{channel} never had {n} subscribers: {self.r2.pubsub_numsub(channel)}")
+
+    def _pubsub_roundtrip(self, client):
+        r = self.r2  # introspection over RESP2 here; NUMSUB over RESP3 has its own test
+        p = client.pubsub()
+        p.subscribe("news")
+        p.psubscribe("n*")
+        conf = self._confirmations(p, 2)
+        self.assertEqual(conf[0], {"type": "subscribe", "pattern": None, "channel": "news", "data": 1})
+        self.assertEqual(conf[1], {"type": "psubscribe", "pattern": None, "channel": "n*", "data": 2})
+        self.assertEqual(r.pubsub_numsub("news", "none"), [("news", 1), ("none", 0)])
+        self.assertEqual(r.pubsub_numpat(), 1)
+        self.assertEqual(r.pubsub_channels(), ["news"])
+        self.assertEqual(r.pubsub_channels("x*"), [])
+
+        self.assertEqual(r.publish("news", "hello"), 2)
+        m1 = self._next_message(p)
+        m2 = self._next_message(p)
+        self.assertEqual(m1, {"type": "message", "pattern": None, "channel": "news", "data": "hello"})
+        self.assertEqual(m2, {"type": "pmessage", "pattern": "n*", "channel": "news", "data": "hello"})
+        self.assertEqual(r.publish("nope", "p-only"), 1)
+        self.assertEqual(
+            self._next_message(p), {"type": "pmessage", "pattern": "n*", "channel": "nope", "data": "p-only"}
+        )
+        self.assertEqual(r.publish("other", "nobody"), 0)
+        for i in range(50):
+            self.assertEqual(r.publish("news", f"m{i}"), 2)
+        got = [self._next_message(p) for _ in range(100)]
+        self.assertEqual([m["data"] for m in got if m["type"] == "message"], [f"m{i}" for i in range(50)])
+        self.assertEqual([m["data"] for m in got if m["type"] == "pmessage"], [f"m{i}" for i in range(50)])
+
+        p.unsubscribe("news")
+        p.punsubscribe("n*")
+        conf = self._confirmations(p, 2)
+        self.assertEqual(conf[0], {"type": "unsubscribe", "pattern": None, "channel": "news", "data": 1})
+        self.assertEqual(conf[1], {"type": "punsubscribe", "pattern": None, "channel": "n*", "data": 0})
+        self.assertEqual(r.publish("news", "gone"), 0)
+        self.assertEqual(r.pubsub_numpat(), 0)
+        p.close()
+
+    def test_pubsub_get_message(self):
+        self._pubsub_roundtrip(self.r2)
+
+    def test_pubsub_resp3(self):
+        self._pubsub_roundtrip(redis.Redis(port=self.port, protocol=3, decode_responses=True))
+
+    def test_pubsub_numsub_resp3(self):
+        """PUBSUB NUMSUB is a flat array in RESP3 too; redis-py's parser slices it in pairs."""
+        p = self.r2.pubsub()
+        p.subscribe("ns")
+        self._confirmations(p, 1)
+        r3 = redis.Redis(port=self.port, protocol=3, decode_responses=True)
+        self.assertEqual(r3.pubsub_numsub("ns", "none"), [("ns", 1), ("none", 0)])
+        self.assertEqual(r3.pubsub_numsub(), [])
+        p.close()
+
+    def test_pubsub_run_in_thread(self):
+        r = self.r
+        received = []
+        done = threading.Event()
+
+        def handler(msg):
+            received.append((msg["channel"], msg["data"]))
+            if len(received) == 6:
+                done.set()
+
+        p = r.pubsub(ignore_subscribe_messages=True)
+        p.subscribe(**{"events": handler})
+        p.psubscribe(**{"ev.*": handler})
+        worker = p.run_in_thread(sleep_time=0.01, daemon=True)
+        try:
+            self._wait_numsub("events", 1)
+            for i in range(3):
+                self.assertEqual(r.publish("events", f"e{i}"), 1)
+                self.assertEqual(r.publish("ev.x", f"x{i}"), 1)
+            self.assertTrue(done.wait(5), received)
+        finally:
+            worker.stop()
+            worker.join(5)
+            p.close()
+        self.assertEqual([d for c, d in received if c == "events"], ["e0", "e1", "e2"])
+        self.assertEqual([d for c, d in received if c == "ev.x"], ["x0", "x1", "x2"])
+
+    def test_pubsub_subscribed_mode_errors(self):
+        p = self.r2.pubsub()
+        p.subscribe("c")
+        self._confirmations(p, 1)
+        # A RESP2 subscriber may only (un)subscribe, ping, quit or reset.
+        p.execute_command("GET", "k")
+        m = None
+        deadline = time.time() + 5
+        while m is None and time.time() < deadline:
+            try:
+                m = p.get_message(timeout=0.1)
+            except redis.ResponseError as e:
+                m = e
+        self.assertIsInstance(m, redis.ResponseError)
+        self.assertEqual(
+            str(m),
+            "Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+            "this context",
+        )
+        # PING answers as a pub/sub message.
+        p.ping()
+        self.assertEqual(self._confirmations(p, 1)[0], {"type": "pong", "pattern": None, "channel": None, "data": ""})
+        p.close()
+
+    def test_keyspace_notifications(self):
+        r = self.r
+        r.config_set("notify-keyspace-events", "KEA")
+        try:
+            self.assertEqual(r.config_get("notify-keyspace-events"), {"notify-keyspace-events": "AKE"})
+            p = r.pubsub()
+            p.psubscribe("__keyspace@0__:*")
+            p.subscribe("__keyevent@0__:hset")
+            self._confirmations(p, 2)
+            r.set("ks", "v")
+            self.assertEqual(self._next_message(p)["channel"], "__keyspace@0__:ks")
+            r.hset("kh", "f", "v")
+            got = {(m["channel"], m["data"]) for m in (self._next_message(p), self._next_message(p))}
+            self.assertEqual(got, {("__keyspace@0__:kh", "hset"), ("__keyevent@0__:hset", "kh")})
+            r.delete("ks")
+            self.assertEqual(self._next_message(p)["data"], "del")
+            r.set("kx", "v")
+            r.pexpire("kx", 50)
+            # set, expire, then the expire cycle's expired
+            events = [self._next_message(p)["data"] for _ in range(3)]
+            self.assertEqual(events, ["set", "expire", "expired"])
+            p.close()
+            with self.assertRaises(redis.ResponseError) as e:
+                r.config_set("notify-keyspace-events", "KQ")
+            self.assertIn("Invalid event class character", str(e.exception))
+        finally:
+            r.config_set("notify-keyspace-events", "")
+
+    # ---- pipelines over the data types, WATCH on a hash -------------------------------------------------------
+
+    def test_pipeline_data_types(self):
+        for transaction in (False, True):
+            self.r.flushall()
+            p = self.r.pipeline(transaction=transaction)
+            p.rpush("l", "a", "b", "c")
+            p.lpush("l", "z")
+            p.lrange("l", 0, -1)
+            p.lpop("l")
+            p.llen("l")
+            p.hset("h", mapping={"f1": "v1", "f2": "v2"})
+            p.hget("h", "f1")
+            p.hgetall("h")
+            p.hincrby("h", "n", 5)
+            p.hdel("h", "f2")
+            p.hlen("h")
+            p.sadd("s", "a", "b", "c")
+            p.sismember("s", "a")
+            p.srem("s", "b")
+            p.smembers("s")
+            p.scard("s")
+            p.zadd("z", {"a": 1, "b": 2, "c": 3})
+            p.zincrby("z", 10, "a")
+            p.zrange("z", 0, -1, withscores=True)
+            p.zscore("z", "b")
+            p.zrank("z", "a")
+            p.zrevrange("z", 0, 0)
+            p.type("l")
+            p.type("h")
+            p.type("s")
+            p.type("z")
+            out = p.execute()
+            self.assertEqual(
+                out,
+                [
+                    3, 4, ["z", "a", "b", "c"], "z", 3,
+                    2, "v1", {"f1": "v1", "f2": "v2"}, 5, 1, 2,
+                    3, True, 1, {"a", "c"}, 2,
+                    3, 11.0, [("b", 2.0), ("c", 3.0), ("a", 11.0)], 2.0, 2, ["a"],
+                    "list", "hash", "set", "zset",
+                ],
+                f"transaction={transaction}",
+            )
+        # An error inside a pipeline is reported in its place; the rest still runs.
+        p = self.r.pipeline(transaction=False)
+        p.lpush("h", "x")
+        p.hget("h", "f1")
+        out = p.execute(raise_on_error=False)
+        self.assertIsInstance(out[0], redis.ResponseError)
+        self.assertIn("WRONGTYPE", str(out[0]))
+        self.assertEqual(out[1], "v1")
+
+    def test_watch_transaction_on_hash(self):
+        r = self.r
+        other = redis.Redis(port=self.port, decode_responses=True)
+        r.hset("acct", mapping={"balance": 100, "version": 1})
+
+        def withdraw(pipe):
+            bal = int(pipe.hget("acct", "balance"))
+            pipe.multi()
+            pipe.hset("acct", "balance", bal - 30)
+            pipe.hincrby("acct", "version", 1)
+
+        self.assertEqual(r.transaction(withdraw, "acct"), [0, 2])
+        self.assertEqual(r.hgetall("acct"), {"balance": "70", "version": "2"})
+
+        # A concurrent change to the hash aborts EXEC.
+        with r.pipeline() as p:
+            p.watch("acct")
+            p.hget("acct", "balance")
+            other.hincrby("acct", "balance", 1)
+            p.multi()
+            p.hset("acct", "balance", 0)
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        self.assertEqual(r.hget("acct", "balance"), "71")
+
+        # r.transaction retries until no one interferes.
+        attempts = []
+
+        def double(pipe):
+            attempts.append(1)
+            bal = int(pipe.hget("acct", "balance"))
+            if len(attempts) == 1:
+                other.hset("acct", "balance", bal + 1000)
+            pipe.multi()
+            pipe.hset("acct", "balance", bal * 2)
+
+        r.transaction(double, "acct")
+        self.assertEqual(len(attempts), 2)
+        self.assertEqual(r.hget("acct", "balance"), str((71 + 1000) * 2))
+
+        # An HDEL that deletes nothing does not touch the key: EXEC succeeds.
+        with r.pipeline() as p:
+            p.watch("acct")
+            other.hdel("acct", "no-such-field")
+            p.multi()
+            p.hincrby("acct", "version", 1)
+            self.assertEqual(p.execute(), [3])
+        # Deleting the key does abort.
+        with r.pipeline() as p:
+            p.watch("acct")
+            other.delete("acct")
+            p.multi()
+            p.hset("acct", "balance", 1)
+            with self.assertRaises(redis.WatchError):
+                p.execute()
+        self.assertEqual(r.exists("acct"), 0)
+
+    # ---- client tracking ----------------------------------------------------------------------------------------
+
+    def test_tracking_builtin_client_side_cache(self):
+        """redis-py's own client-side cache (protocol=3 + cache_config); it requires a server reporting 7.4+."""
+        try:
+            from redis.cache import CacheConfig
+        except ImportError:
+            print(f"\nnote: redis-py {redis.__version__} has no client-side caching; built-in CSC test skipped")
+            return
+        try:
+            rc = redis.Redis(port=self.port, protocol=3, cache_config=CacheConfig(), decode_responses=True)
+            rc.ping()
+        except redis.ConnectionError as e:
+            version = self.r.info("server")["redis_version"]
+            print(
+                f"\nnote: redis-py {redis.__version__} refuses its built-in client-side cache against a server "
+                f"reporting {version} ({e}); tracking is tested through raw commands instead"
+            )
+            return
+        self.r.set("cached", "1")
+        self.assertEqual(rc.get("cached"), "1")
+        self.assertEqual(rc.get("cached"), "1")
+        self.r.set("cached", "2")
+        deadline = time.time() + 5
+        while rc.get("cached") != "2" and time.time() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(rc.get("cached"), "2")
+        rc.close()
+
+    def test_tracking_resp3_push(self):
+        conn = redis.Connection(port=self.port, protocol=3)
+        conn.connect()
+        pushes = []
+        conn._parser.set_invalidation_push_handler(pushes.append)
+
+        def cmd(*args):
+            conn.send_command(*args)
+            return conn.read_response()
+
+        def wait_pushes(n):
+            deadline = time.time() + 5
+            while len(pushes) < n and time.time() < deadline:
+                if conn.can_read(timeout=0.1):
+                    conn.read_response(push_request=True)
+            self.assertEqual(len(pushes), n, pushes)
+
+        try:
+            self.assertEqual(cmd("CLIENT", "TRACKING", "ON"), b"OK")
+            self.assertEqual(cmd("CLIENT", "GETREDIR"), 0)
+            self.assertIsNone(cmd("GET", "tk"))
+            self.r.set("tk", "1")
+            wait_pushes(1)
+            self.assertEqual(pushes[0], [b"invalidate", [b"tk"]])
+            self.assertEqual(cmd("GET", "tk"), b"1")
+            self.r.flushdb()
+            wait_pushes(2)
+            self.assertEqual(pushes[1], [b"invalidate", None])
+            info = cmd("CLIENT", "TRACKINGINFO")
+            self.assertEqual({k.decode() if isinstance(k, bytes) else k for k in info}, {"flags", "redirect", "prefixes"})
+            self.assertEqual(info[b"redirect"], 0)
+            self.assertEqual(cmd("CLIENT", "TRACKING", "OFF"), b"OK")
+            self.assertEqual(cmd("CLIENT", "GETREDIR"), -1)
+        finally:
+            conn.disconnect()
+
+    def test_tracking_redirect_to_pubsub(self):
+        r = self.r
+        sub = self.r2.pubsub()
+        sub.subscribe("__redis__:invalidate")
+        self._confirmations(sub, 1)
+        subs = [c for c in r.client_list() if c.get("sub") == "1"]
+        self.assertEqual(len(subs), 1, subs)
+        sub_id = int(subs[0]["id"])
+
+        tracker = redis.Redis(port=self.port, protocol=2, decode_responses=True, single_connection_client=True)
+        self.assertTrue(tracker.client_tracking_on(clientid=sub_id))
+        self.assertEqual(tracker.client_getredir(), sub_id)
+        self.assertIsNone(tracker.get("rk"))
+        r.set("rk", "v")
+        m = self._next_message(sub)
+        self.assertEqual((m["type"], m["channel"], m["data"]), ("message", "__redis__:invalidate", ["rk"]))
+        # The tracking connection itself stays clean.
+        self.assertEqual(tracker.get("rk"), "v")
+        self.assertTrue(tracker.ping())
+        # BCAST with a prefix, still redirected.
+        self.assertTrue(tracker.client_tracking_off())
+        self.assertTrue(tracker.client_tracking_on(clientid=sub_id, bcast=True, prefix=["pfx:"]))
+        r.set("unrelated", "1")
+        r.set("pfx:1", "1")
+        m = self._next_message(sub)
+        self.assertEqual(m["data"], ["pfx:1"])
+        # Errors come back as exceptions with Redis's text.
+        with self.assertRaises(redis.ResponseError) as e:
+            tracker.client_tracking_on(clientid=999999)
+        self.assertEqual(str(e.exception), "The client ID you want redirect to does not exist")
+        with self.assertRaises(redis.ResponseError) as e:
+            tracker.execute_command("CLIENT", "TRACKING", "ON", "PREFIX", "x")  # redis-py itself rejects this
+        self.assertEqual(str(e.exception), "PREFIX option requires BCAST mode to be enabled")
+        self.assertTrue(tracker.client_tracking_off())
+        self.assertEqual(tracker.client_getredir(), -1)
+        self.assertEqual(r.info("clients")["tracking_clients"], 0)
+        tracker.close()
+        sub.close()
 
 
 if __name__ == "__main__":

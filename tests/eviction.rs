@@ -1,0 +1,197 @@
+//! maxmemory and eviction: OOM under noeviction, every policy evicting the keys it may, memory held under the
+//! limit during a write storm, evictions visible to notifications and counted in INFO.
+mod common;
+use common::*;
+
+fn used_memory(c: &mut redis::Connection) -> u64 {
+    let info: String = q(c, &["INFO", "memory"]);
+    info.lines().find_map(|l| l.strip_prefix("used_memory:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+fn stat(c: &mut redis::Connection, field: &str) -> u64 {
+    let info: String = q(c, &["INFO", "stats"]);
+    let prefix = format!("{field}:");
+    info.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Writes `n` keys named `prefix:i` with `size`-byte values, optionally with a TTL, in pipelines.
+fn fill(c: &mut redis::Connection, prefix: &str, n: usize, size: usize, ttl: bool) {
+    let value = "x".repeat(size);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let mut p = redis::pipe();
+        for i in chunk {
+            let k = format!("{prefix}:{i}");
+            if ttl {
+                p.cmd("SET").arg(&k).arg(&value).arg("EX").arg(10_000).ignore();
+            } else {
+                p.cmd("SET").arg(&k).arg(&value).ignore();
+            }
+        }
+        let _: redis::RedisResult<()> = p.query(c);
+    }
+}
+
+fn limit_just_above_current(c: &mut redis::Connection, extra: u64) -> u64 {
+    let limit = used_memory(c) + extra;
+    let _: () = q(c, &["CONFIG", "SET", "maxmemory", &limit.to_string()]);
+    limit
+}
+
+#[test]
+fn noeviction_refuses_denyoom_commands_but_serves_reads_and_deletes() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "keep", "v"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(err(&mut c, &["SET", "k", "v"]), "OOM command not allowed when used memory > 'maxmemory'.");
+    assert_eq!(q::<String>(&mut c, &["GET", "keep"]), "v");
+    assert_eq!(q::<i64>(&mut c, &["DEL", "keep"]), 1);
+    let _: () = q(&mut c, &["MULTI"]);
+    assert_eq!(err(&mut c, &["SET", "k", "v"]), "OOM command not allowed when used memory > 'maxmemory'.");
+    assert_eq!(err(&mut c, &["EXEC"]), "EXECABORT Transaction discarded because of previous errors.");
+}
+
+#[test]
+fn allkeys_policies_evict_to_stay_under_the_limit() {
+    for policy in ["allkeys-lru", "allkeys-lfu", "allkeys-random"] {
+        let s = ServerProcess::start(&[]);
+        let mut c = s.client().get_connection().expect("connect");
+        let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory-policy", policy]);
+        let limit = limit_just_above_current(&mut c, 2 * 1024 * 1024);
+        fill(&mut c, "k", 20_000, 1000, false);
+        assert!(used_memory(&mut c) <= limit + 64 * 1024, "{policy}: {} > {limit}", used_memory(&mut c));
+        let keys: i64 = q(&mut c, &["DBSIZE"]);
+        assert!(keys > 0 && keys < 20_000, "{policy}: {keys} keys left");
+        assert!(stat(&mut c, "evicted_keys") > 0, "{policy}");
+    }
+}
+
+#[test]
+fn volatile_policies_only_evict_keys_with_a_ttl() {
+    for policy in ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] {
+        let s = TestServer::start();
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory-policy", policy]);
+        fill(&mut c, "persistent", 500, 1000, false);
+        limit_just_above_current(&mut c, 2 * 1024 * 1024);
+        fill(&mut c, "volatile", 10_000, 1000, true);
+        let persistent: i64 = (0..500).map(|i| q::<i64>(&mut c, &["EXISTS", &format!("persistent:{i}")])).sum();
+        assert_eq!(persistent, 500, "{policy} evicted a key without TTL");
+        assert!(stat(&mut c, "evicted_keys") > 0, "{policy}");
+        // Once no key has a TTL left, writes are refused.
+        let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1"]);
+        let mut refused = false;
+        for i in 0..20_000 {
+            if let Err(e) = redis::cmd("SET").arg(format!("more:{i}")).arg("x".repeat(1000)).query::<()>(&mut c) {
+                assert_eq!(e.code(), Some("OOM"));
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "{policy} never refused a write");
+    }
+}
+
+#[test]
+fn lru_keeps_recently_used_keys() {
+    let s = ServerProcess::start(&[]);
+    let mut c = s.client().get_connection().expect("connect");
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory-samples", "10"]);
+    fill(&mut c, "hot", 200, 1000, false);
+    limit_just_above_current(&mut c, 4 * 1024 * 1024);
+    // The LRU clock counts seconds: write the cold keys a second after the hot ones, then touch the hot keys a
+    // second later still, so the cold keys are the least recently used.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    fill(&mut c, "cold", 1500, 1000, false);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for i in 0..200 {
+        let _: Option<String> = q(&mut c, &["GET", &format!("hot:{i}")]);
+    }
+    fill(&mut c, "new", 2500, 1000, false);
+    assert!(stat(&mut c, "evicted_keys") > 0);
+    let hot: i64 = (0..200).map(|i| q::<i64>(&mut c, &["EXISTS", &format!("hot:{i}")])).sum();
+    assert!(hot >= 180, "only {hot} of 200 hot keys survived");
+}
+
+/// The server binary in its own process, so used_memory is the server's alone (in-process, the test's own
+/// allocations would count too).
+struct ServerProcess {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ServerProcess {
+    fn start(args: &[&str]) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_strata-server"))
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn strata-server");
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("client");
+        for _ in 0..200 {
+            if client.get_connection().is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        ServerProcess { child, port }
+    }
+
+    fn client(&self) -> redis::Client {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("client")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn write_storm_stays_under_maxmemory_and_server_stays_responsive() {
+    let s = ServerProcess::start(&["--maxmemory", "20mb", "--maxmemory-policy", "allkeys-lru"]);
+    let limit = 20 * 1024 * 1024;
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let client = s.client();
+        writers.push(std::thread::spawn(move || {
+            let mut c = client.get_connection().expect("connect");
+            // 4 writers x 50 MB = 200 MB written into a 20 MB limit.
+            fill(&mut c, &format!("w{w}"), 50_000, 1000, false);
+        }));
+    }
+    let mut probe = s.client().get_connection().expect("connect");
+    let mut max_seen = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        max_seen = max_seen.max(used_memory(&mut probe));
+        assert_eq!(q::<String>(&mut probe, &["PING"]), "PONG");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for w in writers {
+        w.join().expect("writer");
+    }
+    // Client query buffers count in used_memory, as in Redis; allow for them on top of the limit.
+    assert!(max_seen <= limit + 2 * 1024 * 1024, "used_memory peaked at {max_seen}");
+    assert!(stat(&mut probe, "evicted_keys") > 100_000);
+}
+
+#[test]
+fn evictions_are_notified() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    let mut sub = s.raw();
+    sub.send(b"*2\r\n$9\r\nSUBSCRIBE\r\n$22\r\n__keyevent@0__:evicted\r\n");
+    let _ = sub.read_n(10);
+    limit_just_above_current(&mut c, 1024 * 1024);
+    fill(&mut c, "e", 5000, 1000, false);
+    let got = sub.read_n(40);
+    assert!(String::from_utf8_lossy(&got).contains("message"), "{:?}", String::from_utf8_lossy(&got));
+}
