@@ -48,12 +48,16 @@ pub const MAX_SAMPLE_REPLY: u64 = 1 << 24;
 ///
 /// # Errors
 /// `ERR value is not an integer or out of range`, `ERR value is out of range, value must between ...`.
-pub fn sample_count(a: &[u8]) -> CmdResult<i64> {
+pub fn sample_count(a: &[u8], with_values: bool) -> CmdResult<i64> {
     let n = int(a)?;
     if n == i64::MIN {
         return Err(CmdError::err(
             "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ));
+    }
+    // Redis's own check: with values, the reply holds twice as many elements.
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+        return Err(CmdError::err("value is out of range"));
     }
     if n < 0 && n.unsigned_abs() > MAX_SAMPLE_REPLY {
         return Err(CmdError::err(format!("value is out of range, count must be at least -{MAX_SAMPLE_REPLY}")));

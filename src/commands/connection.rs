@@ -497,7 +497,17 @@ fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::err("PREFIX option requires BCAST mode to be enabled"));
     }
     if mode.optin && mode.optout {
-        return Err(CmdError::err("You can't use both OPTIN and OPTOUT"));
+        return Err(CmdError::err("You can't specify both OPTIN mode and OPTOUT mode"));
+    }
+    for (i, a) in mode.prefixes.iter().enumerate() {
+        for b in &mode.prefixes[i + 1..] {
+            if a.starts_with(b) || b.starts_with(a) {
+                let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+                return Err(CmdError::err(format!(
+                    "Prefix '{a}' overlaps with another provided prefix '{b}'. Prefixes for a single client must not overlap."
+                )));
+            }
+        }
     }
     if mode.bcast && (mode.optin || mode.optout) {
         return Err(CmdError::err("OPTIN and OPTOUT are not compatible with BCAST"));
@@ -508,9 +518,15 @@ fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
                 "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
             ));
         }
-    }
-    if mode.redirect == id {
-        mode.redirect = 0;
+        if (cur.optin && mode.optout) || (cur.optout && mode.optin) {
+            return Err(CmdError::err(
+                "You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            ));
+        }
+        // Turning tracking on again adds prefixes to those already registered.
+        let mut prefixes = cur.prefixes;
+        prefixes.extend(mode.prefixes.iter().filter(|p| !prefixes.contains(p)).cloned().collect::<Vec<_>>());
+        mode.prefixes = prefixes;
     }
     ctx.srv.tracking.enable(id, mode);
     ctx.client.tracking = true;
@@ -518,8 +534,7 @@ fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn client_caching(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let mode = ctx.srv.tracking.mode(ctx.client.info.id).filter(|m| m.optin || m.optout);
-    let Some(mode) = mode else {
+    let Some(mode) = ctx.srv.tracking.mode(ctx.client.info.id) else {
         return Err(CmdError::err(
             "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
         ));
@@ -549,23 +564,23 @@ fn client_trackinginfo(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     let mut flags = Vec::new();
     let (redirect, prefixes) = match &mode {
         None => {
-            flags.push(Reply::Simple("off"));
+            flags.push(Reply::bulk_static("off"));
             (-1, Vec::new())
         }
         Some(m) => {
-            flags.push(Reply::Simple("on"));
+            flags.push(Reply::bulk_static("on"));
             for (set, name) in [(m.bcast, "bcast"), (m.optin, "optin"), (m.optout, "optout"), (m.noloop, "noloop")] {
                 if set {
-                    flags.push(Reply::Simple(name));
+                    flags.push(Reply::bulk_static(name));
                 }
             }
             match ctx.client.caching {
-                Some(true) => flags.push(Reply::Simple("caching-yes")),
-                Some(false) => flags.push(Reply::Simple("caching-no")),
+                Some(true) => flags.push(Reply::bulk_static("caching-yes")),
+                Some(false) => flags.push(Reply::bulk_static("caching-no")),
                 None => {}
             }
             if m.redirect != 0 && ctx.srv.clients.get(m.redirect).is_none() {
-                flags.push(Reply::Simple("broken_redirect"));
+                flags.push(Reply::bulk_static("broken_redirect"));
             }
             (m.redirect as i64, m.prefixes.iter().cloned().map(Reply::Bulk).collect())
         }

@@ -232,6 +232,12 @@ impl<'a> Ctx<'a> {
         e.access = lru;
     }
 
+    /// Publishes an extra keyspace event for `key` (e.g. SET's `expire` after its `set`), with no other effect.
+    pub fn notify(&mut self, key: &[u8], event: &'static str) {
+        let change = KeyChange { db: self.client.db, key, kind: ChangeKind::Write, event, client: self.client.info.id };
+        crate::server::notify::notify(self.srv, change.db, change.key, change.event);
+    }
+
     /// Records that `key` in the selected database was modified in place by the current command.
     pub fn modified(&mut self, key: &[u8], event: &'static str) {
         let db = self.client.db;

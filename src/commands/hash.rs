@@ -145,12 +145,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         4 if is(&args[3], "WITHVALUES") => true,
         _ => return Err(error::SYNTAX),
     };
-    let count = args.get(2).map(|a| super::args::sample_count(a)).transpose()?;
-    if let Some(c) = count {
-        if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
-            return Err(CmdError::err("value is out of range"));
-        }
-    }
+    let count = args.get(2).map(|a| super::args::sample_count(a, withvalues)).transpose()?;
     let mut rng = ctx.rng();
     let resp3 = ctx.client.proto == Protocol::Resp3;
     let Some(h) = ctx.read_as(&args[1], Value::as_hash)? else {
@@ -180,8 +175,9 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let opts = ScanOpts::parse(args, 3)?;
     let Some(h) = ctx.read_as(&args[1], Value::as_hash)? else { return Ok(container_scan(0, vec![])) };
+    // The key is looked up before the options are parsed, as Redis does.
+    let opts = ScanOpts::parse(args, 3)?;
     let (next, items) = match h {
         HashValue::Pack(_) => (0, h.pairs()),
         HashValue::Table(d) => {

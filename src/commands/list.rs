@@ -472,11 +472,15 @@ pub fn serve_blocked(ctx: &mut Ctx<'_>, w: &Waiter, key: &Bytes) -> Option<Reply
             ctx.emit(vec![Bytes::from_static(cmd), key.clone()]);
             Some(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(e)]))
         }
-        BlockedOp::Move { dst, from_left, to_left } => {
-            let e = move_element(ctx, key, dst, *from_left, *to_left).ok()??;
-            ctx.emit(lmove_effect(key, dst, *from_left, *to_left));
-            Some(Reply::Bulk(e))
-        }
+        BlockedOp::Move { dst, from_left, to_left } => match move_element(ctx, key, dst, *from_left, *to_left) {
+            // The destination holds another type: the waiter gets the error and the element stays put.
+            Err(e) => Some(Reply::Error(e.0.into_owned())),
+            Ok(None) => None,
+            Ok(Some(e)) => {
+                ctx.emit(lmove_effect(key, dst, *from_left, *to_left));
+                Some(Reply::Bulk(e))
+            }
+        },
         BlockedOp::MPop { left, count } => mpop_first(ctx, std::slice::from_ref(key), *left, *count).ok()?,
         _ => None,
     }

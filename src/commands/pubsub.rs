@@ -99,9 +99,9 @@ fn pubsub_channels(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn pubsub_numsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let pairs =
-        args[2..].iter().map(|c| (Reply::Bulk(c.clone()), Reply::Int(ctx.srv.pubsub.numsub(c) as i64))).collect();
-    Ok(Reply::Map(pairs))
+    // A flat array in both protocols, as Redis sends it.
+    let items = args[2..].iter().flat_map(|c| [Reply::Bulk(c.clone()), Reply::Int(ctx.srv.pubsub.numsub(c) as i64)]);
+    Ok(Reply::Array(items.collect()))
 }
 
 fn pubsub_numpat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {

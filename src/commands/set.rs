@@ -99,7 +99,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     use rand::seq::SliceRandom;
     let count = match args.len() {
         2 => None,
-        3 => Some(super::args::sample_count(&args[2])?),
+        3 => Some(super::args::sample_count(&args[2], false)?),
         _ => return Err(error::SYNTAX),
     };
     let mut rng = ctx.rng();
@@ -295,8 +295,9 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let opts = ScanOpts::parse(args, 3)?;
     let Some(s) = ctx.read_as(&args[1], Value::as_set)? else { return Ok(container_scan(0, vec![])) };
+    // The key is looked up before the options are parsed, as Redis does.
+    let opts = ScanOpts::parse(args, 3)?;
     let (next, items) = match s.table() {
         None => (0, s.members()),
         Some(d) => {

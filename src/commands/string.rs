@@ -151,6 +151,9 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_
         (None, false) => Ttl::Clear,
     };
     ctx.set(key, Value::Str(StrValue::from_slice(value)), ttl, "set");
+    if expire_at.is_some() {
+        ctx.notify(key, "expire");
+    }
     if let Some(at) = expire_at {
         ctx.emit(vec![
             Bytes::from_static(b"SET"),

@@ -365,7 +365,12 @@ fn legacy_range(ctx: &mut Ctx<'_>, args: &[Bytes], by: By, rev: bool) -> CmdResu
             }
             withscores = true;
             j += 1;
-        } else if is(&args[j], "LIMIT") && j + 2 < args.len() && by != By::Rank {
+        } else if is(&args[j], "LIMIT") && j + 2 < args.len() {
+            if by == By::Rank {
+                return Err(CmdError::err(
+                    "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+                ));
+            }
             limit = Some((int(&args[j + 1])?, int(&args[j + 2])?));
             j += 3;
         } else {
@@ -607,12 +612,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         4 if is(&args[3], "WITHSCORES") => true,
         _ => return Err(error::SYNTAX),
     };
-    let count = args.get(2).map(|a| super::args::sample_count(a)).transpose()?;
-    if let Some(c) = count {
-        if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
-            return Err(CmdError::err("value is out of range"));
-        }
-    }
+    let count = args.get(2).map(|a| super::args::sample_count(a, withscores)).transpose()?;
     let mut rng = ctx.rng();
     let Some(z) = ctx.read_as(&args[1], Value::as_zset)? else {
         return Ok(if count.is_some() { Reply::Array(vec![]) } else { Reply::Nil });
@@ -830,15 +830,19 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     let mut inputs: Vec<Vec<Bytes>> = Vec::new();
+    let mut missing = false;
     for k in &keys {
         match ctx.read(k) {
-            None => return Ok(Reply::Int(0)),
+            None => missing = true,
             Some(e) => match &e.value {
                 Value::ZSet(z) => inputs.push(z.entries().into_iter().map(|(m, _)| m).collect()),
                 Value::Set(s) => inputs.push(s.members()),
                 _ => return Err(error::WRONGTYPE),
             },
         }
+    }
+    if missing {
+        return Ok(Reply::Int(0));
     }
     let sets: Vec<std::collections::HashSet<&Bytes>> = inputs.iter().map(|v| v.iter().collect()).collect();
     let mut n = 0;
@@ -857,8 +861,9 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let opts = ScanOpts::parse(args, 3)?;
     let Some(z) = ctx.read_as(&args[1], Value::as_zset)? else { return Ok(container_scan(0, vec![])) };
+    // The key is looked up before the options are parsed, as Redis does.
+    let opts = ScanOpts::parse(args, 3)?;
     let (next, items) = match z.table() {
         None => (0, z.entries()),
         Some(d) => {

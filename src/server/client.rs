@@ -44,6 +44,8 @@ pub struct ClientInfo {
     pub authenticated: AtomicBool,
     /// Seconds (since `created`) when the output buffer first went over the soft limit; `u64::MAX` when under.
     pub soft_limit_since: AtomicU64,
+    /// Invalidations caused by this client's own command, written after its reply (as Redis orders them).
+    pub after_reply: Mutex<Vec<Bytes>>,
     /// Subscribed channels + patterns (CLIENT LIST sub/psub).
     pub subs: AtomicUsize,
     pub psubs: AtomicUsize,
@@ -132,6 +134,7 @@ impl ClientRegistry {
             watch_len: AtomicUsize::new(0),
             authenticated: AtomicBool::new(false),
             soft_limit_since: AtomicU64::new(u64::MAX),
+            after_reply: Mutex::new(Vec::new()),
             subs: AtomicUsize::new(0),
             psubs: AtomicUsize::new(0),
             killed: AtomicBool::new(false),

@@ -79,7 +79,13 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                     out.extend_from_slice(&more);
                 }
                 let _ = info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(taken)));
-                if write_out(&srv, &mut stream, &mut out).await.is_err() {
+                // A client that stopped reading must still be closable (output buffer limit, CLIENT KILL).
+                let written = tokio::select! {
+                    r = write_out(&srv, &mut stream, &mut out) => r.is_ok(),
+                    _ = info.killed() => false,
+                    _ = shutdown.changed() => false,
+                };
+                if !written {
                     break;
                 }
                 continue;
@@ -91,7 +97,8 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
             break;
         }
         decoder.max_bulk_len = srv.hot.proto_max_bulk_len.load(Ordering::Relaxed);
-        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &mut stream).await.is_err() {
+        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &mut stream, &mut push_rx).await.is_err()
+        {
             break;
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
@@ -129,6 +136,7 @@ async fn process_batch(
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
     stream: &mut TcpStream,
+    push_rx: &mut mpsc::UnboundedReceiver<Bytes>,
 ) -> Result<(), ()> {
     loop {
         // Nothing more runs once the server is stopping or this client was killed.
@@ -180,8 +188,18 @@ async fn process_batch(
                 false
             }
         };
+        // Messages the command caused for this very client (a PUBLISH to its own channel, an invalidation) go
+        // before its reply, as Redis writes them.
+        while let Ok(m) = push_rx.try_recv() {
+            let _ =
+                state.info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(m.len())));
+            out.extend_from_slice(&m);
+        }
         if send {
             encode(out, &reply, state.proto);
+        }
+        for m in std::mem::take(&mut *state.info.after_reply.lock()) {
+            out.extend_from_slice(&m);
         }
         state.info.resp.store(if state.proto == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
         if state.close_after_reply {

@@ -111,7 +111,7 @@ impl Tracking {
             if mode.noloop && id == origin {
                 continue;
             }
-            send(clients, pubsub, id, &mode, keys.clone());
+            send(clients, pubsub, id, &mode, keys.clone(), origin);
         }
     }
 
@@ -123,17 +123,33 @@ impl Tracking {
             t.clients.iter().map(|(id, m)| (*id, m.clone())).collect()
         };
         for (id, mode) in targets {
-            send(clients, pubsub, id, &mode, Reply::Nil);
+            send(clients, pubsub, id, &mode, Reply::Nil, 0);
         }
     }
 }
 
-fn send(clients: &ClientRegistry, pubsub: &PubSub, id: u64, mode: &TrackingMode, keys: Reply) {
-    let target = if mode.redirect != 0 { mode.redirect } else { id };
-    let Some(c) = clients.get(target) else { return };
+fn send(clients: &ClientRegistry, pubsub: &PubSub, id: u64, mode: &TrackingMode, keys: Reply, origin: u64) {
+    let redirected = mode.redirect != 0 && mode.redirect != id;
+    let target = if redirected { mode.redirect } else { id };
+    let Some(c) = clients.get(target) else {
+        // The redirect target is gone: tell the tracking client (RESP3), as Redis does.
+        if let Some(me) = clients.get(id).filter(|me| me.resp.load(Ordering::Relaxed) == 3) {
+            let msg = Reply::Push(vec![Reply::bulk_static("tracking-redir-broken"), Reply::Int(target as i64)]);
+            deliver(pubsub, &me, &msg);
+        }
+        return;
+    };
     if c.resp.load(Ordering::Relaxed) == 3 {
-        deliver(pubsub, &c, &Reply::Push(vec![Reply::bulk_static("invalidate"), keys]));
-    } else if mode.redirect != 0 && c.subs.load(Ordering::Relaxed) > 0 {
+        let msg = Reply::Push(vec![Reply::bulk_static("invalidate"), keys]);
+        if target == origin {
+            // Invalidations of the client's own write follow its reply.
+            let mut buf = bytes::BytesMut::new();
+            crate::protocol::encode(&mut buf, &msg, crate::protocol::Protocol::Resp3);
+            c.after_reply.lock().push(buf.freeze());
+        } else {
+            deliver(pubsub, &c, &msg);
+        }
+    } else if redirected && c.subs.load(Ordering::Relaxed) > 0 {
         let msg = Reply::Push(vec![Reply::bulk_static("message"), Reply::bulk_static(INVALIDATE_CHANNEL), keys]);
         deliver(pubsub, &c, &msg);
     }
