@@ -153,6 +153,27 @@ pub static PARAMS: &[Param] = &[
     p("slowlog-max-len", Kind::Int(0, i64::MAX), "128", true, "Slow log length."),
     p("latency-monitor-threshold", Kind::Int(0, i64::MAX), "0", true, "Latency monitor threshold in milliseconds."),
     p(
+        "compression",
+        Kind::Bool,
+        "yes",
+        true,
+        "Compress cold string values with LZ4 and a dictionary sampled from the data.",
+    ),
+    p(
+        "compression-min-size",
+        Kind::Memory(16, u64::MAX),
+        "256",
+        true,
+        "Smallest value, in bytes, the cold tier compresses.",
+    ),
+    p(
+        "compression-cold-seconds",
+        Kind::Int(0, I32),
+        "60",
+        true,
+        "A value not read for this many seconds is cold and may be compressed.",
+    ),
+    p(
         "hash-max-listpack-entries",
         Kind::Int(0, I32),
         "128",

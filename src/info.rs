@@ -216,6 +216,11 @@ fn memory(srv: &Server, out: &mut String) {
     kv(out, "mem_cluster_links", 0);
     kv(out, "mem_aof_buffer", 0);
     kv(out, "mem_allocator", crate::memory::ALLOCATOR);
+    let (ckeys, cbytes, saved) = crate::store::compress::totals(&srv.keyspace);
+    kv(out, "compressed_keys", ckeys);
+    kv(out, "compressed_bytes", cbytes);
+    kv(out, "compression_saved_bytes", saved);
+    kv(out, "compression_dict_version", srv.tier.dict_id());
     kv(out, "active_defrag_running", 0);
     kv(out, "lazyfree_pending_objects", 0);
     kv(out, "lazyfreed_objects", 0);

@@ -221,7 +221,15 @@ impl<'a> Ctx<'a> {
     /// Records an access: the LRU clock, and the LFU counter when an LFU policy is selected.
     fn touch(&mut self, li: usize, idx: u32) {
         let (lru, lfu) = (self.lru, self.lfu);
+        let cold = self.srv.hot.compression_cold_secs.load(Ordering::Relaxed) as u32;
         let Some(e) = self.locks[li].1.data.entry_mut(idx) else { return };
+        // A compressed value read again while still warm has become hot: keep it raw from now on. (With a cold
+        // time of 0 every value counts as cold and stays compressed.)
+        if let Value::Str(StrValue::Lz4(c)) = &e.value {
+            if cold > 0 && lru.saturating_sub(e.access) < cold {
+                e.value = Value::Str(StrValue::Raw(Bytes::from(c.decompress())));
+            }
+        }
         if lfu {
             let hot = &self.srv.hot;
             let decay = hot.lfu_decay_time.load(Ordering::Relaxed);
@@ -241,6 +249,12 @@ impl<'a> Ctx<'a> {
     /// Records that `key` in the selected database was modified in place by the current command.
     pub fn modified(&mut self, key: &[u8], event: &'static str) {
         let db = self.client.db;
+        // The value changed: the cold tier may try it again.
+        if let Some((li, idx)) = self.find_live(db, key) {
+            if let Some(e) = self.locks[li].1.data.entry_mut(idx) {
+                e.flags &= !Entry::INCOMPRESSIBLE;
+            }
+        }
         self.changed_in(db, key, ChangeKind::Write, event);
     }
 
@@ -271,6 +285,7 @@ impl<'a> Ctx<'a> {
                 if let Some(e) = data.entry_mut(idx) {
                     e.value = value;
                     e.access = lru;
+                    e.flags = 0;
                 }
                 match ttl {
                     Ttl::Keep => {}

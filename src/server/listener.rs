@@ -164,6 +164,15 @@ async fn cron(srv: Arc<Server>) {
             srv.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
             srv.stats.expire_cycle_cpu_ms.fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         }
+        if srv.hot.compression.load(Ordering::Relaxed) {
+            let params = crate::store::compress::ColdParams {
+                min_size: srv.hot.compression_min_size.load(Ordering::Relaxed),
+                cold_secs: srv.hot.compression_cold_secs.load(Ordering::Relaxed) as u32,
+                lru_now: srv.lru_clock(),
+                deadline: Instant::now() + period / 4,
+            };
+            srv.tier.cycle(&srv.keyspace, params);
+        }
         srv.sample_rates();
         srv.refresh_used_memory();
         let mut p = srv.pause.lock();

@@ -134,6 +134,9 @@ pub struct Hot {
     pub maxmemory_samples: AtomicUsize,
     /// Bytes written since `used_memory` was last read from the allocator (only counted with maxmemory set).
     pub pending_bytes: AtomicU64,
+    pub compression: AtomicBool,
+    pub compression_min_size: AtomicUsize,
+    pub compression_cold_secs: AtomicU64,
     /// `notify-keyspace-events` as flag bits (0 = off).
     pub notify_flags: std::sync::atomic::AtomicU32,
 }
@@ -149,6 +152,8 @@ pub struct Server {
     pub blocking: blocking::Blocking,
     pub pubsub: pubsub::PubSub,
     pub tracking: tracking::Tracking,
+    /// The compressed cold tier.
+    pub tier: crate::store::compress::Tier,
     pub stats: Stats,
     pub started: Instant,
     pub started_unix_ms: u64,
@@ -189,6 +194,7 @@ impl Server {
             blocking: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            tier: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix_ms: unix_ms(),
@@ -244,6 +250,9 @@ impl Server {
         *self.hot.policy.lock() =
             Some(crate::store::evict::Policy::parse(cfg.get("maxmemory-policy").unwrap_or("noeviction")));
         self.hot.maxmemory_samples.store(us("maxmemory-samples").max(1), Ordering::Relaxed);
+        self.hot.compression.store(cfg.get("compression") == Some("yes"), Ordering::Relaxed);
+        self.hot.compression_min_size.store(us("compression-min-size").max(16), Ordering::Relaxed);
+        self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
         let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
     }

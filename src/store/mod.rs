@@ -12,6 +12,7 @@
 
 pub mod bits;
 pub mod change;
+pub mod compress;
 pub mod dict;
 pub mod evict;
 pub mod expire;

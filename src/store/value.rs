@@ -16,6 +16,8 @@ pub enum StrValue {
     Bytes(Bytes),
     /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...); always `raw`, as in Redis.
     Raw(Bytes),
+    /// A cold value, LZ4-compressed against a dictionary (`store::compress`).
+    Lz4(Box<super::compress::Compressed>),
 }
 
 impl StrValue {
@@ -44,6 +46,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
             StrValue::Bytes(b) | StrValue::Raw(b) => b.clone(),
+            StrValue::Lz4(c) => Bytes::from(c.decompress()),
         }
     }
 
@@ -52,6 +55,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
             StrValue::Bytes(b) | StrValue::Raw(b) => b.len(),
+            StrValue::Lz4(c) => c.len(),
         }
     }
 
@@ -65,6 +69,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
             StrValue::Bytes(b) | StrValue::Raw(b) => Vec::from(b),
+            StrValue::Lz4(c) => c.decompress(),
         }
     }
 
@@ -73,6 +78,7 @@ impl StrValue {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Bytes(b) if b.len() <= EMBSTR_MAX => "embstr",
+            StrValue::Lz4(_) => "lz4",
             _ => "raw",
         }
     }
@@ -116,6 +122,7 @@ impl Value {
         match self {
             Value::Str(StrValue::Int(_)) => 0,
             Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => b.len(),
+            Value::Str(StrValue::Lz4(c)) => c.stored_len() + 16,
             Value::Hash(h) => h.heap_bytes(),
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
             Value::Set(s) => s.heap_bytes(),
@@ -234,11 +241,16 @@ pub struct Entry {
     pub freq: u8,
     /// Position in the shard's volatile-key list, `u32::MAX` when not volatile.
     pub(crate) vpos: u32,
+    /// [`Entry::INCOMPRESSIBLE`] and friends.
+    pub flags: u8,
 }
 
 impl Entry {
     /// A persistent entry.
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: 0, freq: crate::store::LFU_INIT_VAL, vpos: u32::MAX }
+        Entry { value, expire_at: 0, access: 0, freq: crate::store::LFU_INIT_VAL, vpos: u32::MAX, flags: 0 }
     }
+
+    /// The value did not compress well: the cold tier does not try it again until it changes.
+    pub const INCOMPRESSIBLE: u8 = 1;
 }
