@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Hit rate side by side: both servers with the same maxmemory and policy, a read-through workload (GET; on a miss
+# SET) with Zipf(0.99) popularity over a key universe about four times what fits, JSON values of 500-3000 bytes.
+# Usage: scripts/hitrate-bench.sh [--maxmemory 64mb] [--policy allkeys-lru] [--keys N] [--requests N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; fi
+fi
+cargo build --release --locked -q
+python3 scripts/memtools.py hitrate --strata target/release/strata-server "$@"

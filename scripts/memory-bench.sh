@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Memory side by side: the same datasets loaded into a fresh redis-server and a fresh Strata (release build),
+# then used_memory, used_memory_rss, bytes per key and Strata/Redis ratios.
+# Usage: scripts/memory-bench.sh [--scale 0.1] [--datasets strings,json,hashes]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; fi
+fi
+cargo build --release --locked -q
+python3 scripts/memtools.py memory --strata target/release/strata-server "$@"

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Side-by-side memory and hit-rate benchmarks of Strata and redis-server (used by memory-bench.sh and
+hitrate-bench.sh). Standard library only; talks raw RESP with pipelining."""
+import argparse
+import bisect
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        self.f = self.s.makefile("rb")
+
+    @staticmethod
+    def enc(*args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def read(self):
+        line = self.f.readline()
+        t, rest = line[:1], line[1:-2]
+        if t in (b"+", b"-", b":"):
+            return rest if t != b":" else int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)
+            return data[:-2]
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+    def pipeline(self, cmds):
+        self.s.sendall(b"".join(Conn.enc(*c) for c in cmds))
+        return [self.read() for _ in cmds]
+
+    def cmd(self, *a):
+        return self.pipeline([a])[0]
+
+    def info(self, section):
+        text = self.cmd("INFO", section).decode()
+        return {k: v for k, v in (l.split(":", 1) for l in text.splitlines() if ":" in l)}
+
+
+class Server:
+    def __init__(self, name, argv, port):
+        self.name, self.port = name, port
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(300):
+            try:
+                c = Conn(port)
+                c.cmd("PING")
+                self.conn = c
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(name + " did not start")
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+
+def start_pair(strata_bin, extra_redis=(), extra_strata=()):
+    rp, sp = free_port(), free_port()
+    redis = Server("redis", ["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *extra_redis], rp)
+    strata = Server("strata", [strata_bin, "--port", str(sp), "--bind", "127.0.0.1", "--save", "", *extra_strata], sp)
+    return redis, strata
+
+
+# ---- datasets (deterministic from a seed) ----
+
+FIELDS = ["id", "name", "email", "city", "country", "plan", "status", "created_at", "updated_at", "tags", "score",
+          "referrer", "device", "locale", "timezone", "last_login", "orders", "notes", "company", "title"]
+WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore "
+         "magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea commodo").split()
+CITIES = ["Lisbon", "Paris", "Berlin", "Tokyo", "Lima", "Oslo", "Austin", "Cairo", "Seoul", "Toronto", "Madrid", "Rome"]
+
+
+def json_doc(rng, i, lo=500, hi=3000):
+    target = rng.randint(lo, hi)
+    d = {
+        "id": i,
+        "name": "%s %s" % (rng.choice(WORDS).title(), rng.choice(WORDS).title()),
+        "email": "user%d@%s.example.com" % (i, rng.choice(WORDS)),
+        "city": rng.choice(CITIES),
+        "plan": rng.choice(["free", "pro", "team", "enterprise"]),
+        "status": rng.choice(["active", "inactive", "pending", "suspended"]),
+        "created_at": "2026-%02d-%02dT%02d:%02d:%02dZ" % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)),
+        "score": round(rng.random() * 1000, 3),
+        "tags": rng.sample(WORDS, rng.randint(2, 6)),
+        "orders": [],
+    }
+    while len(json.dumps(d)) < target:
+        d["orders"].append({
+            "sku": "SKU-%05d" % rng.randint(0, 99999),
+            "qty": rng.randint(1, 9),
+            "price": round(rng.random() * 200, 2),
+            "shipped": rng.random() < 0.7,
+            "note": " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 8))),
+        })
+    return json.dumps(d).encode()
+
+
+def load(conn, cmds, batch=1000):
+    for i in range(0, len(cmds), batch):
+        conn.pipeline(cmds[i:i + batch])
+
+
+def dataset_commands(name, scale):
+    rng = random.Random(42)
+    if name == "strings":
+        n = int(1_000_000 * scale)
+        return [("SET", "key:%08d" % i, rng.randbytes(100)) for i in range(n)], n
+    if name == "json":
+        n = int(200_000 * scale)
+        return [("SET", "doc:%07d" % i, json_doc(rng, i)) for i in range(n)], n
+    if name == "hashes":
+        n = int(100_000 * scale)
+        cmds = []
+        for i in range(n):
+            args = ["HSET", "user:%07d" % i]
+            for f in FIELDS:
+                args += [f, "%s-%d" % (rng.choice(WORDS), rng.randint(0, 9999))]
+            cmds.append(tuple(args))
+        return cmds, n
+    raise ValueError(name)
+
+
+def settle_compression(conn, timeout=120):
+    """Waits until the cold tier stops compressing more keys."""
+    last, stable = -1, 0
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        n = int(conn.info("memory").get("compressed_keys", "0"))
+        stable = stable + 1 if n == last else 0
+        if stable >= 3:
+            return n
+        last = n
+        time.sleep(1)
+    return last
+
+
+def memory_bench(args):
+    rows = []
+    for name in args.datasets.split(","):
+        cmds, n = dataset_commands(name, args.scale)
+        redis, strata = start_pair(args.strata, extra_strata=("--compression-cold-seconds", "1"))
+        try:
+            for srv in (redis, strata):
+                load(srv.conn, cmds)
+            compressed = settle_compression(strata.conn)
+            time.sleep(1)
+            out = {}
+            for srv in (redis, strata):
+                m = srv.conn.info("memory")
+                out[srv.name] = (int(m["used_memory"]), int(m["used_memory_rss"]))
+            rows.append((name, n, out, compressed))
+        finally:
+            redis.stop()
+            strata.stop()
+        del cmds
+    print()
+    print("%-8s %9s | %14s %14s %8s | %14s %14s %8s | %10s %10s" % (
+        "dataset", "keys", "redis used", "strata used", "ratio", "redis rss", "strata rss", "ratio", "redis B/k", "strata B/k"))
+    for name, n, out, compressed in rows:
+        (ru, rr), (su, sr) = out["redis"], out["strata"]
+        print("%-8s %9d | %14d %14d %8.2f | %14d %14d %8.2f | %10.0f %10.0f" % (
+            name, n, ru, su, su / ru, rr, sr, sr / rr, rr / n, sr / n))
+        print("         (strata compressed %d keys)" % compressed)
+
+
+def zipf_cdf(n, s):
+    weights = [1.0 / (k ** s) for k in range(1, n + 1)]
+    total = sum(weights)
+    acc, cdf = 0.0, []
+    for w in weights:
+        acc += w / total
+        cdf.append(acc)
+    return cdf
+
+
+def hitrate_bench(args):
+    rng = random.Random(7)
+    universe = args.keys
+    cdf = zipf_cdf(universe, 0.99)
+    perm = list(range(universe))
+    rng.shuffle(perm)
+    values = {}
+    docs_rng = random.Random(99)
+
+    def value(k):
+        v = values.get(k)
+        if v is None:
+            v = values[k] = json_doc(docs_rng, k)
+        return v
+
+    requests = [perm[bisect.bisect_left(cdf, rng.random())] for _ in range(args.requests)]
+    common = ("--maxmemory", args.maxmemory, "--maxmemory-policy", args.policy)
+    redis, strata = start_pair(args.strata, extra_redis=common, extra_strata=common + ("--compression-cold-seconds", "1"))
+    results = {}
+    try:
+        for srv in (redis, strata):
+            hits = misses = 0
+            started = time.time()
+            for i in range(0, len(requests), 64):
+                batch = requests[i:i + 64]
+                got = srv.conn.pipeline([("GET", "k:%d" % k) for k in batch])
+                miss = [k for k, v in zip(batch, got) if v is None]
+                hits += len(batch) - len(miss)
+                misses += len(miss)
+                if miss:
+                    srv.conn.pipeline([("SET", "k:%d" % k, value(k)) for k in miss])
+            elapsed = time.time() - started
+            st = srv.conn.info("stats")
+            mem = srv.conn.info("memory")
+            results[srv.name] = (hits, misses, int(st["evicted_keys"]), len(requests) / elapsed, int(mem["used_memory"]), int(srv.conn.cmd("DBSIZE")))
+    finally:
+        redis.stop()
+        strata.stop()
+    print()
+    print("maxmemory %s, policy %s, %d keys (Zipf 0.99), %d requests" % (args.maxmemory, args.policy, universe, args.requests))
+    print("%-7s %9s %9s %10s %10s %12s %10s" % ("server", "hit rate", "evicted", "keys held", "used_mem", "req/s", ""))
+    for name in ("redis", "strata"):
+        h, m, ev, rps, used, keys = results[name]
+        print("%-7s %8.2f%% %9d %10d %10d %12.0f" % (name, 100.0 * h / (h + m), ev, keys, used, rps))
+    rh = results["redis"][0] / args.requests
+    sh = results["strata"][0] / args.requests
+    print("hit-rate difference (strata - redis): %+.2f points" % (100 * (sh - rh)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("memory")
+    m.add_argument("--strata", required=True)
+    m.add_argument("--datasets", default="strings,json,hashes")
+    m.add_argument("--scale", type=float, default=1.0)
+    h = sub.add_parser("hitrate")
+    h.add_argument("--strata", required=True)
+    h.add_argument("--maxmemory", default="64mb")
+    h.add_argument("--policy", default="allkeys-lru")
+    h.add_argument("--keys", type=int, default=160_000)
+    h.add_argument("--requests", type=int, default=400_000)
+    args = ap.parse_args()
+    {"memory": memory_bench, "hitrate": hitrate_bench}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
