@@ -173,7 +173,10 @@ def memory_bench(args):
             for srv in (redis, strata):
                 load(srv.conn, cmds)
             compressed = settle_compression(strata.conn)
-            time.sleep(1)
+            # Both allocators are asked to hand freed pages back before RSS is read.
+            for srv in (redis, strata):
+                srv.conn.cmd("MEMORY", "PURGE")
+            time.sleep(2)
             out = {}
             for srv in (redis, strata):
                 m = srv.conn.info("memory")
@@ -220,7 +223,8 @@ def hitrate_bench(args):
 
     requests = [perm[bisect.bisect_left(cdf, rng.random())] for _ in range(args.requests)]
     common = ("--maxmemory", args.maxmemory, "--maxmemory-policy", args.policy)
-    redis, strata = start_pair(args.strata, extra_redis=common, extra_strata=common + ("--compression-cold-seconds", "1"))
+    strata_extra = common + tuple(args.strata_args.split())
+    redis, strata = start_pair(args.strata, extra_redis=common, extra_strata=strata_extra)
     results = {}
     try:
         for srv in (redis, strata):
@@ -265,6 +269,7 @@ def main():
     h.add_argument("--policy", default="allkeys-lru")
     h.add_argument("--keys", type=int, default=160_000)
     h.add_argument("--requests", type=int, default=400_000)
+    h.add_argument("--strata-args", default="--compression-cold-seconds 1", help="extra Strata flags")
     args = ap.parse_args()
     {"memory": memory_bench, "hitrate": hitrate_bench}[args.cmd](args)
 

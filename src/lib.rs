@@ -32,6 +32,12 @@ pub use config::Config;
 /// jemalloc, as Redis uses: its statistics give `used_memory` the real allocated bytes.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc options: a background thread returns freed pages to the OS within about a second, so RSS follows
+/// used_memory down after evictions, deletions and compression of cold values.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:1000\0";
 pub use server::{start, ServerHandle};
 
 /// The Redis version Strata reports (HELLO, INFO): the Redis release whose semantics it implements.

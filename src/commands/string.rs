@@ -150,7 +150,7 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
     };
-    ctx.set(key, Value::Str(StrValue::from_slice(value)), ttl, "set");
+    ctx.set(key, Value::Str(stored_form(ctx, value)), ttl, "set");
     if expire_at.is_some() {
         ctx.notify(key, "expire");
     }
@@ -170,6 +170,21 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_
         ctx.emit(e);
     }
     Ok(if o.get { old_reply() } else { Reply::OK })
+}
+
+/// The representation a written string is stored in: compressed at once when every value counts as cold
+/// (`compression-cold-seconds 0`) and it is large enough, otherwise as Redis would encode it.
+fn stored_form(ctx: &Ctx<'_>, value: &[u8]) -> StrValue {
+    let hot = &ctx.srv.hot;
+    if hot.compression.load(std::sync::atomic::Ordering::Relaxed)
+        && hot.compression_cold_secs.load(std::sync::atomic::Ordering::Relaxed) == 0
+        && value.len() >= hot.compression_min_size.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        if let Some(c) = ctx.srv.tier.compress_on_write(value) {
+            return StrValue::Lz4(Box::new(c));
+        }
+    }
+    StrValue::from_slice(value)
 }
 
 fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {

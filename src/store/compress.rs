@@ -149,8 +149,9 @@ pub struct Tier {
     dict: parking_lot::RwLock<Option<Arc<Dictionary>>>,
     next_id: std::sync::atomic::AtomicU32,
     cursors: parking_lot::Mutex<Vec<u32>>,
-    /// (bytes in, bytes out) in the current window, and the ratio of the first window after a rebuild.
-    window: parking_lot::Mutex<(u64, u64, u64, Option<f64>)>,
+    /// (bytes in, bytes out, count) in the current window, the baseline ratio, and whether the first window after a
+    /// rebuild (which includes the sampled values themselves, so compresses unrealistically well) was skipped.
+    window: parking_lot::Mutex<(u64, u64, u64, Option<f64>, bool)>,
 }
 
 impl Tier {
@@ -162,16 +163,21 @@ impl Tier {
     fn build(&self, ks: &super::Keyspace, p: &ColdParams) {
         use rand::Rng;
         let mut rng = rand::thread_rng();
+        // Sample from the shards that hold keys (most databases are usually empty), compressed values included:
+        // they are the data too.
+        let occupied: Vec<usize> = (0..ks.total_shards()).filter(|&g| !ks.lock_gid(g).data.dict.is_empty()).collect();
+        if occupied.is_empty() {
+            return;
+        }
         let mut samples = Vec::new();
-        for _ in 0..SAMPLES * 8 {
+        for _ in 0..SAMPLES * 4 {
             if samples.len() >= SAMPLES {
                 break;
             }
-            let db = rng.gen_range(0..ks.db_count());
-            let shard = ks.lock(db, rng.gen_range(0..ks.shard_count()));
+            let shard = ks.lock_gid(occupied[rng.gen_range(0..occupied.len())]);
             let Some(idx) = shard.data.dict.random_slot(&mut rng) else { continue };
             if let Some(super::Entry { value: super::Value::Str(s), .. }) = shard.data.entry(idx) {
-                if matches!(s, super::StrValue::Bytes(_) | super::StrValue::Raw(_)) && s.len() >= p.min_size {
+                if !matches!(s, super::StrValue::Int(_)) && s.len() >= p.min_size {
                     samples.push(s.to_bytes());
                 }
             }
@@ -181,7 +187,7 @@ impl Tier {
         }
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         *self.dict.write() = Some(Arc::new(build_dictionary(id, &samples)));
-        *self.window.lock() = (0, 0, 0, None);
+        *self.window.lock() = (0, 0, 0, None, false);
     }
 
     /// Notes a compression for the drift watch; drops the dictionary when recent data compresses much worse than
@@ -195,14 +201,24 @@ impl Tier {
             return;
         }
         let ratio = w.1 as f64 / w.0.max(1) as f64;
-        match w.3 {
-            None => *w = (0, 0, 0, Some(ratio)),
-            Some(base) if ratio > base * 1.25 => {
-                *w = (0, 0, 0, None);
+        match (w.4, w.3) {
+            (false, _) => *w = (0, 0, 0, None, true),
+            (true, None) => *w = (0, 0, 0, Some(ratio), true),
+            (true, Some(base)) if ratio > base * 1.25 => {
+                *w = (0, 0, 0, None, false);
                 *self.dict.write() = None;
             }
-            Some(base) => *w = (0, 0, 0, Some(base)),
+            (true, Some(base)) => *w = (0, 0, 0, Some(base), true),
         }
+    }
+
+    /// Compresses a value being written, when every value counts as cold (`compression-cold-seconds 0`), so it
+    /// never occupies its raw size at all. `None` when there is no dictionary yet or it does not pay.
+    pub fn compress_on_write(&self, value: &[u8]) -> Option<Compressed> {
+        let dict = self.dict.read().clone()?;
+        let c = compress(value, &dict)?;
+        self.note(value.len(), c.stored_len());
+        Some(c)
     }
 
     /// One bounded pass: compresses cold, large-enough string values shard by shard until the deadline.
