@@ -24,6 +24,7 @@ fn hset_pairs(ctx: &mut Ctx<'_>, args: &[Bytes], name: &str) -> CmdResult<i64> {
             added += 1;
         }
     }
+    h.shrink();
     ctx.after_write(key, "hset");
     Ok(added)
 }

@@ -147,6 +147,14 @@ impl HashValue {
         }
     }
 
+    /// Releases spare capacity of the compact form (a listpack grows by doubling; a hash at rest should not keep
+    /// the slack).
+    pub fn shrink(&mut self) {
+        if let HashValue::Pack(lp) = self {
+            lp.shrink();
+        }
+    }
+
     /// Slots for HSCAN: the table's slot count (0 for the compact form, which is returned whole).
     pub fn table(&self) -> Option<&Dict<Bytes>> {
         match self {
