@@ -195,3 +195,33 @@ fn evictions_are_notified() {
     let got = sub.read_n(40);
     assert!(String::from_utf8_lossy(&got).contains("message"), "{:?}", String::from_utf8_lossy(&got));
 }
+
+#[test]
+fn memory_usage_is_within_a_fifth_of_the_real_cost_of_a_key() {
+    let s = ServerProcess::start(&["--compression", "no"]);
+    let mut c = s.client().get_connection().expect("connect");
+    for size in [16usize, 100, 1000] {
+        let _: () = q(&mut c, &["FLUSHALL"]);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let before = used_memory(&mut c);
+        fill(&mut c, "m", 20_000, size, false);
+        let real = (used_memory(&mut c) - before) as f64 / 20_000.0;
+        let estimate: f64 = q::<i64>(&mut c, &["MEMORY", "USAGE", "m:777"]) as f64;
+        let off = (estimate - real).abs() / real;
+        println!("value {size} B: real {real:.0} B/key, MEMORY USAGE {estimate:.0}");
+        assert!(off <= 0.2, "value {size}: MEMORY USAGE {estimate} vs real {real:.0}");
+    }
+}
+
+#[test]
+fn object_freq_rises_with_access_under_lfu() {
+    let s = TestServer::start_with(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "f", "v"]);
+    let start: i64 = q(&mut c, &["OBJECT", "FREQ", "f"]);
+    for _ in 0..200 {
+        let _: String = q(&mut c, &["GET", "f"]);
+    }
+    let after: i64 = q(&mut c, &["OBJECT", "FREQ", "f"]);
+    assert!(after > start + 2, "OBJECT FREQ went from {start} to {after}");
+}

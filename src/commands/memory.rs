@@ -14,9 +14,10 @@ use crate::store::{Entry, StrValue, Value};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
-/// Bytes one key costs: its table slot and index share, the key's allocation and the value's.
-pub fn key_cost(key: &[u8], e: &Entry) -> usize {
-    let slot = std::mem::size_of::<Option<Slot<Entry>>>() + 9;
+/// Bytes one key costs: its share of the table (`table_share`: the slab and index capacity over the keys in
+/// the shard), the key's allocation and the value's.
+pub fn key_cost(key: &[u8], e: &Entry, table_share: usize) -> usize {
+    let slot = table_share.max(std::mem::size_of::<Option<Slot<Entry>>>());
     let key_bytes = size_class(key.len());
     let value = match &e.value {
         Value::Str(StrValue::Int(_)) => 0,
@@ -41,7 +42,10 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     let key = args[2].clone();
-    Ok(ctx.peek(&key).map_or(Reply::Nil, |e| Reply::Int(key_cost(&key, e) as i64)))
+    let db = ctx.db();
+    let shard = ctx.srv.keyspace.shard_of(crate::store::hash_key(&key));
+    let share = ctx.with_shard(db, shard, |sh, _| sh.data.dict.overhead_bytes() / sh.data.dict.len().max(1));
+    Ok(ctx.peek(&key).map_or(Reply::Nil, |e| Reply::Int(key_cost(&key, e, share) as i64)))
 }
 
 fn memory_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {

@@ -675,7 +675,7 @@ def build_endpoints(args, log_dir: str) -> list[Endpoint]:
         if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
             raise StartError(f"--strata {args.strata}: not a port number or an executable file")
         port = free_port()
-        argv = [binary, "--port", str(port), "--bind", HOST, "--save", ""]
+        argv = [binary, "--port", str(port), "--bind", HOST, "--save", ""] + args.strata_args.split()
         endpoints.append(Endpoint("strata", port, ManagedServer("strata", argv, port, log_dir)))
     return endpoints
 
@@ -685,6 +685,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Compare Strata's replies with redis-server's, byte for byte.")
     parser.add_argument("--strata", metavar="BIN_OR_PORT",
                         help="Strata executable to start, or the port of a running Strata")
+    parser.add_argument("--strata-args", default="", metavar="FLAGS",
+                        help="extra flags for the Strata binary (e.g. '--compression-cold-seconds 0')")
     parser.add_argument("--self-check", action="store_true",
                         help="compare two redis-server instances instead (validates the cases)")
     parser.add_argument("--redis-server", default="redis-server", metavar="PATH",
