@@ -4,8 +4,6 @@
 mod common;
 use common::*;
 use redis::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -68,72 +66,6 @@ const NOT_INT: &str = "ERR value is not an integer or out of range";
 
 fn invalid_expire(cmd: &str) -> String {
     format!("ERR invalid expire time in '{cmd}' command")
-}
-
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    /// A raw connection speaking protocol `proto` (2 or 3).
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            b'|' => {
-                (0..n() * 2).for_each(|_| self.one(out));
-                self.one(out);
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends one command (binary-safe arguments) and returns its whole raw reply.
-    fn cmdb(&mut self, args: &[&[u8]]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).expect("write");
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.cmdb(&v)
-    }
 }
 
 const NX_XX: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
@@ -730,7 +662,7 @@ fn active_expiry_covers_every_database() {
 fn expire_replies_in_resp2_and_resp3() {
     let s = TestServer::start();
     for proto in [2u8, 3] {
-        let mut r = Raw::new(&s, proto);
+        let mut r = Resp::new(&s, proto);
         let nil = if proto == 2 { "$-1\r\n" } else { "_\r\n" };
         assert_eq!(r.cmd(&["TTL", "missing"]), ":-2\r\n");
         assert_eq!(r.cmd(&["PEXPIRETIME", "missing"]), ":-2\r\n");

@@ -6,8 +6,6 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -113,59 +111,6 @@ fn fill(c: &mut redis::Connection, key: &str, n: usize) {
     p.query::<()>(c).expect("pipeline");
 }
 
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            _ => {}
-        }
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        self.w.write_all(&req).expect("write");
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // HSET / HMSET / HSETNX / HGET / HMGET
 // ---------------------------------------------------------------------------------------------------------------
@@ -242,9 +187,9 @@ fn hmget() {
     expect(&mut c, &["HMGET", "h", "b"], arr(vec![b("2")]));
     expect_err(&mut c, &["HMGET", "h"], &arity("hmget"));
     // RESP3: still an array, nils are RESP3 nulls.
-    let mut r = Raw::new(&s, 3);
+    let mut r = Resp::new(&s, 3);
     assert_eq!(r.cmd(&["HMGET", "h", "a", "x"]), "*2\r\n$1\r\n1\r\n_\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["HMGET", "h", "a", "x"]), "*2\r\n$1\r\n1\r\n$-1\r\n");
 }
 
@@ -358,10 +303,10 @@ fn hgetall_resp3_is_a_map() {
     // HKEYS / HVALS stay arrays.
     expect(&mut c, &["HKEYS", "h"], bulks(&["a", "b"]));
     expect(&mut c, &["HVALS", "h"], bulks(&["1", "2"]));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["HGETALL", "h"]), "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
     assert_eq!(r3.cmd(&["HGETALL", "nokey"]), "%0\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["HGETALL", "h"]), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
     assert_eq!(r2.cmd(&["HGETALL", "nokey"]), "*0\r\n");
     // A large RESP3 map.
@@ -452,7 +397,7 @@ fn hincrbyfloat() {
     expect_err(&mut c, &["HINCRBYFLOAT", "str", "f", "abc"], NOT_FLOAT);
     expect_err(&mut c, &["HINCRBYFLOAT", "str", "f", "1"], WRONGTYPE);
     // RESP3: still a bulk string.
-    let mut r = Raw::new(&s, 3);
+    let mut r = Resp::new(&s, 3);
     assert_eq!(r.cmd(&["HINCRBYFLOAT", "h", "x", "1.25"]), "$4\r\n4.25\r\n");
 }
 
@@ -551,11 +496,11 @@ fn hrandfield_resp3() {
     expect(&mut c, &["HRANDFIELD", "h", "-2", "WITHVALUES"], arr(vec![bulks(&["a", "1"]), bulks(&["a", "1"])]));
     expect(&mut c, &["HRANDFIELD", "h", "2"], bulks(&["a"]));
     expect(&mut c, &["HRANDFIELD", "nokey", "2", "WITHVALUES"], arr(vec![]));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["HRANDFIELD", "h", "1", "WITHVALUES"]), "*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
     assert_eq!(r3.cmd(&["HRANDFIELD", "nokey"]), "_\r\n");
     assert_eq!(r3.cmd(&["HRANDFIELD", "h"]), "$1\r\na\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["HRANDFIELD", "h", "1", "WITHVALUES"]), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
     assert_eq!(r2.cmd(&["HRANDFIELD", "nokey"]), "$-1\r\n");
 }

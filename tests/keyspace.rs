@@ -5,8 +5,6 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -67,72 +65,6 @@ const SYNTAX: &str = "ERR syntax error";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 const SAME: &str = "ERR source and destination objects are the same";
 const DB_RANGE: &str = "ERR DB index is out of range";
-
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    /// A raw connection speaking protocol `proto` (2 or 3).
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            b'|' => {
-                (0..n() * 2).for_each(|_| self.one(out));
-                self.one(out);
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends one command (binary-safe arguments) and returns its whole raw reply.
-    fn cmdb(&mut self, args: &[&[u8]]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).expect("write");
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.cmdb(&v)
-    }
-}
 
 fn strs(v: &[&str]) -> Value {
     arr(v.iter().map(|s| b(s)).collect())
@@ -999,7 +931,7 @@ fn object_help_and_errors() {
     expect(&mut c, &["OBJECT", "HELP"], arr(help.clone()));
     // Simple strings in both protocols.
     for proto in [2u8, 3] {
-        let raw = Raw::new(&s, proto).cmd(&["OBJECT", "HELP"]);
+        let raw = Resp::new(&s, proto).cmd(&["OBJECT", "HELP"]);
         assert!(raw.starts_with("*15\r\n+OBJECT <subcommand>"), "{raw}");
         assert!(raw.ends_with("+HELP\r\n+    Prints this help.\r\n"), "RESP{proto}: {raw}");
     }
@@ -1023,7 +955,7 @@ fn object_help_and_errors() {
 fn keyspace_replies_in_resp2_and_resp3() {
     let s = TestServer::start();
     for proto in [2u8, 3] {
-        let mut r = Raw::new(&s, proto);
+        let mut r = Resp::new(&s, proto);
         let nil = if proto == 2 { "$-1\r\n" } else { "_\r\n" };
         assert_eq!(r.cmd(&["FLUSHALL"]), "+OK\r\n");
         assert_eq!(r.cmd(&["RANDOMKEY"]), nil, "RESP{proto}");

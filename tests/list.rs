@@ -6,8 +6,6 @@
 mod common;
 use common::*;
 use redis::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -166,66 +164,11 @@ impl Pending {
     }
 }
 
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        w.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            _ => {}
-        }
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        self.w.write_all(&req).expect("write");
-    }
-
-    fn read(&mut self) -> String {
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
+/// A raw RESP connection speaking protocol `proto` (2 or 3), with a 10 s read timeout for blocking commands.
+fn resp(s: &TestServer, proto: u8) -> Resp {
+    let r = Resp::new(s, proto);
+    r.set_read_timeout(Duration::from_secs(10));
+    r
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -281,14 +224,14 @@ fn lpop_rpop() {
     expect(&mut c, &["RPOP", "nokey"], NIL);
     expect(&mut c, &["LPOP", "nokey", "2"], NIL);
     expect(&mut c, &["LPOP", "nokey", "0"], NIL);
-    let mut r = Raw::new(&s, 2);
+    let mut r = resp(&s, 2);
     assert_eq!(r.cmd(&["LPOP", "nokey"]), "$-1\r\n");
     assert_eq!(r.cmd(&["LPOP", "nokey", "2"]), "*-1\r\n");
     assert_eq!(r.cmd(&["RPOP", "nokey", "0"]), "*-1\r\n");
     assert_eq!(r.cmd(&["RPUSH", "l", "a"]), ":1\r\n");
     assert_eq!(r.cmd(&["LPOP", "l", "0"]), "*0\r\n");
     assert_eq!(r.cmd(&["LPOP", "l", "1"]), "*1\r\n$1\r\na\r\n");
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = resp(&s, 3);
     assert_eq!(r3.cmd(&["LPOP", "nokey"]), "_\r\n");
     assert_eq!(r3.cmd(&["LPOP", "nokey", "2"]), "_\r\n");
     // Errors.
@@ -534,9 +477,9 @@ fn lmpop() {
     expect(&mut c, &["EXISTS", "a"], i(0));
     expect(&mut c, &["LMPOP", "2", "a", "b", "right", "count", "2"], arr(vec![b("b"), bulks(&["6", "5"])]));
     expect(&mut c, &["LMPOP", "1", "nokey", "LEFT"], NIL);
-    let mut r = Raw::new(&s, 2);
+    let mut r = resp(&s, 2);
     assert_eq!(r.cmd(&["LMPOP", "1", "nokey", "LEFT"]), "*-1\r\n");
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = resp(&s, 3);
     assert_eq!(r3.cmd(&["LMPOP", "1", "nokey", "LEFT"]), "_\r\n");
     assert_eq!(r3.cmd(&["LMPOP", "1", "b", "LEFT"]), "*2\r\n$1\r\nb\r\n*1\r\n$1\r\n4\r\n");
     expect(&mut c, &["RPUSH", "b", "x"], i(1));
@@ -705,7 +648,7 @@ fn blocking_commands_answer_at_once_when_data_exists() {
     // The empty list is removed by the last blocking pop.
     expect(&mut c, &["BLPOP", "l", "0"], bulks(&["l", "x"]));
     expect(&mut c, &["EXISTS", "l"], i(0));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = resp(&s, 3);
     r3.cmd(&["RPUSH", "l", "v"]);
     assert_eq!(r3.cmd(&["BLPOP", "l", "0"]), "*2\r\n$1\r\nl\r\n$1\r\nv\r\n");
 }
@@ -724,13 +667,13 @@ fn blocking_timeouts_return_nil() {
     expect(&mut c, &["BZMPOP", "0.1", "1", "z", "MAX"], NIL);
     expect(&mut c, &["EXISTS", "d", "k"], i(0));
     // The exact encoding: a null array for every blocking command in Redis 7.0, BLMOVE included.
-    let mut r = Raw::new(&s, 2);
+    let mut r = resp(&s, 2);
     assert_eq!(r.cmd(&["BLPOP", "k", "0.05"]), "*-1\r\n");
     assert_eq!(r.cmd(&["BLMOVE", "k", "d", "LEFT", "LEFT", "0.05"]), "*-1\r\n");
     assert_eq!(r.cmd(&["BRPOPLPUSH", "k", "d", "0.05"]), "*-1\r\n");
     assert_eq!(r.cmd(&["BLMPOP", "0.05", "1", "k", "LEFT"]), "*-1\r\n");
     assert_eq!(r.cmd(&["BZPOPMIN", "z", "0.05"]), "*-1\r\n");
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = resp(&s, 3);
     assert_eq!(r3.cmd(&["BLPOP", "k", "0.05"]), "_\r\n");
     assert_eq!(r3.cmd(&["BLMOVE", "k", "d", "LEFT", "LEFT", "0.05"]), "_\r\n");
     // The connection is usable afterwards and nothing stays blocked.
@@ -742,7 +685,7 @@ fn blocking_timeouts_return_nil() {
 fn blocking_commands_inside_multi_return_nil_immediately() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut r = Raw::new(&s, 2);
+    let mut r = resp(&s, 2);
     assert_eq!(r.cmd(&["MULTI"]), "+OK\r\n");
     for args in [
         &["BLPOP", "nokey", "0"][..],
@@ -1030,15 +973,15 @@ fn blocking_zset_pops() {
     expect(&mut c, &["ZADD", "z", "1.5", "m", "2.5", "n"], i(2));
     assert_eq!(a.reply(), Ok(bulks(&["z", "n", "2.5"])));
     // RESP3 shapes: BZPOPMIN's score is a double.
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = resp(&s, 3);
     r3.send(&["BZPOPMIN", "zz", "0"]);
     wait_blocked(&mut c, 1);
     expect(&mut c, &["ZADD", "zz", "7", "q"], i(1));
-    assert_eq!(r3.read(), "*3\r\n$2\r\nzz\r\n$1\r\nq\r\n,7\r\n");
+    assert_eq!(r3.read_reply(), "*3\r\n$2\r\nzz\r\n$1\r\nq\r\n,7\r\n");
     r3.send(&["BZMPOP", "0", "1", "zz", "MIN"]);
     wait_blocked(&mut c, 1);
     expect(&mut c, &["ZADD", "zz", "0.5", "w"], i(1));
-    assert_eq!(r3.read(), "*2\r\n$2\r\nzz\r\n*1\r\n*2\r\n$1\r\nw\r\n,0.5\r\n");
+    assert_eq!(r3.read_reply(), "*2\r\n$2\r\nzz\r\n*1\r\n*2\r\n$1\r\nw\r\n,0.5\r\n");
 }
 
 #[test]
@@ -1110,21 +1053,21 @@ fn client_unblock() {
 fn client_unblock_raw_replies() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut r = Raw::new(&s, 2);
+    let mut r = resp(&s, 2);
     let id = r.cmd(&["CLIENT", "ID"]);
     let id = id.trim_start_matches(':').trim_end().to_string();
     r.send(&["BLPOP", "k", "0"]);
     wait_blocked(&mut c, 1);
     expect(&mut c, &["CLIENT", "UNBLOCK", &id, "TIMEOUT"], i(1));
-    assert_eq!(r.read(), "*-1\r\n");
+    assert_eq!(r.read_reply(), "*-1\r\n");
     r.send(&["BRPOPLPUSH", "k", "d", "0"]);
     wait_blocked(&mut c, 1);
     expect(&mut c, &["CLIENT", "UNBLOCK", &id, "TIMEOUT"], i(1));
-    assert_eq!(r.read(), "*-1\r\n");
+    assert_eq!(r.read_reply(), "*-1\r\n");
     r.send(&["BLMPOP", "0", "1", "k", "LEFT"]);
     wait_blocked(&mut c, 1);
     expect(&mut c, &["CLIENT", "UNBLOCK", &id, "ERROR"], i(1));
-    assert_eq!(r.read(), "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    assert_eq!(r.read_reply(), "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
     assert_eq!(r.cmd(&["PING"]), "+PONG\r\n");
 }
 
@@ -1175,7 +1118,7 @@ fn info_blocked_clients_counts() {
 fn disconnected_blocked_client_is_removed() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut r = Raw::new(&s, 2);
+    let mut r = resp(&s, 2);
     r.send(&["BLPOP", "k", "0"]);
     wait_blocked(&mut c, 1);
     r.w.shutdown(std::net::Shutdown::Both).expect("shutdown");
@@ -1186,7 +1129,7 @@ fn disconnected_blocked_client_is_removed() {
     expect(&mut c, &["LRANGE", "k", "0", "-1"], bulks(&["v"]));
     // With a live client blocked behind a dead one, the live one gets the element.
     expect(&mut c, &["DEL", "k"], i(1));
-    let mut dead = Raw::new(&s, 2);
+    let mut dead = resp(&s, 2);
     dead.send(&["BLPOP", "k", "0"]);
     wait_blocked(&mut c, 1);
     let mut live = Pending::start(&s, &["BLPOP", "k", "0"]);
@@ -1198,7 +1141,7 @@ fn disconnected_blocked_client_is_removed() {
     assert_eq!(live.reply(), Ok(bulks(&["k", "w"])));
     expect(&mut c, &["EXISTS", "k"], i(0));
     // A dead BLMOVE client moves nothing.
-    let mut dead = Raw::new(&s, 2);
+    let mut dead = resp(&s, 2);
     dead.send(&["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"]);
     wait_blocked(&mut c, 1);
     dead.w.shutdown(std::net::Shutdown::Both).expect("shutdown");
@@ -1221,7 +1164,7 @@ fn resp3_list_replies() {
     expect(&mut c, &["LINDEX", "l", "9"], NIL);
     expect(&mut c, &["LMPOP", "1", "l", "RIGHT"], arr(vec![b("l"), bulks(&["c"])]));
     expect(&mut c, &["BLPOP", "l", "0.05"], NIL);
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = resp(&s, 3);
     assert_eq!(r3.cmd(&["LINDEX", "nokey", "0"]), "_\r\n");
     assert_eq!(r3.cmd(&["LPOS", "nokey", "x"]), "_\r\n");
     assert_eq!(r3.cmd(&["LMOVE", "nokey", "d", "LEFT", "LEFT"]), "_\r\n");

@@ -6,101 +6,12 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
-
-/// A byte-level RESP client that reads whole frames (replies or pushes) as raw text.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    /// A raw connection speaking protocol `proto` (2 or 3).
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated frame line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            b'|' => {
-                (0..n() * 2).for_each(|_| self.one(out));
-                self.one(out);
-            }
-            _ => {}
-        }
-    }
-
-    /// Reads one whole frame.
-    fn frame(&mut self) -> String {
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    /// Reads `n` frames and concatenates them.
-    fn frames(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.frame()).collect()
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a.as_bytes());
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).expect("write");
-    }
-
-    /// Sends one command and returns its first frame.
-    fn cmd(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.frame()
-    }
-
-    /// Reads the next frame and asserts it.
-    #[track_caller]
-    fn expect(&mut self, want: &str) {
-        assert_eq!(self.frame(), want);
-    }
-
-    /// Sends one command and asserts its reply.
-    #[track_caller]
-    fn expect_after_cmd(&mut self, args: &[&str], want: &str) {
-        let got = self.cmd(args);
-        assert_eq!(got, want, "reply to {args:?}");
-    }
-}
 
 /// RESP bulk string.
 fn bulk(s: &str) -> String {
@@ -168,9 +79,12 @@ fn subscribed_err(name: &str) -> String {
 #[test]
 fn subscribe_confirmations_resp2() {
     let s = TestServer::start();
-    let mut a = Raw::new(&s, 2);
+    let mut a = Resp::new(&s, 2);
     a.send(&["SUBSCRIBE", "ch1", "ch2"]);
-    assert_eq!(a.frames(2), "*3\r\n$9\r\nsubscribe\r\n$3\r\nch1\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$3\r\nch2\r\n:2\r\n");
+    assert_eq!(
+        a.read_replies(2),
+        "*3\r\n$9\r\nsubscribe\r\n$3\r\nch1\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$3\r\nch2\r\n:2\r\n"
+    );
     a.send(&["PSUBSCRIBE", "h*llo"]);
     a.expect("*3\r\n$10\r\npsubscribe\r\n$5\r\nh*llo\r\n:3\r\n");
     // Subscribing again to the same channel or pattern does not change the count.
@@ -181,12 +95,12 @@ fn subscribe_confirmations_resp2() {
     // Unsubscribing from a channel the client does not have still confirms it, with the unchanged count.
     a.send(&["UNSUBSCRIBE", "ch1", "nope"]);
     assert_eq!(
-        a.frames(2),
+        a.read_replies(2),
         "*3\r\n$11\r\nunsubscribe\r\n$3\r\nch1\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$4\r\nnope\r\n:2\r\n"
     );
     a.send(&["PUNSUBSCRIBE", "h*llo", "zz*"]);
     assert_eq!(
-        a.frames(2),
+        a.read_replies(2),
         "*3\r\n$12\r\npunsubscribe\r\n$5\r\nh*llo\r\n:1\r\n*3\r\n$12\r\npunsubscribe\r\n$3\r\nzz*\r\n:1\r\n"
     );
     a.send(&["UNSUBSCRIBE", "ch2"]);
@@ -209,9 +123,12 @@ fn subscribe_confirmations_resp2() {
 #[test]
 fn subscribe_confirmations_resp3() {
     let s = TestServer::start();
-    let mut a = Raw::new(&s, 3);
+    let mut a = Resp::new(&s, 3);
     a.send(&["SUBSCRIBE", "c", "d"]);
-    assert_eq!(a.frames(2), ">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\nd\r\n:2\r\n");
+    assert_eq!(
+        a.read_replies(2),
+        ">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\nd\r\n:2\r\n"
+    );
     a.send(&["PSUBSCRIBE", "p*"]);
     a.expect(">3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n");
     a.send(&["UNSUBSCRIBE", "c"]);
@@ -249,22 +166,22 @@ fn publish_counts_and_delivery_resp2() {
     let s = TestServer::start();
     let mut p = s.conn();
     assert_eq!(publish(&mut p, "news", "nobody"), 0);
-    let mut chan = Raw::new(&s, 2);
+    let mut chan = Resp::new(&s, 2);
     chan.send(&["SUBSCRIBE", "news"]);
-    chan.frame();
-    let mut pat = Raw::new(&s, 2);
+    chan.read_reply();
+    let mut pat = Resp::new(&s, 2);
     pat.send(&["PSUBSCRIBE", "n*s", "n?ws"]);
-    pat.frames(2);
-    let mut both = Raw::new(&s, 2);
+    pat.read_replies(2);
+    let mut both = Resp::new(&s, 2);
     both.send(&["SUBSCRIBE", "news", "other"]);
-    both.frames(2);
+    both.read_replies(2);
     both.send(&["PSUBSCRIBE", "*"]);
-    both.frame();
+    both.read_reply();
 
     // news: chan and both by channel, pat by two patterns, both by pattern `*`.
     assert_eq!(publish(&mut p, "news", "hello"), 5);
     chan.expect("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
-    let got: BTreeSet<String> = (0..2).map(|_| pat.frame()).collect();
+    let got: BTreeSet<String> = (0..2).map(|_| pat.read_reply()).collect();
     let want: BTreeSet<String> =
         [pmessage(2, "n*s", "news", "hello"), pmessage(2, "n?ws", "news", "hello")].into_iter().collect();
     assert_eq!(got, want);
@@ -282,7 +199,7 @@ fn publish_counts_and_delivery_resp2() {
     both.expect(&pmessage(2, "*", "other", "o"));
     // nows: the two patterns and `*`, no channel subscriber.
     assert_eq!(publish(&mut p, "nows", "w"), 3);
-    let got: BTreeSet<String> = (0..2).map(|_| pat.frame()).collect();
+    let got: BTreeSet<String> = (0..2).map(|_| pat.read_reply()).collect();
     let want: BTreeSet<String> =
         [pmessage(2, "n*s", "nows", "w"), pmessage(2, "n?ws", "nows", "w")].into_iter().collect();
     assert_eq!(got, want);
@@ -298,9 +215,9 @@ fn publish_counts_and_delivery_resp2() {
     assert_eq!(publish(&mut p, "news", "a\r\nb\0c"), 5);
     chan.expect(&message(2, "news", "a\r\nb\0c"));
     // Pattern syntax: character classes and escapes.
-    let mut cls = Raw::new(&s, 2);
+    let mut cls = Resp::new(&s, 2);
     cls.send(&["PSUBSCRIBE", "h[ae]llo", "lit\\*"]);
-    cls.frames(2);
+    cls.read_replies(2);
     assert_eq!(publish(&mut p, "hallo", "1"), 2); // cls + `*`
     cls.expect(&pmessage(2, "h[ae]llo", "hallo", "1"));
     assert_eq!(publish(&mut p, "hillo", "2"), 1); // only `*`
@@ -313,19 +230,19 @@ fn publish_counts_and_delivery_resp2() {
 fn publish_delivery_resp3() {
     let s = TestServer::start();
     let mut p = s.conn();
-    let mut a = Raw::new(&s, 3);
+    let mut a = Resp::new(&s, 3);
     a.send(&["SUBSCRIBE", "c"]);
-    a.frame();
+    a.read_reply();
     a.send(&["PSUBSCRIBE", "p*"]);
-    a.frame();
+    a.read_reply();
     assert_eq!(publish(&mut p, "c", "m"), 1);
     a.expect(">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
     assert_eq!(publish(&mut p, "pq", "m"), 1);
     a.expect(">4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npq\r\n$1\r\nm\r\n");
     // A RESP2 and a RESP3 subscriber of the same channel each get their own encoding.
-    let mut two = Raw::new(&s, 2);
+    let mut two = Resp::new(&s, 2);
     two.send(&["SUBSCRIBE", "c"]);
-    two.frame();
+    two.read_reply();
     assert_eq!(publish(&mut p, "c", "both"), 2);
     a.expect(&message(3, "c", "both"));
     two.expect(&message(2, "c", "both"));
@@ -378,16 +295,16 @@ fn pubsub_introspection() {
     assert_eq!(q::<i64>(&mut c, &["PUBSUB", "NUMPAT"]), 0);
     assert_eq!(val(&mut c, &["PUBSUB", "NUMSUB"]), Value::Array(vec![]));
 
-    let mut a = Raw::new(&s, 2);
+    let mut a = Resp::new(&s, 2);
     a.send(&["SUBSCRIBE", "news.tech", "news.art", "weather"]);
-    a.frames(3);
-    let mut b = Raw::new(&s, 3);
+    a.read_replies(3);
+    let mut b = Resp::new(&s, 3);
     b.send(&["SUBSCRIBE", "news.tech"]);
-    b.frame();
+    b.read_reply();
     a.send(&["PSUBSCRIBE", "news.*", "w*"]);
-    a.frames(2);
+    a.read_replies(2);
     b.send(&["PSUBSCRIBE", "news.*"]);
-    b.frame();
+    b.read_reply();
 
     let mut all: Vec<String> = q(&mut c, &["PUBSUB", "CHANNELS"]);
     all.sort();
@@ -402,7 +319,7 @@ fn pubsub_introspection() {
     assert_eq!(w, ["weather"]);
 
     // NUMSUB: channel subscribers only, in argument order, zero for unknown channels.
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(
         r2.cmd(&["PUBSUB", "NUMSUB", "news.tech", "weather", "zz"]),
         "*6\r\n$9\r\nnews.tech\r\n:2\r\n$7\r\nweather\r\n:1\r\n$2\r\nzz\r\n:0\r\n"
@@ -411,19 +328,19 @@ fn pubsub_introspection() {
     assert_eq!(q::<i64>(&mut c, &["PUBSUB", "NUMPAT"]), 2);
 
     a.send(&["UNSUBSCRIBE", "news.tech"]);
-    a.frame();
+    a.read_reply();
     assert_eq!(r2.cmd(&["PUBSUB", "NUMSUB", "news.tech"]), "*2\r\n$9\r\nnews.tech\r\n:1\r\n");
     b.send(&["UNSUBSCRIBE", "news.tech"]);
-    b.frame();
+    b.read_reply();
     // A channel with no subscribers left disappears.
     let mut all: Vec<String> = q(&mut c, &["PUBSUB", "CHANNELS"]);
     all.sort();
     assert_eq!(all, ["news.art", "weather"]);
     a.send(&["PUNSUBSCRIBE", "news.*"]);
-    a.frame();
+    a.read_reply();
     assert_eq!(q::<i64>(&mut c, &["PUBSUB", "NUMPAT"]), 2);
     b.send(&["PUNSUBSCRIBE", "news.*"]);
-    b.frame();
+    b.read_reply();
     assert_eq!(q::<i64>(&mut c, &["PUBSUB", "NUMPAT"]), 1);
     // PUBSUB works from a RESP3 subscriber too.
     assert_eq!(b.cmd(&["PUBSUB", "NUMPAT"]), ":1\r\n");
@@ -433,10 +350,10 @@ fn pubsub_introspection() {
 fn pubsub_numsub_resp3_is_a_flat_array() {
     // Redis 7.0 answers NUMSUB with a flat array in RESP3 too, not a map.
     let s = TestServer::start();
-    let mut a = Raw::new(&s, 2);
+    let mut a = Resp::new(&s, 2);
     a.send(&["SUBSCRIBE", "news.tech"]);
-    a.frame();
-    let mut r3 = Raw::new(&s, 3);
+    a.read_reply();
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["PUBSUB", "NUMSUB"]), "*0\r\n");
     assert_eq!(r3.cmd(&["PUBSUB", "NUMSUB", "news.tech", "zz"]), "*4\r\n$9\r\nnews.tech\r\n:1\r\n$2\r\nzz\r\n:0\r\n");
 }
@@ -449,9 +366,9 @@ fn pubsub_numsub_resp3_is_a_flat_array() {
 fn resp2_subscribed_mode_restrictions() {
     let s = TestServer::start();
     let mut p = s.conn();
-    let mut a = Raw::new(&s, 2);
+    let mut a = Resp::new(&s, 2);
     a.send(&["SUBSCRIBE", "c"]);
-    a.frame();
+    a.read_reply();
     a.expect_after_cmd(&["GET", "x"], &subscribed_err("get"));
     a.expect_after_cmd(&["set", "x", "1"], &subscribed_err("set"));
     a.expect_after_cmd(&["PUBLISH", "c", "x"], &subscribed_err("publish"));
@@ -469,16 +386,16 @@ fn resp2_subscribed_mode_restrictions() {
     a.expect(&confirm(2, "unsubscribe", Some("c"), 0));
     a.expect_after_cmd(&["GET", "x"], "$-1\r\n");
     a.send(&["PSUBSCRIBE", "p*"]);
-    a.frame();
+    a.read_reply();
     a.expect_after_cmd(&["GET", "x"], &subscribed_err("get"));
     // RESET leaves subscribed mode.
     a.expect_after_cmd(&["RESET"], "+RESET\r\n");
     a.expect_after_cmd(&["GET", "x"], "$-1\r\n");
     assert_eq!(publish(&mut p, "pq", "x"), 0);
     // QUIT is allowed.
-    let mut b = Raw::new(&s, 2);
+    let mut b = Resp::new(&s, 2);
     b.send(&["SUBSCRIBE", "c"]);
-    b.frame();
+    b.read_reply();
     b.expect_after_cmd(&["QUIT"], "+OK\r\n");
     let mut rest = Vec::new();
     let _ = b.r.read_to_end(&mut rest);
@@ -489,11 +406,11 @@ fn resp2_subscribed_mode_restrictions() {
 fn resp3_subscriber_runs_other_commands() {
     let s = TestServer::start();
     let mut p = s.conn();
-    let mut a = Raw::new(&s, 3);
+    let mut a = Resp::new(&s, 3);
     a.send(&["SUBSCRIBE", "c"]);
-    a.frame();
+    a.read_reply();
     a.send(&["PSUBSCRIBE", "x*"]);
-    a.frame();
+    a.read_reply();
     a.expect_after_cmd(&["SET", "k", "v"], "+OK\r\n");
     a.expect_after_cmd(&["GET", "k"], "$1\r\nv\r\n");
     a.expect_after_cmd(&["GET", "missing"], "_\r\n");
@@ -501,7 +418,7 @@ fn resp3_subscriber_runs_other_commands() {
     a.expect_after_cmd(&["PING", "hi"], "$2\r\nhi\r\n");
     // Publishing to itself: the reply and the push both arrive (order checked in its own test below).
     a.send(&["PUBLISH", "c", "self"]);
-    let got: BTreeSet<String> = (0..2).map(|_| a.frame()).collect();
+    let got: BTreeSet<String> = (0..2).map(|_| a.read_reply()).collect();
     assert_eq!(got, [":1\r\n".to_string(), message(3, "c", "self")].into_iter().collect::<BTreeSet<_>>());
     a.send(&["MULTI"]);
     a.expect("+OK\r\n");
@@ -516,11 +433,11 @@ fn resp3_subscriber_runs_other_commands() {
 fn resp3_self_publish_push_precedes_reply() {
     // Redis 7.0 writes the push into the publisher's own output during PUBLISH, so it precedes the `:1` reply.
     let s = TestServer::start();
-    let mut a = Raw::new(&s, 3);
+    let mut a = Resp::new(&s, 3);
     a.send(&["SUBSCRIBE", "c"]);
-    a.frame();
+    a.read_reply();
     a.send(&["PUBLISH", "c", "self"]);
-    assert_eq!(a.frames(2), message(3, "c", "self") + ":1\r\n");
+    assert_eq!(a.read_replies(2), message(3, "c", "self") + ":1\r\n");
 }
 
 #[test]
@@ -528,16 +445,16 @@ fn unsubscribe_without_arguments_drops_every_subscription() {
     let s = TestServer::start();
     let mut p = s.conn();
     for proto in [2u8, 3] {
-        let mut a = Raw::new(&s, proto);
+        let mut a = Resp::new(&s, proto);
         a.send(&["SUBSCRIBE", "a", "b", "c"]);
-        a.frames(3);
+        a.read_replies(3);
         a.send(&["PSUBSCRIBE", "x*", "y*"]);
-        a.frames(2);
+        a.read_replies(2);
         // Channels come back in any order, with counts going down one by one (the patterns still count).
         a.send(&["UNSUBSCRIBE"]);
         let mut names = BTreeSet::new();
         for n in [4, 3, 2] {
-            let f = a.frame();
+            let f = a.read_reply();
             let found = ["a", "b", "c"].into_iter().find(|ch| f == confirm(proto, "unsubscribe", Some(ch), n));
             assert!(found.is_some(), "proto {proto}: unexpected frame {f:?} (count {n})");
             names.insert(found.unwrap());
@@ -549,7 +466,7 @@ fn unsubscribe_without_arguments_drops_every_subscription() {
         a.send(&["PUNSUBSCRIBE"]);
         let mut pats = BTreeSet::new();
         for n in [1, 0] {
-            let f = a.frame();
+            let f = a.read_reply();
             let found = ["x*", "y*"].into_iter().find(|pat| f == confirm(proto, "punsubscribe", Some(pat), n));
             assert!(found.is_some(), "proto {proto}: unexpected frame {f:?} (count {n})");
             pats.insert(found.unwrap());
@@ -565,14 +482,14 @@ fn disconnect_cleans_subscriptions() {
     let s = TestServer::start();
     let mut p = s.conn();
     {
-        let mut a = Raw::new(&s, 2);
+        let mut a = Resp::new(&s, 2);
         a.send(&["SUBSCRIBE", "gone"]);
-        a.frame();
+        a.read_reply();
         a.send(&["PSUBSCRIBE", "go*"]);
-        a.frame();
-        let mut b = Raw::new(&s, 3);
+        a.read_reply();
+        let mut b = Resp::new(&s, 3);
         b.send(&["SUBSCRIBE", "gone"]);
-        b.frame();
+        b.read_reply();
         assert_eq!(publish(&mut p, "gone", "x"), 3);
         assert_eq!(val(&mut p, &["PUBSUB", "NUMSUB", "gone"]), Value::Array(vec![bb("gone"), Value::Int(2)]));
     }
@@ -629,8 +546,8 @@ fn key_events(db: u32, key: &str, event: &str) -> String {
 }
 
 /// A RESP2 subscriber of every keyspace and keyevent channel.
-fn key_subscriber(s: &TestServer) -> Raw {
-    let mut sub = Raw::new(s, 2);
+fn key_subscriber(s: &TestServer) -> Resp {
+    let mut sub = Resp::new(s, 2);
     sub.send(&["PSUBSCRIBE", "__key*__:*"]);
     sub.expect("*3\r\n$10\r\npsubscribe\r\n$10\r\n__key*__:*\r\n:1\r\n");
     sub
@@ -665,16 +582,16 @@ fn keyspace_events_for_commands() {
         let _: Value = val(&mut c, cmd);
         let want: String = events.iter().map(|(k, e)| key_events(0, k, e)).collect();
         eprintln!("reading the events of {cmd:?}"); // names the command if the read times out
-        let got = if events.is_empty() { String::new() } else { sub.frames(events.len() * 2) };
+        let got = if events.is_empty() { String::new() } else { sub.read_replies(events.len() * 2) };
         assert_eq!(got, want, "events for {cmd:?}");
     }
     // Nothing else was queued: the next frames belong to the next change.
     let _: Value = val(&mut c, &["SET", "marker", "1"]);
-    assert_eq!(sub.frames(2), key_events(0, "marker", "set"));
+    assert_eq!(sub.read_replies(2), key_events(0, "marker", "set"));
     // Other databases use their own number.
     let _: Value = val(&mut c, &["SELECT", "3"]);
     let _: Value = val(&mut c, &["SET", "k", "v"]);
-    assert_eq!(sub.frames(2), key_events(3, "k", "set"));
+    assert_eq!(sub.read_replies(2), key_events(3, "k", "set"));
 }
 
 #[test]
@@ -685,10 +602,10 @@ fn keyspace_expired_event_from_active_expiry() {
     let mut sub = key_subscriber(&s);
     expect_ok(&mut c, &["SET", "e", "v"]);
     assert_eq!(q::<i64>(&mut c, &["PEXPIRE", "e", "50"]), 1);
-    assert_eq!(sub.frames(2), key_events(0, "e", "set"));
-    assert_eq!(sub.frames(2), key_events(0, "e", "expire"));
+    assert_eq!(sub.read_replies(2), key_events(0, "e", "set"));
+    assert_eq!(sub.read_replies(2), key_events(0, "e", "expire"));
     // No client touches the key: the expire cycle removes it and reports it.
-    assert_eq!(sub.frames(2), key_events(0, "e", "expired"));
+    assert_eq!(sub.read_replies(2), key_events(0, "e", "expired"));
     assert_eq!(val(&mut c, &["EXISTS", "e"]), Value::Int(0));
 }
 
@@ -702,7 +619,7 @@ fn set_with_ttl_emits_expire_event() {
     expect_ok(&mut c, &["SET", "ttl", "v", "EX", "100"]);
     expect_ok(&mut c, &["SET", "marker", "v"]);
     assert_eq!(
-        sub.frames(4),
+        sub.read_replies(4),
         key_events(0, "ttl", "set") + &key_events(0, "ttl", "expire"),
         "SET ... EX must notify set and expire"
     );
@@ -762,18 +679,18 @@ fn keyspace_events_to_channel_subscriber_and_resp3() {
     let s = TestServer::start();
     let mut c = s.conn();
     expect_ok(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
-    let mut a = Raw::new(&s, 2);
+    let mut a = Resp::new(&s, 2);
     a.send(&["SUBSCRIBE", "__keyspace@0__:watched", "__keyevent@0__:del"]);
-    a.frames(2);
-    let mut b = Raw::new(&s, 3);
+    a.read_replies(2);
+    let mut b = Resp::new(&s, 3);
     b.send(&["SUBSCRIBE", "__keyevent@0__:hset"]);
-    b.frame();
+    b.read_reply();
     let _: Value = val(&mut c, &["SET", "watched", "1"]);
     a.expect(&message(2, "__keyspace@0__:watched", "set"));
     let _: Value = val(&mut c, &["HSET", "h", "f", "v"]);
     b.expect(&message(3, "__keyevent@0__:hset", "h"));
     let _: Value = val(&mut c, &["DEL", "watched", "h"]);
-    let got: BTreeSet<String> = (0..3).map(|_| a.frame()).collect();
+    let got: BTreeSet<String> = (0..3).map(|_| a.read_reply()).collect();
     let want: BTreeSet<String> = [
         message(2, "__keyspace@0__:watched", "del"),
         message(2, "__keyevent@0__:del", "watched"),
@@ -802,7 +719,7 @@ fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
     let mut admin = s.conn();
     expect_ok(&mut admin, &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 512kb 60"]);
     // A subscriber that never reads.
-    let mut slow = Raw::new(&s, 2);
+    let mut slow = Resp::new(&s, 2);
     let id_line = slow.cmd(&["CLIENT", "ID"]);
     let slow_id: u64 = id_line.trim().trim_start_matches(':').parse().expect("client id");
     slow.send(&["SUBSCRIBE", "firehose"]);

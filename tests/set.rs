@@ -6,8 +6,6 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -105,59 +103,6 @@ fn fill<T: ToString>(c: &mut redis::Connection, key: &str, items: impl IntoItera
     p.query::<()>(c).expect("pipeline");
 }
 
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            _ => {}
-        }
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        self.w.write_all(&req).expect("write");
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // SADD / SREM / SMEMBERS / SISMEMBER / SMISMEMBER / SCARD
 // ---------------------------------------------------------------------------------------------------------------
@@ -233,7 +178,7 @@ fn resp3_set_replies() {
     expect(&mut c, &["SRANDMEMBER", "s", "2"], bulks(&["a"]));
     expect(&mut c, &["SRANDMEMBER", "s", "-2"], bulks(&["a", "a"]));
     expect(&mut c, &["SMISMEMBER", "s", "a"], arr(vec![i(1)]));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["SMEMBERS", "s"]), "~1\r\n$1\r\na\r\n");
     assert_eq!(r3.cmd(&["SMEMBERS", "nokey"]), "~0\r\n");
     assert_eq!(r3.cmd(&["SUNION", "s", "nokey"]), "~1\r\n$1\r\na\r\n");
@@ -244,7 +189,7 @@ fn resp3_set_replies() {
     assert_eq!(r3.cmd(&["SPOP", "nokey"]), "_\r\n");
     assert_eq!(r3.cmd(&["SSCAN", "s", "0"]), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n");
     assert_eq!(r3.cmd(&["SPOP", "s", "1"]), "~1\r\n$1\r\na\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     r2.cmd(&["SADD", "t", "x"]);
     assert_eq!(r2.cmd(&["SMEMBERS", "t"]), "*1\r\n$1\r\nx\r\n");
     assert_eq!(r2.cmd(&["SPOP", "t", "1"]), "*1\r\n$1\r\nx\r\n");

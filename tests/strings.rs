@@ -5,8 +5,6 @@
 mod common;
 use common::*;
 use redis::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -71,72 +69,6 @@ const TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-
 
 fn invalid_expire(cmd: &str) -> String {
     format!("ERR invalid expire time in '{cmd}' command")
-}
-
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    /// A raw connection speaking protocol `proto` (2 or 3).
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            b'|' => {
-                (0..n() * 2).for_each(|_| self.one(out));
-                self.one(out);
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends one command (binary-safe arguments) and returns its whole raw reply.
-    fn cmdb(&mut self, args: &[&[u8]]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).expect("write");
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.cmdb(&v)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -986,7 +918,7 @@ fn lcs_resp3_idx_is_a_map() {
     expect(&mut c, &["LCS", "key1", "missing", "IDX"], Value::Map(vec![(b("matches"), arr(vec![])), (b("len"), i(0))]));
     // Exact bytes in both protocols.
     for proto in [2u8, 3] {
-        let mut r = Raw::new(&s, proto);
+        let mut r = Resp::new(&s, proto);
         let got = r.cmd(&["LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4"]);
         let head = if proto == 2 { "*4\r\n" } else { "%2\r\n" };
         let want =
@@ -1007,7 +939,7 @@ fn nil_replies_in_resp2_and_resp3() {
         expect(&mut c, &["MSET", "a", "1", "b", "hello"], OK);
     }
     for proto in [2u8, 3] {
-        let mut r = Raw::new(&s, proto);
+        let mut r = Resp::new(&s, proto);
         let nil = if proto == 2 { "$-1\r\n" } else { "_\r\n" };
         assert_eq!(r.cmd(&["GET", "missing"]), nil, "RESP{proto}");
         assert_eq!(r.cmd(&["GET", "b"]), "$5\r\nhello\r\n");

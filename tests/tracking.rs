@@ -6,113 +6,40 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-/// A byte-level RESP client that reads whole frames (replies or pushes) as raw text.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
+/// Tracking-specific helpers on the shared raw RESP client.
+trait TrackingConn {
+    /// Sends one command and asserts its reply.
+    fn ok(&mut self, args: &[&str], want: &str);
+    /// This connection's client id.
+    fn id(&mut self) -> u64;
+    /// Reads invalidation pushes until `n` keys were named; returns the keys (for multi-key writes, which may be
+    /// reported in one push or several).
+    fn invalidated(&mut self, n: usize) -> BTreeSet<String>;
 }
 
-impl Raw {
-    /// A raw connection speaking protocol `proto` (2 or 3).
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated frame line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            b'|' => {
-                (0..n() * 2).for_each(|_| self.one(out));
-                self.one(out);
-            }
-            _ => {}
-        }
-    }
-
-    /// Reads one whole frame.
-    fn frame(&mut self) -> String {
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn frames(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.frame()).collect()
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a.as_bytes());
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).expect("write");
-    }
-
-    /// Sends one command and returns its first frame.
-    fn cmd(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.frame()
-    }
-
-    /// Sends one command and asserts its reply.
+impl TrackingConn for Resp {
     #[track_caller]
     fn ok(&mut self, args: &[&str], want: &str) {
         let got = self.cmd(args);
         assert_eq!(got, want, "reply to {args:?}");
     }
 
-    /// Reads the next frame and asserts it.
-    #[track_caller]
-    fn expect(&mut self, want: &str) {
-        assert_eq!(self.frame(), want);
-    }
-
-    /// This connection's client id.
     fn id(&mut self) -> u64 {
         let r = self.cmd(&["CLIENT", "ID"]);
         r.trim().trim_start_matches(':').parse().expect("client id")
     }
 
-    /// Reads invalidation pushes until `n` keys were named; returns the keys (for multi-key writes, which may be
-    /// reported in one push or several).
     fn invalidated(&mut self, n: usize) -> BTreeSet<String> {
         let mut keys = BTreeSet::new();
         let mut count = 0;
         while count < n {
-            let f = self.frame();
+            let f = self.read_reply();
             let head = ">2\r\n$10\r\ninvalidate\r\n*";
             assert!(f.starts_with(head), "not an invalidation push: {f:?}");
             let lines: Vec<&str> = f[head.len()..].split("\r\n").collect();
@@ -143,7 +70,7 @@ fn bulk_flags(reply: &str) -> String {
 }
 
 /// CLIENT TRACKINGINFO with flags normalised by `bulk_flags`.
-fn trackinginfo(t: &mut Raw) -> String {
+fn trackinginfo(t: &mut Resp) -> String {
     bulk_flags(&t.cmd(&["CLIENT", "TRACKINGINFO"]))
 }
 
@@ -189,8 +116,8 @@ const OK: &str = "+OK\r\n";
 const NULL3: &str = "_\r\n";
 
 /// A RESP3 raw connection with default-mode tracking on.
-fn tracker(s: &TestServer, opts: &[&str]) -> Raw {
-    let mut t = Raw::new(s, 3);
+fn tracker(s: &TestServer, opts: &[&str]) -> Resp {
+    let mut t = Resp::new(s, 3);
     let mut args = vec!["CLIENT", "TRACKING", "ON"];
     args.extend_from_slice(opts);
     t.ok(&args, OK);
@@ -299,7 +226,7 @@ fn own_writes_invalidate_unless_noloop() {
     t.ok(&["GET", "k"], NULL3);
     // The reply comes first, then the push about the client's own write.
     t.send(&["SET", "k", "1"]);
-    assert_eq!(t.frames(2), format!("{OK}{}", inv(&["k"])));
+    assert_eq!(t.read_replies(2), format!("{OK}{}", inv(&["k"])));
     // NOLOOP: the client does not hear about its own writes...
     t.ok(&["CLIENT", "TRACKING", "ON", "NOLOOP"], OK);
     t.ok(&["GET", "k"], "$1\r\n1\r\n");
@@ -332,7 +259,7 @@ fn tracking_off_stops_invalidations() {
 fn resp2_tracking_without_redirect_sends_nothing_in_band() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut t = Raw::new(&s, 2);
+    let mut t = Resp::new(&s, 2);
     t.ok(&["CLIENT", "TRACKING", "ON"], OK);
     t.ok(&["GET", "k"], "$-1\r\n");
     w(&mut c, &["SET", "k", "1"]);
@@ -384,7 +311,7 @@ fn bcast_without_prefix_and_noloop() {
     t.expect(&inv(&["h"]));
     // Own writes are reported (after the reply) unless NOLOOP.
     t.send(&["SET", "mine", "1"]);
-    assert_eq!(t.frames(2), format!("{OK}{}", inv(&["mine"])));
+    assert_eq!(t.read_replies(2), format!("{OK}{}", inv(&["mine"])));
     t.ok(&["CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP"], OK);
     t.ok(&["SET", "mine", "2"], OK);
     w(&mut c, &["SET", "theirs", "1"]);
@@ -472,12 +399,12 @@ fn tracking_on_again_cannot_switch_optin_optout() {
 fn redirect_to_resp2_subscriber() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut r = Raw::new(&s, 2);
+    let mut r = Resp::new(&s, 2);
     let rid = r.id();
     r.send(&["SUBSCRIBE", "__redis__:invalidate"]);
     r.expect("*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n");
     // A RESP2 tracking client redirecting to it.
-    let mut t = Raw::new(&s, 2);
+    let mut t = Resp::new(&s, 2);
     t.ok(&["CLIENT", "TRACKING", "ON", "REDIRECT", &rid.to_string()], OK);
     t.ok(&["CLIENT", "GETREDIR"], &format!(":{rid}\r\n"));
     t.ok(&["GET", "q"], "$-1\r\n");
@@ -485,7 +412,7 @@ fn redirect_to_resp2_subscriber() {
     r.expect("*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nq\r\n");
     t.ok(&["MGET", "a", "b"], "*2\r\n$-1\r\n$-1\r\n");
     w(&mut c, &["MSET", "a", "1", "b", "2"]);
-    let got: BTreeSet<String> = (0..2).map(|_| r.frame()).collect();
+    let got: BTreeSet<String> = (0..2).map(|_| r.read_reply()).collect();
     let want: BTreeSet<String> = [inv_msg(&["a"]), inv_msg(&["b"])].into_iter().collect();
     let batched: BTreeSet<String> = [inv_msg(&["a", "b"])].into_iter().collect();
     assert!(got == want || got.iter().take(1).cloned().collect::<BTreeSet<_>>() == batched, "{got:?}");
@@ -496,7 +423,7 @@ fn redirect_to_resp2_subscriber() {
     t.ok(&["PING"], "+PONG\r\n");
     t.ok(&["PING"], "+PONG\r\n");
     // A RESP3 tracking client can redirect to the RESP2 subscriber as well.
-    let mut t3 = Raw::new(&s, 3);
+    let mut t3 = Resp::new(&s, 3);
     t3.ok(&["CLIENT", "TRACKING", "ON", "REDIRECT", &rid.to_string()], OK);
     t3.ok(&["GET", "z"], NULL3);
     w(&mut c, &["SET", "z", "1"]);
@@ -509,15 +436,15 @@ fn redirect_to_resp2_subscriber() {
 fn redirect_to_resp3_client() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let mut r = Raw::new(&s, 3);
+    let mut r = Resp::new(&s, 3);
     let rid = r.id();
-    let mut t = Raw::new(&s, 2);
+    let mut t = Resp::new(&s, 2);
     t.ok(&["CLIENT", "TRACKING", "ON", "REDIRECT", &rid.to_string()], OK);
     t.ok(&["GET", "z"], "$-1\r\n");
     w(&mut c, &["SET", "z", "1"]);
     r.expect(&inv(&["z"]));
     // BCAST with redirect.
-    let mut b = Raw::new(&s, 2);
+    let mut b = Resp::new(&s, 2);
     b.ok(&["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "bc:", "REDIRECT", &rid.to_string()], OK);
     w(&mut c, &["SET", "bc:1", "1"]);
     r.expect(&inv(&["bc:1"]));
@@ -530,7 +457,7 @@ fn broken_redirect_is_reported() {
     let mut c = s.conn();
     let mut t = tracker(&s, &[]);
     let rid = {
-        let mut r = Raw::new(&s, 2);
+        let mut r = Resp::new(&s, 2);
         let rid = r.id();
         t.ok(&["CLIENT", "TRACKING", "ON", "REDIRECT", &rid.to_string()], OK);
         rid
@@ -541,9 +468,9 @@ fn broken_redirect_is_reported() {
     w(&mut c, &["SET", "q", "x"]);
     // The tracking client hears that its redirect target is gone (a push queued before the next reply).
     t.send(&["CLIENT", "TRACKINGINFO"]);
-    assert_eq!(t.frame(), format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{rid}\r\n"));
+    assert_eq!(t.read_reply(), format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{rid}\r\n"));
     assert_eq!(
-        bulk_flags(&t.frame()),
+        bulk_flags(&t.read_reply()),
         format!(
             "%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$15\r\nbroken_redirect\r\n$8\r\nredirect\r\n:{rid}\r\n$8\r\nprefixes\r\n*0\r\n"
         )
@@ -558,11 +485,11 @@ fn broken_redirect_is_reported() {
 #[test]
 fn getredir_values() {
     let s = TestServer::start();
-    let mut t = Raw::new(&s, 3);
+    let mut t = Resp::new(&s, 3);
     t.ok(&["CLIENT", "GETREDIR"], ":-1\r\n");
     t.ok(&["CLIENT", "TRACKING", "ON"], OK);
     t.ok(&["CLIENT", "GETREDIR"], ":0\r\n");
-    let mut r = Raw::new(&s, 2);
+    let mut r = Resp::new(&s, 2);
     let rid = r.id();
     t.ok(&["CLIENT", "TRACKING", "ON", "REDIRECT", &rid.to_string()], OK);
     t.ok(&["CLIENT", "GETREDIR"], &format!(":{rid}\r\n"));
@@ -593,9 +520,9 @@ fn trackinginfo_replies() {
             prefixes.iter().map(|p| bulk(p)).collect::<String>()
         )
     };
-    let mut t = Raw::new(&s, 3);
+    let mut t = Resp::new(&s, 3);
     let mut mismatches = Vec::new();
-    let mut check = |t: &mut Raw, want: String| {
+    let mut check = |t: &mut Resp, want: String| {
         let got = t.cmd(&["CLIENT", "TRACKINGINFO"]);
         if got != want {
             mismatches.push(format!("got {got:?}, want {want:?}"));
@@ -616,13 +543,13 @@ fn trackinginfo_replies() {
     t.ok(&["CLIENT", "TRACKING", "OFF"], OK);
     t.ok(&["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "x", "PREFIX", "y", "NOLOOP"], OK);
     check(&mut t, info(&["on", "bcast", "noloop"], 0, &["x", "y"]));
-    let mut r = Raw::new(&s, 2);
+    let mut r = Resp::new(&s, 2);
     let rid = r.id();
     t.ok(&["CLIENT", "TRACKING", "OFF"], OK);
     t.ok(&["CLIENT", "TRACKING", "ON", "REDIRECT", &rid.to_string()], OK);
     check(&mut t, info(&["on"], rid as i64, &[]));
     // RESP2: the map and set become flat arrays.
-    let mut t2 = Raw::new(&s, 2);
+    let mut t2 = Resp::new(&s, 2);
     check(
         &mut t2,
         "*6\r\n$5\r\nflags\r\n*1\r\n$3\r\noff\r\n$8\r\nredirect\r\n:-1\r\n$8\r\nprefixes\r\n*0\r\n".to_string(),
@@ -714,7 +641,7 @@ fn info_tracking_clients() {
 #[test]
 fn tracking_error_texts() {
     let s = TestServer::start();
-    let mut t = Raw::new(&s, 3);
+    let mut t = Resp::new(&s, 3);
     let cases: &[(&[&str], &str)] = &[
         (&["CLIENT", "TRACKING", "ON", "PREFIX", "x"], "-ERR PREFIX option requires BCAST mode to be enabled\r\n"),
         (
@@ -792,7 +719,7 @@ fn tracking_error_texts() {
 #[test]
 fn bcast_overlapping_prefixes_rejected() {
     let s = TestServer::start();
-    let mut t = Raw::new(&s, 3);
+    let mut t = Resp::new(&s, 3);
     t.ok(
         &["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "PREFIX", "ab"],
         "-ERR Prefix 'a' overlaps with another provided prefix 'ab'. Prefixes for a single client must not overlap.\r\n",

@@ -9,8 +9,6 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -90,59 +88,6 @@ fn texts(v: &Value) -> Vec<String> {
 
 fn encoding(c: &mut redis::Connection, key: &str) -> String {
     q::<String>(c, &["OBJECT", "ENCODING", key])
-}
-
-/// A byte-level RESP client that reads whole replies, for checking exact RESP2 / RESP3 encodings.
-struct Raw {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Raw {
-    fn new(s: &TestServer, proto: u8) -> Raw {
-        let rc = s.raw();
-        let w = rc.s.try_clone().expect("clone");
-        let mut raw = Raw { r: BufReader::new(rc.s), w };
-        if proto == 3 {
-            let hello = raw.cmd(&["HELLO", "3"]);
-            assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
-        }
-        raw
-    }
-
-    fn line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("read");
-        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
-    }
-
-    fn one(&mut self, out: &mut Vec<u8>) {
-        let line = self.line(out);
-        let n = || line[1..].parse::<i64>().expect("length");
-        match line.as_bytes()[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.r.read_exact(&mut buf).expect("read");
-                out.extend_from_slice(&buf);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
-            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
-            _ => {}
-        }
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        self.w.write_all(&req).expect("write");
-        let mut out = Vec::new();
-        self.one(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -225,10 +170,10 @@ fn zadd_incr() {
     expect(&mut c, &["ZSCORE", "z", "a"], b("-inf"));
     expect(&mut c, &["ZADD", "nokey", "XX", "INCR", "1", "a"], NIL);
     expect(&mut c, &["EXISTS", "nokey"], i(0));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["ZADD", "z", "INCR", "2.5", "b"]), ",2.5\r\n");
     assert_eq!(r3.cmd(&["ZADD", "z", "NX", "INCR", "2.5", "b"]), "_\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["ZADD", "z", "INCR", "2.5", "b"]), "$1\r\n5\r\n");
     assert_eq!(r2.cmd(&["ZADD", "z", "NX", "INCR", "2.5", "b"]), "$-1\r\n");
 }
@@ -269,7 +214,7 @@ fn zincrby() {
     // Floating-point results as Redis 7.0 prints them (%.17g).
     expect(&mut c, &["ZADD", "f", "0.1", "a"], i(1));
     expect(&mut c, &["ZINCRBY", "f", "0.2", "a"], b("0.30000000000000004"));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["ZINCRBY", "z", "1", "m"]), ",2.5\r\n");
 }
 
@@ -302,7 +247,7 @@ fn zscore_zmscore_zcard_zrem() {
     expect(&mut c, &["ZSCORE", "fl", "b"], b("1e+100"));
     expect(&mut c, &["ZSCORE", "fl", "c"], b("1.2345678901234568e+17"));
     expect(&mut c, &["ZSCORE", "fl", "e"], b("9.9999999999999995e-08"));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["ZSCORE", "fl", "a"]), ",0.10000000000000001\r\n");
     assert_eq!(r3.cmd(&["ZSCORE", "fl", "b"]), ",1e+100\r\n");
 }
@@ -318,13 +263,13 @@ fn zscore_resp3_is_a_double() {
     expect(&mut c, &["ZMSCORE", "z", "a", "nope"], arr(vec![d(1.0), NIL]));
     expect(&mut c, &["ZINCRBY", "z", "1", "a"], d(2.0));
     expect(&mut c, &["ZADD", "z", "INCR", "1", "a"], d(3.0));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["ZSCORE", "z", "b"]), ",2.5\r\n");
     assert_eq!(r3.cmd(&["ZSCORE", "z", "c"]), ",inf\r\n");
     assert_eq!(r3.cmd(&["ZSCORE", "z", "e"]), ",-inf\r\n");
     assert_eq!(r3.cmd(&["ZSCORE", "z", "nope"]), "_\r\n");
     assert_eq!(r3.cmd(&["ZMSCORE", "z", "b", "nope"]), "*2\r\n,2.5\r\n_\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["ZSCORE", "z", "b"]), "$3\r\n2.5\r\n");
     assert_eq!(r2.cmd(&["ZSCORE", "z", "c"]), "$3\r\ninf\r\n");
     assert_eq!(r2.cmd(&["ZMSCORE", "z", "b", "nope"]), "*2\r\n$3\r\n2.5\r\n$-1\r\n");
@@ -519,12 +464,12 @@ fn zrange_withscores_resp3() {
     expect(&mut c, &["ZRANGEBYSCORE", "z", "-inf", "+inf", "WITHSCORES"], arr(vec![pair("a", 1.0), pair("b", 2.5)]));
     expect(&mut c, &["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "WITHSCORES"], arr(vec![pair("b", 2.5), pair("a", 1.0)]));
     expect(&mut c, &["ZRANGE", "nokey", "0", "-1", "WITHSCORES"], arr(vec![]));
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(
         r3.cmd(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
         "*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"
     );
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(
         r2.cmd(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
         "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n"
@@ -637,13 +582,13 @@ fn zpopmin_zpopmax() {
     expect_err(&mut c, &["ZPOPMIN"], &arity("zpopmin"));
     expect(&mut c, &["ZCARD", "z"], i(1));
     // RESP3: a single pop is a flat [member, double]; with a count, pairs.
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     r3.cmd(&["ZADD", "r", "1", "a", "2", "b", "3", "c"]);
     assert_eq!(r3.cmd(&["ZPOPMIN", "r"]), "*2\r\n$1\r\na\r\n,1\r\n");
     assert_eq!(r3.cmd(&["ZPOPMAX", "r", "1"]), "*1\r\n*2\r\n$1\r\nc\r\n,3\r\n");
     assert_eq!(r3.cmd(&["ZPOPMIN", "nokey"]), "*0\r\n");
     assert_eq!(r3.cmd(&["ZPOPMIN", "nokey", "2"]), "*0\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["ZPOPMIN", "r", "5"]), "*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
     assert_eq!(r2.cmd(&["ZPOPMIN", "nokey"]), "*0\r\n");
 }
@@ -661,9 +606,9 @@ fn zmpop() {
     );
     expect(&mut c, &["EXISTS", "z"], i(0));
     expect(&mut c, &["ZMPOP", "1", "nokey", "MIN"], NIL);
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["ZMPOP", "1", "nokey", "MAX"]), "*-1\r\n");
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     assert_eq!(r3.cmd(&["ZMPOP", "1", "nokey", "MIN"]), "_\r\n");
     r3.cmd(&["ZADD", "z", "1", "a", "2.5", "b"]);
     assert_eq!(
@@ -775,7 +720,7 @@ fn zrandmember() {
     expect_err(&mut c, &["ZRANDMEMBER", "z", "-9223372036854775807", "WITHSCORES"], "ERR value is out of range");
     expect_err(&mut c, &["ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES"], "ERR value is out of range");
     // RESP3 pairs.
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     r3.cmd(&["ZADD", "one", "2.5", "m"]);
     assert_eq!(r3.cmd(&["ZRANDMEMBER", "one", "1", "WITHSCORES"]), "*1\r\n*2\r\n$1\r\nm\r\n,2.5\r\n");
     assert_eq!(
@@ -783,7 +728,7 @@ fn zrandmember() {
         "*2\r\n*2\r\n$1\r\nm\r\n,2.5\r\n*2\r\n$1\r\nm\r\n,2.5\r\n"
     );
     assert_eq!(r3.cmd(&["ZRANDMEMBER", "nokey"]), "_\r\n");
-    let mut r2 = Raw::new(&s, 2);
+    let mut r2 = Resp::new(&s, 2);
     assert_eq!(r2.cmd(&["ZRANDMEMBER", "one", "1", "WITHSCORES"]), "*2\r\n$1\r\nm\r\n$3\r\n2.5\r\n");
 }
 
@@ -866,7 +811,7 @@ fn zunion_zinter_zdiff() {
 #[test]
 fn zsetop_resp3() {
     let s = TestServer::start();
-    let mut r3 = Raw::new(&s, 3);
+    let mut r3 = Resp::new(&s, 3);
     r3.cmd(&["ZADD", "z", "3", "c"]);
     for cmd in ["ZUNION", "ZINTER", "ZDIFF"] {
         assert_eq!(r3.cmd(&[cmd, "1", "z", "WITHSCORES"]), "*1\r\n*2\r\n$1\r\nc\r\n,3\r\n", "{cmd}");

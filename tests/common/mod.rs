@@ -1,7 +1,7 @@
 //! Test support: an in-process Strata server on an ephemeral port, and `redis` crate clients for it.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -155,4 +155,124 @@ pub fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> 
         cmd.arg(*a);
     }
     cmd.query(c).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// A byte-level RESP client that reads whole replies and returns their exact raw bytes, for checking RESP2 / RESP3
+/// encodings (including out-of-band push frames).
+pub struct Resp {
+    pub r: BufReader<TcpStream>,
+    pub w: TcpStream,
+}
+
+impl Resp {
+    /// A raw RESP2 connection to `127.0.0.1:port` (5 s read timeout).
+    pub fn connect(port: u16) -> Resp {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let w = s.try_clone().expect("clone");
+        Resp { r: BufReader::new(s), w }
+    }
+
+    /// A raw connection to `127.0.0.1:port` switched to RESP3 with `HELLO 3`.
+    pub fn connect3(port: u16) -> Resp {
+        let mut raw = Resp::connect(port);
+        let hello = raw.cmd(&["HELLO", "3"]);
+        assert!(hello.starts_with('%'), "HELLO 3 reply: {hello}");
+        raw
+    }
+
+    /// A raw connection to `s` speaking protocol `proto` (2 or 3).
+    pub fn new(s: &TestServer, proto: u8) -> Resp {
+        if proto == 3 {
+            Resp::connect3(s.port)
+        } else {
+            Resp::connect(s.port)
+        }
+    }
+
+    /// Changes the read timeout (shared by both halves of the connection).
+    pub fn set_read_timeout(&self, timeout: Duration) {
+        self.w.set_read_timeout(Some(timeout)).expect("timeout");
+    }
+
+    fn line(&mut self, out: &mut Vec<u8>) -> String {
+        let mut line = Vec::new();
+        self.r.read_until(b'\n', &mut line).expect("read");
+        assert!(line.ends_with(b"\r\n"), "truncated reply line {:?}", String::from_utf8_lossy(&line));
+        out.extend_from_slice(&line);
+        String::from_utf8_lossy(&line[..line.len() - 2]).into_owned()
+    }
+
+    fn one(&mut self, out: &mut Vec<u8>) {
+        let line = self.line(out);
+        let n = || line[1..].parse::<i64>().expect("length");
+        match line.as_bytes()[0] {
+            b'$' | b'=' | b'!' if n() >= 0 => {
+                let mut buf = vec![0u8; n() as usize + 2];
+                self.r.read_exact(&mut buf).expect("read");
+                out.extend_from_slice(&buf);
+            }
+            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.one(out)),
+            b'%' => (0..n() * 2).for_each(|_| self.one(out)),
+            b'|' => {
+                (0..n() * 2).for_each(|_| self.one(out));
+                self.one(out);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends one command (binary-safe arguments) without reading anything.
+    pub fn sendb(&mut self, args: &[&[u8]]) {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.w.write_all(&req).expect("write");
+    }
+
+    /// Sends one command without reading anything.
+    pub fn send(&mut self, args: &[&str]) {
+        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.sendb(&v);
+    }
+
+    /// Reads one whole reply (or push frame) and returns its raw bytes.
+    pub fn read_reply(&mut self) -> String {
+        let mut out = Vec::new();
+        self.one(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Reads `n` whole replies and concatenates them.
+    pub fn read_replies(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.read_reply()).collect()
+    }
+
+    /// Sends one command (binary-safe arguments) and returns its whole raw reply.
+    pub fn cmdb(&mut self, args: &[&[u8]]) -> String {
+        self.sendb(args);
+        self.read_reply()
+    }
+
+    /// Sends one command and returns its whole raw reply.
+    pub fn cmd(&mut self, args: &[&str]) -> String {
+        self.send(args);
+        self.read_reply()
+    }
+
+    /// Reads the next reply and asserts it.
+    #[track_caller]
+    pub fn expect(&mut self, want: &str) {
+        assert_eq!(self.read_reply(), want);
+    }
+
+    /// Sends one command and asserts its reply.
+    #[track_caller]
+    pub fn expect_after_cmd(&mut self, args: &[&str], want: &str) {
+        let got = self.cmd(args);
+        assert_eq!(got, want, "reply to {args:?}");
+    }
 }
