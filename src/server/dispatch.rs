@@ -155,7 +155,7 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     plan_locks(&mut ctx, cmd, args);
     let reply = call(&mut ctx, cmd, args, false);
     if spec.has(flags::WRITE) {
-        srv.note_written(args.iter().map(|a| a.len() as u64 + 16).sum());
+        srv.note_written(args);
     }
     // Registered while the keys are still locked, so no push can slip between the check and the wait.
     let blocked = ctx.block.take().map(|b| {

@@ -295,9 +295,11 @@ impl Server {
         max != 0 && self.used_memory.load(Ordering::Relaxed) > max
     }
 
-    /// Counts bytes a write brings in, so the memory check between allocator readings stays close.
-    pub fn note_written(&self, bytes: u64) {
+    /// Counts bytes a write brings in, so the memory check between allocator readings stays close (only when
+    /// `maxmemory` is set).
+    pub fn note_written(&self, args: &[bytes::Bytes]) {
         if self.hot.maxmemory.load(Ordering::Relaxed) != 0 {
+            let bytes: u64 = args.iter().map(|a| a.len() as u64 + 16).sum();
             self.hot.pending_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
     }
