@@ -4,9 +4,6 @@
 # Usage: scripts/memory-bench.sh [--scale 0.1] [--datasets strings,json,hashes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; fi
-fi
+source scripts/ensure-redis.sh
 cargo build --release --locked -q
 python3 scripts/memtools.py memory --strata target/release/strata-server "$@"

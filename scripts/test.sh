@@ -5,13 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==== %s\n' "$*"; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step "dependencies"
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
+source scripts/ensure-redis.sh
 redis-server --version
 if ! python3 -c 'import redis' 2>/dev/null; then
     python3 -m pip install -q redis || python3 -m pip install -q --break-system-packages redis

@@ -141,11 +141,12 @@ fn server(srv: &Server, out: &mut String) {
 fn clients(srv: &Server, out: &mut String) {
     let all = srv.clients.all();
     let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
+    let max_out = all.iter().map(|c| c.rbuf_cap.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed)).max();
     kv(out, "connected_clients", all.len());
     kv(out, "cluster_connections", 0);
     kv(out, "maxclients", srv.hot.maxclients.load(Ordering::Relaxed));
     kv(out, "client_recent_max_input_buffer", max_in);
-    kv(out, "client_recent_max_output_buffer", 0);
+    kv(out, "client_recent_max_output_buffer", max_out.unwrap_or(0));
     kv(out, "blocked_clients", srv.blocking.count());
     kv(out, "tracking_clients", srv.tracking.clients());
     kv(out, "clients_in_timeout_table", 0);
@@ -155,7 +156,7 @@ fn memory(srv: &Server, out: &mut String) {
     let rss = rss_bytes();
     let used = srv.refresh_used_memory();
     let (active, resident) = crate::memory::allocator_pages();
-    let clients_mem = srv.clients.len() as u64 * 32 * 1024;
+    let clients_mem = srv.clients.memory() as u64;
     let overhead = srv.startup_memory + clients_mem;
     let dataset = used.saturating_sub(overhead);
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -264,10 +265,10 @@ fn stats(srv: &Server, out: &mut String) {
     let g = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let (ops, in_kbps, out_kbps) = srv.instantaneous();
     kv(out, "total_connections_received", g(&s.connections_received));
-    kv(out, "total_commands_processed", g(&s.commands_processed));
+    kv(out, "total_commands_processed", s.commands_processed.get());
     kv(out, "instantaneous_ops_per_sec", ops);
-    kv(out, "total_net_input_bytes", g(&s.net_input_bytes));
-    kv(out, "total_net_output_bytes", g(&s.net_output_bytes));
+    kv(out, "total_net_input_bytes", s.net_input_bytes.get());
+    kv(out, "total_net_output_bytes", s.net_output_bytes.get());
     kv(out, "total_net_repl_input_bytes", 0);
     kv(out, "total_net_repl_output_bytes", 0);
     kv(out, "instantaneous_input_kbps", format!("{in_kbps:.2}"));
@@ -286,8 +287,8 @@ fn stats(srv: &Server, out: &mut String) {
     kv(out, "evicted_clients", 0);
     kv(out, "total_eviction_exceeded_time", 0);
     kv(out, "current_eviction_exceeded_time", 0);
-    kv(out, "keyspace_hits", g(&s.keyspace_hits));
-    kv(out, "keyspace_misses", g(&s.keyspace_misses));
+    kv(out, "keyspace_hits", s.keyspace_hits.get());
+    kv(out, "keyspace_misses", s.keyspace_misses.get());
     let (channels, patterns) = srv.pubsub.counts();
     kv(out, "pubsub_channels", channels);
     kv(out, "pubsub_patterns", patterns);
@@ -309,8 +310,8 @@ fn stats(srv: &Server, out: &mut String) {
     kv(out, "unexpected_error_replies", g(&s.unexpected_error_replies));
     kv(out, "total_error_replies", g(&s.error_replies));
     kv(out, "dump_payload_sanitizations", 0);
-    kv(out, "total_reads_processed", g(&s.io_reads));
-    kv(out, "total_writes_processed", g(&s.io_writes));
+    kv(out, "total_reads_processed", s.io_reads.get());
+    kv(out, "total_writes_processed", s.io_writes.get());
     kv(out, "io_threaded_reads_processed", 0);
     kv(out, "io_threaded_writes_processed", 0);
     kv(out, "reply_buffer_shrinks", 0);
@@ -362,13 +363,13 @@ fn keyspace(srv: &Server, out: &mut String) {
 
 fn commandstats(out: &mut String) {
     for c in &TABLE.commands {
-        let calls = c.stats.calls.load(Ordering::Relaxed);
-        let rejected = c.stats.rejected.load(Ordering::Relaxed);
-        let failed = c.stats.failed.load(Ordering::Relaxed);
+        let calls = c.stats.calls();
+        let rejected = c.stats.rejected();
+        let failed = c.stats.failed();
         if calls == 0 && rejected == 0 && failed == 0 {
             continue;
         }
-        let usec = c.stats.usec.load(Ordering::Relaxed);
+        let usec = c.stats.usec();
         let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
         kv(
             out,

@@ -103,6 +103,8 @@ async fn run(config: Config, threads: usize) -> ExitCode {
         "Strata started; ready to accept connections on {:?}",
         handle.addrs
     );
+    // The dataset is left to the OS at exit, as Redis does: freeing millions of keys one by one only delays it.
+    std::mem::forget(handle.srv.clone());
     let srv = handle.srv.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -855,3 +855,48 @@ fn monitor_sees_other_clients_commands() {
     let list = client_list(&mut c, &[]);
     assert!(list.iter().any(|f| f["flags"].contains('O')), "monitor flag in CLIENT LIST");
 }
+
+#[test]
+fn client_memory_is_measured_from_its_buffers_and_given_back_when_idle() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut r = s.raw();
+    let raw_id = raw_client_id(&mut r).to_string();
+    let mem_clients = |c: &mut redis::Connection| -> u64 {
+        let text: String = q(c, &["INFO", "memory"]);
+        let line = text.lines().find(|l| l.starts_with("mem_clients_normal:")).expect("mem_clients_normal");
+        line["mem_clients_normal:".len()..].trim().parse().expect("number")
+    };
+    let before = mem_clients(&mut c);
+
+    // Half of a 200 KB argument sits in the raw client's query buffer.
+    r.send(b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$200000\r\n");
+    r.send(&vec![b'x'; 100_000]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let raw = loop {
+        let raw = client_list(&mut c, &[]).into_iter().find(|f| f["id"] == raw_id).expect("raw client listed");
+        if raw["qbuf"].parse::<usize>().expect("qbuf") >= 100_000 {
+            break raw;
+        }
+        assert!(std::time::Instant::now() < deadline, "query buffer never filled: {raw:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(raw["tot-mem"].parse::<usize>().expect("tot-mem") >= 100_000, "{raw:?}");
+    assert!(mem_clients(&mut c) >= before + 100_000);
+
+    // Once the command completes and the client idles, its buffers are given back.
+    r.send(&vec![b'x'; 100_000]);
+    r.send(b"\r\n");
+    assert_eq!(r.read_n(5), b"+OK\r\n");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let raw = client_list(&mut c, &[]).into_iter().find(|f| f["id"] == raw_id).expect("raw client listed");
+        let tot: usize = raw["tot-mem"].parse().expect("tot-mem");
+        if raw["qbuf"] == "0" && tot < 4096 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "idle client kept its buffers: {raw:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(mem_clients(&mut c) < before + 100_000);
+}

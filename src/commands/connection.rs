@@ -205,8 +205,9 @@ pub fn client_line(c: &ClientInfo) -> String {
     };
     let multi = if f & cflags::MULTI != 0 { c.multi_len.load(Ordering::Relaxed) as i64 } else { -1 };
     let qbuf = c.qbuf.load(Ordering::Relaxed);
+    let omem = c.obuf.load(Ordering::Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -220,8 +221,12 @@ pub fn client_line(c: &ClientInfo) -> String {
         c.psubs.load(Ordering::Relaxed),
         multi,
         qbuf,
-        16384usize.saturating_sub(qbuf),
-        qbuf + 16384 * 2,
+        c.qbuf_cap.load(Ordering::Relaxed).saturating_sub(qbuf),
+        c.multi_mem.load(Ordering::Relaxed),
+        c.rbuf_cap.load(Ordering::Relaxed),
+        usize::from(omem > 0),
+        omem,
+        c.memory(),
         cmd,
         c.resp.load(Ordering::Relaxed),
         lib_name,

@@ -13,6 +13,7 @@ use crate::store::change::{key_changed, ChangeKind, KeyChange};
 use crate::store::{hash_key, Entry, Shard, StrValue, Value};
 use bytes::Bytes;
 use parking_lot::MutexGuard;
+use smallvec::SmallVec;
 use std::sync::atomic::Ordering;
 
 /// Who is running the command.
@@ -43,6 +44,8 @@ pub struct Ctx<'a> {
     pub client: &'a mut ClientState,
     /// Unix ms at the start of the command (Redis's `commandTimeSnapshot`).
     pub now_ms: u64,
+    /// When the command started (its duration goes to commandstats).
+    pub started: crate::util::clock::Instant,
     pub caller: Caller,
     /// Effects produced beside the command's own (expired keys' DELs, rewritten forms).
     pub sink: EffectSink,
@@ -52,7 +55,8 @@ pub struct Ctx<'a> {
     pub ready: Vec<(usize, Bytes)>,
     /// Set by a blocking command that found no data: the keys and operation to wait for, and the timeout.
     pub block: Option<BlockRequest>,
-    locks: Vec<(usize, MutexGuard<'a, Shard>)>,
+    /// Held shard guards by global shard id; inline for the common one-to-four shards, so no allocation.
+    locks: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
     lru: u32,
     lfu: bool,
 }
@@ -69,16 +73,18 @@ pub struct BlockRequest {
 impl<'a> Ctx<'a> {
     /// A context for one command (or one EXEC).
     pub fn new(srv: &'a Server, client: &'a mut ClientState, caller: Caller) -> Ctx<'a> {
+        let started = crate::util::clock::now();
         Ctx {
             srv,
             client,
-            now_ms: crate::server::unix_ms(),
+            now_ms: crate::util::clock::unix_us_at(started) / 1000,
+            started,
             caller,
             sink: EffectSink::default(),
             dirty: 0,
             ready: Vec::new(),
             block: None,
-            locks: Vec::new(),
+            locks: SmallVec::new(),
             lru: srv.lru_clock(),
             lfu: srv.hot.lfu.load(Ordering::Relaxed),
         }
@@ -93,15 +99,23 @@ impl<'a> Ctx<'a> {
     /// Locks, in global order, the shards of `keys` in `db` (before the handler runs).
     pub fn lock_keys<'k>(&mut self, db: usize, keys: impl Iterator<Item = &'k [u8]>) {
         let ks = &self.srv.keyspace;
-        let mut gids: Vec<usize> = keys.map(|k| ks.global_id(db, ks.shard_of(hash_key(k)))).collect();
+        let mut gids: SmallVec<[usize; 8]> = keys.map(|k| ks.global_id(db, ks.shard_of(hash_key(k)))).collect();
         self.lock_gids(&mut gids);
     }
 
-    /// Locks the given global shard ids (sorted and deduplicated here) that are not held yet.
-    pub fn lock_gids(&mut self, gids: &mut Vec<usize>) {
+    /// Locks the shard of one key (the common single-key command, without the general path's sorting).
+    pub fn lock_key(&mut self, db: usize, key: &[u8]) {
+        let ks = &self.srv.keyspace;
+        self.lock_index(ks.global_id(db, ks.shard_of(hash_key(key))));
+    }
+
+    /// Locks the given global shard ids (sorted here) that are not held yet, in ascending order.
+    pub fn lock_gids(&mut self, gids: &mut [usize]) {
         gids.sort_unstable();
-        gids.dedup();
-        for &g in gids.iter() {
+        for (i, &g) in gids.iter().enumerate() {
+            if i > 0 && gids[i - 1] == g {
+                continue;
+            }
             if !self.locks.iter().any(|(h, _)| *h == g) {
                 self.locks.push((g, self.srv.keyspace.lock_gid(g)));
             }
@@ -187,11 +201,11 @@ impl<'a> Ctx<'a> {
     pub fn read_in(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         match self.find_live(db, key) {
             None => {
-                self.srv.stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                self.srv.stats.keyspace_misses.add(1);
                 None
             }
             Some((li, idx)) => {
-                self.srv.stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+                self.srv.stats.keyspace_hits.add(1);
                 self.touch(li, idx);
                 self.locks[li].1.data.entry(idx)
             }

@@ -26,10 +26,9 @@ pub mod zset;
 
 use crate::error::CmdResult;
 use crate::protocol::Reply;
+use crate::util::striped::Striped;
 use bytes::Bytes;
 pub use ctx::Ctx;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 
 /// A command handler: synchronous, so one function serves the socket, EXEC and scripts.
@@ -109,6 +108,15 @@ impl Keys {
     /// Keys from `first` to `last` every `step`.
     pub const fn range(first: i32, last: i32, step: i32) -> Keys {
         Keys::Range { first, last, step }
+    }
+
+    /// The key of a single-key command (GET, SET, INCR...), found without building a position list.
+    #[inline]
+    pub fn single<'a>(&self, args: &'a [Bytes]) -> Option<&'a [u8]> {
+        match *self {
+            Keys::Range { first, last, .. } if first == last && first >= 1 => args.get(first as usize).map(|a| &a[..]),
+            _ => None,
+        }
     }
 
     /// The argument positions holding keys in `args` (never out of bounds).
@@ -283,19 +291,50 @@ impl CommandSpec {
 
 /// Runtime statistics of one command (INFO commandstats).
 #[derive(Debug, Default)]
-pub struct CommandStats {
-    pub calls: AtomicU64,
-    pub usec: AtomicU64,
-    pub rejected: AtomicU64,
-    pub failed: AtomicU64,
-}
+pub struct CommandStats(Striped<4>);
 
 impl CommandStats {
+    const CALLS: usize = 0;
+    const USEC: usize = 1;
+    const REJECTED: usize = 2;
+    const FAILED: usize = 3;
+
+    /// Counts a call that took `usec` microseconds.
+    #[inline]
+    pub fn record_call(&self, usec: u64) {
+        self.0.add(Self::CALLS, 1);
+        self.0.add(Self::USEC, usec);
+    }
+
+    /// Counts a call refused before it ran (arity, OOM, ...).
+    pub fn record_rejected(&self) {
+        self.0.add(Self::REJECTED, 1);
+    }
+
+    /// Counts a call that ran and replied with an error.
+    pub fn record_failed(&self) {
+        self.0.add(Self::FAILED, 1);
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.0.get(Self::CALLS)
+    }
+
+    pub fn usec(&self) -> u64 {
+        self.0.get(Self::USEC)
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.0.get(Self::REJECTED)
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.0.get(Self::FAILED)
+    }
+
     /// Clears the counters (CONFIG RESETSTAT).
     pub fn reset(&self) {
-        for c in [&self.calls, &self.usec, &self.rejected, &self.failed] {
-            c.store(0, Ordering::Relaxed);
-        }
+        self.0.reset();
     }
 }
 
@@ -321,7 +360,8 @@ impl Command {
 #[derive(Debug)]
 pub struct CommandTable {
     pub commands: Vec<Command>,
-    by_name: HashMap<&'static str, usize>,
+    /// Lowercase name to index; hashbrown's default (foldhash) hasher, as lookup runs on every command.
+    by_name: hashbrown::HashMap<&'static [u8], usize>,
 }
 
 /// Every family's rows.
@@ -348,11 +388,11 @@ fn families() -> Vec<&'static [CommandSpec]> {
 /// The command table.
 pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
     let mut commands = Vec::new();
-    let mut by_name = HashMap::new();
+    let mut by_name = hashbrown::HashMap::new();
     for fam in families() {
         for spec in fam {
             let id = commands.len();
-            by_name.insert(spec.name, id);
+            by_name.insert(spec.name.as_bytes(), id);
             commands.push(Command {
                 spec,
                 full_name: spec.name.to_string(),
@@ -397,8 +437,7 @@ impl CommandTable {
         let lower = &mut buf[..name.len()];
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
-        let s = std::str::from_utf8(lower).ok()?;
-        self.by_name.get(s).map(|&i| &self.commands[i])
+        self.by_name.get(&*lower).map(|&i| &self.commands[i])
     }
 
     /// Resolves argv to a command or subcommand.

@@ -25,9 +25,11 @@ fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::OK)
 }
 
-fn end_multi(client: &mut ClientState) -> Option<MultiState> {
+/// Leaves MULTI state, returning the queue.
+pub fn end_multi(client: &mut ClientState) -> Option<MultiState> {
     client.info.set_flag(cflags::MULTI, false);
     client.info.multi_len.store(0, Ordering::Relaxed);
+    client.info.multi_mem.store(0, Ordering::Relaxed);
     client.multi.take()
 }
 

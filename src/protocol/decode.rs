@@ -32,8 +32,6 @@ impl ProtocolError {
 struct Partial {
     /// Arguments still expected.
     remaining: usize,
-    /// Offsets (start, end) of the arguments parsed so far, relative to the buffer's start.
-    args: Vec<(usize, usize)>,
     /// Where parsing resumes in the buffer.
     pos: usize,
     /// Length of the bulk whose header was read but whose payload is incomplete.
@@ -44,13 +42,18 @@ struct Partial {
 #[derive(Debug)]
 pub struct Decoder {
     partial: Option<Partial>,
+    /// Offsets (start, end) of the current frame's arguments parsed so far, relative to the buffer's start.
+    offsets: Vec<(usize, usize)>,
+    /// A spent argument vector handed back by the caller, reused for the next command (no allocation per
+    /// command).
+    spare: Vec<Bytes>,
     /// `proto-max-bulk-len`.
     pub max_bulk_len: i64,
 }
 
 impl Default for Decoder {
     fn default() -> Self {
-        Decoder { partial: None, max_bulk_len: 512 * 1024 * 1024 }
+        Decoder { partial: None, offsets: Vec::new(), spare: Vec::new(), max_bulk_len: 512 * 1024 * 1024 }
     }
 }
 
@@ -72,6 +75,26 @@ fn parse_len(s: &[u8]) -> Option<i64> {
 }
 
 impl Decoder {
+    /// Bytes the decoder holds besides the query buffer (offsets of a half-read frame's arguments).
+    pub fn capacity_bytes(&self) -> usize {
+        self.offsets.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.spare.capacity() * std::mem::size_of::<Bytes>()
+    }
+
+    /// Takes back a command's argument vector once it has run, to hold the next command's.
+    pub fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if args.capacity() <= 64 {
+            args.clear();
+            self.spare = args;
+        }
+    }
+
+    /// Releases spare memory held for a half-read frame.
+    pub fn shrink(&mut self) {
+        self.offsets.shrink_to_fit();
+        self.spare = Vec::new();
+    }
+
     /// True while a multibulk frame is half read.
     pub fn in_frame(&self) -> bool {
         self.partial.is_some()
@@ -116,12 +139,8 @@ impl Decoder {
                     continue;
                 }
                 let n = n as usize;
-                self.partial = Some(Partial {
-                    remaining: n,
-                    args: Vec::with_capacity(n.min(1024)),
-                    pos: cr + 2,
-                    pending_bulk: None,
-                });
+                self.offsets.clear();
+                self.partial = Some(Partial { remaining: n, pos: cr + 2, pending_bulk: None });
             }
             return self.decode_bulks(buf, authenticated);
         }
@@ -172,7 +191,7 @@ impl Decoder {
                 let want = if len >= BIG_ARG { end + 2 } else { 0 };
                 return Ok(Decoded::Incomplete(want));
             }
-            p.args.push((p.pos, end));
+            self.offsets.push((p.pos, end));
             p.pos = end + 2;
             p.pending_bulk = None;
             p.remaining -= 1;
@@ -181,7 +200,9 @@ impl Decoder {
             return Ok(Decoded::Incomplete(0));
         };
         let frame = buf.split_to(p.pos).freeze();
-        Ok(Decoded::Command(p.args.iter().map(|&(s, e)| frame.slice(s..e)).collect()))
+        let mut args = std::mem::take(&mut self.spare);
+        args.extend(self.offsets.drain(..).map(|(s, e)| frame.slice(s..e)));
+        Ok(Decoded::Command(args))
     }
 
     /// Inline command: one line split like redis.conf lines. `Some(vec![])` for an empty line (skipped).

@@ -37,8 +37,15 @@ pub struct ClientInfo {
     pub last_cmd: AtomicU32,
     /// Milliseconds since `created` at the last interaction.
     pub last_active_ms: AtomicU64,
+    /// Bytes waiting in the query buffer, and the buffer's allocation.
     pub qbuf: AtomicUsize,
+    pub qbuf_cap: AtomicUsize,
+    /// Out-of-band bytes queued for the client and not yet copied to its reply buffer.
     pub obuf: AtomicUsize,
+    /// The reply buffer's allocation.
+    pub rbuf_cap: AtomicUsize,
+    /// Bytes held by commands queued in MULTI.
+    pub multi_mem: AtomicUsize,
     pub multi_len: AtomicU64,
     pub watch_len: AtomicUsize,
     pub authenticated: AtomicBool,
@@ -51,6 +58,8 @@ pub struct ClientInfo {
     pub psubs: AtomicUsize,
     killed: AtomicBool,
     kill: Notify,
+    /// Asks an idle connection to give back its buffers (sent by the server cron).
+    pub trim: Notify,
     /// Out-of-band messages for this client (MONITOR lines, later pub/sub and invalidations).
     pub push: mpsc::UnboundedSender<Bytes>,
 }
@@ -86,6 +95,16 @@ impl ClientInfo {
         self.last_active_ms.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
+    /// Memory this client holds, as Redis's `tot-mem`: its structures, query and reply buffers, queued
+    /// out-of-band output and MULTI queue.
+    pub fn memory(&self) -> usize {
+        CLIENT_STRUCT_BYTES
+            + self.qbuf_cap.load(Ordering::Relaxed)
+            + self.rbuf_cap.load(Ordering::Relaxed)
+            + self.obuf.load(Ordering::Relaxed)
+            + self.multi_mem.load(Ordering::Relaxed)
+    }
+
     /// Has flag `f`.
     pub fn has_flag(&self, f: u32) -> bool {
         self.flags.load(Ordering::Relaxed) & f != 0
@@ -100,6 +119,10 @@ impl ClientInfo {
         }
     }
 }
+
+/// The fixed part of a client's memory: the shared and the task-owned state and the registry's reference.
+pub const CLIENT_STRUCT_BYTES: usize =
+    std::mem::size_of::<ClientInfo>() + std::mem::size_of::<ClientState>() + std::mem::size_of::<Arc<ClientInfo>>();
 
 /// Every connected client, by id (ids increase, so iteration order is connection order as in Redis).
 #[derive(Debug, Default)]
@@ -129,7 +152,10 @@ impl ClientRegistry {
             last_cmd: AtomicU32::new(u32::MAX),
             last_active_ms: AtomicU64::new(0),
             qbuf: AtomicUsize::new(0),
+            qbuf_cap: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            rbuf_cap: AtomicUsize::new(0),
+            multi_mem: AtomicUsize::new(0),
             multi_len: AtomicU64::new(0),
             watch_len: AtomicUsize::new(0),
             authenticated: AtomicBool::new(false),
@@ -139,6 +165,7 @@ impl ClientRegistry {
             psubs: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            trim: Notify::new(),
             push: tx,
         });
         self.clients.lock().insert(id, info.clone());
@@ -164,6 +191,11 @@ impl ClientRegistry {
         self.clients.lock().len()
     }
 
+    /// Memory held by every client (INFO's `mem_clients_normal`).
+    pub fn memory(&self) -> usize {
+        self.clients.lock().values().map(|c| c.memory()).sum()
+    }
+
     /// True when nobody is connected.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -172,6 +204,16 @@ impl ClientRegistry {
     /// The client with `id`.
     pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
         self.clients.lock().get(&id).cloned()
+    }
+
+    /// Asks clients idle for at least `idle_secs` that still hold buffers to give them back.
+    pub fn trim_idle(&self, idle_secs: u64) {
+        for c in self.clients.lock().values() {
+            let holding = c.qbuf_cap.load(Ordering::Relaxed) + c.rbuf_cap.load(Ordering::Relaxed) > 0;
+            if holding && c.idle_secs() >= idle_secs {
+                c.trim.notify_one();
+            }
+        }
     }
 
     /// Sends `line` to every MONITOR client.

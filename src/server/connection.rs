@@ -39,8 +39,10 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
     let _reg = Registration { srv: srv.clone(), id: info.id };
     let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
     let mut state = ClientState::new(info.clone(), !needs_auth);
-    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    // Buffers are allocated on first use and given back when the client idles (see `trim`), so an idle
+    // connection costs little more than its state.
+    let mut inbuf = BytesMut::new();
+    let mut out = BytesMut::new();
     let mut decoder = Decoder::default();
     let mut shutdown = srv.shutdown_watch();
     info.touch();
@@ -54,19 +56,16 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 tokio::time::sleep(Duration::from_secs(timeout)).await
             }
         };
-        if inbuf.capacity() - inbuf.len() < 1024 {
-            inbuf.reserve(READ_CHUNK);
-        }
         tokio::select! {
             biased;
             _ = info.killed() => break,
             _ = shutdown.changed() => break,
-            r = stream.read_buf(&mut inbuf) => {
+            r = read_some(&mut stream, &mut inbuf) => {
                 match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        srv.stats.io_reads.fetch_add(1, Ordering::Relaxed);
-                        srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        srv.stats.io_reads.add(1);
+                        srv.stats.net_input_bytes.add(n as u64);
                         info.touch();
                     }
                 }
@@ -90,6 +89,10 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 }
                 continue;
             }
+            _ = info.trim.notified() => {
+                trim(&info, &mut inbuf, &mut out, &mut decoder);
+                continue;
+            }
             _ = idle, if state.multi.is_none() && !info.has_flag(super::client::cflags::MONITOR) => break,
         }
         if inbuf.len() > srv.hot.query_buffer_limit.load(Ordering::Relaxed) {
@@ -105,6 +108,7 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
         if write_out(&srv, &mut stream, &mut out).await.is_err() || state.close_after_reply {
             break;
         }
+        note_buffers(&info, &inbuf, &out, &decoder);
     }
     let _ = stream.shutdown().await;
     crate::commands::transaction::unwatch_all(&srv, &mut state);
@@ -114,12 +118,48 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
     }
 }
 
+/// Reads what has arrived into `buf`, growing it when nearly full. A client with nothing pending waits for
+/// readiness before a buffer is allocated, so waiting costs no buffer.
+async fn read_some(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    if buf.capacity() - buf.len() < 1024 {
+        if buf.is_empty() {
+            stream.readable().await?;
+        }
+        buf.reserve(READ_CHUNK);
+    }
+    loop {
+        match stream.try_read_buf(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => stream.readable().await?,
+            r => return r,
+        }
+    }
+}
+
+/// Gives back an idle client's buffers (Redis frees an idle client's query buffer and shrinks its reply buffer
+/// in its client cron the same way).
+fn trim(info: &ClientInfo, inbuf: &mut BytesMut, out: &mut BytesMut, decoder: &mut Decoder) {
+    if inbuf.is_empty() {
+        *inbuf = BytesMut::new();
+    }
+    if out.is_empty() {
+        *out = BytesMut::new();
+    }
+    decoder.shrink();
+    note_buffers(info, inbuf, out, decoder);
+}
+
+/// Publishes the buffer allocations for CLIENT LIST and INFO memory.
+fn note_buffers(info: &ClientInfo, inbuf: &BytesMut, out: &BytesMut, decoder: &Decoder) {
+    info.qbuf_cap.store(inbuf.capacity() + decoder.capacity_bytes(), Ordering::Relaxed);
+    info.rbuf_cap.store(out.capacity(), Ordering::Relaxed);
+}
+
 async fn write_out(srv: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
-    srv.stats.io_writes.fetch_add(1, Ordering::Relaxed);
+    srv.stats.net_output_bytes.add(out.len() as u64);
+    srv.stats.io_writes.add(1);
     let r = stream.write_all(out).await;
     out.clear();
     if out.capacity() > 1024 * 1024 {
@@ -176,6 +216,7 @@ async fn process_batch(
                 }
             }
         };
+        decoder.recycle(args);
         let send = match state.reply_mode {
             ReplyMode::On => true,
             ReplyMode::Off => false,

@@ -13,7 +13,6 @@ use crate::server::Server;
 use bytes::Bytes;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 /// What dispatching one command produced.
 #[derive(Debug)]
@@ -81,11 +80,10 @@ fn reject(srv: &Server, client: &mut ClientState, cmd: Option<&Command>, err: Cm
         m.failed = true;
     }
     if let Some(c) = cmd {
-        c.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        c.stats.record_rejected();
         // A rejected EXEC aborts the transaction, and says so (Redis's execCommandAbort).
         if c.spec.name == "exec" {
-            client.multi = None;
-            client.info.set_flag(cflags::MULTI, false);
+            crate::commands::transaction::end_multi(client);
             crate::commands::transaction::unwatch_all(srv, client);
             let err = CmdError::raw(format!(
                 "EXECABORT Transaction discarded because of: {}",
@@ -135,6 +133,8 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         if let Some(m) = client.multi.as_mut() {
             m.queue.push(args.to_vec());
             client.info.multi_len.store(m.queue.len() as u64, Ordering::Relaxed);
+            let bytes: usize = args.iter().map(|a| a.len() + std::mem::size_of::<Bytes>()).sum();
+            client.info.multi_mem.fetch_add(bytes, Ordering::Relaxed);
         }
         return Outcome::Reply(Reply::Simple("QUEUED"));
     }
@@ -291,27 +291,30 @@ pub fn plan_locks(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
         ctx.lock_gids(&mut gids);
         return;
     }
+    if let Some(key) = spec.keys.single(args) {
+        let db = ctx.db();
+        ctx.lock_key(db, key);
+        return;
+    }
     let positions = spec.keys.positions(args);
-    match positions.len() {
-        0 => {}
-        _ => {
-            let db = ctx.db();
-            ctx.lock_keys(db, positions.iter().map(|&p| &args[p][..]));
-        }
+    if !positions.is_empty() {
+        let db = ctx.db();
+        ctx.lock_keys(db, positions.iter().map(|&p| &args[p][..]));
     }
 }
 
 /// Runs a resolved command's handler: panic boundary, statistics, effect bookkeeping.
 /// `nested` is true for commands run by EXEC, whose effects are collected into the transaction's group.
 pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> Reply {
-    let start = Instant::now();
+    // A command run by EXEC is timed on its own; a client's command from when its context was made.
+    let start = if nested { crate::util::clock::now() } else { ctx.started };
     let dirty_before = ctx.dirty;
     let result = catch_unwind(AssertUnwindSafe(|| (cmd.spec.handler)(ctx, args)));
     let srv = ctx.srv;
     let reply = match result {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            cmd.stats.failed.fetch_add(1, Ordering::Relaxed);
+            cmd.stats.record_failed();
             srv.stats.count_error(e.code());
             Reply::Error(e.0.into_owned())
         }
@@ -322,14 +325,13 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(command = %cmd.full_name, "handler panicked: {what}");
-            cmd.stats.failed.fetch_add(1, Ordering::Relaxed);
+            cmd.stats.record_failed();
             srv.stats.count_error("ERR");
             Reply::Error(error::PANIC.0.into_owned())
         }
     };
-    cmd.stats.calls.fetch_add(1, Ordering::Relaxed);
-    cmd.stats.usec.fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
-    srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    cmd.stats.record_call((crate::util::clock::now() - start).as_micros() as u64);
+    srv.stats.commands_processed.add(1);
     if ctx.dirty > dirty_before {
         srv.changes_since_save.fetch_add(ctx.dirty - dirty_before, Ordering::Relaxed);
         if nested && cmd.spec.effect == Effect::Verbatim {

@@ -143,13 +143,23 @@ async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
     }
 }
 
+/// A client idle this long gives back its query and reply buffers (Redis frees an idle query buffer after 2s).
+const CLIENT_IDLE_TRIM_SECS: u64 = 2;
+
 /// Periodic work: active expiry, `hz` times a second, using at most a quarter of each period.
 async fn cron(srv: Arc<Server>) {
     let mut cursor = 0usize;
+    let mut last_client_sweep = Instant::now();
     loop {
         let hz = srv.config.read().cached.hz.max(1);
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
+        crate::util::clock::resync();
+        let swept = last_client_sweep.elapsed() >= Duration::from_secs(1);
+        if swept {
+            last_client_sweep = Instant::now();
+            srv.clients.trim_idle(CLIENT_IDLE_TRIM_SECS);
+        }
         if srv.active_expire.load(Ordering::Relaxed) {
             let started = Instant::now();
             let deadline = started + period / 4;
@@ -174,7 +184,11 @@ async fn cron(srv: Arc<Server>) {
             srv.tier.cycle(&srv.keyspace, params);
         }
         srv.sample_rates();
-        srv.refresh_used_memory();
+        // The allocator's statistics refresh walks every arena: every tick when maxmemory needs a fresh reading,
+        // with the client sweep otherwise.
+        if srv.hot.maxmemory.load(Ordering::Relaxed) != 0 || swept {
+            srv.refresh_used_memory();
+        }
         let mut p = srv.pause.lock();
         if p.until_ms != 0 && p.until_ms <= super::unix_ms() {
             *p = Default::default();

@@ -17,24 +17,17 @@ pub mod tracking;
 use crate::config::Config;
 use crate::effects::EffectStream;
 use crate::store::Keyspace;
+use crate::util::striped::Counter;
 use client::ClientRegistry;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use tokio::sync::{watch, Notify};
 
 pub use listener::{start, ServerHandle};
 
-/// Current unix time in milliseconds.
-pub fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-/// Current unix time in microseconds.
-pub fn unix_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
-}
+pub use crate::util::clock::{unix_ms, unix_us};
 
 impl crate::store::change::ChangeListener for Server {
     fn key_changed(&self, change: &crate::store::change::KeyChange<'_>) {
@@ -47,19 +40,19 @@ impl crate::store::change::ChangeListener for Server {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub connections_received: AtomicU64,
-    pub commands_processed: AtomicU64,
+    pub commands_processed: Counter,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
+    pub keyspace_hits: Counter,
+    pub keyspace_misses: Counter,
+    pub net_input_bytes: Counter,
+    pub net_output_bytes: Counter,
     pub error_replies: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
     pub expire_cycle_cpu_ms: AtomicU64,
-    pub io_reads: AtomicU64,
-    pub io_writes: AtomicU64,
+    pub io_reads: Counter,
+    pub io_writes: Counter,
     /// Error replies by code (INFO errorstats).
     pub errors: Mutex<HashMap<String, u64>>,
 }
@@ -75,19 +68,23 @@ impl Stats {
     pub fn reset(&self) {
         for c in [
             &self.connections_received,
-            &self.commands_processed,
             &self.rejected_connections,
             &self.expired_keys,
             &self.evicted_keys,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
             &self.error_replies,
             &self.unexpected_error_replies,
             &self.expire_cycle_cpu_ms,
         ] {
             c.store(0, Ordering::Relaxed);
+        }
+        for c in [
+            &self.commands_processed,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+        ] {
+            c.reset();
         }
         self.errors.lock().clear();
     }
@@ -369,9 +366,9 @@ impl Server {
     pub fn sample_rates(&self) {
         let s = (
             unix_ms(),
-            self.stats.commands_processed.load(Ordering::Relaxed),
-            self.stats.net_input_bytes.load(Ordering::Relaxed),
-            self.stats.net_output_bytes.load(Ordering::Relaxed),
+            self.stats.commands_processed.get(),
+            self.stats.net_input_bytes.get(),
+            self.stats.net_output_bytes.get(),
         );
         let mut q = self.samples.lock();
         q.push_back(s);

@@ -1,7 +1,9 @@
-//! Dependency-free helpers reproducing Redis 7.0 `util.c` / `sds.c` behaviour.
+//! Helpers reproducing Redis 7.0 `util.c` / `sds.c` behaviour, and the server clock.
+pub mod clock;
 pub mod glob;
 pub mod num;
 pub mod repr;
 pub mod splitargs;
+pub mod striped;
 
 pub use repr::repr;

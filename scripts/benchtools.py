@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Throughput, instruction-count and idle-connection comparisons of Strata and redis-server, side by side.
+
+Called by scripts/bench.sh and scripts/instructions.sh; servers are started and stopped with the helpers of
+scripts/memtools.py so every benchmark script launches them the same way.
+"""
+import argparse
+import csv
+import io
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from memtools import Conn, Server, free_port  # noqa: E402
+
+DEFAULT_TESTS = "ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset"
+
+SERVERS = []
+
+
+def stop_all(*_):
+    for s in SERVERS:
+        try:
+            s.stop()
+        except Exception:
+            pass
+    SERVERS.clear()
+
+
+def on_signal(signum, _frame):
+    stop_all()
+    sys.exit(128 + signum)
+
+
+def start(name, argv, port):
+    s = Server(name, argv, port)
+    SERVERS.append(s)
+    return s
+
+
+def start_pair(strata_bin, threads, redis_extra=()):
+    rp, sp = free_port(), free_port()
+    redis = start("redis", ["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", *redis_extra], rp)
+    strata = start("strata", [strata_bin, "--port", str(sp), "--bind", "127.0.0.1", "--save", "",
+                              "--worker-threads", str(threads)], sp)
+    return redis, strata
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- throughput: redis-benchmark side by side ----
+
+def redis_benchmark(port, tests, pipeline, requests, clients, threads, size, keyspace):
+    argv = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-n", str(requests),
+            "-d", str(size), "-r", str(keyspace), "-t", tests, "--csv"]
+    if threads > 1:
+        argv += ["--threads", str(threads)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    rows = {}
+    for row in csv.DictReader(io.StringIO(out)):
+        name = row["test"]
+        if "needed to benchmark" in name:
+            continue
+        rows[name.split(" ")[0]] = (float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"]))
+    return rows
+
+
+def throughput(args):
+    redis, strata = start_pair(args.strata, args.threads, ["--io-threads", str(args.redis_io_threads)]
+                               if args.redis_io_threads > 1 else [])
+    pipelines = [int(p) for p in args.pipelines.split(",")]
+    # results[(test, P)][server] = [(rps, p50, p99) per round]
+    results = {}
+    order = []
+    for rnd in range(args.rounds):
+        for p in pipelines:
+            n = args.requests * (args.pipeline_scale if p > 1 else 1)
+            # Alternate who goes first so neither always meets a warmer (or busier) machine.
+            pair = [redis, strata] if rnd % 2 == 0 else [strata, redis]
+            for srv in pair:
+                srv.conn.cmd("FLUSHALL")
+                rows = redis_benchmark(srv.port, args.tests, p, n, args.clients, args.bench_threads, args.size,
+                                       args.keyspace)
+                for test, r in rows.items():
+                    key = (test, p)
+                    if key not in results:
+                        results[key] = {"redis": [], "strata": []}
+                        order.append(key)
+                    results[key][srv.name].append(r)
+        print("round %d/%d done" % (rnd + 1, args.rounds), file=sys.stderr)
+    stop_all()
+
+    print()
+    print("Strata worker-threads %d, redis-benchmark -c %d -d %d -r %d%s, %d round(s), median shown" % (
+        args.threads, args.clients, args.size, args.keyspace,
+        " --threads %d" % args.bench_threads if args.bench_threads > 1 else "", args.rounds))
+    hdr = "%-10s %3s %12s %12s %6s %9s %9s %9s %9s" % ("command", "P", "redis rps", "strata rps", "ratio",
+                                                         "r p50 ms", "s p50 ms", "r p99 ms", "s p99 ms")
+    print(hdr)
+    print("-" * len(hdr))
+    ratios = []
+    for key in sorted(order, key=lambda k: (k[1], order.index(k))):
+        test, p = key
+        med = {name: tuple(statistics.median(x[i] for x in rs) for i in range(3)) for name, rs in results[key].items()}
+        r, s = med["redis"], med["strata"]
+        ratio = s[0] / r[0] if r[0] else 0.0
+        ratios.append(ratio)
+        print("%-10s %3d %12.0f %12.0f %6.2f %9.3f %9.3f %9.3f %9.3f" % (test, p, r[0], s[0], ratio, r[1], s[1],
+                                                                       r[2], s[2]))
+    if ratios:
+        print("-" * len(hdr))
+        print("ratio: min %.2f, median %.2f, geometric mean %.2f" % (
+            min(ratios), statistics.median(ratios), statistics.geometric_mean([max(x, 1e-9) for x in ratios])))
+
+
+# ---- instructions per request under callgrind ----
+
+def callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in " + path)
+
+
+def instructions_for(name, argv_for_port, workload, counts, clients, pipeline):
+    """Instructions the server spends per request: two runs of different length, so startup, shutdown and the
+    fixed cost of connecting cancel out in the difference."""
+    totals = []
+    for n in counts:
+        port = free_port()
+        out = tempfile.NamedTemporaryFile(prefix="callgrind.%s." % name, delete=False).name
+        argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, "--dump-instr=no",
+                "--collect-jumps=no"] + argv_for_port(port)
+        srv = Server(name, argv, port)
+        SERVERS.append(srv)
+        try:
+            srv.conn.cmd("SET", "key:000000000042", "x" * 100)
+            subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline), "-n",
+                            str(n), "-d", "100", "-r", "100000", "-t", workload, "-q"], check=True,
+                           capture_output=True)
+            srv.conn.s.close()
+        finally:
+            srv.stop()
+            SERVERS.remove(srv)
+        totals.append(callgrind_total(out))
+        os.unlink(out)
+    return (totals[1] - totals[0]) / (counts[1] - counts[0])
+
+
+def instructions(args):
+    counts = (args.requests, args.requests * 3)
+    rows = []
+    for workload in args.tests.split(","):
+        redis = instructions_for("redis", lambda p: ["redis-server", "--port", str(p), "--bind", "127.0.0.1",
+                                                      "--save", "", "--appendonly", "no"],
+                                 workload, counts, args.clients, args.pipeline)
+        strata = instructions_for("strata", lambda p: [args.strata, "--port", str(p), "--bind", "127.0.0.1",
+                                                        "--save", "", "--worker-threads", "1"],
+                                  workload, counts, args.clients, args.pipeline)
+        rows.append((workload, redis, strata))
+        print("%s measured" % workload, file=sys.stderr)
+    print()
+    print("instructions per request (callgrind; -c %d -P %d, difference of %d and %d requests)" % (
+        args.clients, args.pipeline, counts[0], counts[1]))
+    hdr = "%-8s %14s %14s %7s" % ("command", "redis", "strata", "ratio")
+    print(hdr)
+    print("-" * len(hdr))
+    for w, r, s in rows:
+        print("%-8s %14.0f %14.0f %7.2f" % (w, r, s, s / r))
+
+
+# ---- idle connections ----
+
+def open_idle(port, n):
+    socks = []
+    ping = b"*1\r\n$4\r\nPING\r\n"
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(ping)
+        socks.append(s)
+        if i % 500 == 499:
+            for t in socks[-500:]:
+                t.recv(16)
+    for t in socks[len(socks) - len(socks) % 500:]:
+        t.recv(16)
+    return socks
+
+
+def idle(args):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = args.idle + 1000
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    rows = []
+    redis, strata = start_pair(args.strata, args.threads, ["--maxclients", str(args.idle + 1000)])
+    for srv in (redis, strata):
+        before = rss_kb(srv.proc.pid)
+        busy = redis_benchmark(srv.port, args.tests, 1, args.requests, args.clients, 1, 100, 100000)
+        socks = open_idle(srv.port, args.idle)
+        time.sleep(1)
+        after = rss_kb(srv.proc.pid)
+        connected = int(srv.conn.info("clients")["connected_clients"])
+        loaded = redis_benchmark(srv.port, args.tests, 1, args.requests, args.clients, 1, 100, 100000)
+        for s in socks:
+            s.close()
+        per_conn = (after - before) * 1024 / args.idle
+        for test in busy:
+            rows.append((srv.name, test, busy[test][0], loaded[test][0], per_conn, connected))
+    stop_all()
+    print()
+    print("%d idle connections beside %d busy ones (-P 1), Strata worker-threads %d" % (args.idle, args.clients,
+                                                                                        args.threads))
+    hdr = "%-7s %-6s %14s %14s %7s %16s %10s" % ("server", "cmd", "rps alone", "rps + idle", "ratio",
+                                                 "bytes/idle conn", "clients")
+    print(hdr)
+    print("-" * len(hdr))
+    for name, test, alone, loaded, per_conn, connected in rows:
+        print("%-7s %-6s %14.0f %14.0f %7.2f %16.0f %10d" % (name, test, alone, loaded, loaded / alone, per_conn,
+                                                           connected))
+
+
+def main():
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("throughput")
+    t.add_argument("--strata", required=True)
+    t.add_argument("--threads", type=int, default=1, help="Strata worker-threads")
+    t.add_argument("--redis-io-threads", type=int, default=1)
+    t.add_argument("--bench-threads", type=int, default=1, help="redis-benchmark --threads")
+    t.add_argument("--tests", default=DEFAULT_TESTS)
+    t.add_argument("--pipelines", default="1,16")
+    t.add_argument("--clients", type=int, default=50)
+    t.add_argument("--requests", type=int, default=100_000, help="requests per test at -P 1")
+    t.add_argument("--pipeline-scale", type=int, default=10, help="request multiplier for pipelined runs")
+    t.add_argument("--size", type=int, default=100)
+    t.add_argument("--keyspace", type=int, default=100_000)
+    t.add_argument("--rounds", type=int, default=3)
+    i = sub.add_parser("instructions")
+    i.add_argument("--strata", required=True)
+    i.add_argument("--tests", default="get,set")
+    i.add_argument("--requests", type=int, default=50_000)
+    i.add_argument("--clients", type=int, default=4)
+    i.add_argument("--pipeline", type=int, default=16)
+    d = sub.add_parser("idle")
+    d.add_argument("--strata", required=True)
+    d.add_argument("--threads", type=int, default=1)
+    d.add_argument("--idle", type=int, default=10_000)
+    d.add_argument("--clients", type=int, default=50)
+    d.add_argument("--requests", type=int, default=200_000)
+    d.add_argument("--tests", default="get,set")
+    args = ap.parse_args()
+    try:
+        {"throughput": throughput, "instructions": instructions, "idle": idle}[args.cmd](args)
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
