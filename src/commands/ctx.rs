@@ -74,10 +74,11 @@ impl<'a> Ctx<'a> {
     /// A context for one command (or one EXEC).
     pub fn new(srv: &'a Server, client: &'a mut ClientState, caller: Caller) -> Ctx<'a> {
         let started = crate::util::clock::now();
+        let now_ms = crate::util::clock::unix_us_at(started) / 1000;
         Ctx {
             srv,
             client,
-            now_ms: crate::util::clock::unix_us_at(started) / 1000,
+            now_ms,
             started,
             caller,
             sink: EffectSink::default(),
@@ -85,7 +86,7 @@ impl<'a> Ctx<'a> {
             ready: Vec::new(),
             block: None,
             locks: SmallVec::new(),
-            lru: srv.lru_clock(),
+            lru: srv.lru_clock_at(now_ms),
             lfu: srv.hot.lfu.load(Ordering::Relaxed),
         }
     }

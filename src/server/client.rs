@@ -57,9 +57,12 @@ pub struct ClientInfo {
     pub subs: AtomicUsize,
     pub psubs: AtomicUsize,
     killed: AtomicBool,
-    kill: Notify,
-    /// Asks an idle connection to give back its buffers (sent by the server cron).
-    pub trim: Notify,
+    /// Set by the server cron: give back the buffers of this idle connection.
+    trim: AtomicBool,
+    /// Wakes the connection to look at `killed`, `trim` and the server's shutdown flag. Notified with
+    /// `notify_waiters`, so every waiter of the connection sees it; the main loop keeps one registered waiter
+    /// for the connection's life instead of registering one per batch.
+    wake: Notify,
     /// Out-of-band messages for this client (MONITOR lines, later pub/sub and invalidations).
     pub push: mpsc::UnboundedSender<Bytes>,
 }
@@ -68,7 +71,7 @@ impl ClientInfo {
     /// Asks the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
-        self.kill.notify_one();
+        self.wake.notify_waiters();
     }
 
     /// True once killed.
@@ -78,10 +81,32 @@ impl ClientInfo {
 
     /// Resolves when the client is killed.
     pub async fn killed(&self) {
-        if self.is_killed() {
-            return;
+        loop {
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            // Registered before the check, so a kill between the check and the wait is not missed.
+            woken.as_mut().enable();
+            if self.is_killed() {
+                return;
+            }
+            woken.await;
         }
-        self.kill.notified().await;
+    }
+
+    /// A wake-up of this connection (kill, trim or shutdown); see `wake`.
+    pub fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+
+    /// Asks the connection to give back its buffers.
+    fn request_trim(&self) {
+        self.trim.store(true, Ordering::Release);
+        self.wake.notify_waiters();
+    }
+
+    /// True (once) after [`ClientInfo::request_trim`].
+    pub fn take_trim(&self) -> bool {
+        self.trim.swap(false, Ordering::AcqRel)
     }
 
     /// Seconds since the last command.
@@ -164,8 +189,8 @@ impl ClientRegistry {
             subs: AtomicUsize::new(0),
             psubs: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
-            kill: Notify::new(),
-            trim: Notify::new(),
+            trim: AtomicBool::new(false),
+            wake: Notify::new(),
             push: tx,
         });
         self.clients.lock().insert(id, info.clone());
@@ -211,8 +236,15 @@ impl ClientRegistry {
         for c in self.clients.lock().values() {
             let holding = c.qbuf_cap.load(Ordering::Relaxed) + c.rbuf_cap.load(Ordering::Relaxed) > 0;
             if holding && c.idle_secs() >= idle_secs {
-                c.trim.notify_one();
+                c.request_trim();
             }
+        }
+    }
+
+    /// Wakes every connection (shutdown).
+    pub fn wake_all(&self) {
+        for c in self.clients.lock().values() {
+            c.wake.notify_waiters();
         }
     }
 

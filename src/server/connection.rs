@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -44,10 +44,15 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
     let mut inbuf = BytesMut::new();
     let mut out = BytesMut::new();
     let mut decoder = Decoder::default();
-    let mut shutdown = srv.shutdown_watch();
+    let woken = info.woken();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
     info.touch();
 
     loop {
+        if info.is_killed() || srv.is_shutting_down() {
+            break;
+        }
         let timeout = srv.hot.timeout_secs.load(Ordering::Relaxed);
         let idle = async {
             if timeout == 0 {
@@ -58,8 +63,14 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
         };
         tokio::select! {
             biased;
-            _ = info.killed() => break,
-            _ = shutdown.changed() => break,
+            _ = &mut woken => {
+                woken.set(info.woken());
+                woken.as_mut().enable();
+                if info.take_trim() {
+                    trim(&info, &mut inbuf, &mut out, &mut decoder);
+                }
+                continue;
+            }
             r = read_some(&mut stream, &mut inbuf) => {
                 match r {
                     Ok(0) | Err(_) => break,
@@ -82,15 +93,10 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 let written = tokio::select! {
                     r = write_out(&srv, &mut stream, &mut out) => r.is_ok(),
                     _ = info.killed() => false,
-                    _ = shutdown.changed() => false,
                 };
                 if !written {
                     break;
                 }
-                continue;
-            }
-            _ = info.trim.notified() => {
-                trim(&info, &mut inbuf, &mut out, &mut decoder);
                 continue;
             }
             _ = idle, if state.multi.is_none() && !info.has_flag(super::client::cflags::MONITOR) => break,
@@ -120,6 +126,10 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
 
 /// Reads what has arrived into `buf`, growing it when nearly full. A client with nothing pending waits for
 /// readiness before a buffer is allocated, so waiting costs no buffer.
+///
+/// A read that returns less than the room it was given drained the socket, so the stream's readiness is
+/// cleared with it: the next wait goes straight to the reactor instead of spending a `read` that can only say
+/// "would block" (one system call per batch saved, as Redis reads once per readable event).
 async fn read_some(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
     if buf.capacity() - buf.len() < 1024 {
         if buf.is_empty() {
@@ -128,8 +138,23 @@ async fn read_some(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Resul
         buf.reserve(READ_CHUNK);
     }
     loop {
-        match stream.try_read_buf(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => stream.readable().await?,
+        let room = buf.capacity() - buf.len();
+        let mut short = 0;
+        let r = stream.try_io(Interest::READABLE, || {
+            let n = stream.try_read_buf(buf)?;
+            if n > 0 && n < room {
+                short = n;
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if short > 0 {
+                    return Ok(short);
+                }
+                stream.readable().await?;
+            }
             r => return r,
         }
     }

@@ -154,6 +154,8 @@ pub struct Server {
     pub stats: Stats,
     pub started: Instant,
     pub started_unix_ms: u64,
+    /// Set once a shutdown was requested (read on every command; the watch channel is for waiting).
+    shutting_down: AtomicBool,
     pub run_id: String,
     /// Port actually bound (differs from the config when it says 0).
     pub port: std::sync::atomic::AtomicU16,
@@ -195,6 +197,7 @@ impl Server {
             stats: Stats::default(),
             started: Instant::now(),
             started_unix_ms: unix_ms(),
+            shutting_down: AtomicBool::new(false),
             run_id,
             port: std::sync::atomic::AtomicU16::new(c.port),
             active_expire: AtomicBool::new(true),
@@ -257,6 +260,8 @@ impl Server {
     /// Asks the server to stop.
     pub fn request_shutdown(&self, req: ShutdownRequest) {
         self.shutdown_tx.send_replace(Some(req));
+        self.shutting_down.store(true, Ordering::Release);
+        self.clients.wake_all();
     }
 
     /// Resolves once a shutdown was requested.
@@ -266,7 +271,7 @@ impl Server {
 
     /// True once a shutdown was requested.
     pub fn is_shutting_down(&self) -> bool {
-        self.shutdown_tx.borrow().is_some()
+        self.shutting_down.load(Ordering::Acquire)
     }
 
     /// Seconds since start.
@@ -276,7 +281,13 @@ impl Server {
 
     /// The LRU clock: seconds since start, as stored in entries' access field.
     pub fn lru_clock(&self) -> u32 {
-        self.started.elapsed().as_secs() as u32
+        self.lru_clock_at(unix_ms())
+    }
+
+    /// The LRU clock at unix time `now_ms` (wall time, as Redis's LRU clock).
+    #[inline]
+    pub fn lru_clock_at(&self, now_ms: u64) -> u32 {
+        (now_ms.saturating_sub(self.started_unix_ms) / 1000) as u32
     }
 
     /// Reads the allocator's figure now and caches it.
