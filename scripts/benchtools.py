@@ -45,12 +45,12 @@ def start(name, argv, port):
     return s
 
 
-def start_pair(strata_bin, threads, redis_extra=()):
+def start_pair(strata_bin, threads, redis_extra=(), strata_extra=()):
     rp, sp = free_port(), free_port()
     redis = start("redis", ["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "",
                             "--appendonly", "no", *redis_extra], rp)
     strata = start("strata", [strata_bin, "--port", str(sp), "--bind", "127.0.0.1", "--save", "",
-                              "--worker-threads", str(threads)], sp)
+                              "--worker-threads", str(threads), *strata_extra], sp)
     return redis, strata
 
 
@@ -69,7 +69,10 @@ def redis_benchmark(port, tests, pipeline, requests, clients, threads, size, key
             "-d", str(size), "-r", str(keyspace), "-t", tests, "--csv"]
     if threads > 1:
         argv += ["--threads", str(threads)]
-    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    run = subprocess.run(argv, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError("redis-benchmark failed against port %d: %s" % (port, run.stderr.strip() or run.stdout[-500:]))
+    out = run.stdout
     rows = {}
     for row in csv.DictReader(io.StringIO(out)):
         name = row["test"]
@@ -207,12 +210,14 @@ def idle(args):
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
     rows = []
-    redis, strata = start_pair(args.strata, args.threads, ["--maxclients", str(args.idle + 1000)])
+    limit = ["--maxclients", str(args.idle + 1000)]
+    redis, strata = start_pair(args.strata, args.threads, limit, limit)
     for srv in (redis, strata):
         before = rss_kb(srv.proc.pid)
         busy = redis_benchmark(srv.port, args.tests, 1, args.requests, args.clients, 1, 100, 100000)
         socks = open_idle(srv.port, args.idle)
-        time.sleep(1)
+        # Both servers give back an idle client's buffers in their cron after ~2 s; measure once settled.
+        time.sleep(args.settle)
         after = rss_kb(srv.proc.pid)
         connected = int(srv.conn.info("clients")["connected_clients"])
         loaded = redis_benchmark(srv.port, args.tests, 1, args.requests, args.clients, 1, 100, 100000)
@@ -265,6 +270,7 @@ def main():
     d.add_argument("--clients", type=int, default=50)
     d.add_argument("--requests", type=int, default=200_000)
     d.add_argument("--tests", default="get,set")
+    d.add_argument("--settle", type=float, default=5.0, help="seconds to wait before reading RSS")
     args = ap.parse_args()
     try:
         {"throughput": throughput, "instructions": instructions, "idle": idle}[args.cmd](args)

@@ -213,10 +213,17 @@ impl Decoder {
             }
             return Ok(None);
         };
-        let line = buf.split_to(nl + 1);
+        let line = buf.split_to(nl + 1).freeze();
         let mut content = &line[..nl];
         if content.last() == Some(&b'\r') {
             content = &content[..content.len() - 1];
+        }
+        if !content.iter().any(|&b| b == b'"' || b == b'\'') {
+            // No quoting: the words are slices of the line itself (sdssplitargs splits on isspace()).
+            let mut args = std::mem::take(&mut self.spare);
+            let words = content.split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c));
+            args.extend(words.filter(|w| !w.is_empty()).map(|w| line.slice_ref(w)));
+            return Ok(Some(args));
         }
         match crate::util::splitargs::split_args(content) {
             Some(args) => Ok(Some(args.into_iter().map(Bytes::from).collect())),
