@@ -57,8 +57,19 @@ pub struct Ctx<'a> {
     pub block: Option<BlockRequest>,
     /// Held shard guards by global shard id; inline for the common one-to-four shards, so no allocation.
     locks: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
+    /// Where the last key looked up was found (see `memo_hit`).
+    memo: Option<Memo>,
     lru: u32,
     lfu: bool,
+}
+
+/// A found key's place: database, shard (global id and index into the held locks) and slot.
+#[derive(Debug, Clone, Copy)]
+struct Memo {
+    db: usize,
+    gid: usize,
+    li: usize,
+    idx: u32,
 }
 
 /// A blocking command's wish to wait.
@@ -86,6 +97,7 @@ impl<'a> Ctx<'a> {
             ready: Vec::new(),
             block: None,
             locks: SmallVec::new(),
+            memo: None,
             lru: srv.lru_clock_at(now_ms),
             lfu: srv.hot.lfu.load(Ordering::Relaxed),
         }
@@ -176,6 +188,36 @@ impl<'a> Ctx<'a> {
 
     /// Finds `key` in `db`, expiring it first if its time has passed. Returns (lock index, slot).
     fn find_live(&mut self, db: usize, key: &[u8]) -> Option<(usize, u32)> {
+        if let Some(found) = self.memo_hit(db, key) {
+            return Some(found);
+        }
+        let found = self.find_live_slow(db, key);
+        if let Some((li, idx)) = found {
+            self.memo = Some(Memo { db, gid: self.locks[li].0, li, idx });
+        }
+        found
+    }
+
+    /// The last key found, if `key` is still at its slot (a handler usually looks its key up several times:
+    /// open, modify, check for emptiness). The slot's own key is compared, so a removed or reused slot misses;
+    /// an expired entry misses too and takes the full path.
+    #[inline]
+    fn memo_hit(&self, db: usize, key: &[u8]) -> Option<(usize, u32)> {
+        let m = self.memo?;
+        if m.db != db || self.locks.get(m.li).is_none_or(|(g, _)| *g != m.gid) {
+            return None;
+        }
+        let data = &self.locks[m.li].1.data;
+        if data.key(m.idx).is_some_and(|k| k[..] == *key) {
+            let exp = data.entry(m.idx)?.expire_at;
+            if exp == 0 || exp > self.now_ms || self.caller == Caller::Primary {
+                return Some((m.li, m.idx));
+            }
+        }
+        None
+    }
+
+    fn find_live_slow(&mut self, db: usize, key: &[u8]) -> Option<(usize, u32)> {
         let h = hash_key(key);
         let ks = &self.srv.keyspace;
         let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
@@ -274,9 +316,13 @@ impl<'a> Ctx<'a> {
     }
 
     fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: &'static str) {
-        let h = hash_key(key);
-        let ks = &self.srv.keyspace;
-        let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+        let li = match self.memo_hit(db, key) {
+            Some((li, _)) => li,
+            None => {
+                let ks = &self.srv.keyspace;
+                self.lock_index(ks.global_id(db, ks.shard_of(hash_key(key))))
+            }
+        };
         let change = KeyChange { db, key, kind, event, client: self.client.info.id };
         key_changed(&self.locks[li].1, change, &mut self.sink, self.srv);
         self.dirty += 1;

@@ -121,6 +121,11 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
         Some((b'+', rest)) => (false, rest),
         _ => (false, s),
     };
+    // Most scores are small integers: exact in an f64 below 2^53, and far cheaper than the general parser.
+    if !body.is_empty() && body.len() <= 15 && body.iter().all(u8::is_ascii_digit) {
+        let n = body.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64;
+        return Some(if negative { -n } else { n });
+    }
     let magnitude = if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
         f64::INFINITY
     } else if let Some(hex) = body.strip_prefix(b"0x").or_else(|| body.strip_prefix(b"0X")) {

@@ -123,8 +123,10 @@ impl<M: Ord + Clone> RankTree<M> {
     }
 
     /// Inserts (score, member); the caller guarantees the member is not present.
+    ///
+    /// One walk down the search path to where the new node's priority places it; only the (expectedly small)
+    /// subtree below that point is split, instead of splitting and re-merging along the whole path.
     pub fn insert(&mut self, score: f64, member: M) {
-        let (l, r) = self.split(self.root, score, &member, true);
         let prio = self.next_prio();
         let node = Node { score, member, left: NIL, right: NIL, size: 1, prio };
         let idx = match self.free.pop() {
@@ -137,24 +139,77 @@ impl<M: Ord + Clone> RankTree<M> {
                 (self.nodes.len() - 1) as u32
             }
         };
-        let left = self.merge(l, idx);
-        self.root = self.merge(left, r);
+        self.root = self.insert_at(self.root, idx);
+    }
+
+    fn insert_at(&mut self, n: u32, new: u32) -> u32 {
+        if n == NIL {
+            return new;
+        }
+        if self.nodes[new as usize].prio > self.nodes[n as usize].prio {
+            let (score, member) = {
+                let x = &self.nodes[new as usize];
+                (x.score, x.member.clone())
+            };
+            let (l, r) = self.split(n, score, &member, true);
+            let x = &mut self.nodes[new as usize];
+            x.left = l;
+            x.right = r;
+            self.fix(new);
+            return new;
+        }
+        let goes_left = {
+            let (x, y) = (&self.nodes[new as usize], &self.nodes[n as usize]);
+            cmp_key(x.score, &x.member, y.score, &y.member) == Ordering::Less
+        };
+        if goes_left {
+            let child = self.insert_at(self.nodes[n as usize].left, new);
+            self.nodes[n as usize].left = child;
+        } else {
+            let child = self.insert_at(self.nodes[n as usize].right, new);
+            self.nodes[n as usize].right = child;
+        }
+        self.nodes[n as usize].size += 1;
+        n
     }
 
     /// Removes (score, member); returns whether it was present.
     pub fn remove(&mut self, score: f64, member: &M) -> bool {
-        let (l, r) = self.split(self.root, score, member, true);
-        let (m, r2) = self.split(r, score, member, false);
-        let found = m != NIL;
-        if found {
-            self.free.push(m);
+        if self.rank(score, member).is_none() {
+            return false;
         }
-        self.root = self.merge(l, r2);
+        self.root = self.remove_at(self.root, score, member);
         if self.root == NIL {
             self.nodes.clear();
             self.free.clear();
         }
-        found
+        true
+    }
+
+    /// Removes a (score, member) known to be in the subtree at `n`: sizes shrink along the path and the node is
+    /// replaced by the merge of its children.
+    fn remove_at(&mut self, n: u32, score: f64, member: &M) -> u32 {
+        let c = {
+            let node = &self.nodes[n as usize];
+            cmp_key(score, member, node.score, &node.member)
+        };
+        match c {
+            Ordering::Equal => {
+                self.free.push(n);
+                let (l, r) = (self.nodes[n as usize].left, self.nodes[n as usize].right);
+                return self.merge(l, r);
+            }
+            Ordering::Less => {
+                let child = self.remove_at(self.nodes[n as usize].left, score, member);
+                self.nodes[n as usize].left = child;
+            }
+            Ordering::Greater => {
+                let child = self.remove_at(self.nodes[n as usize].right, score, member);
+                self.nodes[n as usize].right = child;
+            }
+        }
+        self.nodes[n as usize].size -= 1;
+        n
     }
 
     /// 0-based rank of (score, member) if present.
