@@ -48,7 +48,16 @@ fn main() -> ExitCode {
     };
     init_logging(&config);
     let threads = strata::runtime_threads(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
+    // One worker: a current-thread runtime runs every connection on this thread without the work-stealing
+    // scheduler's cross-thread bookkeeping (Redis's model); more workers share the load across threads.
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
