@@ -175,41 +175,46 @@ impl<M: Ord + Clone> RankTree<M> {
 
     /// Removes (score, member); returns whether it was present.
     pub fn remove(&mut self, score: f64, member: &M) -> bool {
-        if self.rank(score, member).is_none() {
-            return false;
-        }
-        self.root = self.remove_at(self.root, score, member);
+        let (root, found) = self.remove_at(self.root, score, member);
+        self.root = root;
         if self.root == NIL {
             self.nodes.clear();
             self.free.clear();
         }
-        true
+        found
     }
 
-    /// Removes a (score, member) known to be in the subtree at `n`: sizes shrink along the path and the node is
-    /// replaced by the merge of its children.
-    fn remove_at(&mut self, n: u32, score: f64, member: &M) -> u32 {
+    /// Removes (score, member) from the subtree at `n` in one walk: the node is replaced by the merge of its
+    /// children, and sizes shrink along the path only once it was found.
+    fn remove_at(&mut self, n: u32, score: f64, member: &M) -> (u32, bool) {
+        if n == NIL {
+            return (NIL, false);
+        }
         let c = {
             let node = &self.nodes[n as usize];
             cmp_key(score, member, node.score, &node.member)
         };
-        match c {
+        let found = match c {
             Ordering::Equal => {
                 self.free.push(n);
                 let (l, r) = (self.nodes[n as usize].left, self.nodes[n as usize].right);
-                return self.merge(l, r);
+                return (self.merge(l, r), true);
             }
             Ordering::Less => {
-                let child = self.remove_at(self.nodes[n as usize].left, score, member);
+                let (child, found) = self.remove_at(self.nodes[n as usize].left, score, member);
                 self.nodes[n as usize].left = child;
+                found
             }
             Ordering::Greater => {
-                let child = self.remove_at(self.nodes[n as usize].right, score, member);
+                let (child, found) = self.remove_at(self.nodes[n as usize].right, score, member);
                 self.nodes[n as usize].right = child;
+                found
             }
+        };
+        if found {
+            self.nodes[n as usize].size -= 1;
         }
-        self.nodes[n as usize].size -= 1;
-        n
+        (n, found)
     }
 
     /// 0-based rank of (score, member) if present.
@@ -326,6 +331,12 @@ mod tests {
         }
         let got = t.range(5, 40);
         assert_eq!(got, model[5..=40.min(model.len() - 1)].to_vec());
+        let len = t.len();
+        assert!(!t.remove(50.5, &b"absent".to_vec()), "an absent element is not removed");
+        assert_eq!(t.len(), len, "sizes are untouched by a miss");
+        for (i, (s, m)) in model.iter().enumerate() {
+            assert_eq!(t.rank(*s, m), Some(i));
+        }
         let below_50 = t.count_prefix(|s, _| s < 50.0);
         assert_eq!(below_50, model.iter().filter(|(s, _)| *s < 50.0).count());
     }
