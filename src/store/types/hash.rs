@@ -18,7 +18,8 @@ pub struct HashLimits {
 pub enum HashValue {
     /// field, value, field, value, ...
     Pack(Listpack),
-    Table(Dict<Bytes>),
+    /// Boxed so the compact form, which most hashes use, is not sized for the table.
+    Table(Box<Dict<Bytes>>),
 }
 
 impl Default for HashValue {
@@ -170,7 +171,7 @@ impl HashValue {
             for c in items.chunks(2) {
                 d.insert_new(hash_key(c[0]), Bytes::copy_from_slice(c[0]), Bytes::copy_from_slice(c[1]));
             }
-            *self = HashValue::Table(d);
+            *self = HashValue::Table(Box::new(d));
         }
     }
 
@@ -179,7 +180,9 @@ impl HashValue {
         match self {
             HashValue::Pack(lp) => lp.bytes(),
             HashValue::Table(d) => {
-                d.overhead_bytes() + d.iter().map(|(_, s)| s.key.len() + s.val.len() + 32).sum::<usize>()
+                std::mem::size_of::<Dict<Bytes>>()
+                    + d.overhead_bytes()
+                    + d.iter().map(|(_, s)| s.key.len() + s.val.len() + 32).sum::<usize>()
             }
         }
     }

@@ -10,7 +10,8 @@ use bytes::Bytes;
 #[derive(Debug, Clone)]
 pub enum SetValue {
     Ints(Vec<i64>),
-    Table(Dict<()>),
+    /// Boxed so the compact form, which most sets use, is not sized for the table.
+    Table(Box<Dict<()>>),
 }
 
 impl Default for SetValue {
@@ -32,7 +33,7 @@ impl SetValue {
         if int_of(first).is_some() {
             SetValue::Ints(Vec::new())
         } else {
-            SetValue::Table(Dict::default())
+            SetValue::Table(Box::default())
         }
     }
 
@@ -142,7 +143,7 @@ impl SetValue {
                 let b = Bytes::from(n.to_string());
                 d.insert_new(hash_key(&b), b, ());
             }
-            *self = SetValue::Table(d);
+            *self = SetValue::Table(Box::new(d));
         }
     }
 
@@ -150,7 +151,11 @@ impl SetValue {
     pub fn heap_bytes(&self) -> usize {
         match self {
             SetValue::Ints(v) => v.capacity() * 8,
-            SetValue::Table(d) => d.overhead_bytes() + d.iter().map(|(_, s)| s.key.len() + 32).sum::<usize>(),
+            SetValue::Table(d) => {
+                std::mem::size_of::<Dict<()>>()
+                    + d.overhead_bytes()
+                    + d.iter().map(|(_, s)| s.key.len() + 32).sum::<usize>()
+            }
         }
     }
 }
