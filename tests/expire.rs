@@ -3,70 +3,12 @@
 
 mod common;
 use common::*;
-use redis::Value;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
-
-const OK: Value = Value::Okay;
-const NIL: Value = Value::Nil;
-
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn bb(s: &[u8]) -> Value {
-    Value::BulkString(s.to_vec())
-}
-
-fn i(n: i64) -> Value {
-    Value::Int(n)
-}
-
-fn arr(v: Vec<Value>) -> Value {
-    Value::Array(v)
-}
-
-/// Asserts the reply to `args`.
-#[track_caller]
-fn expect(c: &mut redis::Connection, args: &[&str], want: Value) {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    match cmd.query::<Value>(c) {
-        Ok(got) => assert_eq!(got, want, "reply to {args:?}"),
-        Err(e) => panic!("reply to {args:?}: expected {want:?}, got error {e}"),
-    }
-}
-
-/// Asserts the error reply to `args`.
-#[track_caller]
-fn expect_err(c: &mut redis::Connection, args: &[&str], want: &str) {
-    assert_eq!(err(c, args), want, "error for {args:?}");
-}
-
-/// Runs a command with binary arguments.
-fn valb(c: &mut redis::Connection, args: &[&[u8]]) -> Value {
-    let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("name"));
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c).expect("query")
-}
-
-fn arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-
-fn invalid_expire(cmd: &str) -> String {
-    format!("ERR invalid expire time in '{cmd}' command")
-}
 
 const NX_XX: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";

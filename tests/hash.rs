@@ -11,79 +11,6 @@ use std::collections::{HashMap, HashSet};
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const OK: Value = Value::Okay;
-const NIL: Value = Value::Nil;
-
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn i(n: i64) -> Value {
-    Value::Int(n)
-}
-
-fn arr(v: Vec<Value>) -> Value {
-    Value::Array(v)
-}
-
-fn bulks(items: &[&str]) -> Value {
-    arr(items.iter().map(|s| b(s)).collect())
-}
-
-/// Asserts the reply to `args`.
-#[track_caller]
-fn expect(c: &mut redis::Connection, args: &[&str], want: Value) {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    match cmd.query::<Value>(c) {
-        Ok(got) => assert_eq!(got, want, "reply to {args:?}"),
-        Err(e) => panic!("reply to {args:?}: expected {want:?}, got error {e}"),
-    }
-}
-
-/// Asserts the error reply to `args`.
-#[track_caller]
-fn expect_err(c: &mut redis::Connection, args: &[&str], want: &str) {
-    assert_eq!(err(c, args), want, "error for {args:?}");
-}
-
-/// Runs a command with binary arguments.
-fn valb(c: &mut redis::Connection, args: &[&[u8]]) -> Value {
-    let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("name"));
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c).expect("query")
-}
-
-fn arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-const NOT_FLOAT: &str = "ERR value is not a valid float";
-const OVERFLOW: &str = "ERR increment or decrement would overflow";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// Text of a bulk reply.
-fn text(v: &Value) -> String {
-    match v {
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        other => panic!("expected a string, got {other:?}"),
-    }
-}
-
-fn texts(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(items) => items.iter().map(text).collect(),
-        other => panic!("expected an array, got {other:?}"),
-    }
-}
-
 /// A RESP2 flat field/value array as a map.
 fn flat_pairs(v: &Value) -> HashMap<String, String> {
     let t = texts(v);
@@ -91,10 +18,6 @@ fn flat_pairs(v: &Value) -> HashMap<String, String> {
     let m: HashMap<String, String> = t.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
     assert_eq!(m.len(), t.len() / 2, "duplicate fields in {t:?}");
     m
-}
-
-fn encoding(c: &mut redis::Connection, key: &str) -> String {
-    q::<String>(c, &["OBJECT", "ENCODING", key])
 }
 
 /// Fills hash `key` with `n` fields `f{i}` → `v{i}` through one pipeline.

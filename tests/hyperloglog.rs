@@ -10,40 +10,6 @@ use redis::Value;
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const OK: Value = Value::Okay;
-
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn i(n: i64) -> Value {
-    Value::Int(n)
-}
-
-/// Asserts the reply to `args`.
-#[track_caller]
-fn expect(c: &mut redis::Connection, args: &[&str], want: Value) {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    match cmd.query::<Value>(c) {
-        Ok(got) => assert_eq!(got, want, "reply to {args:?}"),
-        Err(e) => panic!("reply to {args:?}: expected {want:?}, got error {e}"),
-    }
-}
-
-/// Asserts the error reply to `args`.
-#[track_caller]
-fn expect_err(c: &mut redis::Connection, args: &[&str], want: &str) {
-    assert_eq!(err(c, args), want, "error for {args:?}");
-}
-
-fn arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 
 /// The raw bytes of a string key.

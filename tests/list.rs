@@ -14,52 +14,6 @@ use std::time::{Duration, Instant};
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const OK: Value = Value::Okay;
-const NIL: Value = Value::Nil;
-
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn i(n: i64) -> Value {
-    Value::Int(n)
-}
-
-fn arr(v: Vec<Value>) -> Value {
-    Value::Array(v)
-}
-
-fn bulks(items: &[&str]) -> Value {
-    arr(items.iter().map(|s| b(s)).collect())
-}
-
-/// Asserts the reply to `args`.
-#[track_caller]
-fn expect(c: &mut redis::Connection, args: &[&str], want: Value) {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    match cmd.query::<Value>(c) {
-        Ok(got) => assert_eq!(got, want, "reply to {args:?}"),
-        Err(e) => panic!("reply to {args:?}: expected {want:?}, got error {e}"),
-    }
-}
-
-/// Asserts the error reply to `args`.
-#[track_caller]
-fn expect_err(c: &mut redis::Connection, args: &[&str], want: &str) {
-    assert_eq!(err(c, args), want, "error for {args:?}");
-}
-
-fn arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 const NUMKEYS: &str = "ERR numkeys should be greater than 0";
 const COUNT_GT0: &str = "ERR count should be greater than 0";
 const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";

@@ -14,81 +14,15 @@ use std::collections::{BTreeSet, HashSet};
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const OK: Value = Value::Okay;
-const NIL: Value = Value::Nil;
-
-fn b(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn i(n: i64) -> Value {
-    Value::Int(n)
-}
-
 fn d(x: f64) -> Value {
     Value::Double(x)
 }
 
-fn arr(v: Vec<Value>) -> Value {
-    Value::Array(v)
-}
-
-fn bulks(items: &[&str]) -> Value {
-    arr(items.iter().map(|s| b(s)).collect())
-}
-
-/// Asserts the reply to `args`.
-#[track_caller]
-fn expect(c: &mut redis::Connection, args: &[&str], want: Value) {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    match cmd.query::<Value>(c) {
-        Ok(got) => assert_eq!(got, want, "reply to {args:?}"),
-        Err(e) => panic!("reply to {args:?}: expected {want:?}, got error {e}"),
-    }
-}
-
-/// Asserts the error reply to `args`.
-#[track_caller]
-fn expect_err(c: &mut redis::Connection, args: &[&str], want: &str) {
-    assert_eq!(err(c, args), want, "error for {args:?}");
-}
-
-fn arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-const NOT_FLOAT: &str = "ERR value is not a valid float";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
 const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
-const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 const LIMIT_ONLY: &str = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
 const WITHSCORES_LEX: &str = "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        other => panic!("expected a string, got {other:?}"),
-    }
-}
-
-fn texts(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(items) => items.iter().map(text).collect(),
-        other => panic!("expected an array, got {other:?}"),
-    }
-}
-
-fn encoding(c: &mut redis::Connection, key: &str) -> String {
-    q::<String>(c, &["OBJECT", "ENCODING", key])
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // ZADD / ZINCRBY / ZSCORE / ZMSCORE / ZCARD / ZREM

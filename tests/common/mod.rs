@@ -276,3 +276,90 @@ impl Resp {
         assert_eq!(got, want, "reply to {args:?}");
     }
 }
+
+// ---- Reply values, error texts and assertions shared by the command-family tests ----
+
+pub const OK: redis::Value = redis::Value::Okay;
+pub const NIL: redis::Value = redis::Value::Nil;
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+
+pub fn b(s: &str) -> redis::Value {
+    redis::Value::BulkString(s.as_bytes().to_vec())
+}
+
+pub fn bb(s: &[u8]) -> redis::Value {
+    redis::Value::BulkString(s.to_vec())
+}
+
+pub fn i(n: i64) -> redis::Value {
+    redis::Value::Int(n)
+}
+
+pub fn arr(v: Vec<redis::Value>) -> redis::Value {
+    redis::Value::Array(v)
+}
+
+/// Asserts the reply to `args`.
+#[track_caller]
+pub fn expect(c: &mut redis::Connection, args: &[&str], want: redis::Value) {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    match cmd.query::<redis::Value>(c) {
+        Ok(got) => assert_eq!(got, want, "reply to {args:?}"),
+        Err(e) => panic!("reply to {args:?}: expected {want:?}, got error {e}"),
+    }
+}
+
+/// Asserts the error reply to `args`.
+#[track_caller]
+pub fn expect_err(c: &mut redis::Connection, args: &[&str], want: &str) {
+    assert_eq!(err(c, args), want, "error for {args:?}");
+}
+
+/// Runs a command with binary arguments.
+pub fn valb(c: &mut redis::Connection, args: &[&[u8]]) -> redis::Value {
+    let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("name"));
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).expect("query")
+}
+
+pub fn arity(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{name}' command")
+}
+
+pub fn invalid_expire(cmd: &str) -> String {
+    format!("ERR invalid expire time in '{cmd}' command")
+}
+
+pub fn bulks(items: &[&str]) -> redis::Value {
+    arr(items.iter().map(|s| b(s)).collect())
+}
+
+/// Text of a bulk reply.
+pub fn text(v: &redis::Value) -> String {
+    match v {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        redis::Value::SimpleString(s) => s.clone(),
+        other => panic!("expected a string, got {other:?}"),
+    }
+}
+
+pub fn encoding(c: &mut redis::Connection, key: &str) -> String {
+    q::<String>(c, &["OBJECT", "ENCODING", key])
+}
+
+pub fn texts(v: &redis::Value) -> Vec<String> {
+    match v {
+        redis::Value::Array(items) => items.iter().map(text).collect(),
+        other => panic!("expected an array, got {other:?}"),
+    }
+}
