@@ -75,3 +75,48 @@ pub fn positive(a: &[u8]) -> CmdResult<i64> {
         _ => Err(NOT_INTEGER),
     }
 }
+
+/// Parses `numkeys key... <first>|<second> [COUNT n]` (LMPOP's LEFT|RIGHT, ZMPOP's MIN|MAX, and their blocking
+/// forms) starting at `at`; returns (keys, whether the direction is `first`, count).
+///
+/// # Errors
+/// Redis's texts for a bad numkeys or count, and `ERR syntax error` for anything else out of place.
+pub fn mpop(
+    args: &[bytes::Bytes],
+    at: usize,
+    first: &str,
+    second: &str,
+) -> CmdResult<(Vec<bytes::Bytes>, bool, usize)> {
+    let n = parse_i64(&args[at]).unwrap_or(0);
+    if n <= 0 {
+        return Err(CmdError::err("numkeys should be greater than 0"));
+    }
+    let n = n as usize;
+    if n > args.len() - at - 1 {
+        return Err(crate::error::SYNTAX);
+    }
+    let keys = args[at + 1..at + 1 + n].to_vec();
+    let mut j = at + 1 + n;
+    let towards_first = match args.get(j) {
+        Some(a) if is(a, first) => true,
+        Some(a) if is(a, second) => false,
+        _ => return Err(crate::error::SYNTAX),
+    };
+    j += 1;
+    let mut count = 1;
+    let mut seen_count = false;
+    while j < args.len() {
+        if is(&args[j], "COUNT") && j + 1 < args.len() && !seen_count {
+            let c = int(&args[j + 1]).map_err(|_| CmdError::err("count should be greater than 0"))?;
+            if c <= 0 {
+                return Err(CmdError::err("count should be greater than 0"));
+            }
+            count = c as usize;
+            seen_count = true;
+            j += 2;
+        } else {
+            return Err(crate::error::SYNTAX);
+        }
+    }
+    Ok((keys, towards_first, count))
+}

@@ -334,39 +334,6 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(move_element(ctx, &args[1], &args[2], false, true)?.map_or(Reply::Nil, Reply::Bulk))
 }
 
-/// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`; returns (keys, left, count).
-fn parse_mpop(args: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, bool, usize)> {
-    let n = crate::util::num::parse_i64(&args[at]).unwrap_or(0);
-    if n <= 0 {
-        return Err(CmdError::err("numkeys should be greater than 0"));
-    }
-    let n = n as usize;
-    if n > args.len() - at - 1 {
-        return Err(error::SYNTAX);
-    }
-    let keys = args[at + 1..at + 1 + n].to_vec();
-    let mut j = at + 1 + n;
-    let Some(w) = args.get(j) else { return Err(error::SYNTAX) };
-    let left = side(w)?;
-    j += 1;
-    let mut count = 1;
-    let mut seen_count = false;
-    while j < args.len() {
-        if is(&args[j], "COUNT") && j + 1 < args.len() && !seen_count {
-            let c = int(&args[j + 1]).map_err(|_| CmdError::err("count should be greater than 0"))?;
-            if c <= 0 {
-                return Err(CmdError::err("count should be greater than 0"));
-            }
-            count = c as usize;
-            seen_count = true;
-            j += 2;
-        } else {
-            return Err(error::SYNTAX);
-        }
-    }
-    Ok((keys, left, count))
-}
-
 /// Pops up to `count` from the first non-empty list among `keys`: `[key, [elements]]`.
 fn mpop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], left: bool, count: usize) -> CmdResult<Option<Reply>> {
     for k in keys {
@@ -385,7 +352,7 @@ fn mpop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], left: bool, count: usize) -> Cm
 }
 
 fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let (keys, left, count) = parse_mpop(args, 1)?;
+    let (keys, left, count) = super::args::mpop(args, 1, "LEFT", "RIGHT")?;
     Ok(mpop_first(ctx, &keys, left, count)?.unwrap_or(Reply::NilArray))
 }
 
@@ -453,7 +420,7 @@ fn brpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let timeout = parse_timeout(&args[1])?;
-    let (keys, left, count) = parse_mpop(args, 2)?;
+    let (keys, left, count) = super::args::mpop(args, 2, "LEFT", "RIGHT")?;
     if let Some(r) = mpop_first(ctx, &keys, left, count)? {
         return Ok(r);
     }

@@ -500,42 +500,6 @@ fn pairs_nested(items: Vec<(f64, Bytes)>) -> Reply {
     Reply::Array(items.into_iter().map(|(s, m)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect())
 }
 
-/// Parses `numkeys key... MIN|MAX [COUNT n]` starting at `at`.
-fn parse_zmpop(args: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, bool, usize)> {
-    let n = crate::util::num::parse_i64(&args[at]).unwrap_or(0);
-    if n <= 0 {
-        return Err(CmdError::err("numkeys should be greater than 0"));
-    }
-    let n = n as usize;
-    if n > args.len() - at - 1 {
-        return Err(error::SYNTAX);
-    }
-    let keys = args[at + 1..at + 1 + n].to_vec();
-    let mut j = at + 1 + n;
-    let min = match args.get(j) {
-        Some(a) if is(a, "MIN") => true,
-        Some(a) if is(a, "MAX") => false,
-        _ => return Err(error::SYNTAX),
-    };
-    j += 1;
-    let mut count = 1;
-    let mut seen = false;
-    while j < args.len() {
-        if is(&args[j], "COUNT") && j + 1 < args.len() && !seen {
-            let c = int(&args[j + 1]).map_err(|_| CmdError::err("count should be greater than 0"))?;
-            if c <= 0 {
-                return Err(CmdError::err("count should be greater than 0"));
-            }
-            count = c as usize;
-            seen = true;
-            j += 2;
-        } else {
-            return Err(error::SYNTAX);
-        }
-    }
-    Ok((keys, min, count))
-}
-
 fn zmpop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], min: bool, count: usize) -> CmdResult<Option<Reply>> {
     for k in keys {
         let items = pop_members(ctx, k, min, count)?;
@@ -549,7 +513,7 @@ fn zmpop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], min: bool, count: usize) -> Cm
 }
 
 fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let (keys, min, count) = parse_zmpop(args, 1)?;
+    let (keys, min, count) = super::args::mpop(args, 1, "MIN", "MAX")?;
     Ok(zmpop_first(ctx, &keys, min, count)?.unwrap_or(Reply::NilArray))
 }
 
@@ -588,7 +552,7 @@ fn bzpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let timeout = parse_timeout(&args[1])?;
-    let (keys, min, count) = parse_zmpop(args, 2)?;
+    let (keys, min, count) = super::args::mpop(args, 2, "MIN", "MAX")?;
     if let Some(r) = zmpop_first(ctx, &keys, min, count)? {
         return Ok(r);
     }
