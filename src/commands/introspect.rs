@@ -72,113 +72,52 @@ fn key_triplet(k: Keys) -> (i64, i64, i64) {
     }
 }
 
+/// One key spec as COMMAND INFO / COMMAND DOCS print it: flags, an index begin-search at `index`, and a
+/// `find_keys` of `kind` ("range" or "keynum") with its spec fields.
+fn key_spec(flags: Vec<Reply>, index: i64, kind: &'static str, spec: [(&'static str, i64); 3]) -> Reply {
+    let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
+    Reply::Map(vec![
+        m("flags", Reply::Set(flags)),
+        m(
+            "begin_search",
+            Reply::Map(vec![
+                m("type", Reply::bulk_static("index")),
+                m("spec", Reply::Map(vec![m("index", Reply::Int(index))])),
+            ]),
+        ),
+        m(
+            "find_keys",
+            Reply::Map(vec![
+                m("type", Reply::bulk_static(kind)),
+                m("spec", Reply::Map(spec.iter().map(|&(k, v)| m(k, Reply::Int(v))).collect())),
+            ]),
+        ),
+    ])
+}
+
 fn key_specs(c: &Command) -> Reply {
     let s = c.spec;
     let access: Vec<Reply> = s.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect();
-    let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
+    let keynum = |flags, at: i32, step: i32| {
+        key_spec(flags, at as i64, "keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", step as i64)])
+    };
     match s.keys {
         Keys::None => Reply::Set(vec![]),
         Keys::Range { first, last, step } => {
             let lastkey = if last < 0 { last as i64 } else { (last - first) as i64 };
-            Reply::Set(vec![Reply::Map(vec![
-                m("flags", Reply::Set(access)),
-                m(
-                    "begin_search",
-                    Reply::Map(vec![
-                        m("type", Reply::bulk_static("index")),
-                        m("spec", Reply::Map(vec![m("index", Reply::Int(first as i64))])),
-                    ]),
-                ),
-                m(
-                    "find_keys",
-                    Reply::Map(vec![
-                        m("type", Reply::bulk_static("range")),
-                        m(
-                            "spec",
-                            Reply::Map(vec![
-                                m("lastkey", Reply::Int(lastkey)),
-                                m("keystep", Reply::Int(step as i64)),
-                                m("limit", Reply::Int(0)),
-                            ]),
-                        ),
-                    ]),
-                ),
-            ])])
+            let spec = [("lastkey", lastkey), ("keystep", step as i64), ("limit", 0)];
+            Reply::Set(vec![key_spec(access, first as i64, "range", spec)])
         }
         Keys::DestNumKeys { at } => Reply::Set(vec![
-            Reply::Map(vec![
-                m("flags", Reply::Set(vec![Reply::Simple("OW"), Reply::Simple("update")])),
-                m(
-                    "begin_search",
-                    Reply::Map(vec![
-                        m("type", Reply::bulk_static("index")),
-                        m("spec", Reply::Map(vec![m("index", Reply::Int(1))])),
-                    ]),
-                ),
-                m(
-                    "find_keys",
-                    Reply::Map(vec![
-                        m("type", Reply::bulk_static("range")),
-                        m(
-                            "spec",
-                            Reply::Map(vec![
-                                m("lastkey", Reply::Int(0)),
-                                m("keystep", Reply::Int(1)),
-                                m("limit", Reply::Int(0)),
-                            ]),
-                        ),
-                    ]),
-                ),
-            ]),
-            Reply::Map(vec![
-                m("flags", Reply::Set(vec![Reply::Simple("RO"), Reply::Simple("access")])),
-                m(
-                    "begin_search",
-                    Reply::Map(vec![
-                        m("type", Reply::bulk_static("index")),
-                        m("spec", Reply::Map(vec![m("index", Reply::Int(at as i64))])),
-                    ]),
-                ),
-                m(
-                    "find_keys",
-                    Reply::Map(vec![
-                        m("type", Reply::bulk_static("keynum")),
-                        m(
-                            "spec",
-                            Reply::Map(vec![
-                                m("keynumidx", Reply::Int(0)),
-                                m("firstkey", Reply::Int(1)),
-                                m("keystep", Reply::Int(1)),
-                            ]),
-                        ),
-                    ]),
-                ),
-            ]),
+            key_spec(
+                vec![Reply::Simple("OW"), Reply::Simple("update")],
+                1,
+                "range",
+                [("lastkey", 0), ("keystep", 1), ("limit", 0)],
+            ),
+            keynum(vec![Reply::Simple("RO"), Reply::Simple("access")], at, 1),
         ]),
-        Keys::NumKeys { at, step } => Reply::Set(vec![Reply::Map(vec![
-            m("flags", Reply::Set(access)),
-            m(
-                "begin_search",
-                Reply::Map(vec![
-                    m("type", Reply::bulk_static("index")),
-                    m("spec", Reply::Map(vec![m("index", Reply::Int(at as i64))])),
-                ]),
-            ),
-            m(
-                "find_keys",
-                Reply::Map(vec![
-                    m("type", Reply::bulk_static("keynum")),
-                    m(
-                        "spec",
-                        Reply::Map(vec![
-                            m("keynumidx", Reply::Int(0)),
-                            m("firstkey", Reply::Int(1)),
-                            m("keystep", Reply::Int(step as i64)),
-                        ]),
-                    ),
-                ]),
-            ),
-        ])]),
+        Keys::NumKeys { at, step } => Reply::Set(vec![keynum(access, at, step)]),
     }
 }
 
