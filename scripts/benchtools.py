@@ -18,7 +18,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from memtools import Conn, Server, free_port  # noqa: E402
+import memtools  # noqa: E402
+from memtools import Server, free_port  # noqa: E402
 
 DEFAULT_TESTS = "ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset"
 
@@ -39,19 +40,11 @@ def on_signal(signum, _frame):
     sys.exit(128 + signum)
 
 
-def start(name, argv, port):
-    s = Server(name, argv, port)
-    SERVERS.append(s)
-    return s
-
-
 def start_pair(strata_bin, threads, redis_extra=(), strata_extra=()):
-    rp, sp = free_port(), free_port()
-    redis = start("redis", ["redis-server", "--port", str(rp), "--bind", "127.0.0.1", "--save", "",
-                            "--appendonly", "no", *redis_extra], rp)
-    strata = start("strata", [strata_bin, "--port", str(sp), "--bind", "127.0.0.1", "--save", "",
-                              "--worker-threads", str(threads), *strata_extra], sp)
-    return redis, strata
+    """memtools' pair of fresh servers, with Strata's worker threads set and both registered for cleanup."""
+    pair = memtools.start_pair(strata_bin, redis_extra, ["--worker-threads", str(threads), *strata_extra])
+    SERVERS.extend(pair)
+    return pair
 
 
 def rss_kb(pid):
