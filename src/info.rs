@@ -53,7 +53,9 @@ fn total_system_memory() -> u64 {
 }
 
 /// Renders the requested sections (`[]` = default; `all`, `everything`, or names).
-pub fn render(srv: &Server, requested: &[String]) -> String {
+/// `compression` computes the compressed tier's totals (values, stored bytes, bytes saved); it walks the
+/// keyspace, so it runs only when the memory section is asked for, through the command's context.
+pub fn render(srv: &Server, requested: &[String], compression: &mut dyn FnMut() -> (u64, u64, u64)) -> String {
     let mut wanted: Vec<&str> = Vec::new();
     if requested.is_empty() || requested.iter().any(|s| s == "default") {
         wanted.extend(DEFAULT);
@@ -92,7 +94,7 @@ pub fn render(srv: &Server, requested: &[String]) -> String {
         match *section {
             "server" => server(srv, &mut out),
             "clients" => clients(srv, &mut out),
-            "memory" => memory(srv, &mut out),
+            "memory" => memory(srv, &mut out, compression),
             "persistence" => persistence(srv, &mut out),
             "stats" => stats(srv, &mut out),
             "replication" => replication(srv, &mut out),
@@ -152,7 +154,7 @@ fn clients(srv: &Server, out: &mut String) {
     kv(out, "clients_in_timeout_table", 0);
 }
 
-fn memory(srv: &Server, out: &mut String) {
+fn memory(srv: &Server, out: &mut String, compression: &mut dyn FnMut() -> (u64, u64, u64)) {
     let rss = rss_bytes();
     let used = srv.refresh_used_memory();
     let (active, resident) = crate::memory::allocator_pages();
@@ -217,7 +219,7 @@ fn memory(srv: &Server, out: &mut String) {
     kv(out, "mem_cluster_links", 0);
     kv(out, "mem_aof_buffer", 0);
     kv(out, "mem_allocator", crate::memory::ALLOCATOR);
-    let (ckeys, cbytes, saved) = crate::store::compress::totals(&srv.keyspace);
+    let (ckeys, cbytes, saved) = compression();
     kv(out, "compressed_keys", ckeys);
     kv(out, "compressed_bytes", cbytes);
     kv(out, "compression_saved_bytes", saved);

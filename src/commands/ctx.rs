@@ -10,9 +10,8 @@ use crate::error::{CmdResult, WRONGTYPE};
 use crate::server::client::ClientState;
 use crate::server::Server;
 use crate::store::change::{key_changed, ChangeKind, KeyChange};
-use crate::store::{hash_key, Entry, Shard, StrValue, Value};
+use crate::store::{hash_key, Entry, HeldShard, Shard, StrValue, Value};
 use bytes::Bytes;
-use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 use std::sync::atomic::Ordering;
 
@@ -56,7 +55,7 @@ pub struct Ctx<'a> {
     /// Set by a blocking command that found no data: the keys and operation to wait for, and the timeout.
     pub block: Option<BlockRequest>,
     /// Held shard guards by global shard id; inline for the common one-to-four shards, so no allocation.
-    locks: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
+    locks: SmallVec<[(usize, HeldShard<'a>); 4]>,
     /// Where the last key looked up was found (see `memo_hit`).
     memo: Option<Memo>,
     lru: u32,
@@ -130,9 +129,24 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if !self.locks.iter().any(|(h, _)| *h == g) {
-                self.locks.push((g, self.srv.keyspace.lock_gid(g)));
+                self.acquire(g);
             }
         }
+    }
+
+    /// Takes one more shard lock. Every lock a command takes must come after those it holds in the global order
+    /// (ascending ids), or two commands could each wait for the other: the lock plan takes declared keys in
+    /// order, and a command that reaches further shards (EXEC of iterating commands, a script's undeclared
+    /// keys) must have planned for them. Debug builds assert the order, so the tests and fuzzers catch a plan
+    /// that misses a shard.
+    fn acquire(&mut self, gid: usize) -> usize {
+        debug_assert!(
+            self.locks.iter().all(|(h, _)| *h < gid),
+            "shard {gid} locked out of order while holding {:?}",
+            self.locks.iter().map(|(h, _)| *h).collect::<Vec<_>>()
+        );
+        self.locks.push((gid, self.srv.keyspace.lock_held(gid)));
+        self.locks.len() - 1
     }
 
     /// Locks every shard of every database (FLUSHALL, SWAPDB, MOVE, and EXEC of such commands).
@@ -155,8 +169,7 @@ impl<'a> Ctx<'a> {
         if let Some(i) = self.locks.iter().position(|(g, _)| *g == gid) {
             return i;
         }
-        self.locks.push((gid, self.srv.keyspace.lock_gid(gid)));
-        self.locks.len() - 1
+        self.acquire(gid)
     }
 
     /// The shard `(db, shard)`, locked (held until the command ends).
@@ -174,6 +187,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The compressed tier's totals over every database (INFO memory), visiting shards one at a time.
+    pub fn compression_totals(&mut self) -> (u64, u64, u64) {
+        let mut totals = (0, 0, 0);
+        for db in 0..self.srv.keyspace.db_count() {
+            for s in 0..self.srv.keyspace.shard_count() {
+                self.with_shard(db, s, |sh, _| crate::store::compress::add_totals(sh, &mut totals));
+            }
+        }
+        totals
+    }
+
     /// Runs `f` on shard `shard` of `db`: the held guard if this command holds it, else locked for the call.
     pub fn with_shard<R>(&mut self, db: usize, shard: usize, f: impl FnOnce(&mut Shard, &mut EffectSink) -> R) -> R {
         let ks = &self.srv.keyspace;
@@ -181,7 +205,12 @@ impl<'a> Ctx<'a> {
         if let Some(i) = self.locks.iter().position(|(g, _)| *g == gid) {
             f(&mut self.locks[i].1, &mut self.sink)
         } else {
-            let mut g = ks.lock_gid(gid);
+            debug_assert!(
+                self.locks.iter().all(|(h, _)| *h < gid),
+                "shard {gid} visited out of order while holding {:?}",
+                self.locks.iter().map(|(h, _)| *h).collect::<Vec<_>>()
+            );
+            let mut g = ks.lock_held(gid);
             f(&mut g, &mut self.sink)
         }
     }

@@ -400,7 +400,7 @@ fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool) {
     for s in 0..ctx.srv.keyspace.shard_count() {
         let sh = ctx.shard_at(db, s);
         sh.touch_watchers_of(&[&sh.data]);
-        garbage.push(std::mem::take(&mut sh.data));
+        garbage.push(sh.data.take());
     }
     ctx.dirty += 1;
     if lazy {
@@ -437,13 +437,13 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         for s in 0..ctx.srv.keyspace.shard_count() {
-            let da = std::mem::take(&mut ctx.shard_at(a, s).data);
-            let dbb = std::mem::take(&mut ctx.shard_at(b, s).data);
+            let da = ctx.shard_at(a, s).data.take();
+            let dbb = ctx.shard_at(b, s).data.take();
             // Watchers of either database see every key that exists before or after the swap change.
             ctx.shard_at(a, s).touch_watchers_of(&[&da, &dbb]);
             ctx.shard_at(b, s).touch_watchers_of(&[&da, &dbb]);
-            ctx.shard_at(a, s).data = dbb;
-            ctx.shard_at(b, s).data = da;
+            ctx.shard_at(a, s).data.replace(dbb);
+            ctx.shard_at(b, s).data.replace(da);
         }
     }
     ctx.dirty += 1;

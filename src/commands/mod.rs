@@ -56,6 +56,10 @@ pub mod flags {
     pub const GLOBAL: u32 = 1 << 16;
     /// Iterates shards one at a time without holding them (KEYS, SCAN, DBSIZE, RANDOMKEY).
     pub const ITERATES: u32 = 1 << 17;
+    /// Reads every shard of every database without naming keys (INFO's compression totals). Runs holding no
+    /// locks and visits shards one at a time; EXEC of such a command locks every shard up front, since a
+    /// transaction already holding some shards could not take the others in order.
+    pub const VISITS_ALL: u32 = 1 << 18;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[

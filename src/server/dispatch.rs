@@ -264,7 +264,7 @@ pub fn plan_locks(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
             .collect();
         for q in &multi.queue {
             let Ok(c) = resolve(q) else { continue };
-            if c.spec.has(flags::GLOBAL) || c.spec.has(flags::ITERATES) {
+            if c.spec.has(flags::GLOBAL) || c.spec.has(flags::ITERATES) || c.spec.has(flags::VISITS_ALL) {
                 ctx.lock_all();
                 return;
             }

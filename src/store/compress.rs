@@ -270,18 +270,13 @@ impl Tier {
     }
 }
 
-/// (compressed values, their compressed bytes, bytes saved) over the whole keyspace, for INFO.
-pub fn totals(ks: &super::Keyspace) -> (u64, u64, u64) {
-    let (mut n, mut bytes, mut saved) = (0u64, 0u64, 0u64);
-    for gid in 0..ks.total_shards() {
-        let shard = ks.lock_gid(gid);
-        for (_, slot) in shard.data.dict.iter() {
-            if let super::Value::Str(super::StrValue::Lz4(c)) = &slot.val.value {
-                n += 1;
-                bytes += c.stored_len() as u64;
-                saved += (c.len() - c.stored_len().min(c.len())) as u64;
-            }
+/// Adds one shard's compressed values to `totals` (values, their compressed bytes, bytes saved), for INFO.
+pub fn add_totals(shard: &super::Shard, totals: &mut (u64, u64, u64)) {
+    for (_, slot) in shard.data.dict.iter() {
+        if let super::Value::Str(super::StrValue::Lz4(c)) = &slot.val.value {
+            totals.0 += 1;
+            totals.1 += c.stored_len() as u64;
+            totals.2 += (c.len() - c.stored_len().min(c.len())) as u64;
         }
     }
-    (n, bytes, saved)
 }

@@ -24,9 +24,9 @@ pub mod value;
 use parking_lot::{Mutex, MutexGuard};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-pub use shard::{Shard, ShardData, WatchFlag};
+pub use shard::{Shard, ShardCounts, ShardData, WatchFlag};
 pub use value::{Entry, StrValue, Value};
 
 /// Initial LFU counter of a new key (Redis's LFU_INIT_VAL).
@@ -51,6 +51,8 @@ pub struct Db {
 pub struct Keyspace {
     dbs: Vec<Db>,
     shard_bits: u32,
+    /// Each shard's published counts, by global id (read without locks).
+    counts: Vec<Arc<ShardCounts>>,
     /// Bumped by every FLUSHALL/FLUSHDB/SWAPDB, for `INFO` and tests.
     pub flushes: AtomicU64,
 }
@@ -59,10 +61,19 @@ impl Keyspace {
     /// A keyspace of `databases` databases with `2^shard_bits` shards each.
     pub fn new(databases: usize, shard_bits: u32) -> Keyspace {
         let n = 1usize << shard_bits;
-        let dbs = (0..databases.max(1))
-            .map(|_| Db { shards: (0..n).map(|_| Mutex::new(Shard::default())).collect() })
+        let databases = databases.max(1);
+        let counts: Vec<Arc<ShardCounts>> = (0..databases * n).map(|_| Arc::default()).collect();
+        let dbs = (0..databases)
+            .map(|d| Db {
+                shards: (0..n)
+                    .map(|s| {
+                        let data = ShardData::with_counts(counts[(d << shard_bits) | s].clone());
+                        Mutex::new(Shard { data, ..Default::default() })
+                    })
+                    .collect(),
+            })
             .collect();
-        Keyspace { dbs, shard_bits, flushes: AtomicU64::new(0) }
+        Keyspace { dbs, shard_bits, counts, flushes: AtomicU64::new(0) }
     }
 
     /// Number of databases.
@@ -100,30 +111,100 @@ impl Keyspace {
         self.dbs.len() << self.shard_bits
     }
 
-    /// Locks the shard with global id `gid`.
+    fn mutex(&self, gid: usize) -> &Mutex<Shard> {
+        &self.dbs[gid >> self.shard_bits].shards[gid & ((1 << self.shard_bits) - 1)]
+    }
+
+    /// Locks the shard with global id `gid`, outside any command (background cycles, connection clean-up).
+    ///
+    /// A command reaches shards only through its `Ctx`, which keeps the global lock order; locking here while
+    /// the thread holds a command's shards could deadlock, so debug builds assert it does not.
     pub fn lock_gid(&self, gid: usize) -> MutexGuard<'_, Shard> {
-        self.dbs[gid >> self.shard_bits].shards[gid & ((1 << self.shard_bits) - 1)].lock()
+        debug_assert_eq!(held::count(), 0, "a shard locked directly while a command holds shard locks");
+        self.mutex(gid).lock()
     }
 
-    /// Locks shard `shard` of database `db`.
+    /// Locks shard `shard` of database `db`, outside any command (see [`Keyspace::lock_gid`]).
     pub fn lock(&self, db: usize, shard: usize) -> MutexGuard<'_, Shard> {
-        self.dbs[db].shards[shard].lock()
+        self.lock_gid(self.global_id(db, shard))
     }
 
-    /// Number of keys and of keys with a TTL in `db`, taking each shard's lock in turn.
+    /// Locks the shard with global id `gid` for a command's context.
+    pub(crate) fn lock_held(&self, gid: usize) -> HeldShard<'_> {
+        HeldShard::new(self.mutex(gid).lock())
+    }
+
+    /// Number of keys and of keys with a TTL in `db`, from the counts each shard publishes: no lock is taken,
+    /// so this is safe from any context and costs O(shards).
     pub fn db_sizes(&self, db: usize) -> (usize, usize) {
-        let mut keys = 0;
-        let mut volatile = 0;
-        for s in self.dbs[db].shards.iter() {
-            let g = s.lock();
-            keys += g.data.dict.len();
-            volatile += g.data.volatile_len();
-        }
-        (keys, volatile)
+        let first = db << self.shard_bits;
+        self.counts[first..first + self.shard_count()].iter().fold((0, 0), |(k, v), c| {
+            let (ck, cv) = c.get();
+            (k + ck, v + cv)
+        })
     }
 
     /// Counts a flush for statistics.
     pub fn note_flush(&self) {
         self.flushes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A shard guard held by a command's context (`Ctx`). Debug builds count the guards each thread holds, so the
+/// direct locking paths can assert that they never run underneath a command's locks.
+pub struct HeldShard<'a>(MutexGuard<'a, Shard>);
+
+impl<'a> HeldShard<'a> {
+    fn new(guard: MutexGuard<'a, Shard>) -> HeldShard<'a> {
+        held::inc();
+        HeldShard(guard)
+    }
+}
+
+impl Drop for HeldShard<'_> {
+    fn drop(&mut self) {
+        held::dec();
+    }
+}
+
+impl std::ops::Deref for HeldShard<'_> {
+    type Target = Shard;
+    fn deref(&self) -> &Shard {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for HeldShard<'_> {
+    fn deref_mut(&mut self) -> &mut Shard {
+        &mut self.0
+    }
+}
+
+/// Shard guards held by this thread's command contexts (debug builds only; release builds compile this away).
+pub(crate) mod held {
+    #[cfg(debug_assertions)]
+    thread_local! {
+        static HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    #[inline]
+    pub fn inc() {
+        #[cfg(debug_assertions)]
+        HELD.with(|h| h.set(h.get() + 1));
+    }
+
+    #[inline]
+    pub fn dec() {
+        #[cfg(debug_assertions)]
+        HELD.with(|h| h.set(h.get().saturating_sub(1)));
+    }
+
+    /// Guards held now (always 0 in release builds).
+    #[inline]
+    pub fn count() -> usize {
+        #[cfg(debug_assertions)]
+        return HELD.with(|h| h.get());
+        #[cfg(not(debug_assertions))]
+        0
     }
 }

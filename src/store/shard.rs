@@ -4,7 +4,7 @@ use super::dict::Dict;
 use super::value::Entry;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A client's WATCH flag: set when any key it watches changes, checked by EXEC.
@@ -23,14 +23,57 @@ impl WatchFlag {
     }
 }
 
+/// A shard's key and volatile-key counts, published on every insert, removal and TTL change so statistics
+/// (INFO keyspace, MEMORY STATS) read them without the shard's lock: a command that holds some shards (EXEC, a
+/// script) can then report on all of them without locking out of order.
+#[derive(Debug, Default)]
+pub struct ShardCounts {
+    keys: AtomicUsize,
+    volatile: AtomicUsize,
+}
+
+impl ShardCounts {
+    /// (keys, keys with a TTL) as of the shard's last change.
+    pub fn get(&self) -> (usize, usize) {
+        (self.keys.load(Ordering::Relaxed), self.volatile.load(Ordering::Relaxed))
+    }
+}
+
 /// Keys and their entries, plus the list of keys with a TTL (sampled by active expiry).
 #[derive(Debug, Default)]
 pub struct ShardData {
     pub dict: Dict<Entry>,
     volatile: Vec<u32>,
+    /// Where this shard's counts are published; stays with the shard when its data is taken or replaced.
+    counts: Arc<ShardCounts>,
 }
 
 impl ShardData {
+    /// Empty data publishing its counts to `counts`.
+    pub fn with_counts(counts: Arc<ShardCounts>) -> ShardData {
+        ShardData { counts, ..Default::default() }
+    }
+
+    #[inline]
+    fn publish(&self) {
+        self.counts.keys.store(self.dict.len(), Ordering::Relaxed);
+        self.counts.volatile.store(self.volatile.len(), Ordering::Relaxed);
+    }
+
+    /// Takes every key out (FLUSHDB), leaving this shard empty and still publishing to its own counts.
+    pub fn take(&mut self) -> ShardData {
+        let taken = ShardData { dict: self.dict.take_all(), volatile: std::mem::take(&mut self.volatile), ..Default::default() };
+        self.publish();
+        taken
+    }
+
+    /// Replaces every key with `other`'s (SWAPDB), keeping this shard's counts.
+    pub fn replace(&mut self, other: ShardData) {
+        self.dict = other.dict;
+        self.volatile = other.volatile;
+        self.publish();
+    }
+
     /// Slot of `key`, ignoring expiry.
     #[inline]
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
@@ -63,6 +106,7 @@ impl ShardData {
         if at != 0 {
             self.set_expire(idx, at);
         }
+        self.publish();
         idx
     }
 
@@ -70,11 +114,13 @@ impl ShardData {
     pub fn remove(&mut self, idx: u32) -> Option<(Bytes, Entry)> {
         let at = self.entry(idx)?.expire_at;
         self.set_expire(idx, 0);
-        self.dict.remove_at(idx).map(|s| {
+        let removed = self.dict.remove_at(idx).map(|s| {
             let mut e = s.val;
             e.expire_at = at;
             (s.key, e)
-        })
+        });
+        self.publish();
+        removed
     }
 
     /// Sets (or with 0 clears) the absolute expiry of slot `idx`, keeping the volatile list in step.
@@ -95,6 +141,7 @@ impl ShardData {
                 }
             }
         }
+        self.counts.volatile.store(self.volatile.len(), Ordering::Relaxed);
     }
 
     /// Number of keys with a TTL.
