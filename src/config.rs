@@ -331,6 +331,23 @@ fn validate_list(name: &str, s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `client-output-buffer-limit` sets only the classes it names, as Redis does: merges `update` into `current`
+/// and prints every class in bytes, in Redis's order (normal, slave, pubsub).
+fn merge_output_limits(current: &str, update: &str) -> String {
+    let mut classes: Vec<(&str, [u64; 3])> = vec![("normal", [0; 3]), ("slave", [0; 3]), ("pubsub", [0; 3])];
+    for text in [current, update] {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for c in words.chunks(4) {
+            let [class, hard, soft, secs] = c else { continue };
+            let class = if *class == "replica" { "slave" } else { *class };
+            let Some(slot) = classes.iter_mut().find(|(n, _)| *n == class) else { continue };
+            let mem = |w: &str| parse_memory(w.as_bytes()).unwrap_or(0);
+            slot.1 = [mem(hard), mem(soft), secs.parse().unwrap_or(0)];
+        }
+    }
+    classes.iter().map(|(n, [h, s, t])| format!("{n} {h} {s} {t}")).collect::<Vec<_>>().join(" ")
+}
+
 /// Typed copies of the values read often.
 #[derive(Debug, Clone, Default)]
 pub struct Cached {
@@ -392,7 +409,10 @@ impl Config {
     /// Validates and sets one parameter (used by files, flags and CONFIG SET).
     pub fn set(&mut self, name: &str, args: &[&[u8]]) -> Result<(), String> {
         let param = param(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-        let v = normalize(param, args)?;
+        let mut v = normalize(param, args)?;
+        if param.name == "client-output-buffer-limit" {
+            v = merge_output_limits(self.get(param.name).unwrap_or(param.default), &v);
+        }
         self.put(param.name, v);
         self.refresh_cache();
         Ok(())

@@ -90,3 +90,93 @@ fn concurrent_transactions_with_info_finish() {
         w.join().expect("worker finished");
     }
 }
+
+/// A client that writes its whole pipeline before reading any reply (redis-py's `pipeline().execute()`) must get
+/// every reply: the server keeps reading and buffers replies the client is not reading yet.
+#[test]
+fn a_pipeline_written_before_reading_is_answered_in_full() {
+    use std::io::{Read, Write};
+    let s = TestServer::start();
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    sock.set_write_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let value = "x".repeat(100);
+    sock.write_all(format!("SET k {value}\r\n").as_bytes()).expect("set");
+    let mut ok = [0u8; 5];
+    sock.read_exact(&mut ok).expect("+OK");
+    let n = 300_000;
+    let request = b"GET k\r\n".repeat(n);
+    // Written in one go, nothing read meanwhile: several MB more than the socket buffers hold in replies.
+    sock.write_all(&request).expect("the server kept reading the pipeline");
+    let want = n * format!("$100\r\n{value}\r\n").len();
+    let mut got = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    while got < want {
+        match sock.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) => panic!("reading replies after {got} of {want} bytes: {e}"),
+        }
+    }
+    assert_eq!(got, want, "every reply arrived");
+}
+
+/// While a client waits in BLPOP, what it keeps sending is held to `client-query-buffer-limit`, and the client
+/// is closed when it passes it (it used to be read without any limit).
+#[test]
+fn a_blocked_client_input_is_held_to_the_query_buffer_limit() {
+    use std::io::{Read, Write};
+    let s = TestServer::start_with(&["--client-query-buffer-limit", "1mb"]);
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    sock.set_write_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    sock.write_all(b"BLPOP nothing 0\r\n*2\r\n$4\r\nECHO\r\n$100000000\r\n").expect("blpop");
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    // 4 MB against a 1 MB limit: the server closes the connection, so a write or the read below fails.
+    while sent < 4 << 20 {
+        if sock.write_all(&chunk).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let mut b = [0u8; 16];
+    let closed = matches!(sock.read(&mut b), Ok(0) | Err(_));
+    assert!(closed, "the blocked client was closed at its query buffer limit after {sent} bytes");
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
+
+/// `client-output-buffer-limit normal` is enforced: a client whose unread replies pass the hard limit is closed.
+#[test]
+fn the_normal_output_buffer_limit_closes_a_client_that_does_not_read() {
+    use std::io::{Read, Write};
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("normal 1mb 512kb 0")
+        .query(&mut c)
+        .expect("config set");
+    let limits: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("client-output-buffer-limit").query(&mut c).unwrap();
+    assert_eq!(limits[1], "normal 1048576 524288 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+    let _: () = redis::cmd("SET").arg("big").arg("y".repeat(100_000)).query(&mut c).expect("set");
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    sock.set_write_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    // 50 MB of replies requested, none read for a while.
+    let _ = sock.write_all(&b"GET big\r\n".repeat(500));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => got += k,
+        }
+    }
+    assert!(got < 20_000_000, "the client was closed at its output limit ({got} bytes arrived)");
+    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+    assert_eq!(clients.lines().count(), 1, "only the checking client is left: {clients}");
+}

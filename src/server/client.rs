@@ -67,11 +67,90 @@ pub struct ClientInfo {
     pub push: mpsc::UnboundedSender<Bytes>,
 }
 
+/// One client class's `client-output-buffer-limit`: a hard limit in bytes, and a soft limit in bytes that closes
+/// the client once exceeded for `soft_secs` seconds; 0 disables either.
+#[derive(Debug, Default)]
+pub struct OutputLimit {
+    pub hard: AtomicU64,
+    pub soft: AtomicU64,
+    pub soft_secs: AtomicU64,
+}
+
+/// The limits of the three client classes Redis distinguishes.
+#[derive(Debug, Default)]
+pub struct OutputLimits {
+    pub normal: OutputLimit,
+    pub replica: OutputLimit,
+    pub pubsub: OutputLimit,
+}
+
+impl OutputLimits {
+    /// Applies a canonical `client-output-buffer-limit` value (`<class> <hard> <soft> <secs>` groups).
+    pub fn apply(&self, value: &str) {
+        let words: Vec<&str> = value.split_whitespace().collect();
+        for c in words.chunks(4) {
+            let [class, hard, soft, secs] = c else { continue };
+            let limit = match *class {
+                "normal" => &self.normal,
+                "replica" | "slave" => &self.replica,
+                "pubsub" => &self.pubsub,
+                _ => continue,
+            };
+            let mem = |s: &str| crate::util::num::parse_memory(s.as_bytes()).unwrap_or(0);
+            limit.hard.store(mem(hard), Ordering::Relaxed);
+            limit.soft.store(mem(soft), Ordering::Relaxed);
+            limit.soft_secs.store(secs.parse().unwrap_or(0), Ordering::Relaxed);
+        }
+    }
+
+    /// The limit of `c`'s class: pub/sub for a client with subscriptions, normal otherwise.
+    pub fn of(&self, c: &ClientInfo) -> &OutputLimit {
+        if c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) > 0 {
+            &self.pubsub
+        } else {
+            &self.normal
+        }
+    }
+}
+
 impl ClientInfo {
-    /// Asks the connection to close.
-    pub fn kill(&self) {
-        self.killed.store(true, Ordering::Release);
+    /// Asks the connection to close; true if this call is the one that killed it.
+    pub fn kill(&self) -> bool {
+        let first = !self.killed.swap(true, Ordering::AcqRel);
         self.wake.notify_waiters();
+        first
+    }
+
+    /// Checks `pending` bytes of output against `limit` (keeping the soft-limit clock) and closes the client when
+    /// they break it, as Redis's `checkClientOutputBufferLimits`. Logged once per client. True when closed.
+    pub fn enforce_output_limit(&self, pending: usize, limit: &OutputLimit) -> bool {
+        let hard = limit.hard.load(Ordering::Relaxed) as usize;
+        let soft = limit.soft.load(Ordering::Relaxed) as usize;
+        if hard == 0 && soft == 0 {
+            return false;
+        }
+        let now = self.created.elapsed().as_secs();
+        let over_soft = soft != 0 && pending > soft;
+        let since = self.soft_limit_since.load(Ordering::Relaxed);
+        if over_soft && since == u64::MAX {
+            self.soft_limit_since.store(now, Ordering::Relaxed);
+        } else if !over_soft && since != u64::MAX {
+            self.soft_limit_since.store(u64::MAX, Ordering::Relaxed);
+        }
+        let soft_expired =
+            over_soft && since != u64::MAX && now.saturating_sub(since) >= limit.soft_secs.load(Ordering::Relaxed);
+        if (hard != 0 && pending > hard) || soft_expired {
+            if self.kill() {
+                tracing::warn!(
+                    client = %self.addr,
+                    id = self.id,
+                    pending,
+                    "Client scheduled to be closed ASAP for overcoming of output buffer limits."
+                );
+            }
+            return true;
+        }
+        false
     }
 
     /// True once killed.

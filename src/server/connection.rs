@@ -1,22 +1,27 @@
 //! One client connection: read what arrived, run every complete command in order, write all replies at once.
 //!
-//! A pipelined batch costs one read and one write. Out-of-band messages (MONITOR lines; later pub/sub and
-//! tracking invalidations) arrive on the client's channel and are written between batches. Handler panics are
-//! caught in dispatch; should anything else in this task panic, only this connection ends.
+//! A pipelined batch costs one read and one write. Writing never blocks the loop: replies that the socket
+//! cannot take yet stay in the output buffer while the loop goes on reading and running the client's commands,
+//! as Redis does (a client that writes its whole pipeline before reading would otherwise deadlock with the
+//! server). The output buffer is bounded by `client-output-buffer-limit` for the client's class and the input by
+//! `client-query-buffer-limit`. A client whose read filled the buffer yields after its batch, so one huge
+//! pipeline is served in slices between other clients' commands. Out-of-band messages (MONITOR lines, pub/sub,
+//! tracking invalidations) arrive on the client's channel and join the output buffer between batches. Handler
+//! panics are caught in dispatch; should anything else in this task panic, only this connection ends.
 
 use crate::protocol::{encode, Decoded, Decoder, Protocol, Reply};
 use crate::server::client::{ClientInfo, ClientState, ReplyMode};
 use crate::server::dispatch::{dispatch, Outcome};
+use crate::server::transport::{Transport, READ_CHUNK};
 use crate::server::Server;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-const READ_CHUNK: usize = 16 * 1024;
+/// Output beyond this is offered to the socket while a batch is still running.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// Unregisters the client however the task ends.
 struct Registration {
@@ -31,10 +36,9 @@ impl Drop for Registration {
 }
 
 /// Serves one accepted connection until it closes.
-pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+pub async fn serve(srv: Arc<Server>, mut io: Transport) {
+    let addr = io.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let laddr = io.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let (info, mut push_rx) = srv.clients.register(addr, laddr);
     let _reg = Registration { srv: srv.clone(), id: info.id };
     let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
@@ -61,6 +65,7 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 tokio::time::sleep(Duration::from_secs(timeout)).await
             }
         };
+        let mut more = false;
         tokio::select! {
             biased;
             _ = &mut woken => {
@@ -71,7 +76,13 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 }
                 continue;
             }
-            r = read_some(&mut stream, &mut inbuf) => {
+            r = io.writable(), if !out.is_empty() || io.pending() => {
+                if r.is_err() || flush(&srv, &io, &mut out).is_err() {
+                    break;
+                }
+                continue;
+            }
+            r = io.read_some(&mut inbuf, &mut more) => {
                 match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
@@ -82,41 +93,39 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
                 }
             }
             Some(msg) = push_rx.recv() => {
-                let mut taken = msg.len();
-                out.extend_from_slice(&msg);
-                while let Ok(more) = push_rx.try_recv() {
-                    taken += more.len();
-                    out.extend_from_slice(&more);
-                }
-                let _ = info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(taken)));
-                // A client that stopped reading must still be closable (output buffer limit, CLIENT KILL).
-                let written = tokio::select! {
-                    r = write_out(&srv, &mut stream, &mut out) => r.is_ok(),
-                    _ = info.killed() => false,
-                };
-                if !written {
+                take_pushes(&info, msg, &mut push_rx, &mut out);
+                if flush(&srv, &io, &mut out).is_err() || over_output_limit(&srv, &info, &out) {
                     break;
                 }
                 continue;
             }
             _ = idle, if state.multi.is_none() && !info.has_flag(super::client::cflags::MONITOR) => break,
         }
-        if inbuf.len() > srv.hot.query_buffer_limit.load(Ordering::Relaxed) {
-            tracing::warn!(client = %info.addr, "closing client that reached max query buffer length");
+        if over_query_limit(&srv, &info, &inbuf) {
             break;
         }
         decoder.max_bulk_len = srv.hot.proto_max_bulk_len.load(Ordering::Relaxed);
-        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &mut stream, &mut push_rx).await.is_err()
-        {
+        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &io, &mut push_rx).await.is_err() {
             break;
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        if write_out(&srv, &mut stream, &mut out).await.is_err() || state.close_after_reply {
+        if flush(&srv, &io, &mut out).is_err() {
+            break;
+        }
+        if state.close_after_reply {
+            drain(&srv, &info, &io, &mut out).await;
+            break;
+        }
+        if over_output_limit(&srv, &info, &out) {
             break;
         }
         note_buffers(&info, &inbuf, &out, &decoder);
+        if more {
+            // The read filled its buffer, so this client has more waiting: let the others have their turn first.
+            tokio::task::yield_now().await;
+        }
     }
-    let _ = stream.shutdown().await;
+    io.shutdown().await;
     crate::commands::transaction::unwatch_all(&srv, &mut state);
     crate::commands::pubsub::unsubscribe_all(&srv, &mut state);
     if state.tracking {
@@ -124,40 +133,31 @@ pub async fn serve(srv: Arc<Server>, mut stream: TcpStream) {
     }
 }
 
-/// Reads what has arrived into `buf`, growing it when nearly full. A client with nothing pending waits for
-/// readiness before a buffer is allocated, so waiting costs no buffer.
-///
-/// A read that returns less than the room it was given drained the socket, so the stream's readiness is
-/// cleared with it: the next wait goes straight to the reactor instead of spending a `read` that can only say
-/// "would block" (one system call per batch saved, as Redis reads once per readable event).
-async fn read_some(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
-    if buf.capacity() - buf.len() < 1024 {
-        if buf.is_empty() {
-            stream.readable().await?;
-        }
-        buf.reserve(READ_CHUNK);
+/// Moves queued out-of-band messages into the output buffer.
+fn take_pushes(info: &ClientInfo, first: Bytes, push_rx: &mut mpsc::UnboundedReceiver<Bytes>, out: &mut BytesMut) {
+    let mut taken = first.len();
+    out.extend_from_slice(&first);
+    while let Ok(more) = push_rx.try_recv() {
+        taken += more.len();
+        out.extend_from_slice(&more);
     }
-    loop {
-        let room = buf.capacity() - buf.len();
-        let mut short = 0;
-        let r = stream.try_io(Interest::READABLE, || {
-            let n = stream.try_read_buf(buf)?;
-            if n > 0 && n < room {
-                short = n;
-                return Err(std::io::ErrorKind::WouldBlock.into());
-            }
-            Ok(n)
-        });
-        match r {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if short > 0 {
-                    return Ok(short);
-                }
-                stream.readable().await?;
-            }
-            r => return r,
-        }
+    let _ = info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(taken)));
+}
+
+/// True (and the client is closed) when its query buffer passed `client-query-buffer-limit`.
+fn over_query_limit(srv: &Server, info: &ClientInfo, inbuf: &BytesMut) -> bool {
+    if inbuf.len() > srv.hot.query_buffer_limit.load(Ordering::Relaxed) {
+        tracing::warn!(client = %info.addr, id = info.id, "closing client that reached max query buffer length");
+        info.kill();
+        return true;
     }
+    false
+}
+
+/// True (and the client is closed) when its pending output breaks its class's output buffer limit.
+fn over_output_limit(srv: &Server, info: &ClientInfo, out: &BytesMut) -> bool {
+    let pending = out.len() + info.obuf.load(Ordering::Relaxed);
+    pending > 0 && info.enforce_output_limit(pending, srv.pubsub.limits.of(info))
 }
 
 /// Gives back an idle client's buffers (Redis frees an idle client's query buffer and shrinks its reply buffer
@@ -179,18 +179,41 @@ fn note_buffers(info: &ClientInfo, inbuf: &BytesMut, out: &BytesMut, decoder: &D
     info.rbuf_cap.store(out.capacity(), Ordering::Relaxed);
 }
 
-async fn write_out(srv: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {
-    if out.is_empty() {
-        return Ok(());
+/// Writes as much of `out` as the socket takes now, without waiting.
+fn flush(srv: &Server, io: &Transport, out: &mut BytesMut) -> std::io::Result<()> {
+    while !out.is_empty() {
+        match io.try_write(out) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                srv.stats.net_output_bytes.add(n as u64);
+                srv.stats.io_writes.add(1);
+                out.advance(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
     }
-    srv.stats.net_output_bytes.add(out.len() as u64);
-    srv.stats.io_writes.add(1);
-    let r = stream.write_all(out).await;
-    out.clear();
     if out.capacity() > 1024 * 1024 {
         *out = BytesMut::with_capacity(READ_CHUNK);
     }
-    r
+    io.flush_pending()
+}
+
+/// Sends the rest of `out` before closing (QUIT, a protocol error), unless the client is killed meanwhile.
+async fn drain(srv: &Server, info: &ClientInfo, io: &Transport, out: &mut BytesMut) {
+    let mut shutdown = srv.shutdown_watch();
+    while !out.is_empty() || io.pending() {
+        tokio::select! {
+            r = io.writable() => {
+                if r.is_err() || flush(srv, io, out).is_err() {
+                    return;
+                }
+            }
+            _ = info.killed() => return,
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(10)) => return,
+        }
+    }
 }
 
 /// Decodes and runs every complete command in `inbuf`, appending replies to `out`.
@@ -200,7 +223,7 @@ async fn process_batch(
     decoder: &mut Decoder,
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
-    stream: &mut TcpStream,
+    io: &Transport,
     push_rx: &mut mpsc::UnboundedReceiver<Bytes>,
 ) -> Result<(), ()> {
     loop {
@@ -229,12 +252,12 @@ async fn process_batch(
             match dispatch(srv, state, &args) {
                 Outcome::Reply(r) => break r,
                 Outcome::Block(b) => {
-                    write_out(srv, stream, out).await.map_err(|_| ())?;
-                    break wait_blocked(srv, &state.info, b, stream, inbuf).await?;
+                    flush(srv, io, out).map_err(|_| ())?;
+                    break wait_blocked(srv, &state.info, b, io, inbuf, out).await?;
                 }
                 Outcome::Paused(until) => {
-                    write_out(srv, stream, out).await.map_err(|_| ())?;
-                    wait_unpaused(srv, &state.info, until).await;
+                    flush(srv, io, out).map_err(|_| ())?;
+                    wait_unpaused(srv, &state.info, until, io, out).await.map_err(|_| ())?;
                     if state.info.is_killed() || srv.is_shutting_down() {
                         return Err(());
                     }
@@ -271,19 +294,24 @@ async fn process_batch(
         if state.close_after_reply {
             return Ok(());
         }
-        if out.len() > 64 * 1024 {
-            write_out(srv, stream, out).await.map_err(|_| ())?;
+        if out.len() > FLUSH_AT {
+            flush(srv, io, out).map_err(|_| ())?;
+            if over_output_limit(srv, &state.info, out) {
+                return Err(());
+            }
         }
     }
 }
 
-/// Waits for a blocked command's reply, its timeout, or the client going away.
+/// Waits for a blocked command's reply, its timeout, or the client going away. Meanwhile pending replies are
+/// sent and input is read (and held to `client-query-buffer-limit`); it runs after the client is served.
 async fn wait_blocked(
     srv: &Server,
     info: &ClientInfo,
     b: crate::server::dispatch::Blocked,
-    stream: &mut TcpStream,
+    io: &Transport,
     inbuf: &mut BytesMut,
+    out: &mut BytesMut,
 ) -> Result<Reply, ()> {
     let crate::server::dispatch::Blocked { waiter, mut rx, timeout } = b;
     let timeout_reply = waiter.op.timeout_reply();
@@ -296,16 +324,29 @@ async fn wait_blocked(
     };
     tokio::pin!(sleep);
     let gone = loop {
+        let mut more = false;
         tokio::select! {
             biased;
             r = &mut rx => return Ok(r.unwrap_or(timeout_reply)),
             _ = info.killed() => break true,
             _ = shutdown.changed() => break true,
             _ = &mut sleep => break false,
-            r = stream.read_buf(inbuf) => {
-                // More input waits its turn; a closed connection ends the wait.
-                if matches!(r, Ok(0) | Err(_)) {
+            r = io.writable(), if !out.is_empty() || io.pending() => {
+                if r.is_err() || flush(srv, io, out).is_err() {
                     break true;
+                }
+            }
+            r = io.read_some(inbuf, &mut more) => {
+                match r {
+                    Ok(0) | Err(_) => break true,
+                    Ok(n) => {
+                        srv.stats.io_reads.add(1);
+                        srv.stats.net_input_bytes.add(n as u64);
+                        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+                        if over_query_limit(srv, info, inbuf) {
+                            break true;
+                        }
+                    }
                 }
             }
         }
@@ -318,18 +359,27 @@ async fn wait_blocked(
     rx.await.map_err(|_| ())
 }
 
-async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64) {
+/// Waits until CLIENT PAUSE ends for this client, sending pending replies meanwhile.
+async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64, io: &Transport, out: &mut BytesMut) -> Result<(), ()> {
     let now = crate::server::unix_ms();
-    let wait = Duration::from_millis(until.saturating_sub(now).max(1));
+    let wait = tokio::time::sleep(Duration::from_millis(until.saturating_sub(now).max(1)));
+    tokio::pin!(wait);
     let mut shutdown = srv.shutdown_watch();
     if srv.is_shutting_down() {
-        return;
+        return Ok(());
     }
-    tokio::select! {
-        _ = tokio::time::sleep(wait) => {}
-        _ = srv.unpaused.notified() => {}
-        _ = info.killed() => {}
-        _ = shutdown.changed() => {}
+    loop {
+        tokio::select! {
+            _ = &mut wait => return Ok(()),
+            _ = srv.unpaused.notified() => return Ok(()),
+            _ = info.killed() => return Ok(()),
+            _ = shutdown.changed() => return Ok(()),
+            r = io.writable(), if !out.is_empty() || io.pending() => {
+                if r.is_err() || flush(srv, io, out).is_err() {
+                    return Err(());
+                }
+            }
+        }
     }
 }
 

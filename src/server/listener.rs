@@ -4,6 +4,7 @@
 //! a [`ServerHandle`]. Shutdown (a signal or SHUTDOWN) stops accepting and ends every connection.
 
 use super::connection::serve;
+use super::transport::{TlsStream, Transport};
 use super::Server;
 use crate::config::Config;
 use std::net::SocketAddr;
@@ -97,7 +98,7 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let mut tasks = Vec::new();
     for l in listeners {
-        tasks.push(tokio::spawn(accept_loop(srv.clone(), l)));
+        tasks.push(tokio::spawn(accept_loop(srv.clone(), l, None)));
     }
     tasks.push(tokio::spawn(cron(srv.clone())));
     Ok(ServerHandle { srv, addrs, tasks })
@@ -110,7 +111,8 @@ fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     sock.listen(backlog)
 }
 
-async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
+/// Accepts clients on one listener; `tls` makes it a TLS port.
+async fn accept_loop(srv: Arc<Server>, listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) {
     let mut shutdown = srv.shutdown_watch();
     let mut backoff = Duration::from_millis(1);
     loop {
@@ -119,20 +121,38 @@ async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
             _ = shutdown.changed() => return,
         };
         match accepted {
-            Ok((mut stream, _)) => {
+            Ok((mut stream, peer)) => {
                 if srv.is_shutting_down() {
                     return;
                 }
                 backoff = Duration::from_millis(1);
                 srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
-                if srv.clients.len() >= srv.hot.maxclients.load(Ordering::Relaxed) {
+                let refusal = if srv.clients.len() >= srv.hot.maxclients.load(Ordering::Relaxed) {
+                    Some(crate::error::MAX_CLIENTS)
+                } else if srv.protected_mode_denies(&peer) {
+                    Some(crate::error::DENIED_PROTECTED_MODE)
+                } else {
+                    None
+                };
+                if let Some(err) = refusal {
                     srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
                     tokio::spawn(async move {
-                        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                        let _ = stream.write_all(format!("-{}\r\n", err.0).as_bytes()).await;
                     });
                     continue;
                 }
-                tokio::spawn(serve(srv.clone(), stream));
+                let _ = stream.set_nodelay(true);
+                let io = match &tls {
+                    None => Transport::Plain(stream),
+                    Some(config) => match TlsStream::new(stream, config.clone()) {
+                        Ok(t) => Transport::Tls(Box::new(t)),
+                        Err(e) => {
+                            tracing::warn!("TLS session could not start: {e}");
+                            continue;
+                        }
+                    },
+                };
+                tokio::spawn(serve(srv.clone(), io));
             }
             Err(e) => {
                 tracing::warn!("accept failed: {e}");

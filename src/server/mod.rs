@@ -13,6 +13,7 @@ pub mod listener;
 pub mod notify;
 pub mod pubsub;
 pub mod tracking;
+pub mod transport;
 
 use crate::config::Config;
 use crate::effects::EffectStream;
@@ -116,6 +117,7 @@ pub struct Hot {
     pub timeout_secs: AtomicU64,
     pub maxclients: AtomicUsize,
     pub requirepass_set: AtomicBool,
+    pub protected_mode: AtomicBool,
     /// An LFU maxmemory policy is selected: accesses update the LFU counter.
     pub lfu: AtomicBool,
     pub lfu_log_factor: AtomicU64,
@@ -227,16 +229,9 @@ impl Server {
         self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
+        self.hot.protected_mode.store(cfg.get("protected-mode") == Some("yes"), Ordering::Relaxed);
         let int = |n: &str| cfg.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let limits: Vec<&str> = cfg.get("client-output-buffer-limit").unwrap_or("").split_whitespace().collect();
-        for c in limits.chunks(4) {
-            if c.len() == 4 && c[0] == "pubsub" {
-                let mem = |s: &str| crate::util::num::parse_memory(s.as_bytes()).unwrap_or(0);
-                self.pubsub.hard.store(mem(c[1]), Ordering::Relaxed);
-                self.pubsub.soft.store(mem(c[2]), Ordering::Relaxed);
-                self.pubsub.soft_secs.store(c[3].parse().unwrap_or(0), Ordering::Relaxed);
-            }
-        }
+        self.pubsub.limits.apply(cfg.get("client-output-buffer-limit").unwrap_or(""));
         self.hot.lfu.store(cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu")), Ordering::Relaxed);
         self.hot.lfu_log_factor.store(int("lfu-log-factor"), Ordering::Relaxed);
         self.hot.lfu_decay_time.store(int("lfu-decay-time"), Ordering::Relaxed);
@@ -255,6 +250,14 @@ impl Server {
         self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
         let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
+    }
+
+    /// Redis's protected mode: with `protected-mode yes` and no password on the default user, only clients on
+    /// the loopback interface are accepted.
+    pub fn protected_mode_denies(&self, peer: &std::net::SocketAddr) -> bool {
+        self.hot.protected_mode.load(Ordering::Relaxed)
+            && !self.hot.requirepass_set.load(Ordering::Relaxed)
+            && !is_loopback(peer.ip())
     }
 
     /// Asks the server to stop.
@@ -407,5 +410,13 @@ impl Server {
         } else {
             None
         }
+    }
+}
+
+/// Loopback as Redis's `connIsLocal` sees it: 127.0.0.0/8 and ::1 (also IPv4-mapped).
+pub fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
     }
 }

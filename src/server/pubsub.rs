@@ -6,12 +6,12 @@
 //! `client-output-buffer-limit pubsub` (hard limit, or soft limit for longer than its seconds) it is closed, so
 //! a slow subscriber cannot grow the server's memory without bound.
 
-use super::client::ClientInfo;
+use super::client::{ClientInfo, OutputLimits};
 use crate::protocol::{encode, Protocol, Reply};
 use bytes::{Bytes, BytesMut};
 use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Subscribers by channel and by pattern.
@@ -19,10 +19,8 @@ use std::sync::Arc;
 pub struct PubSub {
     channels: RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>,
     patterns: RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>,
-    /// `client-output-buffer-limit pubsub`: hard bytes, soft bytes, soft seconds.
-    pub hard: AtomicU64,
-    pub soft: AtomicU64,
-    pub soft_secs: AtomicU64,
+    /// `client-output-buffer-limit` for every class: messages queued here count towards the receiver's.
+    pub limits: OutputLimits,
 }
 
 /// Encodes `reply` for `c`'s protocol and queues it; enforces the pub/sub output buffer limit.
@@ -30,23 +28,12 @@ pub fn deliver(ps: &PubSub, c: &ClientInfo, reply: &Reply) {
     let proto = if c.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
     let mut buf = BytesMut::new();
     encode(&mut buf, reply, proto);
+    if c.is_killed() {
+        return;
+    }
     let len = buf.len();
     let queued = c.obuf.fetch_add(len, Ordering::AcqRel) + len;
-    let hard = ps.hard.load(Ordering::Relaxed) as usize;
-    let soft = ps.soft.load(Ordering::Relaxed) as usize;
-    let now = c.created.elapsed().as_secs();
-    let over_soft = soft != 0 && queued > soft;
-    let since = c.soft_limit_since.load(Ordering::Relaxed);
-    if over_soft && since == u64::MAX {
-        c.soft_limit_since.store(now, Ordering::Relaxed);
-    } else if !over_soft && since != u64::MAX {
-        c.soft_limit_since.store(u64::MAX, Ordering::Relaxed);
-    }
-    let soft_expired =
-        over_soft && since != u64::MAX && now.saturating_sub(since) >= ps.soft_secs.load(Ordering::Relaxed);
-    if (hard != 0 && queued > hard) || soft_expired {
-        tracing::warn!(client = %c.addr, queued, "closing pub/sub client over its output buffer limit");
-        c.kill();
+    if c.enforce_output_limit(queued, ps.limits.of(c)) {
         return;
     }
     let _ = c.push.send(buf.freeze());
