@@ -53,6 +53,24 @@ const POLICIES: &[&str] = &[
     "noeviction",
 ];
 const I32: i64 = i32::MAX as i64;
+const ALLOW: &[&str] = &["no", "yes", "local"];
+
+/// Parameters CONFIG SET refuses unless `enable-protected-configs` allows it: they point the server at files.
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// An `enable-*-command`/`enable-protected-configs` value as stored in the hot config: 0 no, 1 yes, 2 local.
+pub fn allow_level(value: Option<&str>) -> u8 {
+    match value {
+        Some("yes") => 1,
+        Some("local") => 2,
+        _ => 0,
+    }
+}
+
+/// Whether an allow level admits a client (`local`: only loopback clients).
+pub fn allows(level: u8, is_local: bool) -> bool {
+    level == 1 || (level == 2 && is_local)
+}
 
 /// Every parameter Strata knows, in the order conf/strata.conf documents them.
 pub static PARAMS: &[Param] = &[
@@ -64,7 +82,13 @@ pub static PARAMS: &[Param] = &[
         "Addresses to listen on (IPv4 or IPv6). A leading '-' makes an address optional.",
     ),
     p("port", Kind::Int(0, 65535), "6379", false, "TCP port for RESP clients; 0 picks a free port."),
-    p("protected-mode", Kind::Bool, "yes", true, "Accepted for compatibility; Strata only listens where 'bind' says."),
+    p(
+        "protected-mode",
+        Kind::Bool,
+        "yes",
+        true,
+        "With no password for the default user, accept clients only from the loopback interface.",
+    ),
     p("tcp-backlog", Kind::Int(0, I32), "511", false, "Listen backlog."),
     p("timeout", Kind::Int(0, I32), "0", true, "Close a client idle for this many seconds (0 = never)."),
     p("tcp-keepalive", Kind::Int(0, I32), "300", true, "TCP keepalive period in seconds (0 = off)."),
@@ -79,6 +103,27 @@ pub static PARAMS: &[Param] = &[
     p("worker-threads", Kind::Int(0, 1024), "0", false, "Runtime worker threads (0 = one per available core)."),
     p("io-threads", Kind::Int(1, 128), "1", false, "Accepted for compatibility with redis.conf; use worker-threads."),
     p("requirepass", Kind::Str, "", true, "Password of the default user; empty disables AUTH."),
+    p(
+        "enable-debug-command",
+        Kind::Enum(ALLOW),
+        "no",
+        false,
+        "Allow DEBUG: no, yes, or local (only from loopback connections).",
+    ),
+    p(
+        "enable-protected-configs",
+        Kind::Enum(ALLOW),
+        "no",
+        false,
+        "Allow CONFIG SET of protected parameters (dir, dbfilename): no, yes, or local.",
+    ),
+    p(
+        "enable-module-command",
+        Kind::Enum(ALLOW),
+        "no",
+        false,
+        "Accepted for compatibility; Strata loads no modules.",
+    ),
     p(
         "maxclients",
         Kind::Int(1, I32),

@@ -114,12 +114,18 @@ async fn run(config: Config, threads: usize) -> ExitCode {
     );
     // The dataset is left to the OS at exit, as Redis does: freeing millions of keys one by one only delays it.
     std::mem::forget(handle.srv.clone());
+    // Signals are awaited on a thread of their own: with one worker thread, a long command (DEBUG SLEEP) would
+    // otherwise keep the signal from being seen until it ends. The flag it sets ends DEBUG SLEEP early.
     let srv = handle.srv.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
+    let watcher = std::thread::Builder::new().name("signals".into()).spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(wait_for_signal());
         tracing::warn!("Received shutdown signal, scheduling shutdown...");
         srv.request_shutdown(Default::default());
     });
+    if let Err(e) = watcher {
+        tracing::error!("cannot watch for signals: {e}");
+    }
     handle.wait().await;
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);

@@ -180,3 +180,51 @@ fn the_normal_output_buffer_limit_closes_a_client_that_does_not_read() {
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
     assert_eq!(clients.lines().count(), 1, "only the checking client is left: {clients}");
 }
+
+/// Where the bytes of the string at `key` (database 0) live.
+fn stored_at(s: &TestServer, key: &[u8]) -> usize {
+    use strata::store::{hash_key, StrValue, Value};
+    let ks = &s.srv.keyspace;
+    let h = hash_key(key);
+    let shard = ks.lock(0, ks.shard_of(h));
+    let idx = shard.data.find(h, key).expect("key present");
+    match &shard.data.entry(idx).expect("entry").value {
+        Value::Str(StrValue::Raw(b) | StrValue::Bytes(b)) => b.as_ptr() as usize,
+        other => panic!("unexpected value {other:?}"),
+    }
+}
+
+/// SETBIT, SETRANGE, BITFIELD and PFADD change a large string where it is stored: each used to copy the whole
+/// value (a 100 Mbit bitmap managed a few hundred SETBITs a second and stalled other clients).
+#[test]
+fn bit_and_range_writes_modify_large_strings_in_place() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: i64 = redis::cmd("SETBIT").arg("big").arg(80_000_000).arg(1).query(&mut c).unwrap();
+    let at = stored_at(&s, b"big");
+    assert_eq!(q::<i64>(&mut c, &["SETBIT", "big", "5", "1"]), 0);
+    assert_eq!(stored_at(&s, b"big"), at, "SETBIT kept the buffer");
+    assert_eq!(q::<i64>(&mut c, &["SETRANGE", "big", "100", "abc"]), 10_000_001);
+    assert_eq!(stored_at(&s, b"big"), at, "SETRANGE kept the buffer");
+    let r: Vec<i64> = redis::cmd("BITFIELD").arg("big").arg("INCRBY").arg("u8").arg(800).arg(7).query(&mut c).unwrap();
+    assert_eq!(r, vec![b'a' as i64 + 7]);
+    assert_eq!(stored_at(&s, b"big"), at, "BITFIELD kept the buffer");
+    assert_eq!(q::<i64>(&mut c, &["GETBIT", "big", "5"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["GETBIT", "big", "80000000"]), 1);
+    assert_eq!(q::<String>(&mut c, &["GETRANGE", "big", "100", "102"]), "hbc");
+    assert_eq!(q::<i64>(&mut c, &["STRLEN", "big"]), 10_000_001);
+    // An unchanged BITFIELD SET is no write; a missing key is created by a write only.
+    let r: Vec<i64> = redis::cmd("BITFIELD").arg("big").arg("SET").arg("u8").arg(800).arg(104).query(&mut c).unwrap();
+    assert_eq!(r, vec![104]);
+    let _: Vec<i64> = redis::cmd("BITFIELD").arg("fresh").arg("GET").arg("u8").arg(0).query(&mut c).unwrap();
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "fresh"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["PFADD", "hll", "a", "b", "c"]), 1);
+    let hll_at = stored_at(&s, b"hll");
+    assert_eq!(q::<i64>(&mut c, &["PFADD", "hll", "d"]), 1);
+    assert_eq!(stored_at(&s, b"hll"), hll_at, "PFADD kept the buffer");
+    assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "hll"]), 4);
+    // Type errors still come first.
+    let _: () = redis::cmd("LPUSH").arg("list").arg("x").query(&mut c).unwrap();
+    expect_err(&mut c, &["SETBIT", "list", "0", "1"], "WRONGTYPE Operation against a key holding the wrong kind of value");
+    expect_err(&mut c, &["SETRANGE", "list", "0", "x"], "WRONGTYPE Operation against a key holding the wrong kind of value");
+}

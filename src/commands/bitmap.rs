@@ -21,16 +21,6 @@ fn offset_arg(ctx: &Ctx<'_>, a: &[u8], hash_bits: u8) -> CmdResult<u64> {
 }
 
 /// Replaces a key's string with `v` (raw encoding), creating the key if needed.
-fn store_raw(ctx: &mut Ctx<'_>, key: &[u8], v: Vec<u8>, event: &'static str) {
-    match ctx.write(key) {
-        Some(e) => {
-            e.value = Value::Str(StrValue::Raw(Bytes::from(v)));
-            ctx.modified(key, event);
-        }
-        None => ctx.set(key, Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Clear, event),
-    }
-}
-
 fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let offset = offset_arg(ctx, &args[2], 0)?;
     let on = match &args[3][..] {
@@ -38,9 +28,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         b"0" => false,
         _ => return Err(error::BIT_VALUE),
     };
-    let mut v = ctx.read_str(&args[1])?.map(|s| s.into_vec()).unwrap_or_default();
-    let old = bits::set_bit(&mut v, offset, on);
-    store_raw(ctx, &args[1], v, "setbit");
+    let old = ctx.modify_str(&args[1], "setbit", |v, _| Ok((bits::set_bit(v, offset, on), true)))?;
     Ok(Reply::Int(old as i64))
 }
 
@@ -167,21 +155,28 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdRe
                 .collect(),
         ));
     }
-    let existed = ctx.read_str(key)?;
-    let mut v = existed.clone().map(|s| s.into_vec()).unwrap_or_default();
-    let before = v.clone();
-    let mut replies = Vec::with_capacity(ops.len());
-    for o in &ops {
-        replies.push(match *o {
-            FieldOp::Get(ft, off) => Reply::Int(bits::field_get(&v, off, ft)),
-            FieldOp::Set(ft, off, n, ov) => bits::field_set(&mut v, off, ft, n, ov).map_or(Reply::Nil, Reply::Int),
-            FieldOp::Incr(ft, off, n, ov) => bits::field_incrby(&mut v, off, ft, n, ov).map_or(Reply::Nil, Reply::Int),
-        });
-    }
-    if existed.is_none() || v != before {
-        store_raw(ctx, key, v, "setbit");
-    }
-    Ok(Reply::Array(replies))
+    ctx.modify_str(key, "setbit", |v, existed| {
+        let len_before = v.len();
+        let mut changed = false;
+        let mut replies = Vec::with_capacity(ops.len());
+        for o in &ops {
+            let (ft, off) = match *o {
+                FieldOp::Get(ft, off) | FieldOp::Set(ft, off, ..) | FieldOp::Incr(ft, off, ..) => (ft, off),
+            };
+            // Only the bytes the field covers can change: compare those, never the whole value.
+            let first = (off / 8) as usize;
+            let last = ((off + ft.width() as u64).saturating_sub(1) / 8) as usize;
+            let before: Vec<u8> = v.get(first..=last.min(v.len().saturating_sub(1))).unwrap_or(&[]).to_vec();
+            replies.push(match *o {
+                FieldOp::Get(ft, off) => Reply::Int(bits::field_get(v, off, ft)),
+                FieldOp::Set(ft, off, n, ov) => bits::field_set(v, off, ft, n, ov).map_or(Reply::Nil, Reply::Int),
+                FieldOp::Incr(ft, off, n, ov) => bits::field_incrby(v, off, ft, n, ov).map_or(Reply::Nil, Reply::Int),
+            });
+            changed |= v.get(first..first + before.len()).is_some_and(|now| now != &before[..]);
+        }
+        changed |= v.len() != len_before;
+        Ok((Reply::Array(replies), !existed || changed))
+    })
 }
 
 fn bitfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {

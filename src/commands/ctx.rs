@@ -452,6 +452,58 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Runs `f` on the bytes of the string at `key` where they are stored (an empty buffer when the key is
+    /// missing), so SETBIT, SETRANGE, BITFIELD and PFADD cost what they change, not the value's size: an
+    /// unshared value is taken out of its entry without a copy and put back the same way. `f` gets whether the
+    /// key existed and returns its result and whether it wrote; a write reports the change with `event`, and a
+    /// missing key is created only by a write. When `f` fails, the value is put back as it is and no change is
+    /// reported (so `f` must fail before it changes anything).
+    ///
+    /// # Errors
+    /// `WRONGTYPE Operation against a key holding the wrong kind of value`, or `f`'s error.
+    pub fn modify_str<R>(
+        &mut self,
+        key: &[u8],
+        event: &'static str,
+        f: impl FnOnce(&mut Vec<u8>, bool) -> CmdResult<(R, bool)>,
+    ) -> CmdResult<R> {
+        // Plain byte values are taken out of the entry (no copy when unshared); an integer or compressed value
+        // stays where it is until a write replaces it, and `f` works on its decoded copy.
+        let (mut bytes, taken) = match self.write(key) {
+            None => {
+                let mut v = Vec::new();
+                let (r, wrote) = f(&mut v, false)?;
+                if wrote {
+                    self.set(key, Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Clear, event);
+                }
+                return Ok(r);
+            }
+            Some(Entry { value: Value::Str(s), .. }) => match s {
+                StrValue::Bytes(_) | StrValue::Raw(_) => {
+                    let raw = matches!(s, StrValue::Raw(_));
+                    (std::mem::replace(s, StrValue::Int(0)).into_vec(), Some(raw))
+                }
+                other => (other.to_bytes().to_vec(), None),
+            },
+            Some(_) => return Err(WRONGTYPE),
+        };
+        let result = f(&mut bytes, true);
+        let wrote = matches!(result, Ok((_, true)));
+        if let Some(Entry { value: Value::Str(s), .. }) = self.write(key) {
+            match taken {
+                _ if wrote => *s = StrValue::Raw(Bytes::from(bytes)),
+                Some(true) => *s = StrValue::Raw(Bytes::from(bytes)),
+                Some(false) => *s = StrValue::Bytes(Bytes::from(bytes)),
+                None => {}
+            }
+        }
+        let (r, wrote) = result?;
+        if wrote {
+            self.modified(key, event);
+        }
+        Ok(r)
+    }
+
     /// Fails with WRONGTYPE unless `key` is missing or holds a string.
     ///
     /// # Errors

@@ -26,25 +26,20 @@ fn store(ctx: &mut Ctx<'_>, key: &[u8], v: Vec<u8>, event: &'static str) {
 
 fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let key = &args[1];
-    let cur = ctx.read_str(key)?.map(|s| s.into_vec());
-    let existed = cur.is_some();
     let elements: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
-    let (v, result) = hll::pfadd(cur, &elements, sparse_max(ctx));
-    match result {
-        Ok(changed) => {
-            if changed {
-                store(ctx, key, v, "pfadd");
-            }
-            Ok(Reply::Int(changed as i64))
-        }
-        Err(e) => {
-            // Earlier elements' changes stay, as in Redis.
-            if existed {
-                store(ctx, key, v, "pfadd");
-            }
-            Err(hll_err(e))
-        }
-    }
+    let sparse_max = sparse_max(ctx);
+    let result = ctx.modify_str(key, "pfadd", |v, existed| {
+        let cur = existed.then(|| std::mem::take(v));
+        let (out, result) = hll::pfadd(cur, &elements, sparse_max);
+        *v = out;
+        // Earlier elements' changes stay even when a later step fails, as in Redis.
+        let wrote = match &result {
+            Ok(changed) => *changed,
+            Err(_) => existed,
+        };
+        Ok((result, wrote))
+    })?;
+    result.map(|changed| Reply::Int(changed as i64)).map_err(hll_err)
 }
 
 fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {

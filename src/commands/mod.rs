@@ -60,6 +60,8 @@ pub mod flags {
     /// locks and visits shards one at a time; EXEC of such a command locks every shard up front, since a
     /// transaction already holding some shards could not take the others in order.
     pub const VISITS_ALL: u32 = 1 << 18;
+    /// Refused unless `enable-debug-command` allows it (Redis's CMD_PROTECTED: DEBUG).
+    pub const PROTECTED: u32 = 1 << 19;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[

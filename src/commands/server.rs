@@ -63,6 +63,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if !p.mutable {
             return Err(fail("can't set immutable config"));
         }
+        if crate::config::PROTECTED.contains(&p.name)
+            && !crate::config::allows(ctx.srv.hot.protected_configs.load(Ordering::Relaxed), ctx.client.info.is_local)
+        {
+            return Err(fail("can't set protected config"));
+        }
         let words: Vec<Vec<u8>>;
         let parts: Vec<&[u8]> = if matches!(p.kind, crate::config::Kind::List) {
             words = crate::util::splitargs::split_args(&pair[1]).unwrap_or_default();
@@ -71,9 +76,14 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             vec![&pair[1][..]]
         };
         next.set(p.name, &parts).map_err(|e| fail(&e))?;
-        if p.name == "dir" {
-            std::env::set_current_dir(text(&pair[1])).map_err(|e| fail(&e.to_string()))?;
-        }
+    }
+    // Every value is valid: apply the one change with a side effect outside the config, then commit. Nothing is
+    // committed when it fails, so a CONFIG SET of several parameters is all or nothing, as in Redis 7.
+    if seen.contains("dir") {
+        let dir = next.get("dir").unwrap_or(".").to_string();
+        std::env::set_current_dir(&dir).map_err(|e| {
+            CmdError::err(format!("CONFIG SET failed (possibly related to argument 'dir') - {e}"))
+        })?;
     }
     *ctx.srv.config.write() = next;
     ctx.srv.refresh_hot();
@@ -189,7 +199,15 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     if is(sub, "SLEEP") && n == 3 {
         let secs = crate::util::num::parse_f64(&args[2]).unwrap_or(0.0).max(0.0);
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        // Slept in slices so a shutdown (SIGTERM, or SHUTDOWN from another worker) ends the sleep early.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs.min(3600.0));
+        while !ctx.srv.is_shutting_down() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
+        }
         return Ok(Reply::OK);
     }
     if is(sub, "PANIC") && n == 2 {
@@ -276,7 +294,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .complexity(
             "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
         ),
-    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, debug)
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED, Keys::None, debug)
         .doc(G, "1.0.0", "A container for debugging commands.", "subcommand [argument [argument ...]]")
         .complexity("Depends on subcommand."),
 ];

@@ -346,38 +346,19 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::err("offset is out of range"));
     }
     let offset = offset as u64;
-    let cur = ctx.read_str(key)?;
-    match cur {
-        None => {
-            if val.is_empty() {
-                return Ok(Reply::Int(0));
-            }
-            check_len(ctx, offset + val.len() as u64)?;
-            let mut v = vec![0u8; offset as usize];
-            v.extend_from_slice(val);
-            let n = v.len() as i64;
-            ctx.set(key, Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Clear, "setrange");
-            Ok(Reply::Int(n))
+    let too_long = check_len(ctx, offset + val.len() as u64);
+    ctx.modify_str(key, "setrange", |v, _| {
+        if val.is_empty() {
+            return Ok((Reply::Int(v.len() as i64), false));
         }
-        Some(s) => {
-            if val.is_empty() {
-                return Ok(Reply::Int(s.len() as i64));
-            }
-            check_len(ctx, offset + val.len() as u64)?;
-            let mut v = s.into_vec();
-            let end = offset as usize + val.len();
-            if v.len() < end {
-                v.resize(end, 0);
-            }
-            v[offset as usize..end].copy_from_slice(val);
-            let n = v.len() as i64;
-            if let Some(Entry { value: Value::Str(s), .. }) = ctx.write(key) {
-                *s = StrValue::Raw(Bytes::from(v));
-            }
-            ctx.modified(key, "setrange");
-            Ok(Reply::Int(n))
+        too_long?;
+        let end = offset as usize + val.len();
+        if v.len() < end {
+            v.resize(end, 0);
         }
-    }
+        v[offset as usize..end].copy_from_slice(val);
+        Ok((Reply::Int(v.len() as i64), true))
+    })
 }
 
 fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult<Reply> {

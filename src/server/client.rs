@@ -25,6 +25,8 @@ pub mod cflags {
 pub struct ClientInfo {
     pub id: u64,
     pub addr: String,
+    /// Connected over the loopback interface (`enable-debug-command local`, protected configs).
+    pub is_local: bool,
     pub laddr: String,
     pub created: Instant,
     pub name: Mutex<Option<Bytes>>,
@@ -242,8 +244,10 @@ impl ClientRegistry {
     pub fn register(&self, addr: String, laddr: String) -> (Arc<ClientInfo>, mpsc::UnboundedReceiver<Bytes>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (tx, rx) = mpsc::unbounded_channel();
+        let is_local = addr.parse::<std::net::SocketAddr>().is_ok_and(|a| crate::server::is_loopback(a.ip()));
         let info = Arc::new(ClientInfo {
             id,
+            is_local,
             addr,
             laddr,
             created: Instant::now(),

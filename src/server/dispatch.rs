@@ -114,6 +114,11 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
         return reject(srv, client, Some(cmd), error::NOAUTH);
     }
+    if spec.has(flags::PROTECTED)
+        && !crate::config::allows(srv.hot.debug_command.load(Ordering::Relaxed), client.info.is_local)
+    {
+        return reject(srv, client, Some(cmd), error::DEBUG_NOT_ALLOWED);
+    }
     let top_name = cmd.parent.map_or(spec.name, |p| TABLE.commands[p].spec.name);
     if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 {
         if !crate::commands::pubsub::allowed_while_subscribed(top_name) {
@@ -144,7 +149,11 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         return reject(srv, client, Some(cmd), error::OOM);
     }
     let now = crate::server::unix_ms();
-    let is_write = spec.has(flags::WRITE) || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::WRITE);
+    // CLIENT PAUSE WRITE holds every command that may propagate: writes, and PUBLISH/PFCOUNT (may-replicate).
+    let is_write = spec.has(flags::WRITE)
+        || spec.has(flags::MAY_REPLICATE)
+        || spec.name == "exec"
+            && (queue_has(client.multi.as_ref(), flags::WRITE) || queue_has(client.multi.as_ref(), flags::MAY_REPLICATE));
     if !spec.has(flags::NO_AUTH) || spec.name == "exec" {
         if let Some(until) = srv.paused_for(is_write, now) {
             return Outcome::Paused(until);

@@ -118,6 +118,9 @@ pub struct Hot {
     pub maxclients: AtomicUsize,
     pub requirepass_set: AtomicBool,
     pub protected_mode: AtomicBool,
+    /// `enable-debug-command` and `enable-protected-configs` (see `config::allow_level`).
+    pub debug_command: std::sync::atomic::AtomicU8,
+    pub protected_configs: std::sync::atomic::AtomicU8,
     /// An LFU maxmemory policy is selected: accesses update the LFU counter.
     pub lfu: AtomicBool,
     pub lfu_log_factor: AtomicU64,
@@ -230,6 +233,9 @@ impl Server {
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
         self.hot.protected_mode.store(cfg.get("protected-mode") == Some("yes"), Ordering::Relaxed);
+        self.hot.debug_command.store(crate::config::allow_level(cfg.get("enable-debug-command")), Ordering::Relaxed);
+        let protected = crate::config::allow_level(cfg.get("enable-protected-configs"));
+        self.hot.protected_configs.store(protected, Ordering::Relaxed);
         let int = |n: &str| cfg.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         self.pubsub.limits.apply(cfg.get("client-output-buffer-limit").unwrap_or(""));
         self.hot.lfu.store(cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu")), Ordering::Relaxed);

@@ -451,7 +451,7 @@ impl FieldType {
     /// The width as used internally, forced into `1..=64` so that hand-built values can't
     /// cause out-of-range shifts.
     #[inline]
-    fn width(self) -> u32 {
+    pub fn width(self) -> u32 {
         u32::from(self.bits.clamp(1, 64))
     }
 

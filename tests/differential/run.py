@@ -675,7 +675,8 @@ def build_endpoints(args, log_dir: str) -> list[Endpoint]:
         if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
             raise StartError(f"--strata {args.strata}: not a port number or an executable file")
         port = free_port()
-        argv = [binary, "--port", str(port), "--bind", HOST, "--save", ""] + args.strata_args.split()
+        argv = [binary, "--port", str(port), "--bind", HOST, "--save", "",
+                "--enable-debug-command", "local"] + args.strata_args.split()
         endpoints.append(Endpoint("strata", port, ManagedServer("strata", argv, port, log_dir)))
     return endpoints
 
