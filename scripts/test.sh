@@ -13,6 +13,13 @@ if ! python3 -c 'import redis' 2>/dev/null; then
     python3 -m pip install -q redis || python3 -m pip install -q --break-system-packages redis
 fi
 python3 -c 'import redis; print("redis-py", redis.__version__)'
+# openssl makes the TLS tests' certificates; iproute2 gives the protected-mode test a second network namespace.
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v ip >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 step "format and lint"
 cargo fmt --all -- --check
@@ -34,5 +41,9 @@ python3 tests/differential/run.py --strata target/release/strata-server -k strin
 step "real clients: redis-cli, redis-benchmark, redis-py"
 bash tests/clients/redis_cli.sh target/release/strata-server
 python3 tests/clients/test_redis_py.py target/release/strata-server
+
+step "hardening: signals, protected mode from another host, large pipelines; TLS"
+python3 tests/clients/test_hardening.py target/release/strata-server
+python3 tests/clients/test_tls.py target/release/strata-server
 
 step "all suites passed"

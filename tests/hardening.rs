@@ -228,3 +228,96 @@ fn bit_and_range_writes_modify_large_strings_in_place() {
     expect_err(&mut c, &["SETBIT", "list", "0", "1"], "WRONGTYPE Operation against a key holding the wrong kind of value");
     expect_err(&mut c, &["SETRANGE", "list", "0", "x"], "WRONGTYPE Operation against a key holding the wrong kind of value");
 }
+
+const DEBUG_REFUSED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+/// DEBUG is refused unless `enable-debug-command` allows it (Redis 7's default is `no`); refused at queue time
+/// inside MULTI, which aborts the transaction.
+#[test]
+fn debug_is_refused_by_default() {
+    let defaults = strata::Config::embedded().expect("embedded config");
+    assert_eq!(defaults.get("enable-debug-command"), Some("no"));
+    assert_eq!(defaults.get("enable-protected-configs"), Some("no"));
+    let s = TestServer::start_with(&["--enable-debug-command", "no"]);
+    let mut c = s.conn();
+    expect_err(&mut c, &["DEBUG", "SLEEP", "0"], DEBUG_REFUSED);
+    let mut raw = s.raw();
+    raw.roundtrip(b"MULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\n", format!("+OK\r\n-{DEBUG_REFUSED}\r\n-EXECABORT Transaction discarded because of previous errors.\r\n").as_bytes());
+    expect_err(
+        &mut c,
+        &["CONFIG", "SET", "enable-debug-command", "yes"],
+        "ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config",
+    );
+    // `local` admits loopback clients.
+    let s = TestServer::start_with(&["--enable-debug-command", "local"]);
+    assert_eq!(q::<String>(&mut s.conn(), &["DEBUG", "SLEEP", "0"]), "OK");
+}
+
+/// `dir` and `dbfilename` point the server at files: CONFIG SET refuses them unless enable-protected-configs
+/// allows it.
+#[test]
+fn protected_configs_are_refused_at_runtime() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for p in ["dir", "dbfilename"] {
+        expect_err(
+            &mut c,
+            &["CONFIG", "SET", p, "x"],
+            &format!("ERR CONFIG SET failed (possibly related to argument '{p}') - can't set protected config"),
+        );
+    }
+    let s = TestServer::start_with(&["--enable-protected-configs", "local"]);
+    let mut c = s.conn();
+    let here: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("dir").query(&mut c).unwrap();
+    assert_eq!(q::<String>(&mut c, &["CONFIG", "SET", "dir", &here[1]]), "OK");
+}
+
+/// CONFIG SET of several parameters is all or nothing: a bad value leaves the others unchanged, including
+/// `dir`, whose change of working directory used to happen before the later values were checked.
+#[test]
+fn config_set_of_several_parameters_is_atomic() {
+    let s = TestServer::start_with(&["--enable-protected-configs", "local"]);
+    let mut c = s.conn();
+    let before: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("dir").query(&mut c).unwrap();
+    let other = std::env::temp_dir().join(format!("strata-config-atomic-{}", std::process::id()));
+    std::fs::create_dir_all(&other).unwrap();
+    let other = other.canonicalize().unwrap().display().to_string();
+    expect_err(
+        &mut c,
+        &["CONFIG", "SET", "dir", &other, "maxmemory", "bogus", "maxmemory-samples", "7"],
+        "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value",
+    );
+    let after: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("dir").query(&mut c).unwrap();
+    assert_eq!(after, before, "dir unchanged");
+    assert_eq!(std::env::current_dir().unwrap().display().to_string(), before[1], "cwd unchanged");
+    let samples: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory-samples").query(&mut c).unwrap();
+    assert_eq!(samples[1], "5");
+    // A failure while applying (a directory that does not exist) also changes nothing.
+    expect_err(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-samples", "7", "dir", "/nonexistent/strata"],
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory (os error 2)",
+    );
+    let samples: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory-samples").query(&mut c).unwrap();
+    assert_eq!(samples[1], "5");
+    let _ = std::fs::remove_dir(&other);
+}
+
+/// CLIENT PAUSE WRITE holds PUBLISH (a may-replicate command) until the pause ends, as Redis 7.0 does.
+#[test]
+fn client_pause_write_holds_publish() {
+    let s = TestServer::start();
+    let mut admin = s.conn();
+    let mut publisher = timed_conn(&s, 10);
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(400).arg("WRITE").query(&mut admin).unwrap();
+    let started = std::time::Instant::now();
+    let n: i64 = redis::cmd("PUBLISH").arg("ch").arg("m").query(&mut publisher).unwrap();
+    assert_eq!(n, 0);
+    assert!(started.elapsed() >= Duration::from_millis(300), "PUBLISH waited for the pause: {:?}", started.elapsed());
+    // Reads are not held by a WRITE pause.
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(5000).arg("WRITE").query(&mut admin).unwrap();
+    let started = std::time::Instant::now();
+    let _: Option<String> = redis::cmd("GET").arg("k").query(&mut publisher).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(4000), "GET was not held");
+    let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
+}

@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 pub struct ServerHandle {
     pub srv: Arc<Server>,
     pub addrs: Vec<SocketAddr>,
+    /// The TLS listeners (`tls-port`), if any.
+    pub tls_addrs: Vec<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -95,13 +97,49 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address could be bound"));
     }
     srv.port.store(bound_port, Ordering::Relaxed);
+    let tls = {
+        let cfg = srv.config.read();
+        super::tls::server_config(&cfg).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
+    };
+    let mut tls_listeners = Vec::new();
+    if tls.is_some() {
+        let tls_port = srv.config.read().get("tls-port").and_then(|p| p.parse::<u16>().ok()).unwrap_or(0);
+        for l in &listeners {
+            let Ok(addr) = l.local_addr() else { continue };
+            tls_listeners.push(bind(SocketAddr::new(addr.ip(), tls_port), backlog)?);
+        }
+    }
+    warn_if_exposed(&srv, &listeners);
     let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let tls_addrs = tls_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let mut tasks = Vec::new();
     for l in listeners {
         tasks.push(tokio::spawn(accept_loop(srv.clone(), l, None)));
     }
+    for l in tls_listeners {
+        tasks.push(tokio::spawn(accept_loop(srv.clone(), l, tls.clone())));
+    }
     tasks.push(tokio::spawn(cron(srv.clone())));
-    Ok(ServerHandle { srv, addrs, tasks })
+    Ok(ServerHandle { srv, addrs, tls_addrs, tasks })
+}
+
+/// Says at startup what a listener on a public address means for a server without a password.
+fn warn_if_exposed(srv: &Server, listeners: &[TcpListener]) {
+    let public = listeners.iter().filter_map(|l| l.local_addr().ok()).any(|a| !super::is_loopback(a.ip()));
+    if !public || srv.hot.requirepass_set.load(Ordering::Relaxed) {
+        return;
+    }
+    if srv.hot.protected_mode.load(Ordering::Relaxed) {
+        tracing::warn!(
+            "Listening on a non-loopback address with no password: protected mode refuses clients from other hosts. \
+             Set requirepass (or STRATA_PASSWORD in the container image) to serve them."
+        );
+    } else {
+        tracing::warn!(
+            "WARNING: listening on a non-loopback address with no password and protected mode off: anyone who can \
+             reach this port can read and change every key."
+        );
+    }
 }
 
 fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
@@ -204,11 +242,9 @@ async fn cron(srv: Arc<Server>) {
             srv.tier.cycle(&srv.keyspace, params);
         }
         srv.sample_rates();
-        // The allocator's statistics refresh walks every arena: every tick when maxmemory needs a fresh reading,
-        // with the client sweep otherwise.
-        if srv.hot.maxmemory.load(Ordering::Relaxed) != 0 || swept {
-            srv.refresh_used_memory();
-        }
+        // Every tick, as Redis samples its memory in the cron: maxmemory needs a fresh reading, and
+        // used_memory_peak would otherwise miss a peak between INFO calls.
+        srv.refresh_used_memory();
         let mut p = srv.pause.lock();
         if p.until_ms != 0 && p.until_ms <= super::unix_ms() {
             *p = Default::default();

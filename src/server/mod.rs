@@ -12,6 +12,7 @@ pub mod dispatch;
 pub mod listener;
 pub mod notify;
 pub mod pubsub;
+pub mod tls;
 pub mod tracking;
 pub mod transport;
 
@@ -303,6 +304,7 @@ impl Server {
     pub fn refresh_used_memory(&self) -> u64 {
         let used = crate::memory::used_memory();
         self.used_memory.store(used, Ordering::Relaxed);
+        self.note_memory_peak(used);
         used
     }
 

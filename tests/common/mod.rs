@@ -16,8 +16,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with the default config plus `--name value` style overrides.
     pub fn start_with(args: &[&str]) -> TestServer {
-        let mut all: Vec<String> =
-            vec!["--port".into(), "0".into(), "--bind".into(), "127.0.0.1".into(), "--save".into(), "".into()];
+        // DEBUG is refused by default (as in Redis 7); the suites use it from loopback, as Redis's own tests do.
+        let mut all: Vec<String> = ["--port", "0", "--bind", "127.0.0.1", "--save", "", "--enable-debug-command", "local"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         all.extend(args.iter().map(|s| s.to_string()));
         let config = strata::Config::from_args(&all).expect("config");
         let (tx, rx) = std::sync::mpsc::channel();
