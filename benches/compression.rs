@@ -29,7 +29,7 @@ fn codec(c: &mut Criterion) {
 
 fn get_raw_vs_compressed(c: &mut Criterion) {
     let srv = Server::new(strata::Config::default());
-    let (info, _rx) = srv.clients.register("bench".into(), "bench".into());
+    let info = srv.clients.register("bench".into(), "bench".into());
     let mut state = ClientState::new(info, true);
     let args = |v: &[&[u8]]| v.iter().map(|s| Bytes::copy_from_slice(s)).collect::<Vec<_>>();
     let value = doc(1);

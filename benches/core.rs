@@ -52,7 +52,7 @@ fn encode_replies(c: &mut Criterion) {
 
 fn dispatch_commands(c: &mut Criterion) {
     let srv = Server::new(strata::Config::default());
-    let (info, _rx) = srv.clients.register("bench".into(), "bench".into());
+    let info = srv.clients.register("bench".into(), "bench".into());
     let mut state = ClientState::new(info, true);
     let args = |v: &[&str]| v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
     let set = args(&["SET", "key:1", "some value of moderate length"]);

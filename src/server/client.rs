@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, Notify};
+use std::collections::VecDeque;
+use tokio::sync::Notify;
 
 /// Client flags visible to others (CLIENT LIST `flags=`).
 pub mod cflags {
@@ -65,8 +66,13 @@ pub struct ClientInfo {
     /// `notify_waiters`, so every waiter of the connection sees it; the main loop keeps one registered waiter
     /// for the connection's life instead of registering one per batch.
     wake: Notify,
-    /// Out-of-band messages for this client (MONITOR lines, later pub/sub and invalidations).
-    pub push: mpsc::UnboundedSender<Bytes>,
+    /// Out-of-band messages for this client (MONITOR lines, pub/sub messages, invalidations), in order. A plain
+    /// queue rather than a channel: it allocates nothing until the first message, so an idle connection that
+    /// never subscribes pays only for the empty queue.
+    outbox: Mutex<VecDeque<Bytes>>,
+    /// Signalled when `outbox` gains a message (a stored permit, so a message queued between checks is not
+    /// missed).
+    outbox_ready: Notify,
 }
 
 /// One client class's `client-output-buffer-limit`: a hard limit in bytes, and a soft limit in bytes that closes
@@ -116,6 +122,35 @@ impl OutputLimits {
 }
 
 impl ClientInfo {
+    /// Queues an out-of-band message for the connection to write between batches.
+    pub fn send_push(&self, msg: Bytes) {
+        self.outbox.lock().push_back(msg);
+        self.outbox_ready.notify_one();
+    }
+
+    /// Moves every queued out-of-band message into `out`; returns the bytes moved.
+    pub fn take_pushes(&self, out: &mut bytes::BytesMut) -> usize {
+        let mut q = self.outbox.lock();
+        let mut taken = 0;
+        for m in q.drain(..) {
+            taken += m.len();
+            out.extend_from_slice(&m);
+        }
+        if q.capacity() > 64 {
+            *q = VecDeque::new();
+        }
+        drop(q);
+        if taken > 0 {
+            let _ = self.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(taken)));
+        }
+        taken
+    }
+
+    /// Resolves when a message may have been queued since the last call.
+    pub async fn pushed(&self) {
+        self.outbox_ready.notified().await
+    }
+
     /// Asks the connection to close; true if this call is the one that killed it.
     pub fn kill(&self) -> bool {
         let first = !self.killed.swap(true, Ordering::AcqRel);
@@ -205,6 +240,7 @@ impl ClientInfo {
     /// out-of-band output and MULTI queue.
     pub fn memory(&self) -> usize {
         CLIENT_STRUCT_BYTES
+            + CONNECTION_TASK_BYTES.load(Ordering::Relaxed)
             + self.qbuf_cap.load(Ordering::Relaxed)
             + self.rbuf_cap.load(Ordering::Relaxed)
             + self.obuf.load(Ordering::Relaxed)
@@ -230,6 +266,9 @@ impl ClientInfo {
 pub const CLIENT_STRUCT_BYTES: usize =
     std::mem::size_of::<ClientInfo>() + std::mem::size_of::<ClientState>() + std::mem::size_of::<Arc<ClientInfo>>();
 
+/// The size of a connection task's state (its future), measured when the listener spawns one.
+pub static CONNECTION_TASK_BYTES: AtomicUsize = AtomicUsize::new(0);
+
 /// Every connected client, by id (ids increase, so iteration order is connection order as in Redis).
 #[derive(Debug, Default)]
 pub struct ClientRegistry {
@@ -241,9 +280,8 @@ pub struct ClientRegistry {
 
 impl ClientRegistry {
     /// Registers a new connection; returns its shared info and the receiver of its out-of-band messages.
-    pub fn register(&self, addr: String, laddr: String) -> (Arc<ClientInfo>, mpsc::UnboundedReceiver<Bytes>) {
+    pub fn register(&self, addr: String, laddr: String) -> Arc<ClientInfo> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let (tx, rx) = mpsc::unbounded_channel();
         let is_local = addr.parse::<std::net::SocketAddr>().is_ok_and(|a| crate::server::is_loopback(a.ip()));
         let info = Arc::new(ClientInfo {
             id,
@@ -274,10 +312,11 @@ impl ClientRegistry {
             killed: AtomicBool::new(false),
             trim: AtomicBool::new(false),
             wake: Notify::new(),
-            push: tx,
+            outbox: Mutex::new(VecDeque::new()),
+            outbox_ready: Notify::new(),
         });
         self.clients.lock().insert(id, info.clone());
-        (info, rx)
+        info
     }
 
     /// Removes a closed connection.
@@ -336,7 +375,7 @@ impl ClientRegistry {
         for c in self.clients.lock().values() {
             if c.has_flag(cflags::MONITOR) {
                 c.obuf.fetch_add(line.len(), Ordering::Relaxed);
-                let _ = c.push.send(line.clone());
+                c.send_push(line.clone());
             }
         }
     }
@@ -425,5 +464,42 @@ impl ClientState {
     pub fn select(&mut self, db: usize) {
         self.db = db;
         self.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_limits_close_once_past_the_hard_limit() {
+        let limits = OutputLimits::default();
+        limits.apply("normal 1024 0 0 pubsub 100 50 0");
+        let reg = ClientRegistry::default();
+        let c = reg.register("127.0.0.1:1".into(), "127.0.0.1:2".into());
+        assert!(c.is_local);
+        assert!(!c.enforce_output_limit(1024, limits.of(&c)));
+        assert!(c.enforce_output_limit(1025, limits.of(&c)));
+        assert!(c.is_killed());
+        // Only the first kill is reported (and logged): a client over its limit is logged once, not per message.
+        assert!(!c.kill());
+        let sub = reg.register("10.0.0.1:1".into(), "10.0.0.2:2".into());
+        assert!(!sub.is_local);
+        sub.subs.store(1, Ordering::Relaxed);
+        // Soft limit with 0 seconds: closed as soon as it is passed; the pub/sub class applies to a subscriber.
+        assert!(sub.enforce_output_limit(60, limits.of(&sub)));
+    }
+
+    #[test]
+    fn pushes_are_queued_in_order_and_counted_out() {
+        let reg = ClientRegistry::default();
+        let c = reg.register("127.0.0.1:1".into(), "127.0.0.1:2".into());
+        c.obuf.store(6, Ordering::Relaxed);
+        c.send_push(Bytes::from_static(b"abc"));
+        c.send_push(Bytes::from_static(b"def"));
+        let mut out = bytes::BytesMut::new();
+        assert_eq!(c.take_pushes(&mut out), 6);
+        assert_eq!(&out[..], b"abcdef");
+        assert_eq!(c.obuf.load(Ordering::Relaxed), 0);
     }
 }

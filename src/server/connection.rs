@@ -14,11 +14,10 @@ use crate::server::client::{ClientInfo, ClientState, ReplyMode};
 use crate::server::dispatch::{dispatch, Outcome};
 use crate::server::transport::{Transport, READ_CHUNK};
 use crate::server::Server;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Output beyond this is offered to the socket while a batch is still running.
 const FLUSH_AT: usize = 64 * 1024;
@@ -39,7 +38,7 @@ impl Drop for Registration {
 pub async fn serve(srv: Arc<Server>, mut io: Transport) {
     let addr = io.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let laddr = io.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let (info, mut push_rx) = srv.clients.register(addr, laddr);
+    let info = srv.clients.register(addr, laddr);
     let _reg = Registration { srv: srv.clone(), id: info.id };
     let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
     let mut state = ClientState::new(info.clone(), !needs_auth);
@@ -58,11 +57,12 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
             break;
         }
         let timeout = srv.hot.timeout_secs.load(Ordering::Relaxed);
+        // Boxed, and only with a `timeout` set: a timer inline would add to every connection's memory.
+        let mut timer = (timeout != 0).then(|| Box::pin(tokio::time::sleep(Duration::from_secs(timeout))));
         let idle = async {
-            if timeout == 0 {
-                std::future::pending::<()>().await
-            } else {
-                tokio::time::sleep(Duration::from_secs(timeout)).await
+            match timer.as_mut() {
+                Some(t) => t.await,
+                None => std::future::pending::<()>().await,
             }
         };
         let mut more = false;
@@ -92,8 +92,8 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
                     }
                 }
             }
-            Some(msg) = push_rx.recv() => {
-                take_pushes(&info, msg, &mut push_rx, &mut out);
+            _ = info.pushed() => {
+                info.take_pushes(&mut out);
                 if flush(&srv, &io, &mut out).is_err() || over_output_limit(&srv, &info, &out) {
                     break;
                 }
@@ -105,7 +105,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
             break;
         }
         decoder.max_bulk_len = srv.hot.proto_max_bulk_len.load(Ordering::Relaxed);
-        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &io, &mut push_rx).await.is_err() {
+        if process_batch(&srv, &mut state, &mut decoder, &mut inbuf, &mut out, &io).await.is_err() {
             break;
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
@@ -113,7 +113,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
             break;
         }
         if state.close_after_reply {
-            drain(&srv, &info, &io, &mut out).await;
+            Box::pin(drain(&srv, &info, &io, &mut out)).await;
             break;
         }
         if over_output_limit(&srv, &info, &out) {
@@ -131,17 +131,6 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
     if state.tracking {
         srv.tracking.disable(state.info.id);
     }
-}
-
-/// Moves queued out-of-band messages into the output buffer.
-fn take_pushes(info: &ClientInfo, first: Bytes, push_rx: &mut mpsc::UnboundedReceiver<Bytes>, out: &mut BytesMut) {
-    let mut taken = first.len();
-    out.extend_from_slice(&first);
-    while let Ok(more) = push_rx.try_recv() {
-        taken += more.len();
-        out.extend_from_slice(&more);
-    }
-    let _ = info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(taken)));
 }
 
 /// True (and the client is closed) when its query buffer passed `client-query-buffer-limit`.
@@ -224,7 +213,6 @@ async fn process_batch(
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
     io: &Transport,
-    push_rx: &mut mpsc::UnboundedReceiver<Bytes>,
 ) -> Result<(), ()> {
     loop {
         // Nothing more runs once the server is stopping or this client was killed.
@@ -253,11 +241,11 @@ async fn process_batch(
                 Outcome::Reply(r) => break r,
                 Outcome::Block(b) => {
                     flush(srv, io, out).map_err(|_| ())?;
-                    break wait_blocked(srv, &state.info, b, io, inbuf, out).await?;
+                    break Box::pin(wait_blocked(srv, &state.info, b, io, inbuf, out)).await?;
                 }
                 Outcome::Paused(until) => {
                     flush(srv, io, out).map_err(|_| ())?;
-                    wait_unpaused(srv, &state.info, until, io, out).await.map_err(|_| ())?;
+                    Box::pin(wait_unpaused(srv, &state.info, until, io, out)).await.map_err(|_| ())?;
                     if state.info.is_killed() || srv.is_shutting_down() {
                         return Err(());
                     }
@@ -279,11 +267,7 @@ async fn process_batch(
         };
         // Messages the command caused for this very client (a PUBLISH to its own channel, an invalidation) go
         // before its reply, as Redis writes them.
-        while let Ok(m) = push_rx.try_recv() {
-            let _ =
-                state.info.obuf.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Some(v.saturating_sub(m.len())));
-            out.extend_from_slice(&m);
-        }
+        state.info.take_pushes(out);
         if send {
             encode(out, &reply, state.proto);
         }
@@ -381,9 +365,4 @@ async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64, io: &Transpo
             }
         }
     }
-}
-
-/// Sends an out-of-band message to a client (used by MONITOR and later pub/sub).
-pub fn push(tx: &mpsc::UnboundedSender<Bytes>, msg: Bytes) {
-    let _ = tx.send(msg);
 }

@@ -190,7 +190,9 @@ async fn accept_loop(srv: Arc<Server>, listener: TcpListener, tls: Option<Arc<ru
                         }
                     },
                 };
-                tokio::spawn(serve(srv.clone(), io));
+                let task = serve(srv.clone(), io);
+                super::client::CONNECTION_TASK_BYTES.store(std::mem::size_of_val(&task), Ordering::Relaxed);
+                tokio::spawn(task);
             }
             Err(e) => {
                 tracing::warn!("accept failed: {e}");

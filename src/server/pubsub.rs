@@ -36,7 +36,7 @@ pub fn deliver(ps: &PubSub, c: &ClientInfo, reply: &Reply) {
     if c.enforce_output_limit(queued, ps.limits.of(c)) {
         return;
     }
-    let _ = c.push.send(buf.freeze());
+    c.send_push(buf.freeze());
 }
 
 impl PubSub {
