@@ -486,8 +486,10 @@ mod tests {
         let sub = reg.register("10.0.0.1:1".into(), "10.0.0.2:2".into());
         assert!(!sub.is_local);
         sub.subs.store(1, Ordering::Relaxed);
-        // Soft limit with 0 seconds: closed as soon as it is passed; the pub/sub class applies to a subscriber.
-        assert!(sub.enforce_output_limit(60, limits.of(&sub)));
+        // The pub/sub class applies to a subscriber: over its soft limit it starts the clock (as in Redis, the
+        // first sighting never closes), over its hard limit it is closed.
+        assert!(!sub.enforce_output_limit(60, limits.of(&sub)));
+        assert!(sub.enforce_output_limit(101, limits.of(&sub)));
     }
 
     #[test]
