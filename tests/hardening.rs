@@ -321,3 +321,17 @@ fn client_pause_write_holds_publish() {
     assert!(started.elapsed() < Duration::from_millis(4000), "GET was not held");
     let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
 }
+
+/// `timeout` closes idle clients, but not subscribers, as in Redis.
+#[test]
+fn idle_clients_time_out_but_subscribers_do_not() {
+    let s = TestServer::start_with(&["--timeout", "1"]);
+    let mut idle = s.raw();
+    idle.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    let mut sub = s.raw();
+    sub.roundtrip(b"SUBSCRIBE ch\r\n", b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(idle.is_closed(), "the idle client was closed");
+    let mut c = s.conn();
+    assert_eq!(q::<i64>(&mut c, &["PUBLISH", "ch", "hi"]), 1, "the subscriber is still connected");
+}

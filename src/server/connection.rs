@@ -99,7 +99,8 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
                 }
                 continue;
             }
-            _ = idle, if state.multi.is_none() && !info.has_flag(super::client::cflags::MONITOR) => break,
+            // As Redis: subscribers and MONITOR clients never time out (blocked clients wait elsewhere).
+            _ = idle, if state.subscriptions() == 0 && !info.has_flag(super::client::cflags::MONITOR) => break,
         }
         if over_query_limit(&srv, &info, &inbuf) {
             break;
