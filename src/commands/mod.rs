@@ -347,6 +347,8 @@ pub struct Command {
     pub parent: Option<usize>,
     pub subs: Vec<usize>,
     pub stats: CommandStats,
+    /// ACL categories, a bit set over [`crate::acl::CATEGORIES`] (see [`introspect::acl_category_bits`]).
+    pub acl_categories: u32,
 }
 
 impl Command {
@@ -393,6 +395,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
         for spec in fam {
             let id = commands.len();
             by_name.insert(spec.name.as_bytes(), id);
+            let is_container = !spec.subcommands.is_empty() && spec.flags == 0;
             commands.push(Command {
                 spec,
                 full_name: spec.name.to_string(),
@@ -400,6 +403,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
                 parent: None,
                 subs: Vec::new(),
                 stats: CommandStats::default(),
+                acl_categories: introspect::acl_category_bits(spec, is_container),
             });
             for sub in spec.subcommands {
                 let sid = commands.len();
@@ -410,6 +414,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
                     parent: Some(id),
                     subs: Vec::new(),
                     stats: CommandStats::default(),
+                    acl_categories: introspect::acl_category_bits(sub, false),
                 });
                 commands[id].subs.push(sid);
             }

@@ -251,6 +251,7 @@ static CONFIG_SUBS: &[CommandSpec] = &[
 /// The server family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("info", -1, LOADING | STALE, Keys::None, info)
+        .acl(&["dangerous"])
         .doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]")
         .complexity("O(1)"),
     container("config", CONFIG_SUBS).doc(G, "2.0.0", "A container for server configuration commands.", ""),
@@ -258,6 +259,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc(G, "2.6.0", "Returns the server time.", "")
         .complexity("O(1)"),
     spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave)
+        .acl(&["admin", "dangerous"])
         .doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "")
         .complexity("O(1)"),
     spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(
