@@ -1,5 +1,5 @@
-//! The command table: one row per command, read by dispatch, COMMAND, MULTI, stats (and later scripting, ACL and
-//! replication).
+//! The command table: one row per command, read by dispatch, COMMAND, MULTI, stats, ACL (categories, key specs)
+//! (and later scripting and replication).
 //!
 //! Each family file (`string.rs`, `keyspace.rs`, ...) ends in a `COMMANDS` slice of [`CommandSpec`] rows; this module
 //! joins them into [`TABLE`]. Adding a command is one row, one handler, one integration test and one differential

@@ -75,8 +75,13 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             std::env::set_current_dir(text(&pair[1])).map_err(|e| fail(&e.to_string()))?;
         }
     }
+    let requirepass = seen.contains("requirepass").then(|| next.cached.requirepass.clone());
     *ctx.srv.config.write() = next;
     ctx.srv.refresh_hot();
+    // As Redis's: setting requirepass sets the default user's password, and nothing else touches it.
+    if let Some(pass) = requirepass {
+        crate::acl::set_default_password(ctx.srv, pass.as_deref());
+    }
     Ok(Reply::OK)
 }
 

@@ -55,12 +55,13 @@ impl ServerHandle {
 /// Binds and starts serving `config`.
 ///
 /// # Errors
-/// When no address could be bound.
+/// When no address could be bound, or the ACL file cannot be loaded.
 pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let binds = config.bind_addrs();
     let port = config.cached.port;
     let backlog = config.get("tcp-backlog").and_then(|v| v.parse::<u32>().ok()).unwrap_or(511);
     let srv = Arc::new(Server::new(config));
+    crate::acl::load_at_startup(&srv).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut listeners = Vec::new();
     let mut bound_port = port;
     for (addr, optional) in binds {

@@ -115,6 +115,7 @@ pub struct Hot {
     pub maxmemory: AtomicU64,
     pub timeout_secs: AtomicU64,
     pub maxclients: AtomicUsize,
+    /// The default user needs a password (or is off): new connections start unauthenticated. Kept by `acl`.
     pub requirepass_set: AtomicBool,
     /// An LFU maxmemory policy is selected: accesses update the LFU counter.
     pub lfu: AtomicBool,
@@ -144,6 +145,8 @@ pub struct Server {
     pub config: RwLock<Config>,
     pub hot: Hot,
     pub keyspace: Keyspace,
+    /// ACL users and the ACL log.
+    pub acl: crate::acl::Acl,
     pub effects: EffectStream,
     pub clients: ClientRegistry,
     pub blocking: blocking::Blocking,
@@ -188,6 +191,7 @@ impl Server {
         let srv = Server {
             hot: Hot::default(),
             keyspace,
+            acl: crate::acl::Acl::new(),
             effects: EffectStream::default(),
             clients: ClientRegistry::default(),
             blocking: Default::default(),
@@ -214,6 +218,10 @@ impl Server {
             config: RwLock::new(config),
         };
         srv.refresh_hot();
+        let pass = srv.config.read().cached.requirepass.clone();
+        if let Some(p) = pass {
+            crate::acl::set_default_password(&srv, Some(&p));
+        }
         srv
     }
 
@@ -226,7 +234,6 @@ impl Server {
         self.hot.maxmemory.store(c.maxmemory, Ordering::Relaxed);
         self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
-        self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
         let int = |n: &str| cfg.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         let limits: Vec<&str> = cfg.get("client-output-buffer-limit").unwrap_or("").split_whitespace().collect();
         for c in limits.chunks(4) {
@@ -255,6 +262,7 @@ impl Server {
         self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
         let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
+        self.acl.configure(cfg.get("acl-pubsub-default") == Some("allchannels"), us("acllog-max-len"));
     }
 
     /// Asks the server to stop.
