@@ -323,6 +323,8 @@ mod tests {
             ("client|kill", &["@admin", "@slow", "@dangerous", "@connection"]),
             ("config|get", &["@admin", "@slow", "@dangerous"]),
             ("command|info", &["@slow", "@connection"]),
+            ("acl|whoami", &["@slow"]),
+            ("acl|setuser", &["@admin", "@slow", "@dangerous"]),
             ("multi", &["@fast", "@transaction"]),
             ("lastsave", &["@admin", "@fast", "@dangerous"]),
             ("zunionstore", &["@write", "@sortedset", "@slow"]),

@@ -5,6 +5,7 @@
 //! joins them into [`TABLE`]. Adding a command is one row, one handler, one integration test and one differential
 //! case.
 
+pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod connection;
@@ -384,6 +385,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
+        acl::COMMANDS,
     ]
 }
 
