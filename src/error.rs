@@ -48,6 +48,51 @@ impl CmdError {
     pub fn invalid_expire(cmd: &str) -> Self {
         CmdError::err(format!("invalid expire time in '{cmd}' command"))
     }
+
+    /// `-ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL HELP.`: a known subcommand called
+    /// with arguments its handler does not accept.
+    pub fn subcommand_syntax(sub: &[u8], container: &str) -> Self {
+        CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+            truncate_lossy(sub, 128),
+            container.to_ascii_uppercase()
+        ))
+    }
+
+    /// `-NOPERM this user has no permissions to run the 'config|set' command`.
+    pub fn noperm_command(full_name: &str) -> Self {
+        CmdError(Cow::Owned(format!("NOPERM this user has no permissions to run the '{full_name}' command")))
+    }
+
+    /// `-ERR Error in ACL SETUSER modifier '<rule>': <why>` (`why` is one of the `ACL_RULE_*` texts).
+    pub fn acl_modifier(rule: &[u8], why: &str) -> Self {
+        CmdError::err(format!("Error in ACL SETUSER modifier '{}': {why}", String::from_utf8_lossy(rule)))
+    }
+
+    /// `-ERR Unmatched parenthesis in acl selector starting at '<arg>'.`
+    pub fn acl_unmatched_paren(arg: &[u8]) -> Self {
+        CmdError::err(format!("Unmatched parenthesis in acl selector starting at '{}'.", String::from_utf8_lossy(arg)))
+    }
+
+    /// `-ERR Unknown category 'x'` (ACL CAT).
+    pub fn acl_unknown_category(name: &[u8]) -> Self {
+        CmdError::err(format!("Unknown category '{}'", truncate_lossy(name, 128)))
+    }
+
+    /// `-ERR User 'x' not found` (ACL DRYRUN).
+    pub fn acl_no_such_user(name: &[u8]) -> Self {
+        CmdError::err(format!("User '{}' not found", String::from_utf8_lossy(name)))
+    }
+
+    /// `-ERR Command 'x' not found` (ACL DRYRUN).
+    pub fn acl_no_such_command(name: &[u8]) -> Self {
+        CmdError::err(format!("Command '{}' not found", String::from_utf8_lossy(name)))
+    }
+
+    /// `-ERR No such user 'x'` (CLIENT KILL USER).
+    pub fn no_such_user(name: &[u8]) -> Self {
+        CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(name)))
+    }
 }
 
 impl std::fmt::Display for CmdError {
@@ -103,3 +148,54 @@ pub const DENIED_PROTECTED_MODE: CmdError = CmdError::fixed(
 pub const DEBUG_NOT_ALLOWED: CmdError = CmdError::fixed(
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
 );
+
+pub const NOPERM_KEY: CmdError =
+    CmdError::fixed("NOPERM this user has no permissions to access one of the keys used as arguments");
+pub const NOPERM_CHANNEL: CmdError =
+    CmdError::fixed("NOPERM this user has no permissions to access one of the channels used as arguments");
+pub const NOPERM_EXEC_COMMAND: CmdError = CmdError::fixed(
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand",
+);
+pub const NOPERM_EXEC_KEY: CmdError = CmdError::fixed(
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to touch the specified keys",
+);
+pub const NOPERM_EXEC_CHANNEL: CmdError = CmdError::fixed(
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to access one of the channels used as arguments",
+);
+pub const ACL_USERNAME_SPACES: CmdError = CmdError::fixed("ERR Usernames can't contain spaces or null characters");
+pub const ACL_DEFAULT_UNDELETABLE: CmdError = CmdError::fixed("ERR The 'default' user cannot be removed");
+pub const ACL_NO_FILE: CmdError = CmdError::fixed(
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+);
+pub const ACL_SAVE_FAILED: CmdError = CmdError::fixed(
+    "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+);
+pub const ACL_GENPASS_BITS: CmdError = CmdError::fixed(
+    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+);
+
+// The reasons ACL SETUSER gives after `Error in ACL SETUSER modifier '...': ` (and the ACL file loader after
+// `file:line: `).
+pub const ACL_RULE_SYNTAX: &str = "Syntax error";
+pub const ACL_RULE_UNKNOWN_COMMAND: &str = "Unknown command or category name in ACL";
+pub const ACL_RULE_KEYS_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
+pub const ACL_RULE_CHANNELS_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
+pub const ACL_RULE_NO_SUCH_PASSWORD: &str = "The password you are trying to remove from the user does not exist";
+pub const ACL_RULE_BAD_HASH: &str =
+    "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
+pub const ACL_RULE_SUBCOMMAND_FIRST_ARG: &str = "Allowing first-arg of a subcommand is not supported";
+
+/// ACL DRYRUN's answer (a bulk string, not an error) when the command is refused.
+pub fn acl_dryrun_command(full_name: &str) -> String {
+    format!("This user has no permissions to run the '{full_name}' command")
+}
+
+/// ACL DRYRUN's answer when a key is refused (the key's bytes as sent).
+pub fn acl_dryrun_key(key: &[u8]) -> Vec<u8> {
+    [&b"This user has no permissions to access the '"[..], key, b"' key"].concat()
+}
+
+/// ACL DRYRUN's answer when a channel is refused.
+pub fn acl_dryrun_channel(channel: &[u8]) -> Vec<u8> {
+    [&b"This user has no permissions to access the '"[..], channel, b"' channel"].concat()
+}

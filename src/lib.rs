@@ -9,6 +9,7 @@
 //!   expiry.
 //! - `effects`: the write-effect stream every write feeds.
 //! - `server`: listener, connections, client registry and dispatch (the one gate for every command).
+//! - `acl`: ACL users, their rules, the permission check dispatch makes, the ACL log and the ACL file.
 //! - `config`: redis.conf parsing and the parameter registry behind CONFIG.
 //! - `info`: the INFO sections.
 //! - `error`: every error text sent to clients.
@@ -16,6 +17,7 @@
 
 #![cfg_attr(not(test), deny(clippy::panic, clippy::unwrap_used, clippy::expect_used))]
 
+pub mod acl;
 pub mod commands;
 pub mod config;
 pub mod effects;

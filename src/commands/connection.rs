@@ -55,32 +55,14 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     }
     info.set_flag(cflags::NO_EVICT, false);
     *info.name.lock() = None;
-    let needs_auth = ctx.srv.hot.requirepass_set.load(Ordering::Relaxed);
-    ctx.client.authenticated = !needs_auth;
-    info.authenticated.store(!needs_auth, Ordering::Relaxed);
+    crate::acl::reset_client(ctx.srv, ctx.client);
     Ok(Reply::Simple("RESET"))
-}
-
-/// Checks a username/password pair against the default user.
-fn check_auth(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    match &ctx.srv.config.read().cached.requirepass {
-        None => true,
-        Some(p) => p.as_slice() == pass,
-    }
-}
-
-fn set_authenticated(ctx: &mut Ctx<'_>) {
-    ctx.client.authenticated = true;
-    ctx.client.info.authenticated.store(true, Ordering::Relaxed);
 }
 
 fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (user, pass) = match args.len() {
         2 => {
-            if ctx.srv.config.read().cached.requirepass.is_none() {
+            if ctx.srv.acl.default_user_nopass() {
                 return Err(error::AUTH_NOT_CONFIGURED);
             }
             (&b"default"[..], &args[1][..])
@@ -88,8 +70,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         3 => (&args[1][..], &args[2][..]),
         _ => return Err(error::SYNTAX),
     };
-    if check_auth(ctx, user, pass) {
-        set_authenticated(ctx);
+    if crate::acl::authenticate(ctx.srv, ctx.client, user, pass, &args[0]) {
         Ok(Reply::OK)
     } else {
         Err(error::WRONGPASS)
@@ -131,10 +112,9 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if let Some((u, p)) = creds {
-        if !check_auth(ctx, &u, &p) {
+        if !crate::acl::authenticate(ctx.srv, ctx.client, &u, &p, &args[0]) {
             return Err(error::WRONGPASS);
         }
-        set_authenticated(ctx);
     }
     if !ctx.client.authenticated && ctx.srv.hot.requirepass_set.load(Ordering::Relaxed) {
         return Err(CmdError::fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
@@ -207,7 +187,7 @@ pub fn client_line(c: &ClientInfo) -> String {
     let qbuf = c.qbuf.load(Ordering::Relaxed);
     let omem = c.obuf.load(Ordering::Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -228,6 +208,7 @@ pub fn client_line(c: &ClientInfo) -> String {
         omem,
         c.memory(),
         cmd,
+        String::from_utf8_lossy(&c.user.lock()),
         c.resp.load(Ordering::Relaxed),
         lib_name,
         lib_ver
@@ -306,10 +287,10 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         } else if is(k, "LADDR") {
             laddr = Some(String::from_utf8_lossy(v).into_owned());
         } else if is(k, "USER") {
-            if &v[..] != b"default" {
-                return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v))));
+            if ctx.srv.acl.user(v).is_none() {
+                return Err(CmdError::no_such_user(v));
             }
-            user = Some(());
+            user = Some(v.clone());
         } else if is(k, "TYPE") {
             if !(is(v, "normal") || is(v, "master") || is(v, "replica") || is(v, "slave") || is(v, "pubsub")) {
                 return Err(CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(v))));
@@ -327,10 +308,10 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             return Err(error::SYNTAX);
         }
     }
-    let _ = user;
     let mut killed = 0;
     for c in ctx.srv.clients.all() {
         if id.is_some_and(|i| i != c.id)
+            || user.as_ref().is_some_and(|u| *u != *c.user.lock())
             || addr.as_ref().is_some_and(|a| *a != c.addr)
             || laddr.as_ref().is_some_and(|a| *a != c.laddr)
             || ctype == Some(false)

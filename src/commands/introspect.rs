@@ -10,58 +10,54 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
-/// ACL categories of a command: implied by its flags and its group, plus explicit ones.
-pub fn acl_categories(c: &Command) -> Vec<String> {
-    let s = c.spec;
-    let mut cats = Vec::new();
-    let mut add = |x: &str| {
-        let x = format!("@{x}");
-        if !cats.contains(&x) {
-            cats.push(x);
+/// ACL categories of a command row as a bit set over [`crate::acl::CATEGORIES`]: those its flags imply (as Redis's
+/// `setImplicitACLCategories`: write, read, admin and dangerous, pubsub, fast or else slow, blocking), the type
+/// category of its group, and the explicit ones of `.acl(...)`. A container row (CONFIG, CLIENT...) is only `@slow`,
+/// as in Redis: its subcommands carry the categories.
+pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
+    use crate::acl::categories::{bit, known};
+    let mut cats = 0;
+    for (flag, cat) in [
+        (flags::WRITE, "write"),
+        (flags::READONLY, "read"),
+        (flags::ADMIN, "admin"),
+        (flags::ADMIN, "dangerous"),
+        (flags::PUBSUB, "pubsub"),
+        (flags::BLOCKING, "blocking"),
+        (flags::FAST, "fast"),
+    ] {
+        if s.has(flag) {
+            cats |= known(cat);
         }
-    };
-    if s.has(flags::WRITE) {
-        add("write");
     }
-    if s.has(flags::READONLY) {
-        add("read");
-    }
-    if s.has(flags::ADMIN) {
-        add("admin");
-        add("dangerous");
-    }
-    if s.has(flags::PUBSUB) {
-        add("pubsub");
-    }
-    if s.has(flags::BLOCKING) {
-        add("blocking");
-    }
-    match s.docs.group {
-        "string" => add("string"),
-        "bitmap" => add("bitmap"),
-        "generic" => add("keyspace"),
-        "connection" => add("connection"),
-        "transactions" => add("transaction"),
-        "hash" => add("hash"),
-        "list" => add("list"),
-        "set" => add("set"),
-        "sorted-set" => add("sortedset"),
-        "hyperloglog" => add("hyperloglog"),
-        "scripting" => add("scripting"),
-        _ => {}
-    }
-    if s.has(flags::GLOBAL) && s.has(flags::WRITE) {
-        add("dangerous");
-    }
-    if s.has(flags::FAST) {
-        add("fast");
-    } else {
-        add("slow");
+    if !container {
+        cats |= match s.docs.group {
+            "string" => known("string"),
+            "bitmap" => known("bitmap"),
+            "generic" => known("keyspace"),
+            "connection" => known("connection"),
+            "transactions" => known("transaction"),
+            "hash" => known("hash"),
+            "list" => known("list"),
+            "set" => known("set"),
+            "sorted-set" => known("sortedset"),
+            "hyperloglog" => known("hyperloglog"),
+            "scripting" => known("scripting"),
+            _ => 0,
+        };
     }
     for a in s.acl {
-        add(a.trim_start_matches('@'));
+        cats |= bit(a.trim_start_matches('@').as_bytes()).unwrap_or(0);
+    }
+    if cats & known("fast") == 0 {
+        cats |= known("slow");
     }
     cats
+}
+
+/// ACL categories of a command, `@`-prefixed, in Redis's order (COMMAND INFO).
+pub fn acl_categories(c: &Command) -> Vec<String> {
+    crate::acl::categories::names(c.acl_categories).map(|n| format!("@{n}")).collect()
 }
 
 fn key_triplet(k: Keys) -> (i64, i64, i64) {
@@ -184,10 +180,7 @@ fn command_list(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let keep = match &filter {
             None => true,
             Some((k, v)) if k == "pattern" => crate::util::glob::glob_match(v, c.full_name.as_bytes(), true),
-            Some((k, v)) if k == "aclcat" => {
-                let want = format!("@{}", text(v).to_ascii_lowercase());
-                acl_categories(c).contains(&want)
-            }
+            Some((k, v)) if k == "aclcat" => crate::acl::categories::bit(v).is_some_and(|b| c.acl_categories & b != 0),
             Some((k, _)) if k == "module" => false,
             Some(_) => return Err(crate::error::SYNTAX),
         };
@@ -255,12 +248,16 @@ fn command_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 
 const G: &str = "server";
 const F: u32 = LOADING | STALE;
+/// COMMAND is in the connection category in Redis, though documented in the server group.
+const CONN: &[&str] = &["connection"];
 
 static COMMAND_SUBS: &[CommandSpec] = &[
     spec("count", 2, F, Keys::None, command_count)
+        .acl(CONN)
         .doc(G, "2.8.13", "Returns a count of commands.", "")
         .complexity("O(1)"),
     spec("info", -2, F, Keys::None, command_info_cmd)
+        .acl(CONN)
         .doc(
             G,
             "2.8.13",
@@ -269,6 +266,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the number of commands to look up"),
     spec("docs", -2, F, Keys::None, command_docs_cmd)
+        .acl(CONN)
         .doc(
             G,
             "7.0.0",
@@ -277,6 +275,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the number of commands to look up"),
     spec("list", -2, F, Keys::None, command_list)
+        .acl(CONN)
         .doc(
             G,
             "7.0.0",
@@ -285,18 +284,72 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the total number of Redis commands"),
     spec("getkeys", -4, F, Keys::None, command_getkeys)
+        .acl(CONN)
         .doc(G, "2.8.13", "Extracts the key names from an arbitrary command.", "command arg [arg ...]")
         .complexity("O(N) where N is the number of arguments to the command"),
     spec("getkeysandflags", -4, F, Keys::None, command_getkeysandflags)
+        .acl(CONN)
         .doc(G, "7.0.0", "Extracts the key names and access flags for an arbitrary command.", "command arg [arg ...]")
         .complexity("O(N) where N is the number of arguments to the command"),
     spec("help", 2, F, Keys::None, command_help)
+        .acl(CONN)
         .doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "")
         .complexity("O(1)"),
 ];
 
 /// The introspection family's rows.
 pub static COMMANDS: &[CommandSpec] = &[spec("command", -1, F, Keys::None, command)
+    .acl(CONN)
     .subcommands(COMMAND_SUBS)
     .doc(G, "2.8.13", "Returns detailed information about all commands.", "")
     .complexity("O(N) where N is the total number of Redis commands")];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Categories, in order, as `COMMAND INFO` of redis-server 7.0.15 lists them.
+    #[test]
+    fn acl_categories_match_redis() {
+        let redis: &[(&str, &[&str])] = &[
+            ("get", &["@read", "@string", "@fast"]),
+            ("set", &["@write", "@string", "@slow"]),
+            ("flushall", &["@keyspace", "@write", "@slow", "@dangerous"]),
+            ("keys", &["@keyspace", "@read", "@slow", "@dangerous"]),
+            ("blpop", &["@write", "@list", "@slow", "@blocking"]),
+            ("publish", &["@pubsub", "@fast"]),
+            ("subscribe", &["@pubsub", "@slow"]),
+            ("client", &["@slow"]),
+            ("client|kill", &["@admin", "@slow", "@dangerous", "@connection"]),
+            ("config|get", &["@admin", "@slow", "@dangerous"]),
+            ("command|info", &["@slow", "@connection"]),
+            ("acl|whoami", &["@slow"]),
+            ("acl|setuser", &["@admin", "@slow", "@dangerous"]),
+            ("multi", &["@fast", "@transaction"]),
+            ("lastsave", &["@admin", "@fast", "@dangerous"]),
+            ("zunionstore", &["@write", "@sortedset", "@slow"]),
+            ("pfadd", &["@write", "@hyperloglog", "@fast"]),
+            ("setbit", &["@write", "@bitmap", "@slow"]),
+            ("hset", &["@write", "@hash", "@fast"]),
+            ("sadd", &["@write", "@set", "@fast"]),
+            ("dbsize", &["@keyspace", "@read", "@fast"]),
+            ("info", &["@slow", "@dangerous"]),
+            ("copy", &["@keyspace", "@write", "@slow"]),
+            ("swapdb", &["@keyspace", "@write", "@fast", "@dangerous"]),
+            ("object|encoding", &["@keyspace", "@read", "@slow"]),
+            ("auth", &["@fast", "@connection"]),
+        ];
+        for (name, want) in redis {
+            let cmd = TABLE.by_full_name(name.as_bytes()).unwrap_or_else(|| panic!("no {name}"));
+            assert_eq!(acl_categories(cmd), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_row_has_categories() {
+        for c in &TABLE.commands {
+            let speed = crate::acl::categories::known("fast") | crate::acl::categories::known("slow");
+            assert_eq!((c.acl_categories & speed).count_ones(), 1, "{} is not exactly one of fast, slow", c.full_name);
+        }
+    }
+}

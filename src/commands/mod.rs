@@ -1,10 +1,11 @@
-//! The command table: one row per command, read by dispatch, COMMAND, MULTI, stats (and later scripting, ACL and
-//! replication).
+//! The command table: one row per command, read by dispatch, COMMAND, MULTI, stats, ACL (categories, key specs)
+//! (and later scripting and replication).
 //!
 //! Each family file (`string.rs`, `keyspace.rs`, ...) ends in a `COMMANDS` slice of [`CommandSpec`] rows; this module
 //! joins them into [`TABLE`]. Adding a command is one row, one handler, one integration test and one differential
 //! case.
 
+pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod connection;
@@ -353,6 +354,8 @@ pub struct Command {
     pub parent: Option<usize>,
     pub subs: Vec<usize>,
     pub stats: CommandStats,
+    /// ACL categories, a bit set over [`crate::acl::CATEGORIES`] (see [`introspect::acl_category_bits`]).
+    pub acl_categories: u32,
 }
 
 impl Command {
@@ -388,6 +391,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
+        acl::COMMANDS,
     ]
 }
 
@@ -399,6 +403,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
         for spec in fam {
             let id = commands.len();
             by_name.insert(spec.name.as_bytes(), id);
+            let is_container = !spec.subcommands.is_empty() && spec.flags == 0;
             commands.push(Command {
                 spec,
                 full_name: spec.name.to_string(),
@@ -406,6 +411,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
                 parent: None,
                 subs: Vec::new(),
                 stats: CommandStats::default(),
+                acl_categories: introspect::acl_category_bits(spec, is_container),
             });
             for sub in spec.subcommands {
                 let sid = commands.len();
@@ -416,6 +422,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
                     parent: Some(id),
                     subs: Vec::new(),
                     stats: CommandStats::default(),
+                    acl_categories: introspect::acl_category_bits(sub, false),
                 });
                 commands[id].subs.push(sid);
             }

@@ -85,8 +85,13 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             CmdError::err(format!("CONFIG SET failed (possibly related to argument 'dir') - {e}"))
         })?;
     }
+    let requirepass = seen.contains("requirepass").then(|| next.cached.requirepass.clone());
     *ctx.srv.config.write() = next;
     ctx.srv.refresh_hot();
+    // As Redis's: setting requirepass sets the default user's password, and nothing else touches it.
+    if let Some(pass) = requirepass {
+        crate::acl::set_default_password(ctx.srv, pass.as_deref());
+    }
     Ok(Reply::OK)
 }
 
@@ -269,6 +274,7 @@ static CONFIG_SUBS: &[CommandSpec] = &[
 /// The server family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("info", -1, LOADING | STALE | VISITS_ALL, Keys::None, info)
+        .acl(&["dangerous"])
         .doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]")
         .complexity("O(1)"),
     container("config", CONFIG_SUBS).doc(G, "2.0.0", "A container for server configuration commands.", ""),
@@ -276,6 +282,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc(G, "2.6.0", "Returns the server time.", "")
         .complexity("O(1)"),
     spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave)
+        .acl(&["admin", "dangerous"])
         .doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "")
         .complexity("O(1)"),
     spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(

@@ -52,6 +52,8 @@ pub struct ClientInfo {
     pub multi_len: AtomicU64,
     pub watch_len: AtomicUsize,
     pub authenticated: AtomicBool,
+    /// Name of the ACL user the client is authenticated as (CLIENT LIST `user=`, CLIENT KILL USER, ACL DELUSER).
+    pub user: Mutex<Bytes>,
     /// Seconds (since `created`) when the output buffer first went over the soft limit; `u64::MAX` when under.
     pub soft_limit_since: AtomicU64,
     /// Invalidations caused by this client's own command, written after its reply (as Redis orders them).
@@ -305,6 +307,7 @@ impl ClientRegistry {
             multi_len: AtomicU64::new(0),
             watch_len: AtomicUsize::new(0),
             authenticated: AtomicBool::new(false),
+            user: Mutex::new(Bytes::from_static(b"default")),
             soft_limit_since: AtomicU64::new(u64::MAX),
             after_reply: Mutex::new(Vec::new()),
             subs: AtomicUsize::new(0),
@@ -416,6 +419,8 @@ pub struct ClientState {
     pub db: usize,
     pub proto: Protocol,
     pub authenticated: bool,
+    /// The client's ACL user, as of the last change to any user.
+    pub acl: crate::acl::ClientAcl,
     pub multi: Option<MultiState>,
     pub watch_flag: Option<Arc<WatchFlag>>,
     pub watched: Vec<Watched>,
@@ -442,6 +447,7 @@ impl ClientState {
             db: 0,
             proto: Protocol::Resp2,
             authenticated,
+            acl: Default::default(),
             multi: None,
             watch_flag: None,
             watched: Vec::new(),

@@ -1,7 +1,7 @@
 //! The one gate every command passes, whoever sends it.
 //!
-//! Order of checks (as Redis's `processCommand`): the command exists, arity, authentication, MULTI queueing,
-//! CLIENT PAUSE. Then [`call`] locks the shards the command names, runs the handler inside a panic boundary,
+//! Order of checks (as Redis's `processCommand`): the command exists, arity, authentication, ACL permissions
+//! (`acl::check_command`), MULTI queueing, CLIENT PAUSE. Then [`call`] locks the shards the command names, runs the handler inside a panic boundary,
 //! records statistics, and hands the write effect to the stream while the shards are still locked.
 
 use crate::commands::ctx::{Caller, Ctx};
@@ -111,13 +111,17 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         }
     };
     let spec = cmd.spec;
-    if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
-        return reject(srv, client, Some(cmd), error::NOAUTH);
-    }
+    // Before authentication, as in Redis's processCommand.
     if spec.has(flags::PROTECTED)
         && !crate::config::allows(srv.hot.debug_command.load(Ordering::Relaxed), client.info.is_local)
     {
         return reject(srv, client, Some(cmd), error::DEBUG_NOT_ALLOWED);
+    }
+    if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
+        return reject(srv, client, Some(cmd), error::NOAUTH);
+    }
+    if let Err(e) = crate::acl::check_command(srv, client, cmd, args) {
+        return reject(srv, client, Some(cmd), e);
     }
     let top_name = cmd.parent.map_or(spec.name, |p| TABLE.commands[p].spec.name);
     if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 {
@@ -372,6 +376,11 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queue: Vec<Vec<Bytes>>) -> Reply {
     for args in queue {
         let reply = match resolve(&args) {
             Ok(cmd) => {
+                if let Err(e) = crate::acl::check_queued(ctx.srv, ctx.client, cmd, &args) {
+                    ctx.srv.stats.count_error(e.code());
+                    replies.push(Reply::Error(e.0.into_owned()));
+                    continue;
+                }
                 let r = call(ctx, cmd, &args, true);
                 if ctx.srv.clients.monitors.load(Ordering::Relaxed) > 0 && !cmd.spec.has(flags::ADMIN) {
                     feed_monitors(ctx.srv, ctx.client, &args);

@@ -58,12 +58,13 @@ impl ServerHandle {
 /// Binds and starts serving `config`.
 ///
 /// # Errors
-/// When no address could be bound.
+/// When no address could be bound, or the ACL file cannot be loaded.
 pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let binds = config.bind_addrs();
     let port = config.cached.port;
     let backlog = config.get("tcp-backlog").and_then(|v| v.parse::<u32>().ok()).unwrap_or(511);
     let srv = Arc::new(Server::new(config));
+    crate::acl::load_at_startup(&srv).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut listeners = Vec::new();
     let mut bound_port = port;
     for (addr, optional) in binds {
@@ -126,7 +127,7 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
 /// Says at startup what a listener on a public address means for a server without a password.
 fn warn_if_exposed(srv: &Server, listeners: &[TcpListener]) {
     let public = listeners.iter().filter_map(|l| l.local_addr().ok()).any(|a| !super::is_loopback(a.ip()));
-    if !public || srv.hot.requirepass_set.load(Ordering::Relaxed) {
+    if !public || !srv.acl.default_user_nopass() {
         return;
     }
     if srv.hot.protected_mode.load(Ordering::Relaxed) {

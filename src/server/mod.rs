@@ -117,6 +117,7 @@ pub struct Hot {
     pub maxmemory: AtomicU64,
     pub timeout_secs: AtomicU64,
     pub maxclients: AtomicUsize,
+    /// The default user needs a password (or is off): new connections start unauthenticated. Kept by `acl`.
     pub requirepass_set: AtomicBool,
     pub protected_mode: AtomicBool,
     /// `enable-debug-command` and `enable-protected-configs` (see `config::allow_level`).
@@ -150,6 +151,8 @@ pub struct Server {
     pub config: RwLock<Config>,
     pub hot: Hot,
     pub keyspace: Keyspace,
+    /// ACL users and the ACL log.
+    pub acl: crate::acl::Acl,
     pub effects: EffectStream,
     pub clients: ClientRegistry,
     pub blocking: blocking::Blocking,
@@ -194,6 +197,7 @@ impl Server {
         let srv = Server {
             hot: Hot::default(),
             keyspace,
+            acl: crate::acl::Acl::new(),
             effects: EffectStream::default(),
             clients: ClientRegistry::default(),
             blocking: Default::default(),
@@ -220,6 +224,10 @@ impl Server {
             config: RwLock::new(config),
         };
         srv.refresh_hot();
+        let pass = srv.config.read().cached.requirepass.clone();
+        if let Some(p) = pass {
+            crate::acl::set_default_password(&srv, Some(&p));
+        }
         srv
     }
 
@@ -232,7 +240,6 @@ impl Server {
         self.hot.maxmemory.store(c.maxmemory, Ordering::Relaxed);
         self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
-        self.hot.requirepass_set.store(c.requirepass.is_some(), Ordering::Relaxed);
         self.hot.protected_mode.store(cfg.get("protected-mode") == Some("yes"), Ordering::Relaxed);
         self.hot.debug_command.store(crate::config::allow_level(cfg.get("enable-debug-command")), Ordering::Relaxed);
         let protected = crate::config::allow_level(cfg.get("enable-protected-configs"));
@@ -257,14 +264,13 @@ impl Server {
         self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
         let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
+        self.acl.configure(cfg.get("acl-pubsub-default") == Some("allchannels"), us("acllog-max-len"));
     }
 
-    /// Redis's protected mode: with `protected-mode yes` and no password on the default user, only clients on
-    /// the loopback interface are accepted.
+    /// Redis's protected mode: with `protected-mode yes` and a default user without a password (`nopass`), only
+    /// clients on the loopback interface are accepted.
     pub fn protected_mode_denies(&self, peer: &std::net::SocketAddr) -> bool {
-        self.hot.protected_mode.load(Ordering::Relaxed)
-            && !self.hot.requirepass_set.load(Ordering::Relaxed)
-            && !is_loopback(peer.ip())
+        self.hot.protected_mode.load(Ordering::Relaxed) && self.acl.default_user_nopass() && !is_loopback(peer.ip())
     }
 
     /// Asks the server to stop.

@@ -104,6 +104,15 @@ impl PubSub {
             .collect()
     }
 
+    /// The channels and the patterns client `id` is subscribed to (for ACL changes that revoke channels; walks
+    /// every subscription).
+    pub fn subscriptions_of(&self, id: u64) -> (Vec<Bytes>, Vec<Bytes>) {
+        let of = |m: &RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>| {
+            m.read().iter().filter(|(_, subs)| subs.contains_key(&id)).map(|(c, _)| c.clone()).collect()
+        };
+        (of(&self.channels), of(&self.patterns))
+    }
+
     /// PUBSUB NUMSUB: subscribers of `channel`.
     pub fn numsub(&self, channel: &[u8]) -> usize {
         self.channels.read().get(channel).map_or(0, |s| s.len())
