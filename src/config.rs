@@ -150,13 +150,7 @@ pub static PARAMS: &[Param] = &[
         false,
         "Allow CONFIG SET of protected parameters (dir, dbfilename): no, yes, or local.",
     ),
-    p(
-        "enable-module-command",
-        Kind::Enum(ALLOW),
-        "no",
-        false,
-        "Accepted for compatibility; Strata loads no modules.",
-    ),
+    p("enable-module-command", Kind::Enum(ALLOW), "no", false, "Accepted for compatibility; Strata loads no modules."),
     p(
         "maxclients",
         Kind::Int(1, I32),

@@ -230,8 +230,16 @@ fn bit_and_range_writes_modify_large_strings_in_place() {
     assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "hll"]), 4);
     // Type errors still come first.
     let _: () = redis::cmd("LPUSH").arg("list").arg("x").query(&mut c).unwrap();
-    expect_err(&mut c, &["SETBIT", "list", "0", "1"], "WRONGTYPE Operation against a key holding the wrong kind of value");
-    expect_err(&mut c, &["SETRANGE", "list", "0", "x"], "WRONGTYPE Operation against a key holding the wrong kind of value");
+    expect_err(
+        &mut c,
+        &["SETBIT", "list", "0", "1"],
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+    );
+    expect_err(
+        &mut c,
+        &["SETRANGE", "list", "0", "x"],
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+    );
 }
 
 const DEBUG_REFUSED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
@@ -247,7 +255,11 @@ fn debug_is_refused_by_default() {
     let mut c = s.conn();
     expect_err(&mut c, &["DEBUG", "SLEEP", "0"], DEBUG_REFUSED);
     let mut raw = s.raw();
-    raw.roundtrip(b"MULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\n", format!("+OK\r\n-{DEBUG_REFUSED}\r\n-EXECABORT Transaction discarded because of previous errors.\r\n").as_bytes());
+    raw.roundtrip(
+        b"MULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\n",
+        format!("+OK\r\n-{DEBUG_REFUSED}\r\n-EXECABORT Transaction discarded because of previous errors.\r\n")
+            .as_bytes(),
+    );
     expect_err(
         &mut c,
         &["CONFIG", "SET", "enable-debug-command", "yes"],
@@ -339,4 +351,21 @@ fn idle_clients_time_out_but_subscribers_do_not() {
     assert!(idle.is_closed(), "the idle client was closed");
     let mut c = s.conn();
     assert_eq!(q::<i64>(&mut c, &["PUBLISH", "ch", "hi"]), 1, "the subscriber is still connected");
+}
+
+/// `used_memory_peak` follows allocation as it happens (sampled by the cron), not only when INFO runs.
+#[test]
+fn used_memory_peak_is_tracked_between_info_calls() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let peak = |c: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("memory").query(c).unwrap();
+        info.lines().find_map(|l| l.strip_prefix("used_memory_peak:")).and_then(|v| v.trim().parse().ok()).unwrap()
+    };
+    let before = peak(&mut c);
+    let _: i64 = redis::cmd("SETRANGE").arg("big").arg(64_000_000).arg("x").query(&mut c).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let _: i64 = redis::cmd("DEL").arg("big").query(&mut c).unwrap();
+    let after = peak(&mut c);
+    assert!(after >= before + 60_000_000, "peak {after} saw the 64 MB value (was {before})");
 }

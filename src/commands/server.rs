@@ -81,9 +81,8 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     // committed when it fails, so a CONFIG SET of several parameters is all or nothing, as in Redis 7.
     if seen.contains("dir") {
         let dir = next.get("dir").unwrap_or(".").to_string();
-        std::env::set_current_dir(&dir).map_err(|e| {
-            CmdError::err(format!("CONFIG SET failed (possibly related to argument 'dir') - {e}"))
-        })?;
+        std::env::set_current_dir(&dir)
+            .map_err(|e| CmdError::err(format!("CONFIG SET failed (possibly related to argument 'dir') - {e}")))?;
     }
     let requirepass = seen.contains("requirepass").then(|| next.cached.requirepass.clone());
     *ctx.srv.config.write() = next;

@@ -6,10 +6,10 @@ use crate::store::WatchFlag;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use std::collections::VecDeque;
 use tokio::sync::Notify;
 
 /// Client flags visible to others (CLIENT LIST `flags=`).

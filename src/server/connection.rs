@@ -345,7 +345,13 @@ async fn wait_blocked(
 }
 
 /// Waits until CLIENT PAUSE ends for this client, sending pending replies meanwhile.
-async fn wait_unpaused(srv: &Server, info: &ClientInfo, until: u64, io: &Transport, out: &mut BytesMut) -> Result<(), ()> {
+async fn wait_unpaused(
+    srv: &Server,
+    info: &ClientInfo,
+    until: u64,
+    io: &Transport,
+    out: &mut BytesMut,
+) -> Result<(), ()> {
     let now = crate::server::unix_ms();
     let wait = tokio::time::sleep(Duration::from_millis(until.saturating_sub(now).max(1)));
     tokio::pin!(wait);

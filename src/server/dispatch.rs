@@ -157,7 +157,8 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     let is_write = spec.has(flags::WRITE)
         || spec.has(flags::MAY_REPLICATE)
         || spec.name == "exec"
-            && (queue_has(client.multi.as_ref(), flags::WRITE) || queue_has(client.multi.as_ref(), flags::MAY_REPLICATE));
+            && (queue_has(client.multi.as_ref(), flags::WRITE)
+                || queue_has(client.multi.as_ref(), flags::MAY_REPLICATE));
     if !spec.has(flags::NO_AUTH) || spec.name == "exec" {
         if let Some(until) = srv.paused_for(is_write, now) {
             return Outcome::Paused(until);

@@ -33,8 +33,8 @@ pub fn server_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, 
     if certs.is_empty() {
         return Err(format!("Failed to load certificate: {cert_file}: no certificate found"));
     }
-    let key = PrivateKeyDer::from_pem_file(&key_file)
-        .map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
+    let key =
+        PrivateKeyDer::from_pem_file(&key_file).map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
     let versions = protocols(cfg.get("tls-protocols").unwrap_or(""))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())

@@ -62,7 +62,11 @@ impl ShardData {
 
     /// Takes every key out (FLUSHDB), leaving this shard empty and still publishing to its own counts.
     pub fn take(&mut self) -> ShardData {
-        let taken = ShardData { dict: self.dict.take_all(), volatile: std::mem::take(&mut self.volatile), ..Default::default() };
+        let taken = ShardData {
+            dict: self.dict.take_all(),
+            volatile: std::mem::take(&mut self.volatile),
+            ..Default::default()
+        };
         self.publish();
         taken
     }
