@@ -15,16 +15,12 @@ import unittest
 
 import redis
 
+from procs import free_port
+
 BIN = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else "target/release/strata-server")
 DENIED = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_ready(port, host="127.0.0.1", prefix=()):

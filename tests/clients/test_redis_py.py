@@ -13,15 +13,11 @@ import unittest
 
 import redis
 
+from procs import free_port
+
 BIN = sys.argv.pop(1) if len(sys.argv) > 1 else "target/release/strata-server"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class StrataTest(unittest.TestCase):
