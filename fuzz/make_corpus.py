@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Importing a sibling script must not leave bytecode in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(ROOT / "tests" / "differential"))
 import run  # noqa: E402  (the differential harness's case-file parser)
 
