@@ -35,4 +35,8 @@ step "real clients: redis-cli, redis-benchmark, redis-py"
 bash tests/clients/redis_cli.sh target/release/strata-server
 python3 tests/clients/test_redis_py.py target/release/strata-server
 
+step "fuzzers: concurrent random transactions, random and damaged frames over many connections"
+python3 tests/clients/txn_fuzz.py target/release/strata-server
+python3 scripts/netfuzz.py --strata target/release/strata-server --frames 20000 --seconds 30
+
 step "all suites passed"
