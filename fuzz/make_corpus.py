@@ -112,6 +112,7 @@ def main():
                             b"proto-max-bulk-len 1mb\nclient-query-buffer-limit 4294967296\nhz 100000\n")
     # Values CONFIG REWRITE cannot write back yet (see rewrite_known_lossy in src/lib.rs).
     write("config", "rewrite-quoting", b'requirepass "a\\x00b"\nlogfile "\\x0bx"\nbind "a\\"b" 127.0.0.1\n')
+    write("config", "rewrite-list-nul", b'bind "a\\x00b" 127.0.0.1\n')
     write("config", "lists", b"client-output-buffer-limit normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60\n"
                             b"notify-keyspace-events KEA\nnotify-keyspace-events \"\"\nmaxmemory-policy allkeys-lfu\n")
 

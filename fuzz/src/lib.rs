@@ -164,12 +164,14 @@ pub fn inline(data: &[u8]) {
 
 /// Values that CONFIG REWRITE is known to write in a form that does not load back: `config::quote` leaves a NUL
 /// or a vertical tab unquoted (the reader stops at the NUL, and trims a `\v` at either end of the line), and a
-/// list value is written unquoted, so a quote or backslash inside one (`bind "a\"b"`) makes the rewritten file
-/// unreadable. Reported and left for the config module's owner; the round trip skips these values until then.
+/// list value is written unquoted altogether, so a quote or backslash inside one (`bind "a\"b"`) makes the
+/// rewritten file unreadable. Reported and left for the config module's owner; the round trip skips these values
+/// until then.
 fn rewrite_known_lossy(p: &strata::config::Param, v: &str) -> bool {
+    let unquoted = v.contains(['\0', '\x0b']);
     match p.kind {
-        strata::config::Kind::List => v.contains(['"', '\'', '\\']),
-        _ => v.contains(['\0', '\x0b']),
+        strata::config::Kind::List => unquoted || v.contains(['"', '\'', '\\']),
+        _ => unquoted,
     }
 }
 
