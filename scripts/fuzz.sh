@@ -33,6 +33,7 @@ report() { # target, execs, crashes
 
 if [ "$mode" = libfuzzer ]; then
     export RUSTC_BOOTSTRAP=1
+    export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp
     echo "==== building the libFuzzer targets"
     cargo_ fuzz build
     target_dir=${CARGO_TARGET_DIR:-fuzz/target}
