@@ -46,4 +46,8 @@ step "hardening: signals, protected mode from another host, large pipelines; TLS
 python3 tests/clients/test_hardening.py target/release/strata-server
 python3 tests/clients/test_tls.py target/release/strata-server
 
+step "fuzzers: concurrent random transactions, random and damaged frames over many connections"
+python3 tests/clients/txn_fuzz.py target/release/strata-server
+python3 scripts/netfuzz.py --strata target/release/strata-server --frames 20000 --seconds 30
+
 step "all suites passed"
