@@ -769,7 +769,6 @@ fn transactions_of_data_commands_never_wedge() {
 }
 
 #[test]
-#[ignore = "wedges until EXEC stops holding its shard locks while a queued INFO or MEMORY STATS locks every shard"]
 fn transactions_with_server_commands_never_wedge() {
     let wedged = transactions(true, iterations(150));
     assert!(wedged.is_empty(), "server wedged:\n{}", wedged.join("\n"));

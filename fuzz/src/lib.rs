@@ -352,7 +352,6 @@ pub const SEED_KEYS: &[&str] =
 pub struct Engine {
     pub srv: Server,
     pub state: ClientState,
-    rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
     baseline: Vec<(&'static str, String)>,
     /// Commands dispatched (fuzzed ones only).
     pub executed: u64,
@@ -376,9 +375,9 @@ impl Engine {
             .map(|p| (p.name, cfg.get(p.name).unwrap_or_default().to_string()))
             .collect();
         let srv = Server::new(cfg);
-        let (info, rx) = srv.clients.register("127.0.0.1:1".into(), "127.0.0.1:6379".into());
+        let info = srv.clients.register("127.0.0.1:1".into(), "127.0.0.1:6379".into());
         let state = ClientState::new(info, true);
-        let mut e = Engine { srv, state, rx, baseline, executed: 0 };
+        let mut e = Engine { srv, state, baseline, executed: 0 };
         e.seed();
         e
     }
@@ -454,7 +453,7 @@ impl Engine {
     }
 
     fn settle(&mut self, argv: &[Bytes]) {
-        while self.rx.try_recv().is_ok() {}
+        self.state.info.take_pushes(&mut bytes::BytesMut::new());
         self.state.info.after_reply.lock().clear();
         *self.srv.pause.lock() = Default::default();
         let info = self.state.info.clone();
