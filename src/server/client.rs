@@ -132,6 +132,12 @@ impl ClientInfo {
 
     /// Moves every queued out-of-band message into `out`; returns the bytes moved.
     pub fn take_pushes(&self, out: &mut bytes::BytesMut) -> usize {
+        // Every sender counts its bytes in `obuf` before queueing, so an empty count means nothing to take and
+        // the per-command check costs one load instead of a lock; a message counted but not yet queued is taken
+        // on the wake-up its queueing sends.
+        if self.obuf.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
         let mut q = self.outbox.lock();
         let mut taken = 0;
         for m in q.drain(..) {
