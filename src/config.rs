@@ -683,19 +683,22 @@ impl Config {
         Ok(())
     }
 
-    fn line_for(&self, p: &Param) -> Option<String> {
+    /// The line CONFIG REWRITE writes for `p` (`None` when it has no value).
+    pub fn line_for(&self, p: &Param) -> Option<String> {
         let v = self.get(p.name)?;
         Some(match p.kind {
             Kind::List if v.is_empty() => format!("{} \"\"", p.name),
-            Kind::List => format!("{} {}", p.name, v),
+            Kind::List => format!("{} {}", p.name, v.split(' ').map(quote).collect::<Vec<_>>().join(" ")),
             _ => format!("{} {}", p.name, quote(v)),
         })
     }
 }
 
-/// Quotes a value for a redis.conf line when it needs it.
+/// Quotes a value for a redis.conf line when it needs it, so that reading the line back gives the value exactly:
+/// blanks, quotes, backslashes and any other control byte are escaped (`\xHH`), as sdssplitargs reads them.
 pub fn quote(v: &str) -> String {
-    if !v.is_empty() && !v.bytes().any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\'' || b == b'\\') {
+    let plain = |b: u8| b > b' ' && b != 0x7f && b != b'"' && b != b'\'' && b != b'\\';
+    if !v.is_empty() && v.bytes().all(plain) {
         return v.to_string();
     }
     let mut s = String::from("\"");
@@ -706,6 +709,7 @@ pub fn quote(v: &str) -> String {
             '\n' => s.push_str("\\n"),
             '\r' => s.push_str("\\r"),
             '\t' => s.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => s.push_str(&format!("\\x{:02x}", c as u32)),
             c => s.push(c),
         }
     }
@@ -716,6 +720,15 @@ pub fn quote(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_read_back_exactly() {
+        for v in ["a\u{0}b", "\u{b}x\u{b}", "a\"b", "back\\slash", "sp ace", "", "plain", "tab\there", "é"] {
+            let line = format!("requirepass {}", quote(v));
+            let words = split_args(line.as_bytes()).unwrap();
+            assert_eq!(words[1], v.as_bytes(), "{line:?}");
+        }
+    }
 
     #[test]
     fn file_then_flags() {

@@ -369,3 +369,26 @@ fn used_memory_peak_is_tracked_between_info_calls() {
     let after = peak(&mut c);
     assert!(after >= before + 60_000_000, "peak {after} saw the 64 MB value (was {before})");
 }
+
+/// FLUSHALL/FLUSHDB ASYNC free on one background thread (named `lazyfree`, one per process): a flood of them
+/// must not start a thread each.
+#[test]
+fn async_flushes_share_one_lazy_free_thread() {
+    let named = |name: &str| {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(|t| t.ok())
+                    .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for i in 0..200 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg("v").query(&mut c).unwrap();
+        let _: () = redis::cmd(if i % 2 == 0 { "FLUSHALL" } else { "FLUSHDB" }).arg("ASYNC").query(&mut c).unwrap();
+    }
+    assert_eq!(named("lazyfree"), 1, "one lazy-free thread serves every ASYNC flush");
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+}

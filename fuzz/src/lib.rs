@@ -124,11 +124,9 @@ pub fn quote_arg(a: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Bytes the decoder's unquoted fast path treats differently from `sdssplitargs` (which keeps `\v` and `\f`
-/// inside a word): a known divergence, reported and left for the decoder's owner, so the agreement check below
-/// skips lines holding them until it is fixed. Redis cannot see past a NUL in an inline request at all (it looks
-/// for the newline with `strchr`), so lines with NUL bytes have no reference behaviour to agree with.
-pub const INLINE_FAST_PATH_EXCEPTIONS: &[u8] = &[0x0b, 0x0c, 0];
+/// Redis cannot see past a NUL in an inline request (it looks for the newline with `strchr`), so lines with NUL
+/// bytes have no reference behaviour for the decoder to agree with.
+pub const INLINE_NO_REFERENCE: &[u8] = &[0];
 
 /// The inline splitter target.
 pub fn inline(data: &[u8]) {
@@ -146,10 +144,7 @@ pub fn inline(data: &[u8]) {
     );
 
     // One line through the decoder's inline path gives the same words (a line starting with `*` is multibulk).
-    if data.first() == Some(&b'*')
-        || data.contains(&b'\n')
-        || data.iter().any(|b| INLINE_FAST_PATH_EXCEPTIONS.contains(b))
-    {
+    if data.first() == Some(&b'*') || data.contains(&b'\n') || data.iter().any(|b| INLINE_NO_REFERENCE.contains(b)) {
         return;
     }
     let mut framed = data.to_vec();
@@ -160,19 +155,6 @@ pub fn inline(data: &[u8]) {
     }
     let expect: Vec<Vec<Vec<u8>>> = if args.is_empty() { vec![] } else { vec![args] };
     assert_eq!((cmds, err), (expect, None), "the decoder split an inline line differently from split_args");
-}
-
-/// Values that CONFIG REWRITE is known to write in a form that does not load back: `config::quote` leaves a NUL
-/// or a vertical tab unquoted (the reader stops at the NUL, and trims a `\v` at either end of the line), and a
-/// list value is written unquoted altogether, so a quote or backslash inside one (`bind "a\"b"`) makes the
-/// rewritten file unreadable. Reported and left for the config module's owner; the round trip skips these values
-/// until then.
-fn rewrite_known_lossy(p: &strata::config::Param, v: &str) -> bool {
-    let unquoted = v.contains(['\0', '\x0b']);
-    match p.kind {
-        strata::config::Kind::List => unquoted || v.contains(['"', '\'', '\\']),
-        _ => unquoted,
-    }
 }
 
 /// The redis.conf parser target: any text, line by line, on top of the defaults.
@@ -194,15 +176,9 @@ pub fn config(data: &[u8]) {
     // again to the same values.
     let mut lines = String::new();
     for p in strata::config::PARAMS {
-        let Some(v) = cfg.get(p.name) else { panic!("parameter {} lost its value", p.name) };
-        if rewrite_known_lossy(p, v) {
-            continue;
-        }
-        match p.kind {
-            strata::config::Kind::List if v.is_empty() => lines.push_str(&format!("{} \"\"\n", p.name)),
-            strata::config::Kind::List => lines.push_str(&format!("{} {v}\n", p.name)),
-            _ => lines.push_str(&format!("{} {}\n", p.name, strata::config::quote(v))),
-        }
+        let Some(line) = cfg.line_for(p) else { panic!("parameter {} lost its value", p.name) };
+        lines.push_str(&line);
+        lines.push('\n');
     }
     let mut again = strata::Config::default();
     if let Err(e) = again.load_text(&lines, "rewrite", std::path::Path::new("/nonexistent"), 0) {
@@ -210,9 +186,6 @@ pub fn config(data: &[u8]) {
     }
     for p in strata::config::PARAMS {
         let (was, now) = (cfg.get(p.name), again.get(p.name));
-        if was.is_some_and(|v| rewrite_known_lossy(p, v)) {
-            continue;
-        }
         // A list is its words; empty arguments leave extra spaces in the stored text that mean nothing.
         let same = match (p.kind, was, now) {
             (strata::config::Kind::List, Some(a), Some(b)) => a.split_whitespace().eq(b.split_whitespace()),

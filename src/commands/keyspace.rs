@@ -404,7 +404,7 @@ fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool) {
     }
     ctx.dirty += 1;
     if lazy {
-        std::thread::spawn(move || drop(garbage));
+        crate::store::lazyfree::free_later(garbage);
     }
 }
 

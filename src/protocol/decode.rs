@@ -218,10 +218,12 @@ impl Decoder {
         if content.last() == Some(&b'\r') {
             content = &content[..content.len() - 1];
         }
-        if !content.iter().any(|&b| b == b'"' || b == b'\'') {
-            // No quoting: the words are slices of the line itself (sdssplitargs splits on isspace()).
+        if !content.iter().any(|&b| matches!(b, b'"' | b'\'' | 0 | 0x0b | 0x0c)) {
+            // No quoting: the words are slices of the line itself. sdssplitargs ends a word at space, tab, CR or
+            // LF; vertical tab and form feed only count as blanks between words, and a NUL ends the line, so
+            // lines holding those take the exact splitter below.
             let mut args = std::mem::take(&mut self.spare);
-            let words = content.split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c));
+            let words = content.split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
             args.extend(words.filter(|w| !w.is_empty()).map(|w| line.slice_ref(w)));
             return Ok(Some(args));
         }
@@ -235,6 +237,13 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_words_keep_vertical_tabs_and_form_feeds_inside() {
+        // As sdssplitargs: \v and \f separate words only as leading blanks.
+        let got = decode_all(b"SET a\x0bb \x0cc\r\n").unwrap();
+        assert_eq!(got, vec![vec![Bytes::from("SET"), Bytes::from("a\x0bb"), Bytes::from("c")]]);
+    }
 
     fn decode_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut d = Decoder::default();

@@ -6,6 +6,7 @@
 //! - `change`: the one keyspace-change path every modification goes through.
 //! - `expire`: the active expiry cycle.
 //! - `bits`: bitmap and LCS algorithms on byte strings.
+//! - `lazyfree`: the one background thread that frees what ASYNC flushes removed.
 //!
 //! Locking: a shard is a `parking_lot::Mutex<Shard>`. Commands that touch several shards take them in ascending
 //! global order (`db * shards + shard`), so no two commands can deadlock and no interleaving is observable.
@@ -16,6 +17,7 @@ pub mod compress;
 pub mod dict;
 pub mod evict;
 pub mod expire;
+pub mod lazyfree;
 pub mod lfu;
 pub mod shard;
 pub mod types;
