@@ -215,6 +215,14 @@ pub static PARAMS: &[Param] = &[
         "Output buffer limits per client class: <class> <hard> <soft> <soft-seconds>.",
     ),
     p("notify-keyspace-events", Kind::Str, "", true, "Keyspace notification classes (K E g $ l s h z x e t m d n A)."),
+    p("latency-tracking", Kind::Bool, "yes", true, "Keep per-command latency histograms for INFO latencystats."),
+    p(
+        "latency-tracking-info-percentiles",
+        Kind::List,
+        "50 99 99.9",
+        true,
+        "Percentiles INFO latencystats reports (each 0 to 100).",
+    ),
     p(
         "slowlog-log-slower-than",
         Kind::Int(-1, i64::MAX),
@@ -369,6 +377,15 @@ pub fn normalize(param: &Param, args: &[&[u8]]) -> Result<String, String> {
         Kind::List => {
             let s = joined();
             validate_list(param.name, &s)?;
+            if param.name == "latency-tracking-info-percentiles" {
+                // Stored as Redis prints them back: `99.90` is `99.9`.
+                let canonical: Vec<String> = s
+                    .split_whitespace()
+                    .filter_map(|w| w.parse::<f64>().ok())
+                    .map(crate::util::num::format_shortest_double)
+                    .collect();
+                return Ok(canonical.join(" "));
+            }
             Ok(s)
         }
     }
@@ -382,6 +399,15 @@ fn validate_list(name: &str, s: &str) -> Result<(), String> {
                 || words.iter().any(|w| parse_i64(w.as_bytes()).is_none_or(|n| n < 0))) =>
         {
             return Err("Invalid save parameters".into());
+        }
+        "latency-tracking-info-percentiles" => {
+            for w in &words {
+                let p: f64 =
+                    w.parse().map_err(|_| "Invalid latency-tracking-info-percentiles parameters".to_string())?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
+                }
+            }
         }
         "client-output-buffer-limit" => {
             if !words.len().is_multiple_of(4) {

@@ -103,6 +103,7 @@ pub fn render(srv: &Server, requested: &[String], compression: &mut dyn FnMut() 
             "cluster" => kv(&mut out, "cluster_enabled", 0),
             "keyspace" => keyspace(srv, &mut out),
             "commandstats" => commandstats(&mut out),
+            "latencystats" => latencystats(srv, &mut out),
             _ => {}
         }
     }
@@ -359,6 +360,28 @@ fn keyspace(srv: &Server, out: &mut String) {
         let (keys, expires) = srv.keyspace.db_sizes(db);
         if keys > 0 {
             kv(out, &format!("db{db}"), format!("keys={keys},expires={expires},avg_ttl=0"));
+        }
+    }
+}
+
+/// Redis 7's `latency_percentiles_usec_<command>:p50=...,p99=...` for every command called since the last
+/// reset, at the configured percentiles.
+fn latencystats(srv: &Server, out: &mut String) {
+    let percentiles: Vec<f64> = srv
+        .config
+        .read()
+        .get("latency-tracking-info-percentiles")
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    if percentiles.is_empty() {
+        return;
+    }
+    for c in &TABLE.commands {
+        if let Some(h) = c.stats.latency() {
+            let line = crate::util::latency::format_percentiles(&h, &percentiles);
+            kv(out, &format!("latency_percentiles_usec_{}", c.full_name), line);
         }
     }
 }

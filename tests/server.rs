@@ -828,3 +828,37 @@ fn shutdown_runs_nothing_afterwards() {
     }
     assert_eq!(s.srv.keyspace.db_sizes(0).0, 0, "a write ran after SHUTDOWN");
 }
+
+/// INFO latencystats: per-command percentiles in microseconds, as Redis 7 prints them; CONFIG RESETSTAT clears
+/// them and `latency-tracking no` stops recording.
+#[test]
+fn latencystats_reports_percentiles_per_command() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for i in 0..100 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg("v").query(&mut c).unwrap();
+        let _: Option<String> = redis::cmd("GET").arg(format!("k{i}")).query(&mut c).unwrap();
+    }
+    let _: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query(&mut c).unwrap();
+    let info: String = redis::cmd("INFO").arg("latencystats").query(&mut c).unwrap();
+    let line = |info: &str, name: &str| {
+        info.lines().find_map(|l| l.strip_prefix(&format!("latency_percentiles_usec_{name}:"))).map(str::to_string)
+    };
+    let get = line(&info, "get").expect("a GET line");
+    let parts: Vec<&str> = get.split(',').collect();
+    assert_eq!(parts.len(), 3, "{get}");
+    for (part, label) in parts.iter().zip(["p50=", "p99=", "p99.9="]) {
+        let v = part.strip_prefix(label).unwrap_or_else(|| panic!("{get}"));
+        assert!(v.parse::<f64>().is_ok_and(|us| us > 0.0), "{get}");
+        assert_eq!(v.split('.').nth(1).map(str::len), Some(3), "three decimals: {get}");
+    }
+    assert!(line(&info, "set").is_some());
+    assert!(line(&info, "config|get").is_some(), "subcommands by full name");
+    let all: String = redis::cmd("INFO").arg("everything").query(&mut c).unwrap();
+    assert!(all.contains("# Latencystats"));
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("latency-tracking").arg("no").query(&mut c).unwrap();
+    let _: Option<String> = redis::cmd("GET").arg("k1").query(&mut c).unwrap();
+    let info: String = redis::cmd("INFO").arg("latencystats").query(&mut c).unwrap();
+    assert!(line(&info, "get").is_none(), "reset, and not recorded while off: {info}");
+}

@@ -55,7 +55,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     /// Touches the whole keyspace or several databases: runs with every shard locked.
     pub const GLOBAL: u32 = 1 << 16;
-    /// Iterates shards one at a time without holding them (KEYS, SCAN, DBSIZE, RANDOMKEY).
+    /// Walks every shard of the selected database (KEYS, SCAN, DBSIZE, RANDOMKEY). The lock plan takes all of that
+    /// database's shards for the command, so a multi-shard write (MSET, RENAME, an EXEC) is never seen half
+    /// done, at the cost of holding the database for the walk; EXEC of such a command locks every shard.
     pub const ITERATES: u32 = 1 << 17;
     /// Reads every shard of every database without naming keys (INFO's compression totals). Runs holding no
     /// locks and visits shards one at a time; EXEC of such a command locks every shard up front, since a
@@ -296,9 +298,9 @@ impl CommandSpec {
     }
 }
 
-/// Runtime statistics of one command (INFO commandstats).
+/// Runtime statistics of one command (INFO commandstats and latencystats).
 #[derive(Debug, Default)]
-pub struct CommandStats(Striped<4>);
+pub struct CommandStats(Striped<4>, crate::util::latency::Latency);
 
 impl CommandStats {
     const CALLS: usize = 0;
@@ -339,9 +341,21 @@ impl CommandStats {
         self.0.get(Self::FAILED)
     }
 
-    /// Clears the counters (CONFIG RESETSTAT).
+    /// Records a call's duration in the latency histogram (`latency-tracking yes`).
+    #[inline]
+    pub fn record_latency(&self, ns: u64) {
+        self.1.record(ns);
+    }
+
+    /// The call durations recorded since the last reset, merged; `None` before the first.
+    pub fn latency(&self) -> Option<hdrhistogram::Histogram<u64>> {
+        self.1.merged()
+    }
+
+    /// Clears the counters and the latency histogram (CONFIG RESETSTAT).
     pub fn reset(&self) {
         self.0.reset();
+        self.1.reset();
     }
 }
 

@@ -344,7 +344,11 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
             Reply::Error(error::PANIC.0.into_owned())
         }
     };
-    cmd.stats.record_call((crate::util::clock::now() - start).as_micros() as u64);
+    let took = crate::util::clock::now() - start;
+    cmd.stats.record_call(took.as_micros() as u64);
+    if srv.hot.latency_tracking.load(Ordering::Relaxed) {
+        cmd.stats.record_latency(took.as_nanos() as u64);
+    }
     srv.stats.commands_processed.add(1);
     if ctx.dirty > dirty_before {
         srv.changes_since_save.fetch_add(ctx.dirty - dirty_before, Ordering::Relaxed);

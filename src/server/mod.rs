@@ -120,6 +120,8 @@ pub struct Hot {
     /// The default user needs a password (or is off): new connections start unauthenticated. Kept by `acl`.
     pub requirepass_set: AtomicBool,
     pub protected_mode: AtomicBool,
+    /// `latency-tracking`: per-command latency histograms for INFO latencystats.
+    pub latency_tracking: AtomicBool,
     /// `enable-debug-command` and `enable-protected-configs` (see `config::allow_level`).
     pub debug_command: std::sync::atomic::AtomicU8,
     pub protected_configs: std::sync::atomic::AtomicU8,
@@ -241,6 +243,7 @@ impl Server {
         self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
         self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.hot.protected_mode.store(cfg.get("protected-mode") == Some("yes"), Ordering::Relaxed);
+        self.hot.latency_tracking.store(cfg.get("latency-tracking") == Some("yes"), Ordering::Relaxed);
         self.hot.debug_command.store(crate::config::allow_level(cfg.get("enable-debug-command")), Ordering::Relaxed);
         let protected = crate::config::allow_level(cfg.get("enable-protected-configs"));
         self.hot.protected_configs.store(protected, Ordering::Relaxed);

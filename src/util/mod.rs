@@ -1,6 +1,7 @@
 //! Helpers reproducing Redis 7.0 `util.c` / `sds.c` behaviour, and the server clock.
 pub mod clock;
 pub mod glob;
+pub mod latency;
 pub mod num;
 pub mod repr;
 pub mod splitargs;

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Stripes per counter; threads beyond this share stripes (still correct, merely contended).
-const STRIPES: usize = 8;
+pub(crate) const STRIPES: usize = 8;
 
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
 
@@ -14,7 +14,7 @@ thread_local! {
 }
 
 #[inline]
-fn stripe() -> usize {
+pub(crate) fn stripe() -> usize {
     STRIPE.with(|s| *s)
 }
 
