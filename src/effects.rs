@@ -397,10 +397,16 @@ impl EffectLog {
         let start = self.offset();
         let db_before = l.last_db;
         let mut out = BytesMut::new();
+        let mut num = itoa::Buffer::new();
         if atomic {
+            // The first effect's SELECT goes before MULTI, as Redis 7.0 writes it.
+            let first = sink.items.first().map(|e| e.db).or(last.map(|(db, _)| db));
+            if let Some(db) = first.filter(|&db| db != l.last_db) {
+                encode_into(&mut out, &[b"SELECT", num.format(db).as_bytes()]);
+                l.last_db = db;
+            }
             encode_into(&mut out, &[b"MULTI"]);
         }
-        let mut num = itoa::Buffer::new();
         let items = sink.items.drain(..).map(|e| (e.db, e.args));
         // The command's own argv is copied here, so consumers never pin the connection's read buffer.
         let own = last.map(|(db, args)| (db, args.to_vec()));
