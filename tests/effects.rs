@@ -942,3 +942,36 @@ fn rewritten_forms_match_what_redis_propagates() {
     let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
     assert_eq!(got, want, "\ngot:\n{}\n", got.join("\n"));
 }
+
+#[test]
+fn expired_and_evicted_keys_enter_the_log_as_del() {
+    let (srv, mut consumer) = source(&["--hz", "50"]);
+    let mut c = Client::connect(srv.port);
+    c.cmd(&["SET", "short", "v", "PX", "20"]);
+    c.cmd(&["SELECT", "2"]);
+    c.cmd(&["SET", "e1", "v"]);
+    c.cmd(&["SET", "e2", "v"]);
+    // Nobody reads `short`: only the active cycle can reclaim it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l == "DEL short") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        for g in drain(&mut consumer, &srv) {
+            seen.extend(g.commands().iter().map(|cmd| {
+                cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
+            }));
+        }
+    }
+    assert!(seen.contains(&"DEL short".to_string()), "{seen:?}");
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory", "1"]);
+    assert!(matches!(c.cmd(&["SET", "x", "y"]), R::Err(e) if e.starts_with("OOM")));
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    let mut after: Vec<String> = Vec::new();
+    for g in drain(&mut consumer, &srv) {
+        after.extend(
+            g.commands().iter().map(|cmd| cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")),
+        );
+    }
+    assert!(after.contains(&"DEL e1".to_string()) && after.contains(&"DEL e2".to_string()), "{after:?}");
+}
