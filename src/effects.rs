@@ -601,7 +601,13 @@ mod tests {
         assert_eq!(g2.db_before, Some(5));
         assert_eq!(
             g2.commands(),
-            vec![argv(&["MULTI"]), argv(&["DEL", "x"]), argv(&["SELECT", "6"]), argv(&["SET", "c", "3"]), argv(&["EXEC"])]
+            vec![
+                argv(&["MULTI"]),
+                argv(&["DEL", "x"]),
+                argv(&["SELECT", "6"]),
+                argv(&["SET", "c", "3"]),
+                argv(&["EXEC"])
+            ]
         );
         let g3 = c.try_next().unwrap().unwrap();
         assert!(!g3.atomic);

@@ -242,7 +242,8 @@ fn load_case_file(path: &Path) -> Vec<Step> {
 fn run_steps(port: u16, steps: &[Step], offset: &dyn Fn() -> u64) -> Vec<(u64, Vec<Vec<u8>>)> {
     let mut configs = Vec::new();
     let mut setup = Client::connect(port);
-    for c in [&["FLUSHALL"][..], &["CONFIG", "SET", "maxmemory", "0"], &["CONFIG", "SET", "maxmemory-policy", "noeviction"]]
+    for c in
+        [&["FLUSHALL"][..], &["CONFIG", "SET", "maxmemory", "0"], &["CONFIG", "SET", "maxmemory-policy", "noeviction"]]
     {
         setup.cmd(c);
     }
@@ -389,7 +390,11 @@ fn differing_keys(a: &mut Client, b: &mut Client) -> Vec<String> {
 }
 
 /// Captures what `work` does to a fresh server, replays it into another, and compares digests.
-fn check_replay(name: &str, extra: &[&str], work: impl FnOnce(u16, &dyn Fn() -> u64) -> Vec<(u64, Vec<Vec<u8>>)>) -> usize {
+fn check_replay(
+    name: &str,
+    extra: &[&str],
+    work: impl FnOnce(u16, &dyn Fn() -> u64) -> Vec<(u64, Vec<Vec<u8>>)>,
+) -> usize {
     let (src, mut consumer) = source(extra);
     let log = src.srv.effects.clone();
     let configs = work(src.port, &move || log.offset());
@@ -402,7 +407,11 @@ fn check_replay(name: &str, extra: &[&str], work: impl FnOnce(u16, &dyn Fn() -> 
     let mut dc = Client::connect(dst.port);
     let (want, got) = (sc.digest(), dc.digest());
     if got != want {
-        panic!("{name}: replayed dataset differs in {:?}; last effects:\n{}", differing_keys(&mut sc, &mut dc), show(&groups));
+        panic!(
+            "{name}: replayed dataset differs in {:?}; last effects:\n{}",
+            differing_keys(&mut sc, &mut dc),
+            show(&groups)
+        );
     }
     groups.len()
 }
@@ -686,8 +695,8 @@ fn mixed_workload(port: u16, ops: usize, seed: u64) {
                     }
                     batch.push(vec!["EXEC".into()]);
                 }
-                6 if round % 50 == 0 => batch.push(vec!["FLUSHDB".into()]),
-                7 if round % 40 == 0 => batch.push(vec!["SWAPDB".into(), g.n(4).to_string(), g.n(4).to_string()]),
+                6 if round.is_multiple_of(50) => batch.push(vec!["FLUSHDB".into()]),
+                7 if round.is_multiple_of(40) => batch.push(vec!["SWAPDB".into(), g.n(4).to_string(), g.n(4).to_string()]),
                 _ => {
                     let cmd = g.command();
                     if cmd[0].starts_with('B') {
@@ -711,25 +720,50 @@ fn mixed_workload(port: u16, ops: usize, seed: u64) {
             a.read().expect("reply");
         }
         done += batch.len();
-        if round % 8 == 0 {
+        if round.is_multiple_of(8) {
             // A blocked client, served by a push that comes later.
             let i = g.n(4);
             let (key, dst) = (format!("bk:{i}"), format!("bk:{}", 4 + g.n(4)));
             let zkey = format!("bz:{i}");
             let (block, push): (Vec<String>, Vec<String>) = match g.n(6) {
-                0 => (vec!["BLPOP".into(), key.clone(), "0".into()], vec!["RPUSH".into(), key.clone(), "x".into(), "y".into()]),
+                0 => (
+                    vec!["BLPOP".into(), key.clone(), "0".into()],
+                    vec!["RPUSH".into(), key.clone(), "x".into(), "y".into()],
+                ),
                 1 => (
                     vec!["BLMOVE".into(), key.clone(), dst, "LEFT".into(), "RIGHT".into(), "0".into()],
                     vec!["LPUSH".into(), key.clone(), g.val()],
                 ),
-                2 => (vec!["BRPOPLPUSH".into(), key.clone(), dst, "0".into()], vec!["RPUSH".into(), key.clone(), g.val()]),
+                2 => (
+                    vec!["BRPOPLPUSH".into(), key.clone(), dst, "0".into()],
+                    vec!["RPUSH".into(), key.clone(), g.val()],
+                ),
                 3 => (
-                    vec!["BLMPOP".into(), "0".into(), "1".into(), key.clone(), "RIGHT".into(), "COUNT".into(), "2".into()],
+                    vec![
+                        "BLMPOP".into(),
+                        "0".into(),
+                        "1".into(),
+                        key.clone(),
+                        "RIGHT".into(),
+                        "COUNT".into(),
+                        "2".into(),
+                    ],
                     vec!["RPUSH".into(), key.clone(), g.val(), g.val(), g.val()],
                 ),
-                4 => (vec!["BZPOPMIN".into(), zkey.clone(), "0".into()], vec!["ZADD".into(), zkey.clone(), "1".into(), "m".into(), "2".into(), "n".into()]),
+                4 => (
+                    vec!["BZPOPMIN".into(), zkey.clone(), "0".into()],
+                    vec!["ZADD".into(), zkey.clone(), "1".into(), "m".into(), "2".into(), "n".into()],
+                ),
                 _ => (
-                    vec!["BZMPOP".into(), "0".into(), "1".into(), zkey.clone(), "MAX".into(), "COUNT".into(), "5".into()],
+                    vec![
+                        "BZMPOP".into(),
+                        "0".into(),
+                        "1".into(),
+                        zkey.clone(),
+                        "MAX".into(),
+                        "COUNT".into(),
+                        "5".into(),
+                    ],
                     vec!["ZADD".into(), zkey.clone(), "1".into(), g.val()],
                 ),
             };
@@ -957,9 +991,11 @@ fn expired_and_evicted_keys_enter_the_log_as_del() {
     while !seen.iter().any(|l: &String| l == "DEL short") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
         for g in drain(&mut consumer, &srv) {
-            seen.extend(g.commands().iter().map(|cmd| {
-                cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
-            }));
+            seen.extend(
+                g.commands().iter().map(|cmd| {
+                    cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
+                }),
+            );
         }
     }
     assert!(seen.contains(&"DEL short".to_string()), "{seen:?}");
@@ -970,7 +1006,9 @@ fn expired_and_evicted_keys_enter_the_log_as_del() {
     let mut after: Vec<String> = Vec::new();
     for g in drain(&mut consumer, &srv) {
         after.extend(
-            g.commands().iter().map(|cmd| cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")),
+            g.commands()
+                .iter()
+                .map(|cmd| cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")),
         );
     }
     assert!(after.contains(&"DEL e1".to_string()) && after.contains(&"DEL e2".to_string()), "{after:?}");

@@ -8,7 +8,7 @@
 
 use super::change::{key_changed, ChangeKind, ChangeListener, KeyChange};
 use super::Keyspace;
-use crate::effects::{EffectSink, EffectLog};
+use crate::effects::{EffectLog, EffectSink};
 use rand::Rng;
 
 /// A `maxmemory-policy`.

@@ -6,7 +6,7 @@
 
 use super::change::{key_changed, ChangeKind, KeyChange};
 use super::Keyspace;
-use crate::effects::{EffectSink, EffectLog};
+use crate::effects::{EffectLog, EffectSink};
 use std::time::Instant;
 
 /// Keys sampled per batch (Redis's ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
