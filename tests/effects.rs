@@ -696,7 +696,9 @@ fn mixed_workload(port: u16, ops: usize, seed: u64) {
                     batch.push(vec!["EXEC".into()]);
                 }
                 6 if round.is_multiple_of(50) => batch.push(vec!["FLUSHDB".into()]),
-                7 if round.is_multiple_of(40) => batch.push(vec!["SWAPDB".into(), g.n(4).to_string(), g.n(4).to_string()]),
+                7 if round.is_multiple_of(40) => {
+                    batch.push(vec!["SWAPDB".into(), g.n(4).to_string(), g.n(4).to_string()])
+                }
                 _ => {
                     let cmd = g.command();
                     if cmd[0].starts_with('B') {
@@ -865,6 +867,11 @@ fn rewritten_forms_match_what_redis_propagates() {
         &["BLPOP", "lpx", "1"],
         &["SET", "kx", "v", "KEEPTTL"],
         &["SET", "kk", "v", "EXAT", "9999999999"],
+        &["SETNX", "n", "1"],
+        &["SET", "g", "1", "XX"],
+        &["SET", "g", "1"],
+        &["SET", "g", "2", "GET"],
+        &["GETSET", "g", "3"],
         &["SELECT", "3"],
         &["SET", "d3", "1"],
         &["SELECT", "0"],
@@ -951,6 +958,10 @@ fn rewritten_forms_match_what_redis_propagates() {
         "LPOP LPX",
         "SET KX V KEEPTTL",
         "SET KK V PXAT 9999999999000",
+        "SETNX N 1",
+        "SET G 1",
+        "SET G 2",
+        "SET G 3",
         "SELECT 3",
         "SET D3 1",
         "SELECT 0",
