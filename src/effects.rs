@@ -371,25 +371,41 @@ impl EffectLog {
         }
         let (first_db, last_db, inner_selects) = db_walk(&sink.items, last.map(|(db, _)| db));
         size += inner_selects;
-        let mut cur = self.state.load(Ordering::Acquire);
-        if cur & ACTIVE == 0 {
-            // No backlog: advance the offset only. The database sequence is ordered by this swap; the offset is a
-            // sum, so concurrent appends add up to the same total in any order.
-            let prev = self.idle_db.swap(last_db, Ordering::AcqRel);
-            let total = size + if prev != first_db { select_len(first_db) } else { 0 };
-            loop {
-                match self.state.compare_exchange_weak(cur, cur + total, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => {
-                        sink.items.clear();
-                        return;
-                    }
-                    Err(now) if now & ACTIVE == 0 => cur = now,
-                    // A consumer attached meanwhile: take the locked path (which forces a SELECT anyway).
-                    Err(_) => break,
-                }
-            }
+        if self.advance_idle(first_db, last_db, size) {
+            sink.items.clear();
+            return;
         }
         self.append_locked(sink, last, atomic);
+    }
+
+    /// Without a backlog, counts a group of `size` bytes (SELECTs between its effects included) running from
+    /// database `first_db` to `last_db`, and returns true. Returns false, counting nothing, once the backlog exists.
+    fn advance_idle(&self, first_db: usize, last_db: usize, size: u64) -> bool {
+        let mut cur = self.state.load(Ordering::Acquire);
+        if cur & ACTIVE != 0 {
+            return false;
+        }
+        // The database sequence is ordered by this swap; the offset is a sum, so concurrent appends add up to the
+        // same total in any order.
+        let prev = self.idle_db.swap(last_db, Ordering::AcqRel);
+        let total = size + if prev != first_db { select_len(first_db) } else { 0 };
+        loop {
+            match self.state.compare_exchange_weak(cur, cur + total, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(now) if now & ACTIVE == 0 => cur = now,
+                // A consumer attached meanwhile: the caller takes the locked path (which forces a SELECT anyway).
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// The `DEL` of a key that expired or was evicted. Without a backlog it is counted at once, building nothing
+    /// (the removal precedes the command or cycle that found it, as its DEL precedes that command's effect in the
+    /// log); otherwise it joins `sink`, to be appended with the rest of the group.
+    pub fn removed(&self, sink: &mut EffectSink, db: usize, key: &[u8]) {
+        if !self.advance_idle(db, db, resp_len(&[&b"DEL"[..], key])) {
+            sink.push(db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
+        }
     }
 
     fn append_locked(&self, sink: &mut EffectSink, last: Option<(usize, &[Bytes])>, atomic: bool) {
@@ -671,6 +687,19 @@ mod tests {
             let g = task.await.unwrap().unwrap();
             assert_eq!(g.commands().last().unwrap(), &argv(&["INCR", "n"]));
         });
+    }
+
+    #[test]
+    fn removals_are_counted_without_a_backlog_and_kept_with_one() {
+        let log = Arc::new(EffectLog::default());
+        let mut sink = EffectSink::default();
+        log.removed(&mut sink, 2, b"gone");
+        assert!(sink.is_empty());
+        assert_eq!(log.offset(), (resp(&["SELECT", "2"]).len() + resp(&["DEL", "gone"]).len()) as u64);
+        let mut c = log.subscribe();
+        log.removed(&mut sink, 2, b"gone");
+        log.append(&mut sink, None, false);
+        assert_eq!(c.try_next().unwrap().unwrap().commands(), vec![argv(&["SELECT", "2"]), argv(&["DEL", "gone"])]);
     }
 
     #[test]

@@ -36,6 +36,10 @@ impl crate::store::change::ChangeListener for Server {
         notify::notify(self, change.db, change.key, change.event);
         self.tracking.invalidate(&self.clients, &self.pubsub, change.key, change.client);
     }
+
+    fn effect_log(&self) -> Option<&crate::effects::EffectLog> {
+        Some(&self.effects)
+    }
 }
 
 /// Server-wide counters (INFO stats).
