@@ -301,7 +301,7 @@ pub static PARAMS: &[Param] = &[
         Kind::Memory(16 * 1024, u64::MAX),
         "1mb",
         true,
-        "Size of the write-effect backlog kept for replicas.",
+        "Bytes of write effects kept for consumers that reconnect (from the first consumer on).",
     ),
     p("replica-read-only", Kind::Bool, "yes", true, "Replicas refuse writes from clients."),
     p("http-port", Kind::Int(0, 65535), "0", false, "HTTP port for /metrics, /health and /ready (0 = off)."),

@@ -322,18 +322,18 @@ fn stats(srv: &Server, out: &mut String) {
 }
 
 fn replication(srv: &Server, out: &mut String) {
-    let backlog = srv.config.read().get("repl-backlog-size").and_then(|v| v.parse::<u64>().ok()).unwrap_or(1 << 20);
+    let b = srv.effects.info();
     kv(out, "role", "master");
     kv(out, "connected_slaves", 0);
     kv(out, "master_failover_state", "no-failover");
     kv(out, "master_replid", &srv.run_id);
     kv(out, "master_replid2", "0000000000000000000000000000000000000000");
-    kv(out, "master_repl_offset", srv.effects.offset());
+    kv(out, "master_repl_offset", b.master_repl_offset);
     kv(out, "second_repl_offset", -1);
-    kv(out, "repl_backlog_active", 0);
-    kv(out, "repl_backlog_size", backlog);
-    kv(out, "repl_backlog_first_byte_offset", 0);
-    kv(out, "repl_backlog_histlen", 0);
+    kv(out, "repl_backlog_active", u8::from(b.active));
+    kv(out, "repl_backlog_size", b.size);
+    kv(out, "repl_backlog_first_byte_offset", b.first_byte_offset);
+    kv(out, "repl_backlog_histlen", b.histlen);
 }
 
 fn cpu(out: &mut String) {

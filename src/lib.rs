@@ -7,7 +7,7 @@
 //!   family (`string.rs`, `keyspace.rs`, ...), each ending in its `COMMANDS` rows.
 //! - `store`: the keyspace (databases × shards), values, the keyspace-change path (`store/change.rs`) and active
 //!   expiry.
-//! - `effects`: the write-effect stream every write feeds.
+//! - `effects`: the write-effect log every write feeds: offsets, the backlog, consumers.
 //! - `server`: listener, connections, client registry and dispatch (the one gate for every command).
 //! - `acl`: ACL users, their rules, the permission check dispatch makes, the ACL log and the ACL file.
 //! - `config`: redis.conf parsing and the parameter registry behind CONFIG.

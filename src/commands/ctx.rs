@@ -50,6 +50,9 @@ pub struct Ctx<'a> {
     pub sink: EffectSink,
     /// Number of changes made; a write command with `dirty == 0` produces no effect.
     pub dirty: u64,
+    /// Set by a `Rewritten` handler whose arguments as sent are already the replayable form this time (plain SET):
+    /// dispatch then logs the argv itself, copied only when the log keeps it.
+    pub effect_as_sent: bool,
     /// Keys that gained data while clients wait on them; dispatch serves those clients after the command.
     pub ready: Vec<(usize, Bytes)>,
     /// Set by a blocking command that found no data: the keys and operation to wait for, and the timeout.
@@ -93,6 +96,7 @@ impl<'a> Ctx<'a> {
             caller,
             sink: EffectSink::default(),
             dirty: 0,
+            effect_as_sent: false,
             ready: Vec::new(),
             block: None,
             locks: SmallVec::new(),
@@ -432,6 +436,12 @@ impl<'a> Ctx<'a> {
         self.locks[li].1.data.set_expire(idx, at);
         self.changed_in(db, key, ChangeKind::Write, event);
         true
+    }
+
+    /// Records that the current command's arguments as sent are its replayable effect this time (a `Rewritten`
+    /// command in a case that needs no rewriting), sparing the copy [`Ctx::emit`] would make.
+    pub fn emit_as_sent(&mut self) {
+        self.effect_as_sent = true;
     }
 
     /// Appends a replayable effect for the current command (commands whose effect is `Rewritten`).

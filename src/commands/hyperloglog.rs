@@ -29,15 +29,23 @@ fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let elements: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
     let sparse_max = sparse_max(ctx);
     let result = ctx.modify_str(key, "pfadd", |v, existed| {
-        let cur = existed.then(|| std::mem::take(v));
-        let (out, result) = hll::pfadd(cur, &elements, sparse_max);
-        *v = out;
-        // Earlier elements' changes stay even when a later step fails, as in Redis.
-        let wrote = match &result {
-            Ok(changed) => *changed,
-            Err(_) => existed,
-        };
-        Ok((result, wrote))
+        if existed {
+            if let Err(e) = hll::is_valid(v) {
+                return Ok((Err(e), false));
+            }
+        } else {
+            *v = hll::pfadd(None, &[], sparse_max).0;
+        }
+        // Earlier elements' changes stay when a later one meets a corrupt value, as in Redis; the command is then
+        // reported as a write so its effect (which fails the same way) carries those changes to replicas.
+        let mut changed = !existed;
+        for e in &elements {
+            match hll::add(v, e, sparse_max) {
+                Ok(c) => changed |= c,
+                Err(err) => return Ok((Err(err), changed)),
+            }
+        }
+        Ok((Ok(changed), changed))
     })?;
     result.map(|changed| Reply::Int(changed as i64)).map_err(hll_err)
 }
@@ -49,8 +57,10 @@ fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let before = v.clone();
         let n = hll::count(&mut v).map_err(hll_err)?;
         if v != before {
-            // The cached cardinality was refreshed: a write, as in Redis.
+            // The cached cardinality was refreshed: a write, as in Redis, which propagates the PFCOUNT itself
+            // (replayed, it refreshes the same cache).
             store(ctx, &args[1], v, "pfadd");
+            ctx.emit(vec![Bytes::from_static(b"PFCOUNT"), args[1].clone()]);
         }
         return Ok(Reply::Int(n as i64));
     }
@@ -85,6 +95,6 @@ const G: &str = "hyperloglog";
 /// The HyperLogLog family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("pfadd", -2, WRITE | DENYOOM | FAST, Keys::one(1), pfadd).doc(G, "2.8.9", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "key [element [element ...]]").complexity("O(1) to add every element."),
-    spec("pfcount", -2, READONLY | MAY_REPLICATE, Keys::range(1, -1, 1), pfcount).doc(G, "2.8.9", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", "key [key ...]").complexity("O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys."),
+    spec("pfcount", -2, READONLY | MAY_REPLICATE, Keys::range(1, -1, 1), pfcount).rewritten().doc(G, "2.8.9", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", "key [key ...]").complexity("O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys."),
     spec("pfmerge", -2, WRITE | DENYOOM, Keys::range(1, -1, 1), pfmerge).doc(G, "2.8.9", "Merges one or more HyperLogLog values into a single key.", "destkey:key [sourcekey:key [sourcekey:key ...]]").complexity("O(N) to merge N HyperLogLogs, but with high constant times."),
 ];

@@ -183,6 +183,34 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 // ---- DEBUG ----
 
+/// DEBUG DIGEST: every database's keys, visiting one shard at a time (or through the locks EXEC holds: the row's
+/// `VISITS_ALL` makes a queued DEBUG lock everything).
+fn dataset_digest(ctx: &mut Ctx<'_>) -> String {
+    use crate::store::digest;
+    let now = ctx.now_ms;
+    let mut acc = [0u8; 20];
+    let ks = &ctx.srv.keyspace;
+    for db in 0..ks.db_count() {
+        for s in 0..ks.shard_count() {
+            ctx.with_shard(db, s, |sh, _| digest::add_shard(&mut acc, db, sh, now));
+        }
+    }
+    digest::hex(&acc)
+}
+
+/// DEBUG DIGEST-VALUE for one key of the selected database: zeros when it does not exist.
+fn value_digest(ctx: &mut Ctx<'_>, key: &[u8]) -> String {
+    use crate::store::digest;
+    let (db, now) = (ctx.db(), ctx.now_ms);
+    let h = crate::store::hash_key(key);
+    let shard = ctx.srv.keyspace.shard_of(h);
+    let d = ctx.with_shard(db, shard, |sh, _| {
+        let e = sh.data.find(h, key).and_then(|i| sh.data.entry(i))?;
+        (e.expire_at == 0 || e.expire_at > now).then(|| digest::value_digest(e))
+    });
+    digest::hex(&d.unwrap_or([0u8; 20]))
+}
+
 fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let sub = &args[1];
     let n = args.len();
@@ -199,7 +227,18 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             "    Panic inside the command handler (the server answers with an error and keeps running).",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
         ]));
+    }
+    if is(sub, "DIGEST") && n == 2 {
+        return Ok(Reply::SimpleOwned(dataset_digest(ctx)));
+    }
+    if is(sub, "DIGEST-VALUE") {
+        let replies = args[2..].iter().map(|k| Reply::SimpleOwned(value_digest(ctx, k))).collect();
+        return Ok(Reply::Array(replies));
     }
     if is(sub, "SLEEP") && n == 3 {
         let secs = crate::util::num::parse_f64(&args[2]).unwrap_or(0.0).max(0.0);
@@ -300,7 +339,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .complexity(
             "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
         ),
-    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED, Keys::None, debug)
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED | VISITS_ALL, Keys::None, debug)
         .doc(G, "1.0.0", "A container for debugging commands.", "subcommand [argument [argument ...]]")
         .complexity("Depends on subcommand."),
 ];

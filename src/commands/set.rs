@@ -85,10 +85,15 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(if count.is_some() { Reply::Set(vec![]) } else { Reply::Nil });
     }
     ctx.after_write(&key, "spop");
-    // Replayed as the deterministic SREM of what was popped.
-    let mut effect = vec![Bytes::from_static(b"SREM"), key];
-    effect.extend(popped.iter().cloned());
-    ctx.emit(effect);
+    if count.is_some() && ctx.peek(&key).is_none() {
+        // SPOP with a count that took the whole set: Redis propagates it as a DEL.
+        ctx.emit(vec![Bytes::from_static(b"DEL"), key]);
+    } else {
+        // Replayed as the deterministic SREM of what was popped.
+        let mut effect = vec![Bytes::from_static(b"SREM"), key];
+        effect.extend(popped.iter().cloned());
+        ctx.emit(effect);
+    }
     Ok(match count {
         None => Reply::Bulk(popped.remove(0)),
         Some(_) => Reply::Set(popped.into_iter().map(Reply::Bulk).collect()),

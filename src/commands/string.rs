@@ -162,7 +162,12 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_
             Bytes::from_static(b"PXAT"),
             ms_bytes(at),
         ]);
+    } else if !o.get {
+        // SET without an expiry (NX, XX and KEEPTTL held on the primary, so they hold on replay) and SETNX: the
+        // command as sent, so the common SET allocates nothing for its effect.
+        ctx.emit_as_sent();
     } else {
+        // GETSET and SET ... GET: without the GET, as Redis propagates them.
         let mut e = vec![Bytes::from_static(b"SET"), key.clone(), Bytes::copy_from_slice(value)];
         if o.keepttl {
             e.push(Bytes::from_static(b"KEEPTTL"));

@@ -350,20 +350,21 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
         cmd.stats.record_latency(took.as_nanos() as u64);
     }
     srv.stats.commands_processed.add(1);
+    let as_sent = nested && std::mem::take(&mut ctx.effect_as_sent);
     if ctx.dirty > dirty_before {
         srv.changes_since_save.fetch_add(ctx.dirty - dirty_before, Ordering::Relaxed);
-        if nested && cmd.spec.effect == Effect::Verbatim {
+        if nested && (cmd.spec.effect == Effect::Verbatim || as_sent) {
             let db = ctx.db();
             ctx.sink.push(db, args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
         }
     }
-    let _ = dirty_before;
     reply
 }
 
 /// Appends the command's effects to the stream while its shards are still locked.
 fn flush_effects(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
-    let verbatim = cmd.spec.effect == Effect::Verbatim && ctx.dirty > 0;
+    let as_sent = std::mem::take(&mut ctx.effect_as_sent);
+    let verbatim = (cmd.spec.effect == Effect::Verbatim || as_sent) && ctx.dirty > 0;
     if ctx.sink.is_empty() && !verbatim {
         return;
     }

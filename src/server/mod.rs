@@ -17,7 +17,7 @@ pub mod tracking;
 pub mod transport;
 
 use crate::config::Config;
-use crate::effects::EffectStream;
+use crate::effects::EffectLog;
 use crate::store::Keyspace;
 use crate::util::striped::Counter;
 use client::ClientRegistry;
@@ -35,6 +35,10 @@ impl crate::store::change::ChangeListener for Server {
     fn key_changed(&self, change: &crate::store::change::KeyChange<'_>) {
         notify::notify(self, change.db, change.key, change.event);
         self.tracking.invalidate(&self.clients, &self.pubsub, change.key, change.client);
+    }
+
+    fn effect_log(&self) -> Option<&crate::effects::EffectLog> {
+        Some(&self.effects)
     }
 }
 
@@ -155,7 +159,7 @@ pub struct Server {
     pub keyspace: Keyspace,
     /// ACL users and the ACL log.
     pub acl: crate::acl::Acl,
-    pub effects: EffectStream,
+    pub effects: std::sync::Arc<EffectLog>,
     pub clients: ClientRegistry,
     pub blocking: blocking::Blocking,
     pub pubsub: pubsub::PubSub,
@@ -200,7 +204,7 @@ impl Server {
             hot: Hot::default(),
             keyspace,
             acl: crate::acl::Acl::new(),
-            effects: EffectStream::default(),
+            effects: std::sync::Arc::new(EffectLog::default()),
             clients: ClientRegistry::default(),
             blocking: Default::default(),
             pubsub: Default::default(),
@@ -265,6 +269,7 @@ impl Server {
         self.hot.compression.store(cfg.get("compression") == Some("yes"), Ordering::Relaxed);
         self.hot.compression_min_size.store(us("compression-min-size").max(16), Ordering::Relaxed);
         self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
+        self.effects.set_backlog_size(int("repl-backlog-size"));
         let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
         self.acl.configure(cfg.get("acl-pubsub-default") == Some("allchannels"), us("acllog-max-len"));

@@ -43,6 +43,11 @@ pub struct KeyChange<'a> {
 pub trait ChangeListener {
     /// Called with the key's shard still locked.
     fn key_changed(&self, change: &KeyChange<'_>);
+
+    /// The effect log, which counts expiries' and evictions' DELs without building them while it keeps no backlog.
+    fn effect_log(&self) -> Option<&crate::effects::EffectLog> {
+        None
+    }
 }
 
 /// Applies the side effects of a change to `change.key`; the shard must be the key's, and still locked.
@@ -50,9 +55,10 @@ pub fn key_changed(shard: &Shard, change: KeyChange<'_>, sink: &mut EffectSink, 
     shard.touch_watchers(change.key);
     listener.key_changed(&change);
     match change.kind {
-        ChangeKind::Expire | ChangeKind::Evict => {
-            sink.push(change.db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(change.key)]);
-        }
+        ChangeKind::Expire | ChangeKind::Evict => match listener.effect_log() {
+            Some(log) => log.removed(sink, change.db, change.key),
+            None => sink.push(change.db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(change.key)]),
+        },
         ChangeKind::Write | ChangeKind::Delete => {}
     }
 }

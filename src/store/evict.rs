@@ -8,7 +8,7 @@
 
 use super::change::{key_changed, ChangeKind, ChangeListener, KeyChange};
 use super::Keyspace;
-use crate::effects::{EffectSink, EffectStream};
+use crate::effects::{EffectLog, EffectSink};
 use rand::Rng;
 
 /// A `maxmemory-policy`.
@@ -57,7 +57,7 @@ pub struct EvictParams {
 pub fn evict_one(
     ks: &Keyspace,
     listener: &dyn ChangeListener,
-    stream: &EffectStream,
+    stream: &EffectLog,
     p: EvictParams,
     rng: &mut impl Rng,
 ) -> bool {

@@ -6,7 +6,7 @@
 
 use super::change::{key_changed, ChangeKind, KeyChange};
 use super::Keyspace;
-use crate::effects::{EffectSink, EffectStream};
+use crate::effects::{EffectLog, EffectSink};
 use std::time::Instant;
 
 /// Keys sampled per batch (Redis's ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
@@ -17,7 +17,7 @@ const SAMPLE: usize = 20;
 pub fn active_expire_cycle(
     listener: &dyn super::change::ChangeListener,
     ks: &Keyspace,
-    stream: &EffectStream,
+    stream: &EffectLog,
     now_ms: u64,
     deadline: Instant,
     cursor: &mut usize,

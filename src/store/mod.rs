@@ -15,6 +15,7 @@ pub mod bits;
 pub mod change;
 pub mod compress;
 pub mod dict;
+pub mod digest;
 pub mod evict;
 pub mod expire;
 pub mod lazyfree;
