@@ -53,9 +53,8 @@ fn total_system_memory() -> u64 {
 }
 
 /// Renders the requested sections (`[]` = default; `all`, `everything`, or names).
-/// `compression` computes the compressed tier's totals (values, stored bytes, bytes saved); it walks the
-/// keyspace, so it runs only when the memory section is asked for, through the command's context.
-pub fn render(srv: &Server, requested: &[String], compression: &mut dyn FnMut() -> (u64, u64, u64)) -> String {
+/// Its cost does not grow with the number of keys: every figure is a counter or a per-shard count.
+pub fn render(srv: &Server, requested: &[String]) -> String {
     let mut wanted: Vec<&str> = Vec::new();
     if requested.is_empty() || requested.iter().any(|s| s == "default") {
         wanted.extend(DEFAULT);
@@ -94,7 +93,7 @@ pub fn render(srv: &Server, requested: &[String], compression: &mut dyn FnMut() 
         match *section {
             "server" => server(srv, &mut out),
             "clients" => clients(srv, &mut out),
-            "memory" => memory(srv, &mut out, compression),
+            "memory" => memory(srv, &mut out),
             "persistence" => persistence(srv, &mut out),
             "stats" => stats(srv, &mut out),
             "replication" => replication(srv, &mut out),
@@ -155,7 +154,7 @@ fn clients(srv: &Server, out: &mut String) {
     kv(out, "clients_in_timeout_table", 0);
 }
 
-fn memory(srv: &Server, out: &mut String, compression: &mut dyn FnMut() -> (u64, u64, u64)) {
+fn memory(srv: &Server, out: &mut String) {
     let rss = rss_bytes();
     let used = srv.refresh_used_memory();
     let (active, resident) = crate::memory::allocator_pages();
@@ -220,7 +219,7 @@ fn memory(srv: &Server, out: &mut String, compression: &mut dyn FnMut() -> (u64,
     kv(out, "mem_cluster_links", 0);
     kv(out, "mem_aof_buffer", 0);
     kv(out, "mem_allocator", crate::memory::ALLOCATOR);
-    let (ckeys, cbytes, saved) = compression();
+    let (ckeys, cbytes, saved) = srv.tier.totals.get();
     kv(out, "compressed_keys", ckeys);
     kv(out, "compressed_bytes", cbytes);
     kv(out, "compression_saved_bytes", saved);

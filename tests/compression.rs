@@ -113,3 +113,26 @@ fn incompressible_values_stay_raw_and_compression_can_be_turned_off() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "late"]), "raw");
 }
+
+/// INFO's compressed totals are running counts kept by the values themselves (no keyspace walk): they follow
+/// deletions, overwrites, in-place writes and flushes exactly.
+#[test]
+fn compressed_totals_follow_every_way_a_value_goes() {
+    let (_s, mut c) = loaded_and_compressed(300);
+    let saved = info_field(&mut c, "compression_saved_bytes");
+    for i in 0..100 {
+        let _: i64 = redis::cmd("DEL").arg(format!("doc:{i}")).query(&mut c).unwrap();
+    }
+    assert_eq!(info_field(&mut c, "compressed_keys"), 200);
+    assert!(info_field(&mut c, "compression_saved_bytes") < saved);
+    for i in 100..150 {
+        let _: () = redis::cmd("SET").arg(format!("doc:{i}")).arg("small").query(&mut c).unwrap();
+    }
+    assert_eq!(info_field(&mut c, "compressed_keys"), 150);
+    let _: i64 = redis::cmd("APPEND").arg("doc:150").arg("more").query(&mut c).unwrap();
+    assert_eq!(info_field(&mut c, "compressed_keys"), 149, "an in-place write stores the value raw");
+    let _: () = redis::cmd("FLUSHALL").query(&mut c).unwrap();
+    assert_eq!(info_field(&mut c, "compressed_keys"), 0);
+    assert_eq!(info_field(&mut c, "compressed_bytes"), 0);
+    assert_eq!(info_field(&mut c, "compression_saved_bytes"), 0);
+}

@@ -191,17 +191,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The compressed tier's totals over every database (INFO memory), visiting shards one at a time.
-    pub fn compression_totals(&mut self) -> (u64, u64, u64) {
-        let mut totals = (0, 0, 0);
-        for db in 0..self.srv.keyspace.db_count() {
-            for s in 0..self.srv.keyspace.shard_count() {
-                self.with_shard(db, s, |sh, _| crate::store::compress::add_totals(sh, &mut totals));
-            }
-        }
-        totals
-    }
-
     /// Runs `f` on shard `shard` of `db`: the held guard if this command holds it, else locked for the call.
     pub fn with_shard<R>(&mut self, db: usize, shard: usize, f: impl FnOnce(&mut Shard, &mut EffectSink) -> R) -> R {
         let ks = &self.srv.keyspace;

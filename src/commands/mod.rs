@@ -59,9 +59,9 @@ pub mod flags {
     /// database's shards for the command, so a multi-shard write (MSET, RENAME, an EXEC) is never seen half
     /// done, at the cost of holding the database for the walk; EXEC of such a command locks every shard.
     pub const ITERATES: u32 = 1 << 17;
-    /// Reads every shard of every database without naming keys (INFO's compression totals). Runs holding no
-    /// locks and visits shards one at a time; EXEC of such a command locks every shard up front, since a
-    /// transaction already holding some shards could not take the others in order.
+    /// Reads every shard of every database without naming keys (DEBUG DIGEST). Runs holding no locks and visits
+    /// shards one at a time; EXEC of such a command locks every shard up front, since a transaction already
+    /// holding some shards could not take the others in order.
     pub const VISITS_ALL: u32 = 1 << 18;
     /// Refused unless `enable-debug-command` allows it (Redis's CMD_PROTECTED: DEBUG).
     pub const PROTECTED: u32 = 1 << 19;

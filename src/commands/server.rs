@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let sections: Vec<String> = args[1..].iter().map(|a| text(a).to_ascii_lowercase()).collect();
-    let body = crate::info::render(ctx.srv, &sections, &mut || ctx.compression_totals());
+    let body = crate::info::render(ctx.srv, &sections);
     Ok(Reply::Verbatim("txt", Bytes::from(body)))
 }
 
@@ -311,7 +311,7 @@ static CONFIG_SUBS: &[CommandSpec] = &[
 
 /// The server family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("info", -1, LOADING | STALE | VISITS_ALL, Keys::None, info)
+    spec("info", -1, LOADING | STALE, Keys::None, info)
         .acl(&["dangerous"])
         .doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]")
         .complexity("O(1)"),

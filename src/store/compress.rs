@@ -10,6 +10,7 @@
 //! reply; a value read again while still warm is stored raw again.
 
 use bytes::Bytes;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// Largest dictionary LZ4 can use (its window).
@@ -20,14 +21,68 @@ pub const DICT_MAX: usize = 64 * 1024;
 pub struct Dictionary {
     pub id: u32,
     pub bytes: Vec<u8>,
+    /// The totals of the tier that built it: values compressed with it count there.
+    pub totals: Arc<Totals>,
 }
 
-/// A compressed string value.
-#[derive(Debug, Clone)]
+/// A compressed string value. Every one alive is counted in its dictionary's [`Totals`] (made, cloned and
+/// dropped), so INFO reads the compressed tier's size without walking the keyspace.
+#[derive(Debug)]
 pub struct Compressed {
     data: Box<[u8]>,
     len: u32,
     dict: Arc<Dictionary>,
+}
+
+/// Running totals of the compressed values alive: how many, their compressed bytes, and the bytes they save.
+#[derive(Debug, Default)]
+pub struct Totals {
+    values: AtomicU64,
+    stored: AtomicU64,
+    saved: AtomicU64,
+}
+
+impl Totals {
+    fn change(&self, c: &Compressed, add: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stored = c.data.len() as u64;
+        let saved = (c.len as u64).saturating_sub(stored);
+        if add {
+            self.values.fetch_add(1, Relaxed);
+            self.stored.fetch_add(stored, Relaxed);
+            self.saved.fetch_add(saved, Relaxed);
+        } else {
+            self.values.fetch_sub(1, Relaxed);
+            self.stored.fetch_sub(stored, Relaxed);
+            self.saved.fetch_sub(saved, Relaxed);
+        }
+    }
+
+    /// (values, their compressed bytes, bytes saved), for INFO memory.
+    pub fn get(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.values.load(Relaxed), self.stored.load(Relaxed), self.saved.load(Relaxed))
+    }
+}
+
+impl Compressed {
+    fn counted(data: Box<[u8]>, len: u32, dict: Arc<Dictionary>) -> Compressed {
+        let c = Compressed { data, len, dict };
+        c.dict.totals.change(&c, true);
+        c
+    }
+}
+
+impl Clone for Compressed {
+    fn clone(&self) -> Self {
+        Compressed::counted(self.data.clone(), self.len, self.dict.clone())
+    }
+}
+
+impl Drop for Compressed {
+    fn drop(&mut self) {
+        self.dict.totals.change(self, false);
+    }
 }
 
 impl PartialEq for Compressed {
@@ -70,7 +125,7 @@ pub fn compress(value: &[u8], dict: &Arc<Dictionary>) -> Option<Compressed> {
     if out.len() > value.len() - value.len() / 8 {
         return None;
     }
-    Some(Compressed { data: out.into_boxed_slice(), len: value.len() as u32, dict: dict.clone() })
+    Some(Compressed::counted(out.into_boxed_slice(), value.len() as u32, dict.clone()))
 }
 
 /// Builds a dictionary from sample values: their concatenation, most recent last (LZ4 favours near matches),
@@ -83,7 +138,7 @@ pub fn build_dictionary(id: u32, samples: &[Bytes]) -> Dictionary {
         }
         bytes.extend_from_slice(s);
     }
-    Dictionary { id, bytes }
+    Dictionary { id, bytes, totals: Arc::default() }
 }
 
 #[cfg(test)]
@@ -146,6 +201,8 @@ const DRIFT_WINDOW: u64 = 20_000;
 /// State of the compressed tier: the current dictionary, the sweep position and the drift watch.
 #[derive(Debug, Default)]
 pub struct Tier {
+    /// The compressed values alive, whichever dictionary they use.
+    pub totals: Arc<Totals>,
     dict: parking_lot::RwLock<Option<Arc<Dictionary>>>,
     next_id: std::sync::atomic::AtomicU32,
     cursors: parking_lot::Mutex<Vec<u32>>,
@@ -186,7 +243,8 @@ impl Tier {
             return;
         }
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        *self.dict.write() = Some(Arc::new(build_dictionary(id, &samples)));
+        let dict = Dictionary { totals: self.totals.clone(), ..build_dictionary(id, &samples) };
+        *self.dict.write() = Some(Arc::new(dict));
         *self.window.lock() = (0, 0, 0, None, false);
     }
 
@@ -267,16 +325,5 @@ impl Tier {
             cursors[gid] = if i >= end { 0 } else { i };
         }
         done
-    }
-}
-
-/// Adds one shard's compressed values to `totals` (values, their compressed bytes, bytes saved), for INFO.
-pub fn add_totals(shard: &super::Shard, totals: &mut (u64, u64, u64)) {
-    for (_, slot) in shard.data.dict.iter() {
-        if let super::Value::Str(super::StrValue::Lz4(c)) = &slot.val.value {
-            totals.0 += 1;
-            totals.1 += c.stored_len() as u64;
-            totals.2 += (c.len() - c.stored_len().min(c.len())) as u64;
-        }
     }
 }
