@@ -1,8 +1,9 @@
 //! The one gate every command passes, whoever sends it.
 //!
-//! Order of checks (as Redis's `processCommand`): the command exists, arity, authentication, ACL permissions
-//! (`acl::check_command`), MULTI queueing, CLIENT PAUSE. Then [`call`] locks the shards the command names, runs the handler inside a panic boundary,
-//! records statistics, and hands the write effect to the stream while the shards are still locked.
+//! Order of checks (as Redis's `processCommand`): the command exists, arity, protected commands (DEBUG),
+//! authentication, ACL permissions (`acl::check_command`), MULTI queueing, CLIENT PAUSE. Then [`call`] locks the
+//! shards the command names, runs the handler inside a panic boundary, records statistics, and hands the write
+//! effect to the stream while the shards are still locked.
 
 use crate::commands::ctx::{Caller, Ctx};
 use crate::commands::{flags, Command, Effect, Lookup, TABLE};
@@ -156,9 +157,7 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     // CLIENT PAUSE WRITE holds every command that may propagate: writes, and PUBLISH/PFCOUNT (may-replicate).
     let is_write = spec.has(flags::WRITE)
         || spec.has(flags::MAY_REPLICATE)
-        || spec.name == "exec"
-            && (queue_has(client.multi.as_ref(), flags::WRITE)
-                || queue_has(client.multi.as_ref(), flags::MAY_REPLICATE));
+        || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::WRITE | flags::MAY_REPLICATE);
     if !spec.has(flags::NO_AUTH) || spec.name == "exec" {
         if let Some(until) = srv.paused_for(is_write, now) {
             return Outcome::Paused(until);
@@ -254,8 +253,9 @@ pub fn serve_ready(srv: &Server, client: &mut ClientState, ready: Vec<(usize, By
     client.db = saved_db;
 }
 
-fn queue_has(multi: Option<&MultiState>, flag: u32) -> bool {
-    multi.is_some_and(|m| m.queue.iter().any(|a| resolve(a).is_ok_and(|c| c.spec.has(flag))))
+/// True when some queued command has any of `flags`.
+fn queue_has(multi: Option<&MultiState>, flags: u32) -> bool {
+    multi.is_some_and(|m| m.queue.iter().any(|a| resolve(a).is_ok_and(|c| c.spec.flags & flags != 0)))
 }
 
 /// Takes the shard locks a command needs before it runs: the shards of its keys, or all shards for commands
