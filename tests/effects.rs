@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{frame, TestServer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -29,16 +29,6 @@ struct Client {
     w: TcpStream,
 }
 
-fn encode(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 impl Client {
     fn connect(port: u16) -> Client {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -57,7 +47,7 @@ impl Client {
     }
 
     fn send(&mut self, args: &[Vec<u8>]) -> bool {
-        self.send_raw(&encode(args))
+        self.send_raw(&frame(&args.iter().map(Vec::as_slice).collect::<Vec<_>>()))
     }
 
     fn line(&mut self) -> std::io::Result<String> {
@@ -316,11 +306,11 @@ fn replay(target: &TestServer, groups: &[EffectGroup], configs: &[(u64, Vec<Vec<
         let mut data = Vec::new();
         for g in batch {
             while let Some((_, args)) = configs.next_if(|(at, _)| *at <= g.start) {
-                data.extend_from_slice(&encode(args));
+                data.extend_from_slice(&frame(&args.iter().map(|a| &a[..]).collect::<Vec<_>>()));
                 sent.push(args.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect());
             }
             for cmd in g.commands() {
-                data.extend_from_slice(&encode(&cmd.iter().map(|a| a.to_vec()).collect::<Vec<_>>()));
+                data.extend_from_slice(&frame(&cmd.iter().map(|a| &a[..]).collect::<Vec<_>>()));
                 sent.push(cmd);
             }
         }
@@ -715,7 +705,7 @@ fn mixed_workload(port: u16, ops: usize, seed: u64) {
         }
         let mut data = Vec::new();
         for cmd in &batch {
-            data.extend_from_slice(&encode(&cmd.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>()));
+            data.extend_from_slice(&frame(&cmd.iter().map(|x| x.as_bytes()).collect::<Vec<_>>()));
         }
         assert!(a.send_raw(&data));
         for _ in &batch {

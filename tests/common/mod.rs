@@ -84,6 +84,17 @@ impl Drop for TestServer {
     }
 }
 
+/// A RESP multibulk frame for `args`.
+pub fn frame(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 /// A byte-level client.
 pub struct RawConn {
     pub s: TcpStream,
