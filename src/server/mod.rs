@@ -184,6 +184,8 @@ pub struct Server {
     pub startup_memory: u64,
     /// Allocated bytes as last read from the allocator (refreshed by the cron and by INFO).
     pub used_memory: AtomicU64,
+    /// The best eviction candidates seen so far; one evicting worker at a time, as in Redis.
+    evict_pool: parking_lot::Mutex<crate::store::evict::EvictionPool>,
     /// Samples for the instantaneous_* INFO fields: (unix ms, commands, input bytes, output bytes).
     pub samples: Mutex<std::collections::VecDeque<(u64, u64, u64, u64)>>,
     shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
@@ -225,6 +227,7 @@ impl Server {
             memory_peak: AtomicU64::new(0),
             startup_memory: crate::memory::used_memory(),
             used_memory: AtomicU64::new(crate::memory::used_memory()),
+            evict_pool: Default::default(),
             samples: Mutex::new(Default::default()),
             shutdown_tx,
             config: RwLock::new(config),
@@ -360,15 +363,32 @@ impl Server {
             lfu_decay_minutes: self.hot.lfu_decay_time.load(Ordering::Relaxed),
         };
         let mut rng = rand::thread_rng();
+        let mut pool = self.evict_pool.lock();
         let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        // Another worker may have evicted while this one waited for the pool: its reading is the newest.
+        let mut used = self.used_memory.load(Ordering::Relaxed);
+        // A little beyond the excess, so the next few writes do not each pay an allocator reading; the pool keeps
+        // those extra victims the best ones.
+        let slack = (max / 512).min(1 << 20);
         loop {
-            for _ in 0..32 {
-                if !crate::store::evict::evict_one(&self.keyspace, self, &self.effects, params, &mut rng) {
+            let mut to_free = (used.saturating_sub(max) + slack) as i64;
+            let mut freed_total = 0;
+            while to_free > 0 {
+                let evict = crate::store::evict::evict_one;
+                let Some(freed) = evict(&self.keyspace, self, &self.effects, &mut pool, params, &mut rng) else {
                     return self.refresh_used_memory() <= max;
-                }
+                };
                 self.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
+                to_free -= freed as i64;
+                freed_total += freed;
             }
-            if self.refresh_used_memory() <= max {
+            if used.saturating_sub(freed_total) + slack / 2 <= max {
+                // Trust the estimate until the next check: a short one makes that check read the allocator again.
+                self.used_memory.store(used - freed_total.min(used), Ordering::Relaxed);
+                return true;
+            }
+            used = self.refresh_used_memory();
+            if used <= max {
                 return true;
             }
             if Instant::now() > deadline {

@@ -1,8 +1,9 @@
 //! maxmemory eviction: the eight Redis policies, by sampling.
 //!
-//! Each step picks a random non-empty database and shard, samples `maxmemory-samples` candidates there (all keys,
-//! or only keys with a TTL for the `volatile-*` policies), and evicts the best one by the policy's measure: longest
-//! idle (LRU), lowest decayed access counter (LFU), nearest expiry (TTL) or any (random). The key leaves through the
+//! Each step samples `maxmemory-samples` candidates from a random shard of every non-empty database (all keys, or
+//! only keys with a TTL for the `volatile-*` policies) into an [`EvictionPool`] of the best candidates so far, and
+//! evicts the pool's best by the policy's measure: longest idle (LRU), lowest decayed access counter (LFU),
+//! nearest expiry (TTL). The random policies take any key of a random shard. The key leaves through the
 //! keyspace-change path, so WATCH, notifications (`evicted`), client-side caching and the write-effect stream
 //! (`DEL`) all see it. A shard's lock is held only for one sample and one removal.
 
@@ -53,61 +54,162 @@ pub struct EvictParams {
     pub lfu_decay_minutes: u64,
 }
 
-/// Evicts one key; returns false when no key is eligible under the policy.
+impl EvictParams {
+    /// How good a victim `e` is under the policy: higher is better.
+    fn score(&self, e: &super::value::Entry) -> u64 {
+        match self.policy {
+            Policy::AllkeysLru | Policy::VolatileLru => u64::from(self.lru_now.saturating_sub(e.access)),
+            Policy::AllkeysLfu | Policy::VolatileLfu => {
+                255 - u64::from(super::lfu::decayed(e.freq, e.access, self.lru_now, self.lfu_decay_minutes))
+            }
+            Policy::VolatileTtl => u64::MAX - e.expire_at,
+            _ => 0,
+        }
+    }
+}
+
+/// Redis's eviction pool (`EVPOOL_SIZE`): the best candidates seen by earlier samples, kept across evictions.
+/// Sampling a handful of keys per eviction alone often finds no old key once most of them are gone; carrying
+/// the best ones forward makes the approximation close to true LRU/LFU (Redis's own reasoning in evict.c).
+#[derive(Debug, Default)]
+pub struct EvictionPool {
+    /// Sorted by score, best victim last.
+    candidates: Vec<Candidate>,
+    /// The policy the candidates were scored under; a policy change empties the pool.
+    policy: Option<Policy>,
+}
+
+#[derive(Debug)]
+struct Candidate {
+    score: u64,
+    db: usize,
+    hash: u64,
+    key: bytes::Bytes,
+}
+
+const POOL_SIZE: usize = 16;
+
+impl EvictionPool {
+    fn offer(&mut self, c: Candidate) {
+        if self.candidates.iter().any(|o| o.db == c.db && o.hash == c.hash && o.key == c.key) {
+            return;
+        }
+        if self.candidates.len() == POOL_SIZE {
+            if self.candidates[0].score >= c.score {
+                return;
+            }
+            self.candidates.remove(0);
+        }
+        let at = self.candidates.partition_point(|o| o.score <= c.score);
+        self.candidates.insert(at, c);
+    }
+
+    /// Samples one random non-empty shard of every non-empty database into the pool.
+    fn refill(&mut self, ks: &Keyspace, p: &EvictParams, rng: &mut impl Rng) {
+        let shards = ks.shard_count();
+        for db in 0..ks.db_count() {
+            let (keys, volatile) = ks.db_sizes(db);
+            if (if p.policy.volatile_only() { volatile } else { keys }) == 0 {
+                continue;
+            }
+            let s0 = rng.gen_range(0..shards);
+            for i in 0..shards {
+                let shard = ks.lock(db, (s0 + i) % shards);
+                let pool = if p.policy.volatile_only() { shard.data.volatile_len() } else { shard.data.dict.len() };
+                if pool == 0 {
+                    continue;
+                }
+                for _ in 0..p.samples.max(1) {
+                    let idx = if p.policy.volatile_only() {
+                        shard.data.random_volatile(rng)
+                    } else {
+                        shard.data.dict.random_slot(rng)
+                    };
+                    let Some(idx) = idx else { continue };
+                    let (Some(e), Some(key)) = (shard.data.entry(idx), shard.data.key(idx)) else { continue };
+                    let c = Candidate { score: p.score(e), db, hash: super::hash_key(key), key: key.clone() };
+                    self.offer(c);
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Evicts one key and returns about how many bytes that freed; `None` when no key is eligible under the policy.
 pub fn evict_one(
+    ks: &Keyspace,
+    listener: &dyn ChangeListener,
+    stream: &EffectLog,
+    pool: &mut EvictionPool,
+    p: EvictParams,
+    rng: &mut impl Rng,
+) -> Option<u64> {
+    if p.policy == Policy::NoEviction {
+        return None;
+    }
+    if matches!(p.policy, Policy::AllkeysRandom | Policy::VolatileRandom) {
+        return evict_random(ks, listener, stream, p, rng);
+    }
+    if pool.policy != Some(p.policy) {
+        pool.candidates.clear();
+        pool.policy = Some(p.policy);
+    }
+    // A few rounds: candidates may have been deleted or touched since they were pooled.
+    for _ in 0..4 {
+        pool.refill(ks, &p, rng);
+        while let Some(c) = pool.candidates.pop() {
+            let mut shard = ks.lock(c.db, ks.shard_of(c.hash));
+            let Some(idx) = shard.data.find(c.hash, &c.key) else { continue };
+            let Some(e) = shard.data.entry(idx) else { continue };
+            // Used since it was pooled (its score only grows while untouched): no longer a victim to trust.
+            if p.score(e) < c.score || (p.policy.volatile_only() && e.expire_at == 0) {
+                continue;
+            }
+            return Some(remove_evicted(&mut shard, c.db, idx, listener, stream));
+        }
+    }
+    None
+}
+
+/// The random policies: any key of a random non-empty shard, no pool.
+fn evict_random(
     ks: &Keyspace,
     listener: &dyn ChangeListener,
     stream: &EffectLog,
     p: EvictParams,
     rng: &mut impl Rng,
-) -> bool {
-    if p.policy == Policy::NoEviction {
-        return false;
-    }
+) -> Option<u64> {
     let dbs = ks.db_count();
     let shards = ks.shard_count();
     let db0 = rng.gen_range(0..dbs);
     let s0 = rng.gen_range(0..shards);
     for i in 0..dbs * shards {
         let db = (db0 + i / shards) % dbs;
-        let shard_idx = (s0 + i) % shards;
-        let mut shard = ks.lock(db, shard_idx);
-        let pool = if p.policy.volatile_only() { shard.data.volatile_len() } else { shard.data.dict.len() };
-        if pool == 0 {
-            continue;
+        let mut shard = ks.lock(db, (s0 + i) % shards);
+        let idx =
+            if p.policy.volatile_only() { shard.data.random_volatile(rng) } else { shard.data.dict.random_slot(rng) };
+        if let Some(idx) = idx {
+            return Some(remove_evicted(&mut shard, db, idx, listener, stream));
         }
-        let mut best: Option<(u32, u64)> = None;
-        for _ in 0..p.samples.max(1) {
-            let idx = if p.policy.volatile_only() {
-                shard.data.random_volatile(rng)
-            } else {
-                shard.data.dict.random_slot(rng)
-            };
-            let Some(idx) = idx else { continue };
-            let Some(e) = shard.data.entry(idx) else { continue };
-            // Higher is a better victim.
-            let score = match p.policy {
-                Policy::AllkeysLru | Policy::VolatileLru => u64::from(p.lru_now.saturating_sub(e.access)),
-                Policy::AllkeysLfu | Policy::VolatileLfu => {
-                    255 - u64::from(super::lfu::decayed(e.freq, e.access, p.lru_now, p.lfu_decay_minutes))
-                }
-                Policy::VolatileTtl => u64::MAX - e.expire_at,
-                _ => 0,
-            };
-            if best.is_none_or(|(_, s)| score > s) {
-                best = Some((idx, score));
-            }
-            if matches!(p.policy, Policy::AllkeysRandom | Policy::VolatileRandom) {
-                break;
-            }
-        }
-        let Some((idx, _)) = best else { continue };
-        let Some((key, _value)) = shard.data.remove(idx) else { continue };
-        let mut sink = EffectSink::default();
-        let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: "evicted", client: 0 };
-        key_changed(&shard, change, &mut sink, listener);
-        stream.append(&mut sink, None, false);
-        return true;
     }
-    false
+    None
+}
+
+/// Removes slot `idx` as an eviction, through the keyspace-change path; returns the bytes freed, about.
+fn remove_evicted(
+    shard: &mut super::Shard,
+    db: usize,
+    idx: u32,
+    listener: &dyn ChangeListener,
+    stream: &EffectLog,
+) -> u64 {
+    let Some((key, value)) = shard.data.remove(idx) else { return 0 };
+    // Key and value bytes plus the slot, entry and allocation headers.
+    let freed = (key.len() + value.value.heap_bytes() + 64) as u64;
+    let mut sink = EffectSink::default();
+    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: "evicted", client: 0 };
+    key_changed(shard, change, &mut sink, listener);
+    stream.append(&mut sink, None, false);
+    freed
 }
