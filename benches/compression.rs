@@ -4,9 +4,9 @@
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
-use strata::server::client::ClientState;
-use strata::server::dispatch::{dispatch, Outcome};
-use strata::server::Server;
+use strata::engine::client::Session;
+use strata::engine::execute::{execute, Outcome};
+use strata::engine::Server;
 use strata::store::compress::{build_dictionary, compress};
 
 fn doc(i: usize) -> Vec<u8> {
@@ -28,17 +28,17 @@ fn codec(c: &mut Criterion) {
 }
 
 fn get_raw_vs_compressed(c: &mut Criterion) {
-    let srv = Server::new(strata::Config::default());
+    let srv = Server::new(strata::Config::default(), strata::commands::table());
     let info = srv.clients.register("bench".into(), "bench".into());
-    let mut state = ClientState::new(info, true);
+    let mut state = Session::new(info, true);
     let args = |v: &[&[u8]]| v.iter().map(|s| Bytes::copy_from_slice(s)).collect::<Vec<_>>();
     let value = doc(1);
     for i in 0..300 {
-        let _ = dispatch(&srv, &mut state, &args(&[b"SET", format!("d{i}").as_bytes(), &doc(i)]));
+        let _ = execute(&srv, &mut state, &args(&[b"SET", format!("d{i}").as_bytes(), &doc(i)]));
     }
-    let _ = dispatch(&srv, &mut state, &args(&[b"SET", b"raw", &value]));
-    let _ = dispatch(&srv, &mut state, &args(&[b"SET", b"cold", &value]));
-    let _ = dispatch(&srv, &mut state, &args(&[b"CONFIG", b"SET", b"compression-cold-seconds", b"0"]));
+    let _ = execute(&srv, &mut state, &args(&[b"SET", b"raw", &value]));
+    let _ = execute(&srv, &mut state, &args(&[b"SET", b"cold", &value]));
+    let _ = execute(&srv, &mut state, &args(&[b"CONFIG", b"SET", b"compression-cold-seconds", b"0"]));
     let params = |deadline| strata::store::compress::ColdParams {
         min_size: 64,
         cold_secs: 0,
@@ -52,7 +52,7 @@ fn get_raw_vs_compressed(c: &mut Criterion) {
     let get_cold = args(&[b"GET", b"cold"]);
     let mut run = |name: &str, cmd: &Vec<Bytes>| {
         c.bench_function(name, |b| {
-            b.iter(|| match dispatch(&srv, &mut state, black_box(cmd)) {
+            b.iter(|| match execute(&srv, &mut state, black_box(cmd)) {
                 Outcome::Reply(r) => black_box(r),
                 _ => strata::protocol::Reply::Nil,
             })

@@ -3,10 +3,10 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use strata::engine::client::Session;
+use strata::engine::execute::{execute, Outcome};
+use strata::engine::Server;
 use strata::protocol::{encode, Decoded, Decoder, Protocol, Reply};
-use strata::server::client::ClientState;
-use strata::server::dispatch::{dispatch, Outcome};
-use strata::server::Server;
 
 fn pipelined_sets(n: usize) -> Vec<u8> {
     let mut v = Vec::new();
@@ -51,16 +51,16 @@ fn encode_replies(c: &mut Criterion) {
 }
 
 fn dispatch_commands(c: &mut Criterion) {
-    let srv = Server::new(strata::Config::default());
+    let srv = Server::new(strata::Config::default(), strata::commands::table());
     let info = srv.clients.register("bench".into(), "bench".into());
-    let mut state = ClientState::new(info, true);
+    let mut state = Session::new(info, true);
     let args = |v: &[&str]| v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
     let set = args(&["SET", "key:1", "some value of moderate length"]);
     let get = args(&["GET", "key:1"]);
     let incr = args(&["INCR", "counter"]);
     let mut run = |name: &str, cmd: &Vec<Bytes>| {
         c.bench_function(name, |b| {
-            b.iter(|| match dispatch(&srv, &mut state, black_box(cmd)) {
+            b.iter(|| match execute(&srv, &mut state, black_box(cmd)) {
                 Outcome::Reply(r) => black_box(r),
                 Outcome::Paused(_) | Outcome::Block(_) => Reply::Nil,
             })

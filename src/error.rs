@@ -35,6 +35,13 @@ impl CmdError {
         CmdError::err(format!("wrong number of arguments for '{name}' command"))
     }
 
+    /// What a RESP2 subscriber gets for a command other than (P)SUBSCRIBE, (P)UNSUBSCRIBE, PING, QUIT, RESET.
+    pub fn subscribed_context(name: &str) -> Self {
+        CmdError::err(format!(
+            "Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ))
+    }
+
     /// `-ERR unknown subcommand 'x'. Try CONFIG HELP.`
     pub fn unknown_subcommand(sub: &[u8], container: &str) -> Self {
         CmdError::err(format!(

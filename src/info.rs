@@ -1,8 +1,7 @@
 //! INFO: Redis's sections and field names, so `redis-cli --stat`, redis_exporter and dashboards read Strata as
 //! they read Redis. Every number comes from the server's own counters.
 
-use crate::commands::TABLE;
-use crate::server::Server;
+use crate::engine::state::Server;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -101,7 +100,7 @@ pub fn render(srv: &Server, requested: &[String]) -> String {
             "errorstats" => errorstats(srv, &mut out),
             "cluster" => kv(&mut out, "cluster_enabled", 0),
             "keyspace" => keyspace(srv, &mut out),
-            "commandstats" => commandstats(&mut out),
+            "commandstats" => commandstats(srv, &mut out),
             "latencystats" => latencystats(srv, &mut out),
             _ => {}
         }
@@ -128,7 +127,7 @@ fn server(srv: &Server, out: &mut String) {
     kv(out, "process_supervised", "no");
     kv(out, "run_id", &srv.run_id);
     kv(out, "tcp_port", srv.port.load(Ordering::Relaxed));
-    kv(out, "server_time_usec", crate::server::unix_us());
+    kv(out, "server_time_usec", crate::util::clock::unix_us());
     kv(out, "uptime_in_seconds", uptime);
     kv(out, "uptime_in_days", uptime / 86400);
     kv(out, "hz", cfg.cached.hz);
@@ -377,23 +376,24 @@ fn latencystats(srv: &Server, out: &mut String) {
     if percentiles.is_empty() {
         return;
     }
-    for c in &TABLE.commands {
-        if let Some(h) = c.stats.latency() {
+    for c in &srv.table.commands {
+        if let Some(h) = srv.stats_of(c).latency() {
             let line = crate::util::latency::format_percentiles(&h, &percentiles);
             kv(out, &format!("latency_percentiles_usec_{}", c.full_name), line);
         }
     }
 }
 
-fn commandstats(out: &mut String) {
-    for c in &TABLE.commands {
-        let calls = c.stats.calls();
-        let rejected = c.stats.rejected();
-        let failed = c.stats.failed();
+fn commandstats(srv: &Server, out: &mut String) {
+    for c in &srv.table.commands {
+        let stats = srv.stats_of(c);
+        let calls = stats.calls();
+        let rejected = stats.rejected();
+        let failed = stats.failed();
         if calls == 0 && rejected == 0 && failed == 0 {
             continue;
         }
-        let usec = c.stats.usec();
+        let usec = stats.usec();
         let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
         kv(
             out,

@@ -3,13 +3,14 @@
 //! # Layout
 //! - `protocol`: RESP decoding (requests, inline commands, limits) and reply encoding (RESP2/RESP3). Imports nothing
 //!   else from the crate.
-//! - `commands`: the command table (`commands/mod.rs`), the handler context (`ctx.rs`), and one file per command
-//!   family (`string.rs`, `keyspace.rs`, ...), each ending in its `COMMANDS` rows.
+//! - `engine`: the shared state, sessions, the command table's types, and the one gate every command passes
+//!   (`engine/execute.rs`); ACL users and checks (`engine/acl/`); blocking, pub/sub, tracking, notifications.
+//! - `commands`: one file per command family (`string.rs`, `keyspace.rs`, ...), each ending in its `COMMANDS`
+//!   rows; `commands/mod.rs` joins them into the table and installs it into the engine.
 //! - `store`: the keyspace (databases × shards), values, the keyspace-change path (`store/change.rs`) and active
 //!   expiry.
 //! - `effects`: the write-effect log every write feeds: offsets, the backlog, consumers.
-//! - `server`: listener, connections, client registry and dispatch (the one gate for every command).
-//! - `acl`: ACL users, their rules, the permission check dispatch makes, the ACL log and the ACL file.
+//! - `server`: the network floor: listener, connections, TLS.
 //! - `config`: redis.conf parsing and the parameter registry behind CONFIG.
 //! - `info`: the INFO sections.
 //! - `error`: every error text sent to clients.
@@ -17,10 +18,10 @@
 
 #![cfg_attr(not(test), deny(clippy::panic, clippy::unwrap_used, clippy::expect_used))]
 
-pub mod acl;
 pub mod commands;
 pub mod config;
 pub mod effects;
+pub mod engine;
 pub mod error;
 pub mod info;
 pub mod memory;

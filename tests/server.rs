@@ -93,7 +93,7 @@ fn unix_now() -> u64 {
 /// A server started from a full `Config` (for a config file as the first argument).
 struct FileServer {
     port: u16,
-    srv: Arc<strata::server::Server>,
+    srv: Arc<strata::engine::Server>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 

@@ -15,10 +15,10 @@
 //!   RESP3, errors must be error lines with a code, and the server still answers PING afterwards.
 
 use bytes::{Bytes, BytesMut};
+use strata::engine::client::{cflags, Session};
+use strata::engine::execute::{execute, Outcome};
+use strata::engine::Server;
 use strata::protocol::{encode, Decoded, Decoder, Protocol, Reply};
-use strata::server::client::{cflags, ClientState};
-use strata::server::dispatch::{dispatch, Outcome};
-use strata::server::Server;
 use strata::util::splitargs::split_args;
 
 /// What one decoder run produced: the commands, then the error that stopped it, if any.
@@ -324,7 +324,7 @@ pub const SEED_KEYS: &[&str] =
 /// An in-process server and one client on it.
 pub struct Engine {
     pub srv: Server,
-    pub state: ClientState,
+    pub state: Session,
     baseline: Vec<(&'static str, String)>,
     /// Commands dispatched (fuzzed ones only).
     pub executed: u64,
@@ -347,9 +347,9 @@ impl Engine {
             .filter(|p| p.mutable)
             .map(|p| (p.name, cfg.get(p.name).unwrap_or_default().to_string()))
             .collect();
-        let srv = Server::new(cfg);
+        let srv = Server::new(cfg, strata::commands::table());
         let info = srv.clients.register("127.0.0.1:1".into(), "127.0.0.1:6379".into());
-        let state = ClientState::new(info, true);
+        let state = Session::new(info, true);
         let mut e = Engine { srv, state, baseline, executed: 0 };
         e.seed();
         e
@@ -358,7 +358,7 @@ impl Engine {
     /// Dispatches argv as the connection would, resolving waits at once: a blocking command that would wait
     /// times out immediately, and a pause is lifted (it would only delay the next command).
     pub fn run(&mut self, argv: &[Bytes]) -> Reply {
-        match dispatch(&self.srv, &mut self.state, argv) {
+        match execute(&self.srv, &mut self.state, argv) {
             Outcome::Reply(r) => r,
             Outcome::Block(b) => {
                 if b.waiter.claim() {
@@ -368,7 +368,7 @@ impl Engine {
             }
             Outcome::Paused(_) => {
                 *self.srv.pause.lock() = Default::default();
-                match dispatch(&self.srv, &mut self.state, argv) {
+                match execute(&self.srv, &mut self.state, argv) {
                     Outcome::Reply(r) => r,
                     _ => Reply::Nil,
                 }

@@ -1,13 +1,13 @@
 //! The ACL container: SETUSER, GETUSER, DELUSER, LIST, USERS, WHOAMI, CAT, LOG, SAVE, LOAD, DRYRUN, GENPASS, HELP.
 //!
-//! The users, rules and checks themselves live in `crate::acl`; these handlers parse arguments and shape replies.
+//! The users, rules and checks themselves live in `crate::engine::acl`; these handlers parse arguments and shape replies.
 
 use super::args::{int, is};
 use super::ctx::Ctx;
 use super::flags::*;
 use super::keyspace::help_reply;
 use super::{container, spec, CommandSpec, Keys, Lookup, TABLE};
-use crate::acl::{self, categories, Denied};
+use crate::engine::acl::{self, categories, Denied};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -84,7 +84,7 @@ fn acl_log(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         3 => int(&args[2])?.max(0),
         _ => return Err(CmdError::subcommand_syntax(&args[1], "acl")),
     };
-    let now = crate::server::unix_ms();
+    let now = crate::util::clock::unix_ms();
     let entries = ctx.srv.acl.log_entries(usize::try_from(count).unwrap_or(usize::MAX));
     Ok(Reply::Array(
         entries

@@ -4,14 +4,19 @@ use super::args::{int, is};
 use super::ctx::Ctx;
 use super::flags::*;
 use super::keyspace::help_reply;
-use super::{container, spec, CommandSpec, Keys, TABLE};
+use super::{container, spec, CommandSpec, Keys};
+use crate::engine::client::{cflags, ClientInfo, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::{Protocol, Reply};
-use crate::server::client::{cflags, ClientInfo, ReplyMode};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
-fn ping(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    // A RESP2 subscriber cannot tell a bare reply from a message, so PING answers in a message's shape.
+    if args.len() <= 2 && ctx.client.subscriptions() > 0 && ctx.client.proto == crate::protocol::Protocol::Resp2 {
+        let message = args.get(1).cloned().map_or(Reply::bulk_static(""), Reply::Bulk);
+        return Ok(Reply::Array(vec![Reply::bulk_static("pong"), message]));
+    }
     match args.len() {
         1 => Ok(Reply::Simple("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -55,7 +60,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     }
     info.set_flag(cflags::NO_EVICT, false);
     *info.name.lock() = None;
-    crate::acl::reset_client(ctx.srv, ctx.client);
+    crate::engine::acl::reset_client(ctx.srv, ctx.client);
     Ok(Reply::Simple("RESET"))
 }
 
@@ -70,7 +75,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         3 => (&args[1][..], &args[2][..]),
         _ => return Err(error::SYNTAX),
     };
-    if crate::acl::authenticate(ctx.srv, ctx.client, user, pass, &args[0]) {
+    if crate::engine::acl::authenticate(ctx.srv, ctx.client, user, pass, &args[0]) {
         Ok(Reply::OK)
     } else {
         Err(error::WRONGPASS)
@@ -112,7 +117,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if let Some((u, p)) = creds {
-        if !crate::acl::authenticate(ctx.srv, ctx.client, &u, &p, &args[0]) {
+        if !crate::engine::acl::authenticate(ctx.srv, ctx.client, &u, &p, &args[0]) {
             return Err(error::WRONGPASS);
         }
     }
@@ -157,64 +162,6 @@ fn client_getname(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(ctx.client.info.name.lock().clone().map_or(Reply::Nil, Reply::Bulk))
 }
 
-/// One CLIENT LIST line, with Redis's fields in Redis's order.
-pub fn client_line(c: &ClientInfo) -> String {
-    let f = c.flags.load(Ordering::Relaxed);
-    let mut flags = String::new();
-    if f & cflags::MONITOR != 0 {
-        flags.push('O');
-    }
-    if f & cflags::MULTI != 0 {
-        flags.push('x');
-    }
-    if f & cflags::NO_EVICT != 0 {
-        flags.push('e');
-    }
-    if f & cflags::CLOSE_ASAP != 0 {
-        flags.push('A');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let name = c.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-    let lib_name = c.lib_name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-    let lib_ver = c.lib_ver.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-    let cmd = match c.last_cmd.load(Ordering::Relaxed) {
-        u32::MAX => "NULL".to_string(),
-        id => TABLE.commands.get(id as usize).map_or("NULL".to_string(), |c| c.full_name.clone()),
-    };
-    let multi = if f & cflags::MULTI != 0 { c.multi_len.load(Ordering::Relaxed) as i64 } else { -1 };
-    let qbuf = c.qbuf.load(Ordering::Relaxed);
-    let omem = c.obuf.load(Ordering::Relaxed);
-    format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
-        c.id,
-        c.addr,
-        c.laddr,
-        c.id + 7,
-        name,
-        c.created.elapsed().as_secs(),
-        c.idle_secs(),
-        flags,
-        c.db.load(Ordering::Relaxed),
-        c.subs.load(Ordering::Relaxed),
-        c.psubs.load(Ordering::Relaxed),
-        multi,
-        qbuf,
-        c.qbuf_cap.load(Ordering::Relaxed).saturating_sub(qbuf),
-        c.multi_mem.load(Ordering::Relaxed),
-        c.rbuf_cap.load(Ordering::Relaxed),
-        usize::from(omem > 0),
-        omem,
-        c.memory(),
-        cmd,
-        String::from_utf8_lossy(&c.user.lock()),
-        c.resp.load(Ordering::Relaxed),
-        lib_name,
-        lib_ver
-    )
-}
-
 fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut ids: Option<Vec<u64>> = None;
     let mut j = 2;
@@ -248,14 +195,14 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
             continue;
         }
-        out.push_str(&client_line(&c));
+        out.push_str(&c.list_line());
         out.push('\n');
     }
     Ok(Reply::Verbatim("txt", Bytes::from(out)))
 }
 
 fn client_info(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
-    let mut line = client_line(&ctx.client.info);
+    let mut line = ctx.client.info.list_line();
     line.push('\n');
     Ok(Reply::Verbatim("txt", Bytes::from(line)))
 }
@@ -433,7 +380,7 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    use crate::server::tracking::TrackingMode;
+    use crate::engine::tracking::TrackingMode;
     let on = if is(&args[2], "on") {
         true
     } else if is(&args[2], "off") {
@@ -633,7 +580,7 @@ fn client_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 const G: &str = "connection";
-const CONN: u32 = NOSCRIPT | LOADING | STALE;
+const CONN: u32 = NOSCRIPT | LOADING | STALE | KEEPS_CACHING;
 
 static CLIENT_SUBS: &[CommandSpec] = &[
     spec("id", 2, CONN, Keys::None, client_id).doc(G, "5.0.0", "Returns the unique client ID of the connection.", "").complexity("O(1)"),
@@ -652,22 +599,34 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec("getredir", 2, CONN, Keys::None, client_getredir).doc(G, "6.0.0", "Returns the client ID to which the connection's tracking notifications are redirected.", "").complexity("O(1)"),
     spec("trackinginfo", 2, CONN, Keys::None, client_trackinginfo).doc(G, "6.2.0", "Returns information about server-assisted client-side caching for the connection.", "").complexity("O(1)"),
     spec("unblock", -3, ADMIN | CONN, Keys::None, client_unblock).doc(G, "5.0.0", "Unblocks a client blocked by a blocking command from a different connection.", "client-id:integer [unblock-type=TIMEOUT | ERROR]").complexity("O(log N) where N is the number of client connections"),
-    spec("help", 2, LOADING | STALE, Keys::None, client_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
+    spec("help", 2, LOADING | STALE | KEEPS_CACHING, Keys::None, client_help).doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "").complexity("O(1)"),
 ];
 
 /// The connection family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST, Keys::None, ping)
+    spec("ping", -1, FAST | SUBSCRIBER_OK, Keys::None, ping)
         .doc(G, "1.0.0", "Returns the server's liveliness response.", "[message]")
         .complexity("O(1)"),
     spec("echo", 2, FAST, Keys::None, echo).doc(G, "1.0.0", "Returns the given string.", "message").complexity("O(1)"),
-    spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::None, quit)
-        .doc(G, "1.0.0", "Closes the connection.", "")
-        .complexity("O(1)"),
-    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, reset)
-        .doc(G, "6.2.0", "Resets the connection.", "")
-        .complexity("O(1)"),
-    spec("select", 2, LOADING | STALE | FAST, Keys::None, select)
+    spec(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SUBSCRIBER_OK | TXN_CONTROL,
+        Keys::None,
+        quit,
+    )
+    .doc(G, "1.0.0", "Closes the connection.", "")
+    .complexity("O(1)"),
+    spec(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBER_OK | TXN_CONTROL,
+        Keys::None,
+        reset,
+    )
+    .doc(G, "6.2.0", "Resets the connection.", "")
+    .complexity("O(1)"),
+    spec("select", 2, LOADING | STALE | FAST | SWITCHES_DB, Keys::None, select)
         .doc(G, "1.0.0", "Changes the selected database.", "index:integer")
         .complexity("O(1)"),
     spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, auth)

@@ -10,12 +10,12 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
-/// ACL categories of a command row as a bit set over [`crate::acl::CATEGORIES`]: those its flags imply (as Redis's
+/// ACL categories of a command row as a bit set over [`crate::engine::acl::CATEGORIES`]: those its flags imply (as Redis's
 /// `setImplicitACLCategories`: write, read, admin and dangerous, pubsub, fast or else slow, blocking), the type
 /// category of its group, and the explicit ones of `.acl(...)`. A container row (CONFIG, CLIENT...) is only `@slow`,
 /// as in Redis: its subcommands carry the categories.
 pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
-    use crate::acl::categories::{bit, known};
+    use crate::engine::acl::categories::{bit, known};
     let mut cats = 0;
     for (flag, cat) in [
         (flags::WRITE, "write"),
@@ -57,7 +57,7 @@ pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
 
 /// ACL categories of a command, `@`-prefixed, in Redis's order (COMMAND INFO).
 pub fn acl_categories(c: &Command) -> Vec<String> {
-    crate::acl::categories::names(c.acl_categories).map(|n| format!("@{n}")).collect()
+    crate::engine::acl::categories::names(c.acl_categories).map(|n| format!("@{n}")).collect()
 }
 
 fn key_triplet(k: Keys) -> (i64, i64, i64) {
@@ -180,7 +180,9 @@ fn command_list(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let keep = match &filter {
             None => true,
             Some((k, v)) if k == "pattern" => crate::util::glob::glob_match(v, c.full_name.as_bytes(), true),
-            Some((k, v)) if k == "aclcat" => crate::acl::categories::bit(v).is_some_and(|b| c.acl_categories & b != 0),
+            Some((k, v)) if k == "aclcat" => {
+                crate::engine::acl::categories::bit(v).is_some_and(|b| c.acl_categories & b != 0)
+            }
             Some((k, _)) if k == "module" => false,
             Some(_) => return Err(crate::error::SYNTAX),
         };
@@ -193,7 +195,7 @@ fn command_list(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn getkeys_common(args: &[Bytes]) -> CmdResult<Vec<usize>> {
     let target = &args[2..];
-    let cmd = match crate::server::dispatch::resolve(target) {
+    let cmd = match crate::engine::execute::resolve(target) {
         Ok(c) => c,
         Err(_) if TABLE.get(&target[0]).is_none() => return Err(CmdError::err("Invalid command specified")),
         Err(_) => return Err(CmdError::err("Invalid number of arguments specified for command")),
@@ -214,7 +216,7 @@ fn command_getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn command_getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let target = &args[2..];
     let pos = getkeys_common(args)?;
-    let f: Vec<Reply> = crate::server::dispatch::resolve(target)
+    let f: Vec<Reply> = crate::engine::execute::resolve(target)
         .map(|c| c.spec.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect())
         .unwrap_or_default();
     Ok(Reply::Array(
@@ -348,7 +350,7 @@ mod tests {
     #[test]
     fn every_row_has_categories() {
         for c in &TABLE.commands {
-            let speed = crate::acl::categories::known("fast") | crate::acl::categories::known("slow");
+            let speed = crate::engine::acl::categories::known("fast") | crate::engine::acl::categories::known("slow");
             assert_eq!((c.acl_categories & speed).count_ones(), 1, "{} is not exactly one of fast, slow", c.full_name);
         }
     }

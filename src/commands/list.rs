@@ -1,13 +1,13 @@
 //! List commands, including the blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP). A blocking command that
-//! finds no data asks dispatch to park the client (`ctx.block`); `serve_blocked` runs its pop once a key has data.
+//! finds no data asks the engine to park the client (`ctx.block`); `serve_blocked` runs its pop once a key has data.
 
 use super::args::{int, is};
 use super::ctx::{BlockRequest, Ctx};
 use super::flags::*;
 use super::{spec, CommandSpec, Keys};
+use crate::engine::blocking::{BlockedOp, Waiter};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::server::blocking::{BlockedOp, Waiter};
 use crate::store::Value;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -363,7 +363,7 @@ fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: BlockedOp, timeout: Option<Dur
         return if matches!(op, BlockedOp::Move { .. }) { Reply::Nil } else { Reply::NilArray };
     }
     let reply = op.timeout_reply();
-    ctx.block = Some(BlockRequest { keys, op, timeout });
+    ctx.block = Some(BlockRequest { keys, op, serve: serve_blocked, timeout });
     reply
 }
 

@@ -5,10 +5,10 @@ use super::ctx::Ctx;
 use super::flags::*;
 use super::keyspace::help_reply;
 use super::{container, spec, CommandSpec, Keys};
+use crate::engine::client::Session;
+use crate::engine::state::Server;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::server::client::ClientState;
-use crate::server::Server;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
@@ -16,7 +16,7 @@ fn confirm(kind: &'static str, channel: Option<Bytes>, count: usize) -> Reply {
     Reply::Push(vec![Reply::bulk_static(kind), channel.map_or(Reply::Nil, Reply::Bulk), Reply::Int(count as i64)])
 }
 
-fn sync_counts(client: &ClientState) {
+fn sync_counts(client: &Session) {
     client.info.subs.store(client.channels.len(), Ordering::Relaxed);
     client.info.psubs.store(client.patterns.len(), Ordering::Relaxed);
 }
@@ -66,7 +66,7 @@ fn unsubscribe_generic(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdR
 }
 
 /// Drops every subscription of a closing client.
-pub fn unsubscribe_all(srv: &Server, client: &mut ClientState) {
+pub fn unsubscribe_all(srv: &Server, client: &mut Session) {
     let id = client.info.id;
     for ch in client.channels.drain() {
         srv.pubsub.unsubscribe(id, &ch, false);
@@ -121,34 +121,6 @@ fn pubsub_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     ]))
 }
 
-/// Commands a RESP2 client may send while subscribed.
-pub fn allowed_while_subscribed(name: &str) -> bool {
-    matches!(
-        name,
-        "subscribe"
-            | "psubscribe"
-            | "unsubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
-    )
-}
-
-/// The error a RESP2 subscriber gets for any other command.
-pub fn subscribed_error(name: &str) -> CmdError {
-    CmdError::err(format!(
-        "Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-    ))
-}
-
-/// PING's reply to a RESP2 subscriber: `["pong", message]`.
-pub fn subscribed_ping(args: &[Bytes]) -> Reply {
-    Reply::Array(vec![Reply::bulk_static("pong"), args.get(1).cloned().map_or(Reply::bulk_static(""), Reply::Bulk)])
-}
-
 const G: &str = "pubsub";
 const PS: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
@@ -161,10 +133,10 @@ static PUBSUB_SUBS: &[CommandSpec] = &[
 
 /// The pub/sub family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("subscribe", -2, PS, Keys::None, subscribe).doc(G, "2.0.0", "Listens for messages published to channels.", "channel [channel ...]").complexity("O(N) where N is the number of channels to subscribe to."),
-    spec("unsubscribe", -1, PS, Keys::None, unsubscribe).doc(G, "2.0.0", "Stops listening to messages posted to channels.", "[channel [channel ...]]").complexity("O(N) where N is the number of channels to unsubscribe."),
-    spec("psubscribe", -2, PS, Keys::None, psubscribe).doc(G, "2.0.0", "Listens for messages published to channels that match one or more patterns.", "pattern [pattern ...]").complexity("O(N) where N is the number of patterns to subscribe to."),
-    spec("punsubscribe", -1, PS, Keys::None, punsubscribe).doc(G, "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", "[pattern [pattern ...]]").complexity("O(N) where N is the number of patterns to unsubscribe."),
+    spec("subscribe", -2, PS | SUBSCRIBER_OK, Keys::None, subscribe).doc(G, "2.0.0", "Listens for messages published to channels.", "channel [channel ...]").complexity("O(N) where N is the number of channels to subscribe to."),
+    spec("unsubscribe", -1, PS | SUBSCRIBER_OK, Keys::None, unsubscribe).doc(G, "2.0.0", "Stops listening to messages posted to channels.", "[channel [channel ...]]").complexity("O(N) where N is the number of channels to unsubscribe."),
+    spec("psubscribe", -2, PS | SUBSCRIBER_OK, Keys::None, psubscribe).doc(G, "2.0.0", "Listens for messages published to channels that match one or more patterns.", "pattern [pattern ...]").complexity("O(N) where N is the number of patterns to subscribe to."),
+    spec("punsubscribe", -1, PS | SUBSCRIBER_OK, Keys::None, punsubscribe).doc(G, "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", "[pattern [pattern ...]]").complexity("O(N) where N is the number of patterns to unsubscribe."),
     spec("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, Keys::None, publish).doc(G, "2.0.0", "Posts a message to a channel.", "channel message").complexity("O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
     container("pubsub", PUBSUB_SUBS).doc(G, "2.8.0", "A container for Pub/Sub commands.", ""),
 ];

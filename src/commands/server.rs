@@ -4,11 +4,11 @@ use super::args::{is, text};
 use super::ctx::Ctx;
 use super::flags::*;
 use super::keyspace::help_reply;
-use super::{container, spec, CommandSpec, Keys, TABLE};
+use super::{container, spec, CommandSpec, Keys};
+use crate::engine::client::cflags;
+use crate::engine::state::ShutdownRequest;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::server::client::cflags;
-use crate::server::ShutdownRequest;
 use bytes::Bytes;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -89,15 +89,15 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     ctx.srv.refresh_hot();
     // As Redis's: setting requirepass sets the default user's password, and nothing else touches it.
     if let Some(pass) = requirepass {
-        crate::acl::set_default_password(ctx.srv, pass.as_deref());
+        crate::engine::acl::set_default_password(ctx.srv, pass.as_deref());
     }
     Ok(Reply::OK)
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     ctx.srv.stats.reset();
-    for c in &TABLE.commands {
-        c.stats.reset();
+    for s in &ctx.srv.command_stats {
+        s.reset();
     }
     Ok(Reply::OK)
 }
@@ -123,7 +123,7 @@ fn config_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 
 fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     let _ = ctx;
-    let us = crate::server::unix_us();
+    let us = crate::util::clock::unix_us();
     Ok(Reply::Array(vec![
         Reply::bulk_string((us / 1_000_000).to_string()),
         Reply::bulk_string((us % 1_000_000).to_string()),
@@ -176,7 +176,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     tracing::warn!("User requested shutdown...");
     ctx.srv.request_shutdown(req);
     // Redis sends no reply: the connection just closes.
-    ctx.client.reply_mode = crate::server::client::ReplyMode::Off;
+    ctx.client.reply_mode = crate::engine::client::ReplyMode::Off;
     ctx.client.close_after_reply = true;
     Ok(Reply::OK)
 }

@@ -1,16 +1,15 @@
 //! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
-//! Queueing happens in dispatch (every command passes the same gate). EXEC runs with every shard its queue and its
-//! watched keys need already locked (dispatch's lock plan), so no other client observes a partial transaction,
+//! Queueing happens in the engine's gate (every command passes it). EXEC runs with every shard its queue and its
+//! watched keys need already locked (the gate's lock plan), so no other client observes a partial transaction,
 //! and its effects enter the stream as one group.
 
 use super::ctx::Ctx;
 use super::flags::*;
 use super::{spec, CommandSpec, Keys};
+use crate::engine::client::{cflags, MultiState, Watched};
 use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
-use crate::server::client::{cflags, ClientState, MultiState, Watched};
-use crate::server::Server;
 use crate::store::{hash_key, WatchFlag};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -25,16 +24,8 @@ fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::OK)
 }
 
-/// Leaves MULTI state, returning the queue.
-pub fn end_multi(client: &mut ClientState) -> Option<MultiState> {
-    client.info.set_flag(cflags::MULTI, false);
-    client.info.multi_len.store(0, Ordering::Relaxed);
-    client.info.multi_mem.store(0, Ordering::Relaxed);
-    client.multi.take()
-}
-
 fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
-    if end_multi(ctx.client).is_none() {
+    if ctx.client.end_multi().is_none() {
         return Err(error::DISCARD_WITHOUT_MULTI);
     }
     unwatch_in(ctx);
@@ -42,7 +33,7 @@ fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
-    let Some(m) = end_multi(ctx.client) else { return Err(error::EXEC_WITHOUT_MULTI) };
+    let Some(m) = ctx.client.end_multi() else { return Err(error::EXEC_WITHOUT_MULTI) };
     if m.failed {
         unwatch_in(ctx);
         return Err(error::EXECABORT);
@@ -57,7 +48,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     if dirty {
         return Ok(Reply::NilArray);
     }
-    Ok(crate::server::dispatch::run_queued(ctx, m.queue))
+    Ok(crate::engine::execute::run_queued(ctx, m.queue))
 }
 
 fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -99,20 +90,9 @@ pub fn unwatch_in(ctx: &mut Ctx<'_>) {
     ctx.client.info.watch_len.store(0, Ordering::Relaxed);
 }
 
-/// Drops every WATCH of a client outside any command (connection close).
-pub fn unwatch_all(srv: &Server, client: &mut ClientState) {
-    let watched = std::mem::take(&mut client.watched);
-    if let Some(flag) = client.watch_flag.take() {
-        for w in &watched {
-            let shard = srv.keyspace.shard_of(hash_key(&w.key));
-            srv.keyspace.lock(w.db, shard).unwatch(&w.key, &flag);
-        }
-    }
-}
-
 /// Drops a client's MULTI state and watches (RESET).
 pub fn reset(ctx: &mut Ctx<'_>) {
-    end_multi(ctx.client);
+    ctx.client.end_multi();
     unwatch_in(ctx);
 }
 
@@ -120,16 +100,16 @@ const G: &str = "transactions";
 
 /// The transaction family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, multi)
+    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL, Keys::None, multi)
         .doc(G, "1.2.0", "Starts a transaction.", "")
         .complexity("O(1)"),
-    spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, Keys::None, exec)
+    spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TXN_CONTROL | RUNS_QUEUE, Keys::None, exec)
         .doc(G, "1.2.0", "Executes all commands in a transaction.", "")
         .complexity("Depends on commands in the transaction"),
-    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, discard)
+    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL, Keys::None, discard)
         .doc(G, "2.0.0", "Discards a transaction.", "")
         .complexity("O(N), when N is the number of queued commands"),
-    spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::range(1, -1, 1), watch)
+    spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL, Keys::range(1, -1, 1), watch)
         .doc(G, "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]")
         .complexity("O(1) for every key."),
     spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, unwatch)

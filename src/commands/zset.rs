@@ -7,9 +7,9 @@ use super::flags::*;
 use super::keyspace::{container_scan, parse_cursor, ScanOpts};
 use super::list::parse_timeout;
 use super::{spec, CommandSpec, Keys};
+use crate::engine::blocking::{BlockedOp, Waiter};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::{Protocol, Reply};
-use crate::server::blocking::{BlockedOp, Waiter};
 use crate::store::types::{LexBound, ScoreBound, ZSetValue};
 use crate::store::Value;
 use bytes::Bytes;
@@ -519,7 +519,7 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: BlockedOp, timeout: Option<std::time::Duration>) -> Reply {
     if ctx.caller == Caller::Client {
-        ctx.block = Some(BlockRequest { keys, op, timeout });
+        ctx.block = Some(BlockRequest { keys, op, serve: serve_blocked, timeout });
     }
     Reply::NilArray
 }

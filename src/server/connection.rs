@@ -7,13 +7,13 @@
 //! `client-query-buffer-limit`. A client whose read filled the buffer yields after its batch, so one huge
 //! pipeline is served in slices between other clients' commands. Out-of-band messages (MONITOR lines, pub/sub,
 //! tracking invalidations) arrive on the client's channel and join the output buffer between batches. Handler
-//! panics are caught in dispatch; should anything else in this task panic, only this connection ends.
+//! panics are caught in the engine; should anything else in this task panic, only this connection ends.
 
+use crate::engine::client::{ClientInfo, ReplyMode, Session};
+use crate::engine::execute::{execute, Outcome};
+use crate::engine::state::Server;
 use crate::protocol::{encode, Decoded, Decoder, Protocol, Reply};
-use crate::server::client::{ClientInfo, ClientState, ReplyMode};
-use crate::server::dispatch::{dispatch, Outcome};
 use crate::server::transport::{Transport, READ_CHUNK};
-use crate::server::Server;
 use bytes::{Buf, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
     let info = srv.clients.register(addr, laddr);
     let _reg = Registration { srv: srv.clone(), id: info.id };
     let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
-    let mut state = ClientState::new(info.clone(), !needs_auth);
+    let mut state = Session::new(info.clone(), !needs_auth);
     // Buffers are allocated on first use and given back when the client idles (see `trim`), so an idle
     // connection costs little more than its state.
     let mut inbuf = BytesMut::new();
@@ -100,7 +100,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
                 continue;
             }
             // As Redis: subscribers and MONITOR clients never time out (blocked clients wait elsewhere).
-            _ = idle, if state.subscriptions() == 0 && !info.has_flag(super::client::cflags::MONITOR) => break,
+            _ = idle, if state.subscriptions() == 0 && !info.has_flag(crate::engine::client::cflags::MONITOR) => break,
         }
         if over_query_limit(&srv, &info, &inbuf) {
             break;
@@ -127,7 +127,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
         }
     }
     io.shutdown().await;
-    crate::commands::transaction::unwatch_all(&srv, &mut state);
+    state.unwatch_all(&srv);
     crate::commands::pubsub::unsubscribe_all(&srv, &mut state);
     if state.tracking {
         srv.tracking.disable(state.info.id);
@@ -209,7 +209,7 @@ async fn drain(srv: &Server, info: &ClientInfo, io: &Transport, out: &mut BytesM
 /// Decodes and runs every complete command in `inbuf`, appending replies to `out`.
 async fn process_batch(
     srv: &Arc<Server>,
-    state: &mut ClientState,
+    state: &mut Session,
     decoder: &mut Decoder,
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
@@ -238,7 +238,7 @@ async fn process_batch(
             }
         };
         let reply = loop {
-            match dispatch(srv, state, &args) {
+            match execute(srv, state, &args) {
                 Outcome::Reply(r) => break r,
                 Outcome::Block(b) => {
                     flush(srv, io, out).map_err(|_| ())?;
@@ -293,12 +293,12 @@ async fn process_batch(
 async fn wait_blocked(
     srv: &Server,
     info: &ClientInfo,
-    b: crate::server::dispatch::Blocked,
+    b: crate::engine::execute::Blocked,
     io: &Transport,
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
 ) -> Result<Reply, ()> {
-    let crate::server::dispatch::Blocked { waiter, mut rx, timeout } = b;
+    let crate::engine::execute::Blocked { waiter, mut rx, timeout } = b;
     let timeout_reply = waiter.op.timeout_reply();
     let mut shutdown = srv.shutdown_watch();
     let sleep = async {
@@ -352,7 +352,7 @@ async fn wait_unpaused(
     io: &Transport,
     out: &mut BytesMut,
 ) -> Result<(), ()> {
-    let now = crate::server::unix_ms();
+    let now = crate::util::clock::unix_ms();
     let wait = tokio::time::sleep(Duration::from_millis(until.saturating_sub(now).max(1)));
     tokio::pin!(wait);
     let mut shutdown = srv.shutdown_watch();

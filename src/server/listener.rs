@@ -5,8 +5,8 @@
 
 use super::connection::serve;
 use super::transport::{TlsStream, Transport};
-use super::Server;
 use crate::config::Config;
+use crate::engine::Server;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -63,8 +63,8 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let binds = config.bind_addrs();
     let port = config.cached.port;
     let backlog = config.get("tcp-backlog").and_then(|v| v.parse::<u32>().ok()).unwrap_or(511);
-    let srv = Arc::new(Server::new(config));
-    crate::acl::load_at_startup(&srv).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let srv = Arc::new(Server::new(config, crate::commands::table()));
+    crate::engine::acl::load_at_startup(&srv).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut listeners = Vec::new();
     let mut bound_port = port;
     for (addr, optional) in binds {
@@ -126,7 +126,8 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
 
 /// Says at startup what a listener on a public address means for a server without a password.
 fn warn_if_exposed(srv: &Server, listeners: &[TcpListener]) {
-    let public = listeners.iter().filter_map(|l| l.local_addr().ok()).any(|a| !super::is_loopback(a.ip()));
+    let public =
+        listeners.iter().filter_map(|l| l.local_addr().ok()).any(|a| !crate::engine::state::is_loopback(a.ip()));
     if !public || !srv.acl.default_user_nopass() {
         return;
     }
@@ -192,7 +193,7 @@ async fn accept_loop(srv: Arc<Server>, listener: TcpListener, tls: Option<Arc<ru
                     },
                 };
                 let task = serve(srv.clone(), io);
-                super::client::CONNECTION_TASK_BYTES.store(std::mem::size_of_val(&task), Ordering::Relaxed);
+                crate::engine::client::CONNECTION_TASK_BYTES.store(std::mem::size_of_val(&task), Ordering::Relaxed);
                 tokio::spawn(task);
             }
             Err(e) => {
@@ -228,7 +229,7 @@ async fn cron(srv: Arc<Server>) {
                 srv.as_ref(),
                 &srv.keyspace,
                 &srv.effects,
-                super::unix_ms(),
+                crate::util::clock::unix_ms(),
                 deadline,
                 &mut cursor,
             );
@@ -249,7 +250,7 @@ async fn cron(srv: Arc<Server>) {
         // used_memory_peak would otherwise miss a peak between INFO calls.
         srv.refresh_used_memory();
         let mut p = srv.pause.lock();
-        if p.until_ms != 0 && p.until_ms <= super::unix_ms() {
+        if p.until_ms != 0 && p.until_ms <= crate::util::clock::unix_ms() {
             *p = Default::default();
             srv.unpaused.notify_waiters();
         }

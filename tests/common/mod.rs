@@ -8,7 +8,7 @@ use std::time::Duration;
 /// A server running on its own runtime thread; stopped when dropped.
 pub struct TestServer {
     pub port: u16,
-    pub srv: std::sync::Arc<strata::server::Server>,
+    pub srv: std::sync::Arc<strata::engine::Server>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }

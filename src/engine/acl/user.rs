@@ -5,7 +5,7 @@
 //! nothing and a client holding the old `Arc<User>` never sees a half-applied definition.
 
 use super::categories::{self, CATEGORIES};
-use crate::commands::{Command, TABLE};
+use crate::engine::table::{table, Command};
 use crate::error;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -90,7 +90,7 @@ fn has_space(s: &[u8]) -> bool {
 }
 
 fn words() -> usize {
-    TABLE.commands.len().div_ceil(64)
+    table().commands.len().div_ceil(64)
 }
 
 impl Selector {
@@ -141,7 +141,7 @@ impl Selector {
 
     /// Allows or refuses every command of a category (subcommands included).
     fn set_category(&mut self, cat: u32, allow: bool) {
-        for c in &TABLE.commands {
+        for c in &table().commands {
             if c.acl_categories & cat != 0 {
                 self.change_perm(c, allow);
             }
@@ -151,7 +151,7 @@ impl Selector {
     /// Commands of category `cat` this selector allows and refuses.
     fn count_category(&self, cat: u32) -> (usize, usize) {
         let (mut on, mut off) = (0, 0);
-        for c in TABLE.commands.iter().filter(|c| c.acl_categories & cat != 0) {
+        for c in table().commands.iter().filter(|c| c.acl_categories & cat != 0) {
             if self.bit(c.id) {
                 on += 1;
             } else {
@@ -201,7 +201,7 @@ impl Selector {
                 }
                 (b'+', _) => self.allow_command(&op[1..])?,
                 (b'-', _) => {
-                    let cmd = TABLE.by_full_name(&op[1..]).ok_or(RuleError::UnknownCommand)?;
+                    let cmd = table().by_full_name(&op[1..]).ok_or(RuleError::UnknownCommand)?;
                     self.change_perm(cmd, false);
                 }
                 _ => return Err(RuleError::Syntax),
@@ -263,12 +263,12 @@ impl Selector {
     /// `+name`: a command, a subcommand (`config|get`) or a first argument (`select|0`).
     fn allow_command(&mut self, name: &[u8]) -> Result<(), RuleError> {
         let Some(bar) = name.iter().rposition(|&c| c == b'|') else {
-            let cmd = TABLE.by_full_name(name).ok_or(RuleError::UnknownCommand)?;
+            let cmd = table().by_full_name(name).ok_or(RuleError::UnknownCommand)?;
             self.change_perm(cmd, true);
             return Ok(());
         };
         let (base, arg) = (&name[..bar], &name[bar + 1..]);
-        let cmd = TABLE.by_full_name(base).ok_or(RuleError::UnknownCommand)?;
+        let cmd = table().by_full_name(base).ok_or(RuleError::UnknownCommand)?;
         if cmd.parent.is_some() {
             return Err(RuleError::SubcommandFirstArg);
         }
@@ -276,7 +276,7 @@ impl Selector {
             return Err(RuleError::Syntax);
         }
         if !cmd.subs.is_empty() {
-            let sub = TABLE.by_full_name(name).ok_or(RuleError::UnknownCommand)?;
+            let sub = table().by_full_name(name).ok_or(RuleError::UnknownCommand)?;
             self.change_perm(sub, true);
             return Ok(());
         }
@@ -333,7 +333,7 @@ impl Selector {
             rules.push(' ');
             applied[j] = true;
         }
-        for c in TABLE.commands.iter() {
+        for c in table().commands.iter() {
             let mine = self.bit(c.id);
             if mine != fake.bit(c.id) {
                 rules.push(if mine { '+' } else { '-' });

@@ -118,7 +118,7 @@ pub fn render<'a>(users: impl Iterator<Item = &'a User>) -> Vec<u8> {
 /// # Errors
 /// The I/O error, already logged.
 pub fn write(path: &str, text: &[u8]) -> std::io::Result<()> {
-    let tmp = format!("{path}.tmp-{}-{}", std::process::id(), crate::server::unix_ms());
+    let tmp = format!("{path}.tmp-{}-{}", std::process::id(), crate::util::clock::unix_ms());
     let result = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(text).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, path));

@@ -2,13 +2,13 @@
 //! held for this command, and the effect sink.
 //!
 //! All key access goes through `Ctx` so that lazy expiry, access tracking and the keyspace-change path are applied
-//! the same way for every command. Shards are locked by dispatch before the handler runs (every key the command
+//! the same way for every command. Shards are locked by the gate before the handler runs (every key the command
 //! table names, in global order); a handler that reaches a shard not yet held locks it on demand.
 
 use crate::effects::EffectSink;
+use crate::engine::client::Session;
+use crate::engine::state::Server;
 use crate::error::{CmdResult, WRONGTYPE};
-use crate::server::client::ClientState;
-use crate::server::Server;
 use crate::store::change::{key_changed, ChangeKind, KeyChange};
 use crate::store::{hash_key, Entry, HeldShard, Shard, StrValue, Value};
 use bytes::Bytes;
@@ -40,7 +40,7 @@ pub enum Ttl {
 /// The handler's context.
 pub struct Ctx<'a> {
     pub srv: &'a Server,
-    pub client: &'a mut ClientState,
+    pub client: &'a mut Session,
     /// Unix ms at the start of the command (Redis's `commandTimeSnapshot`).
     pub now_ms: u64,
     /// When the command started (its duration goes to commandstats).
@@ -51,9 +51,9 @@ pub struct Ctx<'a> {
     /// Number of changes made; a write command with `dirty == 0` produces no effect.
     pub dirty: u64,
     /// Set by a `Rewritten` handler whose arguments as sent are already the replayable form this time (plain SET):
-    /// dispatch then logs the argv itself, copied only when the log keeps it.
+    /// the gate then logs the argv itself, copied only when the log keeps it.
     pub effect_as_sent: bool,
-    /// Keys that gained data while clients wait on them; dispatch serves those clients after the command.
+    /// Keys that gained data while clients wait on them; the gate serves those clients after the command.
     pub ready: Vec<(usize, Bytes)>,
     /// Set by a blocking command that found no data: the keys and operation to wait for, and the timeout.
     pub block: Option<BlockRequest>,
@@ -78,14 +78,16 @@ struct Memo {
 #[derive(Debug, Clone)]
 pub struct BlockRequest {
     pub keys: Vec<Bytes>,
-    pub op: crate::server::blocking::BlockedOp,
+    pub op: crate::engine::blocking::BlockedOp,
+    /// Serves the client once a key has data (the blocking command's family provides it).
+    pub serve: crate::engine::blocking::ServeFn,
     /// None waits forever.
     pub timeout: Option<std::time::Duration>,
 }
 
 impl<'a> Ctx<'a> {
     /// A context for one command (or one EXEC).
-    pub fn new(srv: &'a Server, client: &'a mut ClientState, caller: Caller) -> Ctx<'a> {
+    pub fn new(srv: &'a Server, client: &'a mut Session, caller: Caller) -> Ctx<'a> {
         let started = crate::util::clock::now();
         let now_ms = crate::util::clock::unix_us_at(started) / 1000;
         Ctx {
@@ -322,7 +324,7 @@ impl<'a> Ctx<'a> {
     /// Publishes an extra keyspace event for `key` (e.g. SET's `expire` after its `set`), with no other effect.
     pub fn notify(&mut self, key: &[u8], event: &'static str) {
         let change = KeyChange { db: self.client.db, key, kind: ChangeKind::Write, event, client: self.client.info.id };
-        crate::server::notify::notify(self.srv, change.db, change.key, change.event);
+        crate::engine::notify::notify(self.srv, change.db, change.key, change.event);
     }
 
     /// Records that `key` in the selected database was modified in place by the current command.

@@ -1,16 +1,17 @@
 //! The one gate every command passes, whoever sends it.
 //!
 //! Order of checks (as Redis's `processCommand`): the command exists, arity, protected commands (DEBUG),
-//! authentication, ACL permissions (`acl::check_command`), MULTI queueing, CLIENT PAUSE. Then [`call`] locks the
+//! authentication, ACL permissions (`acl::check_command`), RESP2 subscribed mode, MULTI queueing, eviction and
+//! OOM, CLIENT PAUSE. What a command brings to the gate comes from its row's flags, never from its name. Then [`call`] locks the
 //! shards the command names, runs the handler inside a panic boundary, records statistics, and hands the write
 //! effect to the stream while the shards are still locked.
 
-use crate::commands::ctx::{Caller, Ctx};
-use crate::commands::{flags, Command, Effect, Lookup, TABLE};
+use super::table::{flags, table, Command, Effect, Lookup};
+use crate::engine::client::{cflags, MultiState, Session};
+use crate::engine::ctx::{Caller, Ctx};
+use crate::engine::state::Server;
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
-use crate::server::client::{cflags, ClientState, MultiState};
-use crate::server::Server;
 use bytes::Bytes;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -29,14 +30,9 @@ pub enum Outcome {
 /// A client parked by a blocking command.
 #[derive(Debug)]
 pub struct Blocked {
-    pub waiter: std::sync::Arc<crate::server::blocking::Waiter>,
+    pub waiter: std::sync::Arc<crate::engine::blocking::Waiter>,
     pub rx: tokio::sync::oneshot::Receiver<Reply>,
     pub timeout: Option<std::time::Duration>,
-}
-
-/// Commands that run immediately even inside MULTI.
-fn runs_inside_multi(name: &str) -> bool {
-    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 /// Redis formats these with `%s`, so text stops at the first NUL byte.
@@ -64,7 +60,7 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
 /// # Errors
 /// Redis's texts for unknown commands and subcommands and wrong arity.
 pub fn resolve(args: &[Bytes]) -> Result<&'static Command, CmdError> {
-    match TABLE.lookup(args) {
+    match table().lookup(args) {
         Lookup::Found(cmd) => {
             if !cmd.spec.arity_ok(args.len()) {
                 return Err(CmdError::arity(&cmd.full_name));
@@ -76,16 +72,16 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Command, CmdError> {
     }
 }
 
-fn reject(srv: &Server, client: &mut ClientState, cmd: Option<&Command>, err: CmdError) -> Outcome {
+fn reject(srv: &Server, client: &mut Session, cmd: Option<&Command>, err: CmdError) -> Outcome {
     if let Some(m) = client.multi.as_mut() {
         m.failed = true;
     }
     if let Some(c) = cmd {
-        c.stats.record_rejected();
+        srv.stats_of(c).record_rejected();
         // A rejected EXEC aborts the transaction, and says so (Redis's execCommandAbort).
-        if c.spec.name == "exec" {
-            crate::commands::transaction::end_multi(client);
-            crate::commands::transaction::unwatch_all(srv, client);
+        if c.spec.has(flags::RUNS_QUEUE) {
+            client.end_multi();
+            client.unwatch_all(srv);
             let err = CmdError::raw(format!(
                 "EXECABORT Transaction discarded because of: {}",
                 err.0.strip_prefix("ERR ").unwrap_or(&err.0)
@@ -98,12 +94,12 @@ fn reject(srv: &Server, client: &mut ClientState, cmd: Option<&Command>, err: Cm
     Outcome::Reply(Reply::Error(err.0.into_owned()))
 }
 
-/// Dispatches one command from a client connection.
-pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outcome {
+/// Executes one command for `client`: the gate, then the command. Every caller goes through here.
+pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     let cmd = match resolve(args) {
         Ok(c) => c,
         Err(e) => {
-            let cmd = TABLE.lookup(args);
+            let cmd = srv.table.lookup(args);
             let c = match cmd {
                 Lookup::Found(c) => Some(c),
                 _ => None,
@@ -121,19 +117,14 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
         return reject(srv, client, Some(cmd), error::NOAUTH);
     }
-    if let Err(e) = crate::acl::check_command(srv, client, cmd, args) {
+    if let Err(e) = crate::engine::acl::check_command(srv, client, cmd, args) {
         return reject(srv, client, Some(cmd), e);
     }
-    let top_name = cmd.parent.map_or(spec.name, |p| TABLE.commands[p].spec.name);
-    if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 {
-        if !crate::commands::pubsub::allowed_while_subscribed(top_name) {
-            return reject(srv, client, Some(cmd), crate::commands::pubsub::subscribed_error(&cmd.full_name));
-        }
-        if top_name == "ping" && args.len() <= 2 {
-            return Outcome::Reply(crate::commands::pubsub::subscribed_ping(args));
-        }
+    if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 && !spec.has(flags::SUBSCRIBER_OK)
+    {
+        return reject(srv, client, Some(cmd), CmdError::subscribed_context(&cmd.full_name));
     }
-    if client.multi.is_some() && !runs_inside_multi(top_name) {
+    if client.multi.is_some() && !spec.has(flags::TXN_CONTROL) {
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);
         }
@@ -148,17 +139,18 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
         }
         return Outcome::Reply(Reply::Simple("QUEUED"));
     }
-    let denyoom = spec.has(flags::DENYOOM) || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::DENYOOM);
+    let runs_queue = spec.has(flags::RUNS_QUEUE);
+    let denyoom = spec.has(flags::DENYOOM) || runs_queue && queue_has(client.multi.as_ref(), flags::DENYOOM);
     let memory_ok = srv.perform_evictions();
     if denyoom && !memory_ok {
         return reject(srv, client, Some(cmd), error::OOM);
     }
-    let now = crate::server::unix_ms();
+    let now = crate::util::clock::unix_ms();
     // CLIENT PAUSE WRITE holds every command that may propagate: writes, and PUBLISH/PFCOUNT (may-replicate).
     let is_write = spec.has(flags::WRITE)
         || spec.has(flags::MAY_REPLICATE)
-        || spec.name == "exec" && queue_has(client.multi.as_ref(), flags::WRITE | flags::MAY_REPLICATE);
-    if !spec.has(flags::NO_AUTH) || spec.name == "exec" {
+        || runs_queue && queue_has(client.multi.as_ref(), flags::WRITE | flags::MAY_REPLICATE);
+    if !spec.has(flags::NO_AUTH) || runs_queue {
         if let Some(until) = srv.paused_for(is_write, now) {
             return Outcome::Paused(until);
         }
@@ -173,7 +165,7 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
     // Registered while the keys are still locked, so no push can slip between the check and the wait.
     let blocked = ctx.block.take().map(|b| {
         let db = ctx.db();
-        let (waiter, rx) = srv.blocking.register(ctx.client.info.id, db, b.keys, b.op);
+        let (waiter, rx) = srv.blocking.register(ctx.client.info.id, db, b.keys, b.op, b.serve);
         Blocked { waiter, rx, timeout: b.timeout }
     });
     flush_effects(&mut ctx, cmd, args);
@@ -196,12 +188,13 @@ pub fn dispatch(srv: &Server, client: &mut ClientState, args: &[Bytes]) -> Outco
 }
 
 /// Remembers the keys a tracking client just read (default mode; OPTIN/OPTOUT honour CLIENT CACHING).
-fn track_reads(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[Bytes]) {
+fn track_reads(srv: &Server, client: &mut Session, cmd: &Command, args: &[Bytes]) {
+    // CLIENT CACHING applies to the command after it; CLIENT commands (CACHING itself, TRACKINGINFO) leave it.
+    if cmd.spec.has(flags::KEEPS_CACHING) {
+        return;
+    }
     let caching = client.caching.take();
     if !cmd.spec.has(flags::READONLY) {
-        if cmd.spec.name == "caching" {
-            client.caching = caching;
-        }
         return;
     }
     let Some(mode) = srv.tracking.mode(client.info.id) else { return };
@@ -214,8 +207,8 @@ fn track_reads(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[By
 
 /// Serves clients blocked on keys that just gained data, first come first served, each in its own small
 /// transaction on the key's shards. Serving can make further keys ready (BLMOVE's destination); those follow.
-pub fn serve_ready(srv: &Server, client: &mut ClientState, ready: Vec<(usize, Bytes)>) {
-    use crate::server::blocking::BlockedOp;
+pub fn serve_ready(srv: &Server, client: &mut Session, ready: Vec<(usize, Bytes)>) {
+    use crate::engine::blocking::BlockedOp;
     let mut queue: std::collections::VecDeque<(usize, Bytes)> = ready.into();
     let saved_db = client.db;
     while let Some((db, key)) = queue.pop_front() {
@@ -230,12 +223,7 @@ pub fn serve_ready(srv: &Server, client: &mut ClientState, ready: Vec<(usize, By
                 keys.push(dst.clone());
             }
             ctx.lock_keys(db, keys.iter().map(|k| &k[..]));
-            let served = match &w.op {
-                BlockedOp::ZPop { .. } | BlockedOp::ZMPop { .. } => {
-                    crate::commands::zset::serve_blocked(&mut ctx, &w, &key)
-                }
-                _ => crate::commands::list::serve_blocked(&mut ctx, &w, &key),
-            };
+            let served = (w.serve)(&mut ctx, &w, &key);
             let Some(reply) = served else {
                 ctx.unlock_all();
                 drop(ctx);
@@ -266,7 +254,7 @@ pub fn plan_locks(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
         ctx.lock_all();
         return;
     }
-    if spec.name == "exec" {
+    if spec.has(flags::RUNS_QUEUE) {
         let Some(multi) = ctx.client.multi.as_ref() else { return };
         let ks = &ctx.srv.keyspace;
         let mut db = ctx.client.db;
@@ -282,7 +270,7 @@ pub fn plan_locks(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
                 ctx.lock_all();
                 return;
             }
-            if c.spec.name == "select" {
+            if c.spec.has(flags::SWITCHES_DB) {
                 if let Some(n) = q.get(1).and_then(|a| crate::util::num::parse_i64(a)) {
                     if n >= 0 && (n as usize) < ks.db_count() {
                         db = n as usize;
@@ -328,7 +316,7 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
     let reply = match result {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            cmd.stats.record_failed();
+            srv.stats_of(cmd).record_failed();
             srv.stats.count_error(e.code());
             Reply::Error(e.0.into_owned())
         }
@@ -339,15 +327,16 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(command = %cmd.full_name, "handler panicked: {what}");
-            cmd.stats.record_failed();
+            srv.stats_of(cmd).record_failed();
             srv.stats.count_error("ERR");
             Reply::Error(error::PANIC.0.into_owned())
         }
     };
     let took = crate::util::clock::now() - start;
-    cmd.stats.record_call(took.as_micros() as u64);
+    let stats = srv.stats_of(cmd);
+    stats.record_call(took.as_micros() as u64);
     if srv.hot.latency_tracking.load(Ordering::Relaxed) {
-        cmd.stats.record_latency(took.as_nanos() as u64);
+        stats.record_latency(took.as_nanos() as u64);
     }
     srv.stats.commands_processed.add(1);
     let as_sent = nested && std::mem::take(&mut ctx.effect_as_sent);
@@ -370,7 +359,7 @@ fn flush_effects(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
     }
     let db = ctx.db();
     let last = verbatim.then_some((db, args));
-    let atomic = cmd.spec.name == "exec";
+    let atomic = cmd.spec.has(flags::RUNS_QUEUE);
     ctx.srv.effects.append(&mut ctx.sink, last, atomic);
 }
 
@@ -382,7 +371,7 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queue: Vec<Vec<Bytes>>) -> Reply {
     for args in queue {
         let reply = match resolve(&args) {
             Ok(cmd) => {
-                if let Err(e) = crate::acl::check_queued(ctx.srv, ctx.client, cmd, &args) {
+                if let Err(e) = crate::engine::acl::check_queued(ctx.srv, ctx.client, cmd, &args) {
                     ctx.srv.stats.count_error(e.code());
                     replies.push(Reply::Error(e.0.into_owned()));
                     continue;
@@ -402,8 +391,8 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queue: Vec<Vec<Bytes>>) -> Reply {
 }
 
 /// Formats argv as MONITOR prints it: `+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
-fn feed_monitors(srv: &Server, client: &ClientState, args: &[Bytes]) {
-    let us = crate::server::unix_us();
+fn feed_monitors(srv: &Server, client: &Session, args: &[Bytes]) {
+    let us = crate::util::clock::unix_us();
     let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.info.addr);
     for a in args {
         line.push(' ');

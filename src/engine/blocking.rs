@@ -1,7 +1,7 @@
 //! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...).
 //!
 //! A blocking command that finds no data registers a [`Waiter`] on its keys and its connection awaits the reply.
-//! When a write makes one of those keys hold data, dispatch serves the waiters of that key first-come first-served,
+//! When a write makes one of those keys hold data, the engine serves the waiters of that key first-come first-served,
 //! right after the writing command, by running the waiter's operation on its behalf and sending the reply to the
 //! waiting connection. A waiter is claimed exactly once: by the server serving it, by its timeout, by CLIENT UNBLOCK
 //! or by its connection closing.
@@ -13,6 +13,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::oneshot;
+
+/// Serves a blocked client from `key`, which just gained data, in a context holding the key's shard: the reply,
+/// or None when the key cannot serve it after all (the client keeps waiting).
+pub type ServeFn = fn(&mut crate::engine::Ctx<'_>, &Waiter, &Bytes) -> Option<Reply>;
 
 /// What a blocked client wants done once a key has data.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +51,7 @@ pub struct Waiter {
     pub db: usize,
     pub keys: Vec<Bytes>,
     pub op: BlockedOp,
+    pub serve: ServeFn,
     state: AtomicU8,
     tx: Mutex<Option<oneshot::Sender<Reply>>>,
 }
@@ -94,9 +99,18 @@ impl Blocking {
         db: usize,
         keys: Vec<Bytes>,
         op: BlockedOp,
+        serve: ServeFn,
     ) -> (Arc<Waiter>, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
-        let w = Arc::new(Waiter { client_id, db, keys, op, state: AtomicU8::new(WAITING), tx: Mutex::new(Some(tx)) });
+        let w = Arc::new(Waiter {
+            client_id,
+            db,
+            keys,
+            op,
+            serve,
+            state: AtomicU8::new(WAITING),
+            tx: Mutex::new(Some(tx)),
+        });
         let mut map = self.by_key.lock();
         for k in &w.keys {
             map.entry((db, k.clone())).or_default().push_back(w.clone());

@@ -9,7 +9,7 @@
 //!
 //! [`Acl`] holds the users. Each client holds an `Arc` of its user's current definition ([`ClientAcl`]); every
 //! change to any user bumps a generation counter, and a client whose generation is behind re-reads its user
-//! before its next command. So the check dispatch makes ([`check_command`]) is, for the default user with
+//! before its next command. So the check the gate makes ([`check_command`]) is, for the default user with
 //! `+@all ~* &*`, one atomic load and one flag test. The commands themselves are in `commands/acl.rs`.
 
 pub mod categories;
@@ -22,10 +22,10 @@ pub use categories::CATEGORIES;
 pub use perm::Denied;
 pub use user::User;
 
-use crate::commands::{flags, Command};
+use crate::engine::client::Session;
+use crate::engine::state::Server;
+use crate::engine::table::{flags, Command};
 use crate::error::{self, CmdError};
-use crate::server::client::ClientState;
-use crate::server::Server;
 use bytes::Bytes;
 use log::{AclLog, Context, Entry, Reason};
 use parking_lot::{Mutex, RwLock};
@@ -191,7 +191,7 @@ impl Default for ClientAcl {
 
 /// Brings the client's user up to date when any user changed since it was read.
 #[inline]
-fn sync_client(srv: &Server, client: &mut ClientState) {
+fn sync_client(srv: &Server, client: &mut Session) {
     let gen = srv.acl.generation();
     if client.acl.generation != gen {
         refresh_client(srv, client, gen);
@@ -199,7 +199,7 @@ fn sync_client(srv: &Server, client: &mut ClientState) {
 }
 
 #[cold]
-fn refresh_client(srv: &Server, client: &mut ClientState, gen: u64) {
+fn refresh_client(srv: &Server, client: &mut Session, gen: u64) {
     match srv.acl.user(&client.acl.user.name) {
         Some(u) => client.acl.user = u,
         None => {
@@ -213,24 +213,24 @@ fn refresh_client(srv: &Server, client: &mut ClientState, gen: u64) {
     client.acl.generation = gen;
 }
 
-fn set_authenticated(client: &mut ClientState, on: bool) {
+fn set_authenticated(client: &mut Session, on: bool) {
     client.authenticated = on;
     client.info.authenticated.store(on, Ordering::Relaxed);
 }
 
-fn log_entry(client: &ClientState, reason: Reason, context: Context, object: Bytes, username: Bytes) -> Entry {
+fn log_entry(client: &Session, reason: Reason, context: Context, object: Bytes, username: Bytes) -> Entry {
     Entry {
         count: 1,
         reason,
         context,
         object,
         username,
-        ctime_ms: crate::server::unix_ms(),
-        client_info: crate::commands::connection::client_line(&client.info),
+        ctime_ms: crate::util::clock::unix_ms(),
+        client_info: client.info.list_line(),
     }
 }
 
-fn context_of(client: &ClientState) -> Context {
+fn context_of(client: &Session) -> Context {
     if client.multi.is_some() {
         Context::Multi
     } else {
@@ -239,7 +239,7 @@ fn context_of(client: &ClientState) -> Context {
 }
 
 /// Records a refusal in the ACL log.
-fn log_denial(srv: &Server, client: &ClientState, cmd: &Command, args: &[Bytes], denied: Denied, context: Context) {
+fn log_denial(srv: &Server, client: &Session, cmd: &Command, args: &[Bytes], denied: Denied, context: Context) {
     // Copied: an argument is a slice of the client's read buffer, which the log must not keep alive.
     let arg = |p: usize| Bytes::copy_from_slice(args.get(p).map_or(&[][..], |a| &a[..]));
     let (reason, object) = match denied {
@@ -258,12 +258,12 @@ fn log_denial(srv: &Server, client: &ClientState, cmd: &Command, args: &[Bytes],
 /// # Errors
 /// `-NOPERM this user has no permissions to run the '<cmd>' command`, or the key / channel variants.
 #[inline]
-pub fn check_command(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[Bytes]) -> Result<(), CmdError> {
+pub fn check_command(srv: &Server, client: &mut Session, cmd: &Command, args: &[Bytes]) -> Result<(), CmdError> {
     sync_client(srv, client);
     if client.acl.user.unrestricted() {
         return Ok(());
     }
-    // Redis refuses a NO_MULTI command inside MULTI before it looks at ACLs; dispatch gives that error.
+    // Redis refuses a NO_MULTI command inside MULTI before it looks at ACLs; the gate gives that error.
     if client.multi.is_some() && cmd.spec.has(flags::NO_MULTI) {
         return Ok(());
     }
@@ -271,7 +271,7 @@ pub fn check_command(srv: &Server, client: &mut ClientState, cmd: &Command, args
 }
 
 #[cold]
-fn check_slow(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[Bytes]) -> Result<(), CmdError> {
+fn check_slow(srv: &Server, client: &mut Session, cmd: &Command, args: &[Bytes]) -> Result<(), CmdError> {
     let Err(denied) = perm::check(&client.acl.user, cmd, args) else { return Ok(()) };
     // CLIENT LIST in the log entry names the refused command, as Redis's does.
     client.info.last_cmd.store(cmd.id as u32, Ordering::Relaxed);
@@ -287,7 +287,7 @@ fn check_slow(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[Byt
 ///
 /// # Errors
 /// `-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. ...`.
-pub fn check_queued(srv: &Server, client: &mut ClientState, cmd: &Command, args: &[Bytes]) -> Result<(), CmdError> {
+pub fn check_queued(srv: &Server, client: &mut Session, cmd: &Command, args: &[Bytes]) -> Result<(), CmdError> {
     sync_client(srv, client);
     if client.acl.user.unrestricted() {
         return Ok(());
@@ -303,7 +303,7 @@ pub fn check_queued(srv: &Server, client: &mut ClientState, cmd: &Command, args:
 
 /// AUTH / HELLO AUTH: on success the client is authenticated as `username`; a failure is logged with `command`
 /// (the command name as sent) as its object.
-pub fn authenticate(srv: &Server, client: &mut ClientState, username: &[u8], password: &[u8], command: &[u8]) -> bool {
+pub fn authenticate(srv: &Server, client: &mut Session, username: &[u8], password: &[u8], command: &[u8]) -> bool {
     let gen = srv.acl.generation();
     match srv.acl.user(username) {
         Some(u) if u.enabled() && u.password_ok(password) => {
@@ -327,20 +327,20 @@ pub fn authenticate(srv: &Server, client: &mut ClientState, username: &[u8], pas
 }
 
 /// RESET: back to the default user, authenticated only if it needs no password.
-pub fn reset_client(srv: &Server, client: &mut ClientState) {
+pub fn reset_client(srv: &Server, client: &mut Session) {
     let gen = srv.acl.generation();
     client.acl = ClientAcl { user: srv.acl.default_user(), generation: gen };
     *client.info.user.lock() = Bytes::from_static(DEFAULT);
     set_authenticated(client, !srv.acl.default_requires_auth());
 }
 
-/// Copies the default user's state into the hot flag the connection and dispatch read.
+/// Copies the default user's state into the hot flag the connection and the gate read.
 fn sync_hot(srv: &Server) {
     srv.hot.requirepass_set.store(srv.acl.default_requires_auth(), Ordering::Relaxed);
 }
 
 /// Closes the connections of clients whose user `matches`; the caller's own connection closes after its reply.
-fn kill_clients(srv: &Server, me: Option<&mut ClientState>, matches: impl Fn(&[u8]) -> bool) {
+fn kill_clients(srv: &Server, me: Option<&mut Session>, matches: impl Fn(&[u8]) -> bool) {
     let me_id = me.as_ref().map(|c| c.info.id);
     let mut close_me = false;
     for c in srv.clients.all() {
@@ -365,7 +365,7 @@ fn kill_clients(srv: &Server, me: Option<&mut ClientState>, matches: impl Fn(&[u
 /// # Errors
 /// Redis's texts: `Usernames can't contain spaces or null characters`, `Unmatched parenthesis in acl selector
 /// starting at '...'.`, `Error in ACL SETUSER modifier '...': ...`.
-pub fn setuser(srv: &Server, me: &mut ClientState, name: &[u8], rules: &[Bytes]) -> Result<(), CmdError> {
+pub fn setuser(srv: &Server, me: &mut Session, name: &[u8], rules: &[Bytes]) -> Result<(), CmdError> {
     if name.iter().any(|&c| c.is_ascii_whitespace() || c == 0 || c == b'\x0b') {
         return Err(error::ACL_USERNAME_SPACES);
     }
@@ -388,7 +388,7 @@ pub fn setuser(srv: &Server, me: &mut ClientState, name: &[u8], rules: &[Bytes])
 
 /// Disconnects the user's subscribers that hold a channel or pattern `new` does not allow (Redis's
 /// ACLKillPubsubClientsIfNeeded).
-fn kill_revoked_subscribers(srv: &Server, me: &mut ClientState, old: &User, new: &User) {
+fn kill_revoked_subscribers(srv: &Server, me: &mut Session, old: &User, new: &User) {
     if new.selectors().iter().any(|s| s.all_channels) {
         return;
     }
@@ -425,7 +425,7 @@ fn kill_revoked_subscribers(srv: &Server, me: &mut ClientState, old: &User, new:
 ///
 /// # Errors
 /// `The 'default' user cannot be removed` (and then nothing is removed).
-pub fn deluser(srv: &Server, me: &mut ClientState, names: &[Bytes]) -> Result<i64, CmdError> {
+pub fn deluser(srv: &Server, me: &mut Session, names: &[Bytes]) -> Result<i64, CmdError> {
     if names.iter().any(|n| n[..] == *DEFAULT) {
         return Err(error::ACL_DEFAULT_UNDELETABLE);
     }
@@ -467,7 +467,7 @@ pub fn aclfile(srv: &Server) -> Option<String> {
 ///
 /// # Errors
 /// The problems found (see [`file::parse`]); nothing changes then.
-pub fn load(srv: &Server, me: Option<&mut ClientState>, path: &str) -> Result<(), String> {
+pub fn load(srv: &Server, me: Option<&mut Session>, path: &str) -> Result<(), String> {
     let loaded = file::load(path, srv.acl.pubsub_all())?;
     srv.acl.change(|users| *users = loaded.into_iter().map(|(k, u)| (k, Arc::new(u))).collect());
     kill_clients(srv, me, |u| u != DEFAULT);

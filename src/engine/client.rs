@@ -1,4 +1,4 @@
-//! Client state: what the connection task owns ([`ClientState`]) and what other clients may read or signal
+//! Client state: what the connection task owns ([`Session`]) and what other clients may read or signal
 //! ([`ClientInfo`], kept in the [`ClientRegistry`] for CLIENT LIST / KILL / MONITOR).
 
 use crate::protocol::Protocol;
@@ -124,6 +124,65 @@ impl OutputLimits {
 }
 
 impl ClientInfo {
+    /// One CLIENT LIST line, with Redis's fields in Redis's order.
+    pub fn list_line(&self) -> String {
+        let c = self;
+        let f = c.flags.load(Ordering::Relaxed);
+        let mut flags = String::new();
+        if f & cflags::MONITOR != 0 {
+            flags.push('O');
+        }
+        if f & cflags::MULTI != 0 {
+            flags.push('x');
+        }
+        if f & cflags::NO_EVICT != 0 {
+            flags.push('e');
+        }
+        if f & cflags::CLOSE_ASAP != 0 {
+            flags.push('A');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let name = c.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let lib_name = c.lib_name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let lib_ver = c.lib_ver.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let cmd = match c.last_cmd.load(Ordering::Relaxed) {
+            u32::MAX => "NULL".to_string(),
+            id => super::table::table().commands.get(id as usize).map_or("NULL".to_string(), |c| c.full_name.clone()),
+        };
+        let multi = if f & cflags::MULTI != 0 { c.multi_len.load(Ordering::Relaxed) as i64 } else { -1 };
+        let qbuf = c.qbuf.load(Ordering::Relaxed);
+        let omem = c.obuf.load(Ordering::Relaxed);
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            c.id,
+            c.addr,
+            c.laddr,
+            c.id + 7,
+            name,
+            c.created.elapsed().as_secs(),
+            c.idle_secs(),
+            flags,
+            c.db.load(Ordering::Relaxed),
+            c.subs.load(Ordering::Relaxed),
+            c.psubs.load(Ordering::Relaxed),
+            multi,
+            qbuf,
+            c.qbuf_cap.load(Ordering::Relaxed).saturating_sub(qbuf),
+            c.multi_mem.load(Ordering::Relaxed),
+            c.rbuf_cap.load(Ordering::Relaxed),
+            usize::from(omem > 0),
+            omem,
+            c.memory(),
+            cmd,
+            String::from_utf8_lossy(&c.user.lock()),
+            c.resp.load(Ordering::Relaxed),
+            lib_name,
+            lib_ver
+        )
+    }
+
     /// Queues an out-of-band message for the connection to write between batches.
     pub fn send_push(&self, msg: Bytes) {
         self.outbox.lock().push_back(msg);
@@ -272,7 +331,7 @@ impl ClientInfo {
 
 /// The fixed part of a client's memory: the shared and the task-owned state and the registry's reference.
 pub const CLIENT_STRUCT_BYTES: usize =
-    std::mem::size_of::<ClientInfo>() + std::mem::size_of::<ClientState>() + std::mem::size_of::<Arc<ClientInfo>>();
+    std::mem::size_of::<ClientInfo>() + std::mem::size_of::<Session>() + std::mem::size_of::<Arc<ClientInfo>>();
 
 /// The size of a connection task's state (its future), measured when the listener spawns one.
 pub static CONNECTION_TASK_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -282,16 +341,24 @@ pub static CONNECTION_TASK_BYTES: AtomicUsize = AtomicUsize::new(0);
 pub struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_id: AtomicU64,
-    /// Clients in MONITOR mode (counted so dispatch skips formatting when there are none).
+    /// Clients in MONITOR mode (counted so the gate skips formatting when there are none).
     pub monitors: AtomicUsize,
 }
 
 impl ClientRegistry {
     /// Registers a new connection; returns its shared info and the receiver of its out-of-band messages.
     pub fn register(&self, addr: String, laddr: String) -> Arc<ClientInfo> {
+        let info = self.unlisted(addr, laddr);
+        self.clients.lock().insert(info.id, info.clone());
+        info
+    }
+
+    /// Info for a session that is not a connection (a script's or a replay's caller, tests): it has an id from
+    /// the same sequence, so tracking and the ACL log can name it, but CLIENT LIST does not show it.
+    pub fn unlisted(&self, addr: String, laddr: String) -> Arc<ClientInfo> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let is_local = addr.parse::<std::net::SocketAddr>().is_ok_and(|a| crate::server::is_loopback(a.ip()));
-        let info = Arc::new(ClientInfo {
+        let is_local = addr.parse::<std::net::SocketAddr>().is_ok_and(|a| crate::engine::state::is_loopback(a.ip()));
+        Arc::new(ClientInfo {
             id,
             is_local,
             addr,
@@ -323,9 +390,7 @@ impl ClientRegistry {
             wake: Notify::new(),
             outbox: Mutex::new(VecDeque::new()),
             outbox_ready: Notify::new(),
-        });
-        self.clients.lock().insert(id, info.clone());
-        info
+        })
     }
 
     /// Removes a closed connection.
@@ -420,13 +485,13 @@ pub struct Watched {
 
 /// State owned by the connection task.
 #[derive(Debug)]
-pub struct ClientState {
+pub struct Session {
     pub info: Arc<ClientInfo>,
     pub db: usize,
     pub proto: Protocol,
     pub authenticated: bool,
     /// The client's ACL user, as of the last change to any user.
-    pub acl: crate::acl::ClientAcl,
+    pub acl: crate::engine::acl::ClientAcl,
     pub multi: Option<MultiState>,
     pub watch_flag: Option<Arc<WatchFlag>>,
     pub watched: Vec<Watched>,
@@ -444,11 +509,36 @@ pub struct ClientState {
     pub patterns: std::collections::HashSet<Bytes>,
 }
 
-impl ClientState {
+impl Session {
+    /// Leaves MULTI state, returning the queue.
+    pub fn end_multi(&mut self) -> Option<MultiState> {
+        self.info.set_flag(cflags::MULTI, false);
+        self.info.multi_len.store(0, Ordering::Relaxed);
+        self.info.multi_mem.store(0, Ordering::Relaxed);
+        self.multi.take()
+    }
+
+    /// Drops every WATCH of the session outside any command (connection close, a refused EXEC).
+    pub fn unwatch_all(&mut self, srv: &super::Server) {
+        let watched = std::mem::take(&mut self.watched);
+        if let Some(flag) = self.watch_flag.take() {
+            for w in &watched {
+                let shard = srv.keyspace.shard_of(crate::store::hash_key(&w.key));
+                srv.keyspace.lock(w.db, shard).unwatch(&w.key, &flag);
+            }
+        }
+    }
+
+    /// A session with no connection behind it, authenticated as the default user: what a change-log replay, a
+    /// replica's stream or an in-process caller runs [`super::execute`] with.
+    pub fn detached(srv: &super::Server) -> Session {
+        Session::new(srv.clients.unlisted("internal".into(), String::new()), true)
+    }
+
     /// Fresh state for a new connection.
-    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> ClientState {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Session {
         info.authenticated.store(authenticated, Ordering::Relaxed);
-        ClientState {
+        Session {
             info,
             db: 0,
             proto: Protocol::Resp2,

@@ -2,7 +2,7 @@
 //! its key specs declare) and the pub/sub channels it names.
 
 use super::user::{Selector, User};
-use crate::commands::{flags, Command, Keys};
+use crate::engine::table::{flags, Command, Keys};
 use crate::util::glob::glob_match;
 use bytes::Bytes;
 
@@ -142,7 +142,7 @@ pub fn check(user: &User, cmd: &Command, args: &[Bytes]) -> Result<(), Denied> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::TABLE;
+    use crate::engine::table::table;
 
     fn argv(s: &str) -> Vec<Bytes> {
         s.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
@@ -150,8 +150,8 @@ mod tests {
 
     fn run(user: &User, line: &str) -> Result<(), Denied> {
         let args = argv(line);
-        let cmd = match TABLE.lookup(&args) {
-            crate::commands::Lookup::Found(c) => c,
+        let cmd = match table().lookup(&args) {
+            crate::engine::table::Lookup::Found(c) => c,
             _ => panic!("no command {line}"),
         };
         check(user, cmd, &args)
@@ -160,7 +160,7 @@ mod tests {
     fn user(rules: &str) -> User {
         let mut u = User::new(b"u", false);
         let words: Vec<&str> = rules.split(' ').collect();
-        for r in crate::acl::user::merge_selector_args(&words).unwrap() {
+        for r in crate::engine::acl::user::merge_selector_args(&words).unwrap() {
             u.apply(&r, false).unwrap();
         }
         u

@@ -1,0 +1,32 @@
+//! The execution engine: the state every command sees, sessions, and the one gate every command passes, whoever
+//! sends it (a client connection, EXEC's queue, and later a script, a replica link or a change-log replay).
+//!
+//! - `state`: [`Server`], the shared state (keyspace, config, statistics, registries).
+//! - `table`: the command table's types; `commands/` fills and installs it.
+//! - `client`: [`Session`] (one caller's database, protocol, user, MULTI and tracking state) and the registry of
+//!   connected clients (CLIENT LIST/KILL, MONITOR).
+//! - `execute`: [`execute`], the gate in Redis's `processCommand` order, then locking, the handler's panic
+//!   boundary, statistics and the command's write effect.
+//! - `ctx`: [`Ctx`], what a handler receives: the session, the locked shards, the effect sink.
+//! - `acl`: users, their rules, and the permission check the gate makes.
+//! - `blocking`, `pubsub`, `tracking`, `notify`: clients waiting on keys, channel subscriptions, client-side
+//!   caching, keyspace notifications.
+//!
+//! The engine imports the store, the effect log, config and protocol below it, never `commands/` or `server/`
+//! above it (scripts/module-cycles.py checks this in CI).
+
+pub mod acl;
+pub mod blocking;
+pub mod client;
+pub mod ctx;
+pub mod execute;
+pub mod notify;
+pub mod pubsub;
+pub mod state;
+pub mod table;
+pub mod tracking;
+
+pub use client::Session;
+pub use ctx::Ctx;
+pub use execute::{execute, Outcome};
+pub use state::Server;
