@@ -1,5 +1,9 @@
 //! INFO: Redis's sections and field names, so `redis-cli --stat`, redis_exporter and dashboards read Strata as
 //! they read Redis. Every number comes from the server's own counters.
+//!
+//! [`snapshot`] gathers the requested sections into one structured [`Snapshot`] of typed fields; INFO renders it
+//! as text, and anything else that reports the server's figures (a metrics endpoint) reads the same snapshot,
+//! so the two never disagree. Its cost does not grow with the number of keys.
 
 use crate::engine::state::Server;
 use std::fmt::Write;
@@ -20,8 +24,105 @@ const DEFAULT: &[&str] = &[
 ];
 const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
 
-fn kv(out: &mut String, k: &str, v: impl std::fmt::Display) {
-    let _ = write!(out, "{k}:{v}\r\n");
+/// One field's value, typed so a consumer other than INFO's text need not parse it back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(v) => v.fmt(f),
+            Value::UInt(v) => v.fmt(f),
+            Value::Float(v) => v.fmt(f),
+            Value::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($variant:ident as $target:ty: $($t:ty),*) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(v as $target)
+            }
+        })*
+    };
+}
+value_from!(UInt as u64: u8, u16, u32, u64, usize);
+value_from!(Int as i64: i32, i64, isize);
+value_from!(Float as f64: f64);
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+
+/// A section's fields, in INFO's order.
+pub type Fields = Vec<(String, Value)>;
+
+/// One INFO section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// The lowercase name (`memory`, `keyspace`, ...).
+    pub name: &'static str,
+    pub fields: Fields,
+}
+
+/// The figures of the requested sections, taken at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub sections: Vec<Section>,
+}
+
+impl Snapshot {
+    /// A field by name, in whichever section holds it.
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.sections.iter().flat_map(|s| &s.fields).find(|(k, _)| k == field).map(|(_, v)| v)
+    }
+
+    /// INFO's text: `# Title` lines, `field:value` lines, sections separated by a blank line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (i, section) in self.sections.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\r\n");
+            }
+            let title = match section.name {
+                "cpu" => "CPU".to_string(),
+                s => {
+                    let mut c = s.chars();
+                    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+                }
+            };
+            let _ = write!(out, "# {title}\r\n");
+            for (k, v) in &section.fields {
+                let _ = write!(out, "{k}:{v}\r\n");
+            }
+        }
+        out
+    }
+}
+
+fn kv(out: &mut Fields, k: &str, v: impl Into<Value>) {
+    out.push((k.to_string(), v.into()));
 }
 
 /// Resident set size of the process in bytes.
@@ -51,9 +152,14 @@ fn total_system_memory() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Renders the requested sections (`[]` = default; `all`, `everything`, or names).
-/// Its cost does not grow with the number of keys: every figure is a counter or a per-shard count.
+/// INFO's text for the requested sections (`[]` = default; `all`, `everything`, or names).
 pub fn render(srv: &Server, requested: &[String]) -> String {
+    snapshot(srv, requested).to_text()
+}
+
+/// The requested sections' figures. Its cost does not grow with the number of keys: every figure is a counter or
+/// a per-shard count.
+pub fn snapshot(srv: &Server, requested: &[String]) -> Snapshot {
     let mut wanted: Vec<&str> = Vec::new();
     if requested.is_empty() || requested.iter().any(|s| s == "default") {
         wanted.extend(DEFAULT);
@@ -71,24 +177,12 @@ pub fn render(srv: &Server, requested: &[String]) -> String {
             }
         }
     }
-    let mut out = String::new();
-    let mut first = true;
+    let mut snap = Snapshot::default();
     for section in DEFAULT.iter().chain(ALL_EXTRA) {
         if !wanted.contains(section) {
             continue;
         }
-        if !first {
-            out.push_str("\r\n");
-        }
-        first = false;
-        let title = match *section {
-            "cpu" => "CPU".to_string(),
-            s => {
-                let mut c = s.chars();
-                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-            }
-        };
-        let _ = write!(out, "# {title}\r\n");
+        let mut out = Fields::new();
         match *section {
             "server" => server(srv, &mut out),
             "clients" => clients(srv, &mut out),
@@ -98,17 +192,18 @@ pub fn render(srv: &Server, requested: &[String]) -> String {
             "replication" => replication(srv, &mut out),
             "cpu" => cpu(&mut out),
             "errorstats" => errorstats(srv, &mut out),
-            "cluster" => kv(&mut out, "cluster_enabled", 0),
+            "cluster" => kv(&mut out, "cluster_enabled", 0u8),
             "keyspace" => keyspace(srv, &mut out),
             "commandstats" => commandstats(srv, &mut out),
             "latencystats" => latencystats(srv, &mut out),
             _ => {}
         }
+        snap.sections.push(Section { name: section, fields: out });
     }
-    out
+    snap
 }
 
-fn server(srv: &Server, out: &mut String) {
+fn server(srv: &Server, out: &mut Fields) {
     let cfg = srv.config.read();
     let uptime = srv.uptime_secs();
     kv(out, "redis_version", crate::REDIS_VERSION);
@@ -139,7 +234,7 @@ fn server(srv: &Server, out: &mut String) {
     kv(out, "worker_threads", crate::runtime_threads(&cfg));
 }
 
-fn clients(srv: &Server, out: &mut String) {
+fn clients(srv: &Server, out: &mut Fields) {
     let all = srv.clients.all();
     let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
     let max_out = all.iter().map(|c| c.rbuf_cap.load(Ordering::Relaxed) + c.obuf.load(Ordering::Relaxed)).max();
@@ -153,7 +248,7 @@ fn clients(srv: &Server, out: &mut String) {
     kv(out, "clients_in_timeout_table", 0);
 }
 
-fn memory(srv: &Server, out: &mut String) {
+fn memory(srv: &Server, out: &mut Fields) {
     let rss = rss_bytes();
     let used = srv.refresh_used_memory();
     let (active, resident) = crate::memory::allocator_pages();
@@ -228,7 +323,7 @@ fn memory(srv: &Server, out: &mut String) {
     kv(out, "lazyfreed_objects", 0);
 }
 
-fn persistence(srv: &Server, out: &mut String) {
+fn persistence(srv: &Server, out: &mut Fields) {
     kv(out, "loading", 0);
     kv(out, "async_loading", 0);
     kv(out, "current_cow_peak", 0);
@@ -261,7 +356,7 @@ fn persistence(srv: &Server, out: &mut String) {
     kv(out, "module_fork_last_cow_size", 0);
 }
 
-fn stats(srv: &Server, out: &mut String) {
+fn stats(srv: &Server, out: &mut Fields) {
     let s = &srv.stats;
     let g = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let (ops, in_kbps, out_kbps) = srv.instantaneous();
@@ -319,7 +414,7 @@ fn stats(srv: &Server, out: &mut String) {
     kv(out, "reply_buffer_expands", 0);
 }
 
-fn replication(srv: &Server, out: &mut String) {
+fn replication(srv: &Server, out: &mut Fields) {
     let b = srv.effects.info();
     kv(out, "role", "master");
     kv(out, "connected_slaves", 0);
@@ -334,7 +429,7 @@ fn replication(srv: &Server, out: &mut String) {
     kv(out, "repl_backlog_histlen", b.histlen);
 }
 
-fn cpu(out: &mut String) {
+fn cpu(out: &mut Fields) {
     let (sys, user) = cpu_times();
     kv(out, "used_cpu_sys", format!("{sys:.6}"));
     kv(out, "used_cpu_user", format!("{user:.6}"));
@@ -344,7 +439,7 @@ fn cpu(out: &mut String) {
     kv(out, "used_cpu_user_main_thread", format!("{user:.6}"));
 }
 
-fn errorstats(srv: &Server, out: &mut String) {
+fn errorstats(srv: &Server, out: &mut Fields) {
     let errs = srv.stats.errors.lock();
     let mut codes: Vec<_> = errs.iter().collect();
     codes.sort();
@@ -353,7 +448,7 @@ fn errorstats(srv: &Server, out: &mut String) {
     }
 }
 
-fn keyspace(srv: &Server, out: &mut String) {
+fn keyspace(srv: &Server, out: &mut Fields) {
     for db in 0..srv.keyspace.db_count() {
         let (keys, expires) = srv.keyspace.db_sizes(db);
         if keys > 0 {
@@ -364,7 +459,7 @@ fn keyspace(srv: &Server, out: &mut String) {
 
 /// Redis 7's `latency_percentiles_usec_<command>:p50=...,p99=...` for every command called since the last
 /// reset, at the configured percentiles.
-fn latencystats(srv: &Server, out: &mut String) {
+fn latencystats(srv: &Server, out: &mut Fields) {
     let percentiles: Vec<f64> = srv
         .config
         .read()
@@ -384,7 +479,7 @@ fn latencystats(srv: &Server, out: &mut String) {
     }
 }
 
-fn commandstats(srv: &Server, out: &mut String) {
+fn commandstats(srv: &Server, out: &mut Fields) {
     for c in &srv.table.commands {
         let stats = srv.stats_of(c);
         let calls = stats.calls();
@@ -400,5 +495,32 @@ fn commandstats(srv: &Server, out: &mut String) {
             &format!("cmdstat_{}", c.full_name),
             format!("calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> Server {
+        Server::new(crate::Config::embedded().expect("embedded config"), crate::commands::table())
+    }
+
+    #[test]
+    fn the_snapshot_holds_typed_fields_and_renders_as_info_text() {
+        let srv = server();
+        let snap = snapshot(&srv, &["memory".to_string(), "keyspace".to_string(), "cluster".to_string()]);
+        assert_eq!(snap.sections.iter().map(|s| s.name).collect::<Vec<_>>(), ["memory", "cluster", "keyspace"]);
+        assert!(matches!(snap.get("used_memory"), Some(Value::UInt(n)) if *n > 0));
+        assert_eq!(snap.get("cluster_enabled"), Some(&Value::UInt(0)));
+        let text = snap.to_text();
+        assert!(text.starts_with("# Memory\r\nused_memory:"), "{text}");
+        assert!(text.contains("\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n# Keyspace\r\n"), "{text}");
+    }
+
+    #[test]
+    fn cpu_is_titled_as_redis_titles_it() {
+        let snap = snapshot(&server(), &["cpu".to_string()]);
+        assert!(snap.to_text().starts_with("# CPU\r\nused_cpu_sys:"));
     }
 }
