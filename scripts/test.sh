@@ -24,6 +24,8 @@ fi
 step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+# No import cycle among src/ modules: the engine sits below commands/ and server/, the store below the engine.
+python3 scripts/module-cycles.py
 
 step "build (release)"
 cargo build --release --locked

@@ -370,8 +370,8 @@ pub fn normalize(param: &Param, args: &[&[u8]]) -> Result<String, String> {
             }
         }
         Kind::Str if param.name == "notify-keyspace-events" => {
-            let flags = crate::engine::notify::parse_flags(&String::from_utf8_lossy(one))?;
-            Ok(crate::engine::notify::flags_to_string(flags))
+            let flags = crate::store::event::parse_flags(&String::from_utf8_lossy(one))?;
+            Ok(crate::store::event::flags_to_string(flags))
         }
         Kind::Str => Ok(String::from_utf8_lossy(one).into_owned()),
         Kind::List => {

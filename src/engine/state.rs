@@ -269,7 +269,7 @@ impl Server {
         self.hot.compression_min_size.store(us("compression-min-size").max(16), Ordering::Relaxed);
         self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
         self.effects.set_backlog_size(int("repl-backlog-size"));
-        let nk = notify::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
+        let nk = crate::store::event::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.hot.notify_flags.store(nk, Ordering::Relaxed);
         self.acl.configure(cfg.get("acl-pubsub-default") == Some("allchannels"), us("acllog-max-len"));
     }

@@ -4,6 +4,7 @@
 //! - `value`: values, entries, type and encoding names.
 //! - `shard`: one shard's data and WATCH registrations, under one lock.
 //! - `change`: the one keyspace-change path every modification goes through.
+//! - `event`: notification classes and the class of each change event.
 //! - `expire`: the active expiry cycle.
 //! - `bits`: bitmap and LCS algorithms on byte strings.
 //! - `lazyfree`: the one background thread that frees what ASYNC flushes removed.
@@ -16,6 +17,7 @@ pub mod change;
 pub mod compress;
 pub mod dict;
 pub mod digest;
+pub mod event;
 pub mod evict;
 pub mod expire;
 pub mod lazyfree;
