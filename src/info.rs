@@ -225,8 +225,9 @@ fn server(srv: &Server, out: &mut Fields) {
     kv(out, "server_time_usec", crate::util::clock::unix_us());
     kv(out, "uptime_in_seconds", uptime);
     kv(out, "uptime_in_days", uptime / 86400);
-    kv(out, "hz", cfg.cached.hz);
-    kv(out, "configured_hz", cfg.cached.hz);
+    let hz = srv.hot.hz.load(Ordering::Relaxed);
+    kv(out, "hz", hz);
+    kv(out, "configured_hz", hz);
     kv(out, "lru_clock", srv.lru_clock());
     kv(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
     kv(out, "config_file", cfg.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
@@ -259,7 +260,7 @@ fn memory(srv: &Server, out: &mut Fields) {
     let peak = srv.note_memory_peak(used);
     let maxmemory = srv.hot.maxmemory.load(Ordering::Relaxed);
     let human = crate::util::num::bytes_to_human;
-    let policy = srv.config.read().get("maxmemory-policy").unwrap_or("noeviction").to_string();
+    let policy = srv.hot.policy().name();
     let sys = total_system_memory();
     kv(out, "used_memory", used);
     kv(out, "used_memory_human", human(used));
@@ -460,14 +461,10 @@ fn keyspace(srv: &Server, out: &mut Fields) {
 /// Redis 7's `latency_percentiles_usec_<command>:p50=...,p99=...` for every command called since the last
 /// reset, at the configured percentiles.
 fn latencystats(srv: &Server, out: &mut Fields) {
-    let percentiles: Vec<f64> = srv
-        .config
-        .read()
-        .get("latency-tracking-info-percentiles")
-        .unwrap_or("")
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect();
+    let percentiles = match srv.config.read().value(crate::config::Id::LatencyTrackingInfoPercentiles) {
+        crate::config::Value::Percentiles(p) => p.clone(),
+        _ => Vec::new(),
+    };
     if percentiles.is_empty() {
         return;
     }

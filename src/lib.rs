@@ -48,7 +48,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Worker threads the runtime should use for `cfg` (0 = one per available core).
 pub fn runtime_threads(cfg: &Config) -> usize {
-    match cfg.cached.worker_threads {
+    match cfg.u64(config::Id::WorkerThreads) as usize {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
     }

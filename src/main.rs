@@ -1,6 +1,7 @@
 //! `strata-server [config-file] [--name value ...]`: redis-server's command line conventions.
 
 use std::process::ExitCode;
+use strata::config::Id;
 use strata::Config;
 
 const HELP: &str = "Usage: strata-server [/path/to/strata.conf] [options] [-]
@@ -68,7 +69,7 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(config: &Config) {
-    let level = match config.get("loglevel").unwrap_or("notice") {
+    let level = match config.word(Id::Loglevel) {
         "debug" => "debug",
         "verbose" => "info",
         "notice" => "info",
@@ -78,7 +79,7 @@ fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    match config.get("logfile").filter(|f| !f.is_empty()) {
+    match Some(config.str(Id::Logfile)).filter(|f| !f.is_empty()) {
         Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
             Ok(file) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init(),
             Err(e) => {
@@ -92,7 +93,7 @@ fn init_logging(config: &Config) {
 
 async fn run(config: Config, threads: usize) -> ExitCode {
     let file = config.file.as_ref().map(|p| p.display().to_string());
-    let pidfile = config.get("pidfile").filter(|p| !p.is_empty()).map(str::to_string);
+    let pidfile = Some(config.str(Id::Pidfile)).filter(|p| !p.is_empty()).map(str::to_string);
     let handle = match strata::start(config).await {
         Ok(h) => h,
         Err(e) => {

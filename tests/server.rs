@@ -487,12 +487,12 @@ fn config_rewrite_with_file() {
     assert_eq!(lines.iter().filter(|l| l.starts_with("hz ")).count(), 1, "{text}");
     // The rewritten file loads back to the running values.
     let again = strata::Config::from_args(&[path.display().to_string()]).expect("rewritten config parses");
-    assert_eq!(again.get("maxmemory"), Some("2097152"));
-    assert_eq!(again.get("hz"), Some("20"));
-    assert_eq!(again.get("maxmemory-policy"), Some("allkeys-lfu"));
-    assert_eq!(again.get("requirepass"), Some("a b"));
-    assert_eq!(again.get("save"), Some(""));
-    assert_eq!(again.get("bind"), Some("127.0.0.1"));
+    assert_eq!(again.get("maxmemory").as_deref(), Some("2097152"));
+    assert_eq!(again.get("hz").as_deref(), Some("20"));
+    assert_eq!(again.get("maxmemory-policy").as_deref(), Some("allkeys-lfu"));
+    assert_eq!(again.get("requirepass").as_deref(), Some("a b"));
+    assert_eq!(again.get("save").as_deref(), Some(""));
+    assert_eq!(again.get("bind").as_deref(), Some("127.0.0.1"));
     drop(c);
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);

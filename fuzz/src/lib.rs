@@ -176,22 +176,18 @@ pub fn config(data: &[u8]) {
     // again to the same values.
     let mut lines = String::new();
     for p in strata::config::PARAMS {
-        let Some(line) = cfg.line_for(p) else { panic!("parameter {} lost its value", p.name) };
-        lines.push_str(&line);
-        lines.push('\n');
+        for line in cfg.lines_for(p) {
+            lines.push_str(&line);
+            lines.push('\n');
+        }
     }
     let mut again = strata::Config::default();
     if let Err(e) = again.load_text(&lines, "rewrite", std::path::Path::new("/nonexistent"), 0) {
         panic!("the rewritten configuration does not load: {}", e.0);
     }
     for p in strata::config::PARAMS {
-        let (was, now) = (cfg.get(p.name), again.get(p.name));
-        // A list is its words; empty arguments leave extra spaces in the stored text that mean nothing.
-        let same = match (p.kind, was, now) {
-            (strata::config::Kind::List, Some(a), Some(b)) => a.split_whitespace().eq(b.split_whitespace()),
-            _ => was == now,
-        };
-        assert!(same, "{} = {was:?} loads back from its rewritten line as {now:?}", p.name);
+        let (was, now) = (cfg.value(p.id), again.value(p.id));
+        assert!(was == now, "{} = {was:?} loads back from its rewritten line as {now:?}", p.name);
     }
 }
 
@@ -344,7 +340,7 @@ impl Engine {
         let cfg = strata::Config::from_args(&args).unwrap_or_default();
         let baseline = strata::config::PARAMS
             .iter()
-            .filter(|p| p.mutable)
+            .filter(|p| p.mutability != strata::config::Mutability::Immutable)
             .map(|p| (p.name, cfg.get(p.name).unwrap_or_default().to_string()))
             .collect();
         let srv = Server::new(cfg, strata::commands::table());
@@ -439,7 +435,7 @@ impl Engine {
             // command into the same error), and the protocol and auth state HELLO may have changed.
             let changed: Vec<(&str, String)> = {
                 let cfg = self.srv.config.read();
-                self.baseline.iter().filter(|(n, v)| cfg.get(n) != Some(v.as_str())).cloned().collect()
+                self.baseline.iter().filter(|(n, v)| cfg.get(n).as_deref() != Some(v.as_str())).cloned().collect()
             };
             for (name, value) in changed {
                 let r = self.run_str(&["CONFIG", "SET", name, &value]);

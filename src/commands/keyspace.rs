@@ -387,7 +387,7 @@ fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 
 fn flush_mode(ctx: &Ctx<'_>, args: &[Bytes]) -> CmdResult<bool> {
     match args.get(1) {
-        None => Ok(ctx.srv.config.read().cached.lazyfree_user_flush),
+        None => Ok(ctx.srv.hot.lazyfree_user_flush.load(Ordering::Relaxed)),
         Some(a) if args.len() == 2 && is(a, "ASYNC") => Ok(true),
         Some(a) if args.len() == 2 && is(a, "SYNC") => Ok(false),
         _ => Err(error::SYNTAX),
@@ -452,7 +452,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn lfu_policy(ctx: &Ctx<'_>) -> bool {
-    ctx.srv.config.read().get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
+    ctx.srv.hot.policy().is_lfu()
 }
 
 fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -489,7 +489,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn lfu_or_lru(ctx: &Ctx<'_>) -> bool {
-    ctx.srv.config.read().get("maxmemory-policy").is_some_and(|p| p.contains("lfu") || p.contains("lru"))
+    ctx.srv.hot.policy().is_lru_or_lfu()
 }
 
 /// Builds a HELP reply from lines, ending with the HELP entry every Redis help text ends with.

@@ -5,6 +5,7 @@ use super::ctx::Ctx;
 use super::flags::*;
 use super::keyspace::help_reply;
 use super::{container, spec, CommandSpec, Keys};
+use crate::config::SetError;
 use crate::engine::client::cflags;
 use crate::engine::state::ShutdownRequest;
 use crate::error::{self, CmdError, CmdResult};
@@ -26,72 +27,40 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut seen = std::collections::HashSet::new();
     let mut pairs = Vec::new();
     for pat in &args[2..] {
-        let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
-        for (name, value) in cfg.matching(pat) {
-            if seen.insert(name) {
-                // A plain name is echoed as the client typed it, as Redis does.
-                let name = if is_glob { name.to_string() } else { text(pat) };
-                let name = name.as_str();
-                let value = if name == "dir" {
+        for (p, name, value) in cfg.matching(pat) {
+            if seen.insert(name.to_ascii_lowercase()) {
+                // The value of `dir` is wherever the process is now, as Redis reports it.
+                let value = if p.id == crate::config::Id::Dir {
                     std::env::current_dir().map(|d| d.display().to_string()).unwrap_or(value)
                 } else {
                     value
                 };
-                pairs.push((Reply::bulk(name), Reply::bulk_string(value)));
+                pairs.push((Reply::bulk_string(name), Reply::bulk_string(value)));
             }
         }
     }
     Ok(Reply::Map(pairs))
 }
 
+/// CONFIG SET: the registry checks and parses every pair, then the engine's hooks apply them in order; the
+/// config lock is held throughout, so two CONFIG SETs never interleave. Hot paths never take that lock.
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if !args.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
-    let mut next = ctx.srv.config.read().clone();
-    let mut seen = std::collections::HashSet::new();
-    for pair in args[2..].chunks(2) {
-        let name = text(&pair[0]);
-        let fail =
-            |why: &str| CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {why}"));
-        let Some(p) = crate::config::param(&name) else {
-            return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")));
-        };
-        if !seen.insert(p.name) {
-            return Err(fail("duplicate parameter"));
+    let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|c| (&c[0][..], &c[1][..])).collect();
+    let protected_ok =
+        crate::config::allows(ctx.srv.hot.protected_configs.load(Ordering::Relaxed), ctx.client.info.is_local);
+    let mut cfg = ctx.srv.config.write();
+    match cfg.set_many(&pairs, protected_ok, &crate::engine::hot::Hooks(ctx.srv)) {
+        Ok(()) => Ok(Reply::OK),
+        Err(SetError::Unknown(name)) => {
+            Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")))
         }
-        if !p.mutable {
-            return Err(fail("can't set immutable config"));
+        Err(SetError::Failed { arg, why }) => {
+            Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{arg}') - {why}")))
         }
-        if crate::config::PROTECTED.contains(&p.name)
-            && !crate::config::allows(ctx.srv.hot.protected_configs.load(Ordering::Relaxed), ctx.client.info.is_local)
-        {
-            return Err(fail("can't set protected config"));
-        }
-        let words: Vec<Vec<u8>>;
-        let parts: Vec<&[u8]> = if matches!(p.kind, crate::config::Kind::List) {
-            words = crate::util::splitargs::split_args(&pair[1]).unwrap_or_default();
-            words.iter().map(|w| w.as_slice()).collect()
-        } else {
-            vec![&pair[1][..]]
-        };
-        next.set(p.name, &parts).map_err(|e| fail(&e))?;
     }
-    // Every value is valid: apply the one change with a side effect outside the config, then commit. Nothing is
-    // committed when it fails, so a CONFIG SET of several parameters is all or nothing, as in Redis 7.
-    if seen.contains("dir") {
-        let dir = next.get("dir").unwrap_or(".").to_string();
-        std::env::set_current_dir(&dir)
-            .map_err(|e| CmdError::err(format!("CONFIG SET failed (possibly related to argument 'dir') - {e}")))?;
-    }
-    let requirepass = seen.contains("requirepass").then(|| next.cached.requirepass.clone());
-    *ctx.srv.config.write() = next;
-    ctx.srv.refresh_hot();
-    // As Redis's: setting requirepass sets the default user's password, and nothing else touches it.
-    if let Some(pass) = requirepass {
-        crate::engine::acl::set_default_password(ctx.srv, pass.as_deref());
-    }
-    Ok(Reply::OK)
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {

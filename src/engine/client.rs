@@ -95,21 +95,13 @@ pub struct OutputLimits {
 }
 
 impl OutputLimits {
-    /// Applies a canonical `client-output-buffer-limit` value (`<class> <hard> <soft> <secs>` groups).
-    pub fn apply(&self, value: &str) {
-        let words: Vec<&str> = value.split_whitespace().collect();
-        for c in words.chunks(4) {
-            let [class, hard, soft, secs] = c else { continue };
-            let limit = match *class {
-                "normal" => &self.normal,
-                "replica" | "slave" => &self.replica,
-                "pubsub" => &self.pubsub,
-                _ => continue,
-            };
-            let mem = |s: &str| crate::util::num::parse_memory(s.as_bytes()).unwrap_or(0);
-            limit.hard.store(mem(hard), Ordering::Relaxed);
-            limit.soft.store(mem(soft), Ordering::Relaxed);
-            limit.soft_secs.store(secs.parse().unwrap_or(0), Ordering::Relaxed);
+    /// Stores `client-output-buffer-limit`: hard bytes, soft bytes and soft seconds of the normal, replica and
+    /// pub/sub classes, in that order (the registry's typed value).
+    pub fn apply(&self, limits: &[[u64; 3]; 3]) {
+        for (limit, [hard, soft, secs]) in [&self.normal, &self.replica, &self.pubsub].into_iter().zip(limits) {
+            limit.hard.store(*hard, Ordering::Relaxed);
+            limit.soft.store(*soft, Ordering::Relaxed);
+            limit.soft_secs.store(*secs, Ordering::Relaxed);
         }
     }
 
@@ -576,7 +568,7 @@ mod tests {
     #[test]
     fn output_limits_close_once_past_the_hard_limit() {
         let limits = OutputLimits::default();
-        limits.apply("normal 1024 0 0 pubsub 100 50 0");
+        limits.apply(&[[1024, 0, 0], [0, 0, 0], [100, 50, 0]]);
         let reg = ClientRegistry::default();
         let c = reg.register("127.0.0.1:1".into(), "127.0.0.1:2".into());
         assert!(c.is_local);

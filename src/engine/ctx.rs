@@ -104,7 +104,7 @@ impl<'a> Ctx<'a> {
             locks: SmallVec::new(),
             memo: None,
             lru: srv.lru_clock_at(now_ms),
-            lfu: srv.hot.lfu.load(Ordering::Relaxed),
+            lfu: srv.hot.policy().is_lfu(),
         }
     }
 

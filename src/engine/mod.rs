@@ -2,6 +2,7 @@
 //! sends it (a client connection, EXEC's queue, and later a script, a replica link or a change-log replay).
 //!
 //! - `state`: [`Server`], the shared state (keyspace, config, statistics, registries).
+//! - `hot`: the typed copies of configuration that hot paths read, and the apply hooks CONFIG SET runs.
 //! - `table`: the command table's types; `commands/` fills and installs it.
 //! - `client`: [`Session`] (one caller's database, protocol, user, MULTI and tracking state) and the registry of
 //!   connected clients (CLIENT LIST/KILL, MONITOR).
@@ -20,6 +21,7 @@ pub mod blocking;
 pub mod client;
 pub mod ctx;
 pub mod execute;
+pub mod hot;
 pub mod notify;
 pub mod pubsub;
 pub mod state;

@@ -1,6 +1,7 @@
 //! [`Server`]: the state shared by every session: keyspace, config, statistics, registries, the effect log.
 
 use super::client::ClientRegistry;
+use super::hot::Hot;
 use super::{blocking, notify, pubsub, table::CommandTable, tracking};
 use crate::config::Config;
 use crate::effects::EffectLog;
@@ -9,7 +10,7 @@ use crate::util::clock::unix_ms;
 use crate::util::striped::Counter;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{watch, Notify};
 
@@ -95,44 +96,6 @@ pub struct Pause {
     pub writes_only: bool,
 }
 
-/// Values read on every command, mirrored from the config so no lock is taken for them.
-#[derive(Debug, Default)]
-pub struct Hot {
-    pub proto_max_bulk_len: AtomicI64,
-    pub query_buffer_limit: AtomicUsize,
-    pub maxmemory: AtomicU64,
-    pub timeout_secs: AtomicU64,
-    pub maxclients: AtomicUsize,
-    /// The default user needs a password (or is off): new connections start unauthenticated. Kept by `acl`.
-    pub requirepass_set: AtomicBool,
-    pub protected_mode: AtomicBool,
-    /// `latency-tracking`: per-command latency histograms for INFO latencystats.
-    pub latency_tracking: AtomicBool,
-    /// `enable-debug-command` and `enable-protected-configs` (see `config::allow_level`).
-    pub debug_command: std::sync::atomic::AtomicU8,
-    pub protected_configs: std::sync::atomic::AtomicU8,
-    /// An LFU maxmemory policy is selected: accesses update the LFU counter.
-    pub lfu: AtomicBool,
-    pub lfu_log_factor: AtomicU64,
-    pub lfu_decay_time: AtomicU64,
-    pub hash_max_entries: AtomicUsize,
-    pub hash_max_value: AtomicUsize,
-    pub set_max_intset: AtomicUsize,
-    pub zset_max_entries: AtomicUsize,
-    pub zset_max_value: AtomicUsize,
-    pub hll_sparse_max: AtomicUsize,
-    /// The `maxmemory-policy`, as `store::evict::Policy` discriminant.
-    pub policy: Mutex<Option<crate::store::evict::Policy>>,
-    pub maxmemory_samples: AtomicUsize,
-    /// Bytes written since `used_memory` was last read from the allocator (only counted with maxmemory set).
-    pub pending_bytes: AtomicU64,
-    pub compression: AtomicBool,
-    pub compression_min_size: AtomicUsize,
-    pub compression_cold_secs: AtomicU64,
-    /// `notify-keyspace-events` as flag bits (0 = off).
-    pub notify_flags: std::sync::atomic::AtomicU32,
-}
-
 /// State shared by every connection and background task.
 #[derive(Debug)]
 pub struct Server {
@@ -188,8 +151,8 @@ impl Server {
     /// Builds the shared state from a configuration.
     /// A server over `config`, running the commands of `table` (from `commands::table()`).
     pub fn new(config: Config, table: &'static CommandTable) -> Server {
-        let c = &config.cached;
-        let keyspace = Keyspace::new(c.databases, c.shard_bits);
+        use crate::config::Id;
+        let keyspace = Keyspace::new(config.u64(Id::Databases).max(1) as usize, config.shard_bits());
         let (shutdown_tx, _) = watch::channel(None);
         let run_id = {
             use rand::Rng;
@@ -213,7 +176,7 @@ impl Server {
             started_unix_ms: unix_ms(),
             shutting_down: AtomicBool::new(false),
             run_id,
-            port: std::sync::atomic::AtomicU16::new(c.port),
+            port: std::sync::atomic::AtomicU16::new(config.u64(Id::Port) as u16),
             active_expire: AtomicBool::new(true),
             // As in Redis, the dataset counts as saved at startup.
             lastsave_unix: AtomicU64::new(unix_ms() / 1000),
@@ -228,50 +191,8 @@ impl Server {
             shutdown_tx,
             config: RwLock::new(config),
         };
-        srv.refresh_hot();
-        let pass = srv.config.read().cached.requirepass.clone();
-        if let Some(p) = pass {
-            crate::engine::acl::set_default_password(&srv, Some(&p));
-        }
+        super::hot::apply_startup(&srv, &srv.config.read());
         srv
-    }
-
-    /// Re-reads the hot values after a config change.
-    pub fn refresh_hot(&self) {
-        let cfg = self.config.read();
-        let c = &cfg.cached;
-        self.hot.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
-        self.hot.query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
-        self.hot.maxmemory.store(c.maxmemory, Ordering::Relaxed);
-        self.hot.timeout_secs.store(c.timeout_secs, Ordering::Relaxed);
-        self.hot.maxclients.store(c.maxclients, Ordering::Relaxed);
-        self.hot.protected_mode.store(cfg.get("protected-mode") == Some("yes"), Ordering::Relaxed);
-        self.hot.latency_tracking.store(cfg.get("latency-tracking") == Some("yes"), Ordering::Relaxed);
-        self.hot.debug_command.store(crate::config::allow_level(cfg.get("enable-debug-command")), Ordering::Relaxed);
-        let protected = crate::config::allow_level(cfg.get("enable-protected-configs"));
-        self.hot.protected_configs.store(protected, Ordering::Relaxed);
-        let int = |n: &str| cfg.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        self.pubsub.limits.apply(cfg.get("client-output-buffer-limit").unwrap_or(""));
-        self.hot.lfu.store(cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu")), Ordering::Relaxed);
-        self.hot.lfu_log_factor.store(int("lfu-log-factor"), Ordering::Relaxed);
-        self.hot.lfu_decay_time.store(int("lfu-decay-time"), Ordering::Relaxed);
-        let us = |n: &str| int(n) as usize;
-        self.hot.hash_max_entries.store(us("hash-max-listpack-entries"), Ordering::Relaxed);
-        self.hot.hash_max_value.store(us("hash-max-listpack-value"), Ordering::Relaxed);
-        self.hot.set_max_intset.store(us("set-max-intset-entries"), Ordering::Relaxed);
-        self.hot.zset_max_entries.store(us("zset-max-listpack-entries"), Ordering::Relaxed);
-        self.hot.zset_max_value.store(us("zset-max-listpack-value"), Ordering::Relaxed);
-        self.hot.hll_sparse_max.store(us("hll-sparse-max-bytes"), Ordering::Relaxed);
-        *self.hot.policy.lock() =
-            Some(crate::store::evict::Policy::parse(cfg.get("maxmemory-policy").unwrap_or("noeviction")));
-        self.hot.maxmemory_samples.store(us("maxmemory-samples").max(1), Ordering::Relaxed);
-        self.hot.compression.store(cfg.get("compression") == Some("yes"), Ordering::Relaxed);
-        self.hot.compression_min_size.store(us("compression-min-size").max(16), Ordering::Relaxed);
-        self.hot.compression_cold_secs.store(int("compression-cold-seconds"), Ordering::Relaxed);
-        self.effects.set_backlog_size(int("repl-backlog-size"));
-        let nk = crate::store::event::parse_flags(cfg.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
-        self.hot.notify_flags.store(nk, Ordering::Relaxed);
-        self.acl.configure(cfg.get("acl-pubsub-default") == Some("allchannels"), us("acllog-max-len"));
     }
 
     /// Redis's protected mode: with `protected-mode yes` and a default user without a password (`nopass`), only
@@ -351,7 +272,7 @@ impl Server {
         if self.refresh_used_memory() <= max {
             return true;
         }
-        let policy = self.hot.policy.lock().unwrap_or(crate::store::evict::Policy::NoEviction);
+        let policy = self.hot.policy();
         let params = crate::store::evict::EvictParams {
             policy,
             samples: self.hot.maxmemory_samples.load(Ordering::Relaxed),

@@ -5,7 +5,7 @@
 
 use super::connection::serve;
 use super::transport::{TlsStream, Transport};
-use crate::config::Config;
+use crate::config::{Config, Id};
 use crate::engine::Server;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -61,8 +61,8 @@ impl ServerHandle {
 /// When no address could be bound, or the ACL file cannot be loaded.
 pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let binds = config.bind_addrs();
-    let port = config.cached.port;
-    let backlog = config.get("tcp-backlog").and_then(|v| v.parse::<u32>().ok()).unwrap_or(511);
+    let port = config.u64(Id::Port) as u16;
+    let backlog = u32::try_from(config.u64(Id::TcpBacklog)).unwrap_or(511);
     let srv = Arc::new(Server::new(config, crate::commands::table()));
     crate::engine::acl::load_at_startup(&srv).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut listeners = Vec::new();
@@ -104,7 +104,7 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     };
     let mut tls_listeners = Vec::new();
     if tls.is_some() {
-        let tls_port = srv.config.read().get("tls-port").and_then(|p| p.parse::<u16>().ok()).unwrap_or(0);
+        let tls_port = srv.config.read().u64(Id::TlsPort) as u16;
         for l in &listeners {
             let Ok(addr) = l.local_addr() else { continue };
             tls_listeners.push(bind(SocketAddr::new(addr.ip(), tls_port), backlog)?);
@@ -213,7 +213,7 @@ async fn cron(srv: Arc<Server>) {
     let mut cursor = 0usize;
     let mut last_client_sweep = Instant::now();
     loop {
-        let hz = srv.config.read().cached.hz.max(1);
+        let hz = srv.hot.hz.load(Ordering::Relaxed).max(1);
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
         crate::util::clock::resync();

@@ -3,7 +3,7 @@
 //! rustls with the `ring` provider (no C toolchain or cmake needed, unlike aws-lc-rs). The connection loop drives
 //! the session itself (`transport.rs`), so a TLS port and a plain port share one code path.
 
-use crate::config::Config;
+use crate::config::{Config, Id};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -15,18 +15,18 @@ use std::sync::Arc;
 /// A message naming the file or setting that is wrong (missing files, unreadable PEM, unknown protocol names,
 /// client authentication without a CA file).
 pub fn server_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
-    let port = cfg.get("tls-port").and_then(|p| p.parse::<u16>().ok()).unwrap_or(0);
+    let port = cfg.u64(Id::TlsPort);
     if port == 0 {
         return Ok(None);
     }
-    let file = |name: &str| -> Result<String, String> {
-        match cfg.get(name).filter(|v| !v.is_empty()) {
-            Some(v) => Ok(v.to_string()),
-            None => Err(format!("tls-port is set but {name} is not")),
+    let file = |id: Id| -> Result<String, String> {
+        match cfg.str(id) {
+            "" => Err(format!("tls-port is set but {} is not", crate::config::spec(id).name)),
+            v => Ok(v.to_string()),
         }
     };
-    let cert_file = file("tls-cert-file")?;
-    let key_file = file("tls-key-file")?;
+    let cert_file = file(Id::TlsCertFile)?;
+    let key_file = file(Id::TlsKeyFile)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_file)
         .and_then(|it| it.collect::<Result<_, _>>())
         .map_err(|e| format!("Failed to load certificate: {cert_file}: {e}"))?;
@@ -35,17 +35,16 @@ pub fn server_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, 
     }
     let key =
         PrivateKeyDer::from_pem_file(&key_file).map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
-    let versions = protocols(cfg.get("tls-protocols").unwrap_or(""))?;
+    let versions = protocols(cfg.str(Id::TlsProtocols))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| format!("tls-protocols: {e}"))?;
-    let auth = cfg.get("tls-auth-clients").unwrap_or("yes");
+    let auth = cfg.word(Id::TlsAuthClients);
     let builder = if auth == "no" {
         builder.with_no_client_auth()
     } else {
-        let ca_file = cfg
-            .get("tls-ca-cert-file")
+        let ca_file = Some(cfg.str(Id::TlsCaCertFile))
             .filter(|v| !v.is_empty())
             .ok_or("tls-auth-clients needs tls-ca-cert-file (or set tls-auth-clients no)")?;
         let mut roots = rustls::RootCertStore::empty();

@@ -12,10 +12,12 @@ use super::Keyspace;
 use crate::effects::{EffectLog, EffectSink};
 use rand::Rng;
 
-/// A `maxmemory-policy`.
+/// A `maxmemory-policy`. The discriminants are the indexes of `config::POLICIES`, so the configured value is
+/// stored as one byte and read back without a lock or a string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Policy {
-    NoEviction,
+    NoEviction = 0,
     AllkeysLru,
     AllkeysLfu,
     AllkeysRandom,
@@ -26,18 +28,47 @@ pub enum Policy {
 }
 
 impl Policy {
-    /// Parses the config value (already validated).
-    pub fn parse(s: &str) -> Policy {
-        match s {
-            "allkeys-lru" => Policy::AllkeysLru,
-            "allkeys-lfu" => Policy::AllkeysLfu,
-            "allkeys-random" => Policy::AllkeysRandom,
-            "volatile-lru" => Policy::VolatileLru,
-            "volatile-lfu" => Policy::VolatileLfu,
-            "volatile-random" => Policy::VolatileRandom,
-            "volatile-ttl" => Policy::VolatileTtl,
-            _ => Policy::NoEviction,
+    const ALL: [Policy; 8] = [
+        Policy::NoEviction,
+        Policy::AllkeysLru,
+        Policy::AllkeysLfu,
+        Policy::AllkeysRandom,
+        Policy::VolatileLru,
+        Policy::VolatileLfu,
+        Policy::VolatileRandom,
+        Policy::VolatileTtl,
+    ];
+
+    /// The policy stored as `byte` (an unknown byte reads as `noeviction`, which evicts nothing).
+    #[inline]
+    pub fn from_u8(byte: u8) -> Policy {
+        Self::ALL.get(byte as usize).copied().unwrap_or(Policy::NoEviction)
+    }
+
+    /// The config word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::NoEviction => "noeviction",
+            Policy::AllkeysLru => "allkeys-lru",
+            Policy::AllkeysLfu => "allkeys-lfu",
+            Policy::AllkeysRandom => "allkeys-random",
+            Policy::VolatileLru => "volatile-lru",
+            Policy::VolatileLfu => "volatile-lfu",
+            Policy::VolatileRandom => "volatile-random",
+            Policy::VolatileTtl => "volatile-ttl",
         }
+    }
+
+    /// Accesses keep an LFU counter (instead of the last-access time) under this policy.
+    #[inline]
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::AllkeysLfu | Policy::VolatileLfu)
+    }
+
+    /// An LRU or LFU policy: Redis then stops sharing small integers between keys, which would share their
+    /// access metadata.
+    pub fn is_lru_or_lfu(self) -> bool {
+        self.is_lfu() || matches!(self, Policy::AllkeysLru | Policy::VolatileLru)
     }
 
     fn volatile_only(self) -> bool {
@@ -59,7 +90,7 @@ impl EvictParams {
     fn score(&self, e: &super::value::Entry) -> u64 {
         match self.policy {
             Policy::AllkeysLru | Policy::VolatileLru => u64::from(self.lru_now.saturating_sub(e.access)),
-            Policy::AllkeysLfu | Policy::VolatileLfu => {
+            p if p.is_lfu() => {
                 255 - u64::from(super::lfu::decayed(e.freq, e.access, self.lru_now, self.lfu_decay_minutes))
             }
             Policy::VolatileTtl => u64::MAX - e.expire_at,

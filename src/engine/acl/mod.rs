@@ -92,9 +92,13 @@ impl Acl {
         self.users.read().values().any(|u| !u.passwords().is_empty())
     }
 
-    /// Applies `acl-pubsub-default` and `acllog-max-len` (called whenever the configuration changes).
-    pub fn configure(&self, pubsub_all: bool, log_max_len: usize) {
+    /// `acl-pubsub-default`: whether new users start with every channel.
+    pub fn set_pubsub_default(&self, pubsub_all: bool) {
         self.pubsub_all.store(pubsub_all, Ordering::Relaxed);
+    }
+
+    /// `acllog-max-len`.
+    pub fn set_log_max_len(&self, log_max_len: usize) {
         self.log_max_len.store(log_max_len, Ordering::Relaxed);
     }
 
@@ -459,7 +463,7 @@ pub fn set_default_password(srv: &Server, pass: Option<&[u8]>) {
 
 /// The configured `aclfile`, if any.
 pub fn aclfile(srv: &Server) -> Option<String> {
-    srv.config.read().get("aclfile").filter(|f| !f.is_empty()).map(str::to_string)
+    Some(srv.config.read().str(crate::config::Id::Aclfile).to_string()).filter(|f| !f.is_empty())
 }
 
 /// ACL LOAD: replaces every user with the file's. Clients of the replaced users (all but the default user's,
