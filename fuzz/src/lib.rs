@@ -444,6 +444,14 @@ impl Engine {
             self.state.proto = Protocol::Resp2;
             self.state.authenticated = true;
         }
+        if argv.first().is_some_and(|n| [&b"auth"[..], b"hello", b"acl"].iter().any(|w| n.eq_ignore_ascii_case(w))) {
+            // Back to an unrestricted default user: a fuzzed AUTH as a user allowed nothing (or an ACL rule taking
+            // the default user's commands away) would turn every later command, PING included, into -NOPERM.
+            let rules = ["reset", "on", "nopass", "~*", "&*", "+@all"].map(|r| Bytes::from_static(r.as_bytes()));
+            let restored = strata::engine::acl::setuser(&self.srv, &mut self.state, b"default", &rules);
+            assert!(restored.is_ok(), "restoring the default user after {argv:?}");
+            strata::engine::acl::reset_client(&self.srv, &mut self.state);
+        }
     }
 
     /// The top-level and subcommand argv prefixes of every leaf command in the table (`["get"]`,
