@@ -8,6 +8,7 @@ use super::{container, spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::change::{key_changed, ChangeKind, KeyChange};
+use crate::store::event::Event;
 use crate::store::{Entry, StrValue, Value};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -75,7 +76,7 @@ fn scan_shard(
         }
         for idx in expired {
             if let Some((key, _)) = sh.data.remove(idx) {
-                let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired", client: 0 };
+                let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Event::Expired, client: 0 };
                 key_changed(sh, change, sink, srv);
                 srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             }
@@ -306,8 +307,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult<Repl
         return Ok(Reply::Int(0));
     }
     let db = ctx.db();
-    let Some(entry) = ctx.remove_in(db, src, "rename_from") else { return Err(error::NO_SUCH_KEY) };
-    ctx.put_entry(db, dst, entry, "rename_to");
+    let Some(entry) = ctx.remove_in(db, src, Event::RenameFrom) else { return Err(error::NO_SUCH_KEY) };
+    ctx.put_entry(db, dst, entry, Event::RenameTo);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 
@@ -355,11 +356,11 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if !replace {
             return Ok(Reply::Int(0));
         }
-        ctx.remove_in(dst_db, dst, "del");
+        ctx.remove_in(dst_db, dst, Event::Del);
     }
     let mut entry = entry;
     entry.freq = crate::store::LFU_INIT_VAL;
-    ctx.put_entry(dst_db, dst, entry, "copy_to");
+    ctx.put_entry(dst_db, dst, entry, Event::CopyTo);
     Ok(Reply::Int(1))
 }
 
@@ -373,8 +374,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if ctx.peek(key).is_none() || ctx.peek_in(dst_db, key).is_some() {
         return Ok(Reply::Int(0));
     }
-    let Some(entry) = ctx.remove_in(db, key, "move_from") else { return Ok(Reply::Int(0)) };
-    ctx.put_entry(dst_db, key, entry, "move_to");
+    let Some(entry) = ctx.remove_in(db, key, Event::MoveFrom) else { return Ok(Reply::Int(0)) };
+    ctx.put_entry(dst_db, key, entry, Event::MoveTo);
     Ok(Reply::Int(1))
 }
 

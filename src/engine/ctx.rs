@@ -10,6 +10,7 @@ use crate::engine::client::Session;
 use crate::engine::state::Server;
 use crate::error::{CmdResult, WRONGTYPE};
 use crate::store::change::{key_changed, ChangeKind, KeyChange};
+use crate::store::event::Event;
 use crate::store::{hash_key, Entry, HeldShard, Shard, StrValue, Value};
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -250,7 +251,8 @@ impl<'a> Ctx<'a> {
         let exp = shard.data.entry(idx)?.expire_at;
         if exp != 0 && exp <= self.now_ms && self.caller != Caller::Primary {
             shard.data.remove(idx);
-            let change = KeyChange { db, key, kind: ChangeKind::Expire, event: "expired", client: self.client.info.id };
+            let change =
+                KeyChange { db, key, kind: ChangeKind::Expire, event: Event::Expired, client: self.client.info.id };
             key_changed(shard, change, &mut self.sink, self.srv);
             self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -322,13 +324,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Publishes an extra keyspace event for `key` (e.g. SET's `expire` after its `set`), with no other effect.
-    pub fn notify(&mut self, key: &[u8], event: &'static str) {
+    pub fn notify(&mut self, key: &[u8], event: Event) {
         let change = KeyChange { db: self.client.db, key, kind: ChangeKind::Write, event, client: self.client.info.id };
         crate::engine::notify::notify(self.srv, change.db, change.key, change.event);
     }
 
     /// Records that `key` in the selected database was modified in place by the current command.
-    pub fn modified(&mut self, key: &[u8], event: &'static str) {
+    pub fn modified(&mut self, key: &[u8], event: Event) {
         let db = self.client.db;
         // The value changed: the cold tier may try it again.
         if let Some((li, idx)) = self.find_live(db, key) {
@@ -339,7 +341,7 @@ impl<'a> Ctx<'a> {
         self.changed_in(db, key, ChangeKind::Write, event);
     }
 
-    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: &'static str) {
+    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: Event) {
         let li = match self.memo_hit(db, key) {
             Some((li, _)) => li,
             None => {
@@ -356,13 +358,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Stores `value` under `key` in the selected database, replacing what was there.
-    pub fn set(&mut self, key: &[u8], value: Value, ttl: Ttl, event: &'static str) {
+    pub fn set(&mut self, key: &[u8], value: Value, ttl: Ttl, event: Event) {
         let db = self.client.db;
         self.set_in(db, key, value, ttl, event);
     }
 
     /// [`Ctx::set`] in another database.
-    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: &'static str) {
+    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: Event) {
         let lru = self.lru;
         match self.find_live(db, key) {
             Some((li, idx)) => {
@@ -395,7 +397,7 @@ impl<'a> Ctx<'a> {
 
     /// Inserts a whole entry (value, TTL and access data) under `key` in `db`, replacing what was there
     /// (RENAME, COPY, MOVE).
-    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, event: &'static str) {
+    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, event: Event) {
         if let Some((li, idx)) = self.find_live(db, key) {
             self.locks[li].1.data.remove(idx);
         }
@@ -409,11 +411,11 @@ impl<'a> Ctx<'a> {
     /// Removes `key` from the selected database; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let db = self.client.db;
-        self.remove_in(db, key, "del")
+        self.remove_in(db, key, Event::Del)
     }
 
     /// Removes `key` from `db`, notifying `event`.
-    pub fn remove_in(&mut self, db: usize, key: &[u8], event: &'static str) -> Option<Entry> {
+    pub fn remove_in(&mut self, db: usize, key: &[u8], event: Event) -> Option<Entry> {
         let (li, idx) = self.find_live(db, key)?;
         let (_, entry) = self.locks[li].1.data.remove(idx)?;
         self.changed_in(db, key, ChangeKind::Delete, event);
@@ -421,7 +423,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Sets the absolute expiry of an existing key (0 makes it persistent). Returns false if the key is missing.
-    pub fn set_expire(&mut self, key: &[u8], at: u64, event: &'static str) -> bool {
+    pub fn set_expire(&mut self, key: &[u8], at: u64, event: Event) -> bool {
         let db = self.client.db;
         let Some((li, idx)) = self.find_live(db, key) else { return false };
         self.locks[li].1.data.set_expire(idx, at);
@@ -465,7 +467,7 @@ impl<'a> Ctx<'a> {
     pub fn modify_str<R>(
         &mut self,
         key: &[u8],
-        event: &'static str,
+        event: Event,
         f: impl FnOnce(&mut Vec<u8>, bool) -> CmdResult<(R, bool)>,
     ) -> CmdResult<R> {
         // Plain byte values are taken out of the entry (no copy when unshared); an integer or compressed value
@@ -567,11 +569,11 @@ impl<'a> Ctx<'a> {
 
     /// Reports a modification of a container made through [`Ctx::write_as`] / [`Ctx::write_or_create`], and removes
     /// the key if the container became empty (Redis never keeps empty containers).
-    pub fn after_write(&mut self, key: &[u8], event: &'static str) {
+    pub fn after_write(&mut self, key: &[u8], event: Event) {
         self.modified(key, event);
         if self.peek(key).is_some_and(|e| e.value.is_empty_container()) {
             let db = self.client.db;
-            self.remove_in(db, key, "del");
+            self.remove_in(db, key, Event::Del);
         }
     }
 

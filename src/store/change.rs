@@ -9,6 +9,7 @@
 //!
 //! Commands never touch those side structures themselves.
 
+use super::event::Event;
 use super::shard::Shard;
 use crate::effects::EffectSink;
 use bytes::Bytes;
@@ -33,7 +34,7 @@ pub struct KeyChange<'a> {
     pub key: &'a [u8],
     pub kind: ChangeKind,
     /// Keyspace-notification event name (`set`, `del`, `expired`, `incrby`, ...).
-    pub event: &'static str,
+    pub event: Event,
     /// The client whose command made the change (0 for the server itself), for tracking's NOLOOP.
     pub client: u64,
 }

@@ -8,6 +8,7 @@
 //! (`DEL`) all see it. A shard's lock is held only for one sample and one removal.
 
 use super::change::{key_changed, ChangeKind, ChangeListener, KeyChange};
+use super::event::Event;
 use super::Keyspace;
 use crate::effects::{EffectLog, EffectSink};
 use rand::Rng;
@@ -208,7 +209,7 @@ fn remove_evicted(
     // Key and value bytes plus the slot, entry and allocation headers.
     let freed = (key.len() + value.value.heap_bytes() + 64) as u64;
     let mut sink = EffectSink::default();
-    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: "evicted", client: 0 };
+    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: Event::Evicted, client: 0 };
     key_changed(shard, change, &mut sink, listener);
     stream.append(&mut sink, None, false);
     freed

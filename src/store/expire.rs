@@ -5,6 +5,7 @@
 //! lock is held only for one sample batch at a time.
 
 use super::change::{key_changed, ChangeKind, KeyChange};
+use super::event::Event;
 use super::Keyspace;
 use crate::effects::{EffectLog, EffectSink};
 use std::time::Instant;
@@ -43,7 +44,8 @@ pub fn active_expire_cycle(
                     continue;
                 }
                 if let Some((key, _entry)) = shard.data.remove(idx) {
-                    let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired", client: 0 };
+                    let change =
+                        KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Event::Expired, client: 0 };
                     key_changed(&shard, change, &mut sink, listener);
                     hit += 1;
                 }
