@@ -7,7 +7,7 @@
 //! keyspace-change path, so WATCH, notifications (`evicted`), client-side caching and the write-effect stream
 //! (`DEL`) all see it. A shard's lock is held only for one sample and one removal.
 
-use super::change::{key_changed, ChangeKind, ChangeListener, KeyChange};
+use super::change::{before_change, key_changed, ChangeKind, ChangeListener, KeyChange};
 use super::event::Event;
 use super::Keyspace;
 use crate::effects::{EffectLog, EffectSink};
@@ -205,6 +205,8 @@ fn remove_evicted(
     listener: &dyn ChangeListener,
     stream: &EffectLog,
 ) -> u64 {
+    let Some(key) = shard.data.key(idx).cloned() else { return 0 };
+    before_change(shard, db, &key, Some(idx));
     let Some((key, value)) = shard.data.remove(idx) else { return 0 };
     // Key and value bytes plus the slot, entry and allocation headers.
     let freed = (key.len() + value.value.heap_bytes() + 64) as u64;
