@@ -37,7 +37,7 @@ fn show(e: &Entry) -> String {
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Before { db: usize, key: String, old: Option<String> },
-    After { db: usize, key: String, kind: ChangeKind, event: Event, new: Option<String> },
+    After { db: usize, key: String, kind: ChangeKind, event: Option<Event>, new: Option<String> },
     BeforeShard { db: usize, change: ShardChange, keys: usize },
     AfterShard { db: usize, change: ShardChange, keys: usize },
 }
@@ -49,7 +49,7 @@ fn before(db: usize, key: &str, old: Option<&str>) -> Call {
 }
 
 fn after(db: usize, key: &str, kind: ChangeKind, event: Event, new: Option<&str>) -> Call {
-    After { db, key: key.into(), kind, event, new: new.map(Into::into) }
+    After { db, key: key.into(), kind, event: Some(event), new: new.map(Into::into) }
 }
 
 /// Records every call; counts, per shard, the calls it saw in that shard's side state.
@@ -84,7 +84,8 @@ impl ChangeHooks for Recorder {
     fn after_change(&self, side: &mut ShardSide, change: &KeyChange<'_>, new: Option<&Entry>) {
         Self::note(side);
         let key = String::from_utf8_lossy(change.key);
-        self.calls.lock().push(after(change.db, &key, change.kind, change.event, new.map(show).as_deref()));
+        let (db, kind, event) = (change.db, change.kind, change.event);
+        self.calls.lock().push(After { db, key: key.into_owned(), kind, event, new: new.map(show) });
     }
 
     fn before_shard_change(&self, _: &mut ShardSide, db: usize, _: usize, change: ShardChange, data: &ShardData) {
@@ -345,4 +346,28 @@ fn a_failed_write_changes_nothing_after() {
     assert!(matches!(run(&srv, &mut s, &["LPUSH", "k", "x"]), Reply::Error(_)));
     let calls = rec.take();
     assert!(calls.iter().all(|c| matches!(c, Before { old: Some(o), .. } if o == "v")), "{calls:?}");
+}
+
+#[test]
+fn lmove_reports_the_push_before_the_pop_and_pfcount_its_cache_without_an_event() {
+    let (srv, mut s, rec) = setup();
+    run(&srv, &mut s, &["RPUSH", "src", "a"]);
+    rec.take();
+    run(&srv, &mut s, &["LMOVE", "src", "dst", "LEFT", "RIGHT"]);
+    let events: Vec<_> = rec
+        .take()
+        .into_iter()
+        .filter_map(|c| match c {
+            After { key, event, .. } => Some((key, event)),
+            _ => None,
+        })
+        .collect();
+    let want = [("dst", Event::Rpush), ("src", Event::Lpop), ("src", Event::Del)];
+    assert_eq!(events, want.map(|(k, e)| (k.to_string(), Some(e))));
+
+    run(&srv, &mut s, &["PFADD", "hll", "a", "b"]);
+    rec.take();
+    assert_eq!(run(&srv, &mut s, &["PFCOUNT", "hll"]), Reply::Int(2));
+    let calls = rec.take();
+    assert!(matches!(calls.last(), Some(After { event: None, kind: ChangeKind::Write, .. })), "{calls:?}");
 }

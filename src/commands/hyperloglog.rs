@@ -59,8 +59,8 @@ fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let n = hll::count(&mut v).map_err(hll_err)?;
         if v != before {
             // The cached cardinality was refreshed: a write, as in Redis, which propagates the PFCOUNT itself
-            // (replayed, it refreshes the same cache).
-            store(ctx, &args[1], v, Event::Pfadd);
+            // (replayed, it refreshes the same cache) and, unlike PFADD, publishes no keyspace event.
+            ctx.set_without_event(&args[1], Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Keep);
             ctx.emit(vec![Bytes::from_static(b"PFCOUNT"), args[1].clone()]);
         }
         return Ok(Reply::Int(n as i64));

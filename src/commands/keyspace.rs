@@ -79,7 +79,8 @@ fn scan_shard(
             let Some(key) = sh.data.key(idx).cloned() else { continue };
             before_change(sh, db, &key, Some(idx));
             if sh.data.remove(idx).is_some() {
-                let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Event::Expired, client: 0 };
+                let change =
+                    KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Some(Event::Expired), client: 0 };
                 key_changed(sh, change, sink, srv);
                 srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             }

@@ -315,7 +315,8 @@ fn move_element(
     ctx.read_as(dst, Value::as_list)?;
     let Some(l) = ctx.write_as(src, Value::as_list_mut)? else { return Ok(None) };
     let Some(e) = pop_end(l, from_left) else { return Ok(None) };
-    ctx.after_write(src, if from_left { Event::Lpop } else { Event::Rpop });
+    // Redis reports the push before the pop (and the source's removal, if it emptied): a source emptied here is
+    // still present, so `LMOVE k k` on a one-element list rotates it in place as in Redis.
     let d = ctx.write_or_create(dst, Value::as_list_mut, Value::new_list)?;
     if to_left {
         d.push_front(e.clone());
@@ -323,6 +324,7 @@ fn move_element(
         d.push_back(e.clone());
     }
     ctx.after_write(dst, if to_left { Event::Lpush } else { Event::Rpush });
+    ctx.after_write(src, if from_left { Event::Lpop } else { Event::Rpop });
     Ok(Some(e))
 }
 

@@ -306,8 +306,13 @@ impl<'a> Ctx<'a> {
             before_change(shard, db, key, Some(idx));
             shard.data.remove(idx);
             self.announced = None;
-            let change =
-                KeyChange { db, key, kind: ChangeKind::Expire, event: Event::Expired, client: self.client.info.id };
+            let change = KeyChange {
+                db,
+                key,
+                kind: ChangeKind::Expire,
+                event: Some(Event::Expired),
+                client: self.client.info.id,
+            };
             key_changed(shard, change, &mut self.sink, self.srv);
             self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -395,8 +400,7 @@ impl<'a> Ctx<'a> {
 
     /// Publishes an extra keyspace event for `key` (e.g. SET's `expire` after its `set`), with no other effect.
     pub fn notify(&mut self, key: &[u8], event: Event) {
-        let change = KeyChange { db: self.client.db, key, kind: ChangeKind::Write, event, client: self.client.info.id };
-        crate::engine::notify::notify(self.srv, change.db, change.key, change.event);
+        crate::engine::notify::notify(self.srv, self.client.db, key, event);
     }
 
     /// Records that `key` in the selected database was modified in place by the current command.
@@ -408,10 +412,10 @@ impl<'a> Ctx<'a> {
                 e.flags &= !Entry::INCOMPRESSIBLE;
             }
         }
-        self.changed_in(db, key, ChangeKind::Write, event);
+        self.changed_in(db, key, ChangeKind::Write, Some(event));
     }
 
-    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: Event) {
+    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: Option<Event>) {
         let li = match self.memo_hit(db, key) {
             Some((li, _)) => li,
             None => {
@@ -436,6 +440,18 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::set`] in another database.
     pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: Event) {
+        self.store_in(db, key, value, ttl, Some(event));
+    }
+
+    /// [`Ctx::set`] for a change Redis makes without a keyspace event (PFCOUNT storing the cardinality it cached
+    /// in the value): WATCH, client-side caching, the change hooks and effects see it as any other change, but
+    /// no notification is published.
+    pub fn set_without_event(&mut self, key: &[u8], value: Value, ttl: Ttl) {
+        let db = self.client.db;
+        self.store_in(db, key, value, ttl, None);
+    }
+
+    fn store_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: Option<Event>) {
         let lru = self.lru;
         match self.find_live(db, key) {
             Some((li, idx)) => {
@@ -481,7 +497,7 @@ impl<'a> Ctx<'a> {
             shard.data.remove(idx);
         }
         shard.data.insert(h, Bytes::copy_from_slice(key), entry);
-        self.changed_in(db, key, ChangeKind::Write, event);
+        self.changed_in(db, key, ChangeKind::Write, Some(event));
     }
 
     /// Removes `key` from the selected database; returns its entry.
@@ -495,7 +511,7 @@ impl<'a> Ctx<'a> {
         let (li, idx) = self.find_live(db, key)?;
         self.announce(li, db, key, Some(idx));
         let (_, entry) = self.locks[li].1.data.remove(idx)?;
-        self.changed_in(db, key, ChangeKind::Delete, event);
+        self.changed_in(db, key, ChangeKind::Delete, Some(event));
         Some(entry)
     }
 
@@ -505,7 +521,7 @@ impl<'a> Ctx<'a> {
         let Some((li, idx)) = self.find_live(db, key) else { return false };
         self.announce(li, db, key, Some(idx));
         self.locks[li].1.data.set_expire(idx, at);
-        self.changed_in(db, key, ChangeKind::Write, event);
+        self.changed_in(db, key, ChangeKind::Write, Some(event));
         true
     }
 

@@ -37,8 +37,9 @@ pub struct KeyChange<'a> {
     pub db: usize,
     pub key: &'a [u8],
     pub kind: ChangeKind,
-    /// Keyspace-notification event name (`set`, `del`, `expired`, `incrby`, ...).
-    pub event: Event,
+    /// The keyspace event to publish (`set`, `del`, `expired`, `incrby`, ...); `None` for the few changes Redis
+    /// makes without one.
+    pub event: Option<Event>,
     /// The client whose command made the change (0 for the server itself), for tracking's NOLOOP.
     pub client: u64,
 }

@@ -211,7 +211,7 @@ fn remove_evicted(
     // Key and value bytes plus the slot, entry and allocation headers.
     let freed = (key.len() + value.value.heap_bytes() + 64) as u64;
     let mut sink = EffectSink::default();
-    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: Event::Evicted, client: 0 };
+    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: Some(Event::Evicted), client: 0 };
     key_changed(shard, change, &mut sink, listener);
     stream.append(&mut sink, None, false);
     freed

@@ -47,7 +47,7 @@ pub fn active_expire_cycle(
                 before_change(&mut shard, db, &key, Some(idx));
                 if shard.data.remove(idx).is_some() {
                     let change =
-                        KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Event::Expired, client: 0 };
+                        KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Some(Event::Expired), client: 0 };
                     key_changed(&mut shard, change, &mut sink, listener);
                     hit += 1;
                 }
