@@ -8,6 +8,7 @@ use super::{spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::bits::{self, BitOp, BitUnit, FieldType, Overflow};
+use crate::store::event::Event;
 use crate::store::{StrValue, Value};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -28,7 +29,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         b"0" => false,
         _ => return Err(error::BIT_VALUE),
     };
-    let old = ctx.modify_str(&args[1], "setbit", |v, _| Ok((bits::set_bit(v, offset, on), true)))?;
+    let old = ctx.modify_str(&args[1], Event::Setbit, |v, _| Ok((bits::set_bit(v, offset, on), true)))?;
     Ok(Reply::Int(old as i64))
 }
 
@@ -96,7 +97,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if out.is_empty() {
         ctx.remove(dest);
     } else {
-        ctx.set(dest, Value::Str(StrValue::Raw(Bytes::from(out))), Ttl::Clear, "set");
+        ctx.set(dest, Value::Str(StrValue::Raw(Bytes::from(out))), Ttl::Clear, Event::Set);
     }
     ctx.dirty += 1;
     Ok(Reply::Int(len))
@@ -155,7 +156,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdRe
                 .collect(),
         ));
     }
-    ctx.modify_str(key, "setbit", |v, existed| {
+    ctx.modify_str(key, Event::Setbit, |v, existed| {
         let len_before = v.len();
         let mut changed = false;
         let mut replies = Vec::with_capacity(ops.len());

@@ -7,6 +7,7 @@ use super::flags::*;
 use super::{spec, CommandSpec, Keys};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::store::event::Event;
 use bytes::Bytes;
 
 #[derive(Default)]
@@ -73,7 +74,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], unit_ms: i64, relative: boo
         ctx.remove(key);
         ctx.emit(vec![Bytes::from_static(b"DEL"), key.clone()]);
     } else {
-        ctx.set_expire(key, when as u64, "expire");
+        ctx.set_expire(key, when as u64, Event::Expire);
         ctx.emit(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), Bytes::from(when.to_string())]);
     }
     Ok(Reply::Int(1))
@@ -140,7 +141,7 @@ fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if !has_ttl {
         return Ok(Reply::Int(0));
     }
-    ctx.set_expire(&args[1], 0, "persist");
+    ctx.set_expire(&args[1], 0, Event::Persist);
     Ok(Reply::Int(1))
 }
 

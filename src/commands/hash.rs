@@ -7,6 +7,7 @@ use super::keyspace::{container_scan, parse_cursor, ScanOpts};
 use super::{spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::{Protocol, Reply};
+use crate::store::event::Event;
 use crate::store::types::HashValue;
 use crate::store::Value;
 use bytes::Bytes;
@@ -25,7 +26,7 @@ fn hset_pairs(ctx: &mut Ctx<'_>, args: &[Bytes], name: &str) -> CmdResult<i64> {
         }
     }
     h.shrink();
-    ctx.after_write(key, "hset");
+    ctx.after_write(key, Event::Hset);
     Ok(added)
 }
 
@@ -44,7 +45,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let limits = ctx.srv.hash_limits();
     ctx.write_or_create(&args[1], Value::as_hash_mut, Value::new_hash)?.set(&args[2], &args[3], limits);
-    ctx.after_write(&args[1], "hset");
+    ctx.after_write(&args[1], Event::Hset);
     Ok(Reply::Int(1))
 }
 
@@ -61,7 +62,7 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(h) = ctx.write_as(&args[1], Value::as_hash_mut)? else { return Ok(Reply::Int(0)) };
     let n = args[2..].iter().filter(|f| h.remove(f)).count() as i64;
     if n > 0 {
-        ctx.after_write(&args[1], "hdel");
+        ctx.after_write(&args[1], Event::Hdel);
     }
     Ok(Reply::Int(n))
 }
@@ -112,7 +113,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let limits = ctx.srv.hash_limits();
     let text = new.to_string();
     ctx.write_or_create(&args[1], Value::as_hash_mut, Value::new_hash)?.set(&args[2], text.as_bytes(), limits);
-    ctx.after_write(&args[1], "hincrby");
+    ctx.after_write(&args[1], Event::Hincrby);
     Ok(Reply::Int(new))
 }
 
@@ -133,7 +134,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     })?;
     let limits = ctx.srv.hash_limits();
     ctx.write_or_create(&args[1], Value::as_hash_mut, Value::new_hash)?.set(&args[2], text.as_bytes(), limits);
-    ctx.after_write(&args[1], "hincrbyfloat");
+    ctx.after_write(&args[1], Event::Hincrbyfloat);
     let b = Bytes::from(text);
     ctx.emit(vec![Bytes::from_static(b"HSET"), args[1].clone(), args[2].clone(), b.clone()]);
     Ok(Reply::Bulk(b))

@@ -6,6 +6,7 @@ use super::flags::*;
 use super::{spec, CommandSpec, Keys};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::store::event::Event;
 use crate::store::types::hll::{self, HllError};
 use crate::store::{StrValue, Value};
 use bytes::Bytes;
@@ -20,7 +21,7 @@ fn sparse_max(ctx: &Ctx<'_>) -> usize {
 }
 
 /// Stores HLL bytes back under `key`, keeping its TTL.
-fn store(ctx: &mut Ctx<'_>, key: &[u8], v: Vec<u8>, event: &'static str) {
+fn store(ctx: &mut Ctx<'_>, key: &[u8], v: Vec<u8>, event: Event) {
     ctx.set(key, Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Keep, event);
 }
 
@@ -28,7 +29,7 @@ fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let key = &args[1];
     let elements: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
     let sparse_max = sparse_max(ctx);
-    let result = ctx.modify_str(key, "pfadd", |v, existed| {
+    let result = ctx.modify_str(key, Event::Pfadd, |v, existed| {
         if existed {
             if let Err(e) = hll::is_valid(v) {
                 return Ok((Err(e), false));
@@ -58,8 +59,8 @@ fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         let n = hll::count(&mut v).map_err(hll_err)?;
         if v != before {
             // The cached cardinality was refreshed: a write, as in Redis, which propagates the PFCOUNT itself
-            // (replayed, it refreshes the same cache).
-            store(ctx, &args[1], v, "pfadd");
+            // (replayed, it refreshes the same cache) and, unlike PFADD, publishes no keyspace event.
+            ctx.set_without_event(&args[1], Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Keep);
             ctx.emit(vec![Bytes::from_static(b"PFCOUNT"), args[1].clone()]);
         }
         return Ok(Reply::Int(n as i64));
@@ -86,7 +87,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let refs: Vec<&[u8]> = srcs.iter().map(|b| &b[..]).collect();
     let merged = hll::merge_with_limit(dest.as_deref(), &refs, sparse_max(ctx)).map_err(hll_err)?;
-    store(ctx, &args[1], merged, "pfadd");
+    store(ctx, &args[1], merged, Event::Pfadd);
     Ok(Reply::OK)
 }
 

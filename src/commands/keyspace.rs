@@ -7,7 +7,9 @@ use super::flags::*;
 use super::{container, spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::store::change::{key_changed, ChangeKind, KeyChange};
+use crate::store::change::{before_change, flush_shard, key_changed, swap_shards, ChangeKind, KeyChange};
+use crate::store::event::Event;
+use crate::store::ShardChange;
 use crate::store::{Entry, StrValue, Value};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -29,7 +31,7 @@ fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut n = 0;
     for k in &args[1..] {
-        if ctx.write(k).is_some() {
+        if ctx.touch_key(k) {
             n += 1;
         }
     }
@@ -74,8 +76,11 @@ fn scan_shard(
             i += 1;
         }
         for idx in expired {
-            if let Some((key, _)) = sh.data.remove(idx) {
-                let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired", client: 0 };
+            let Some(key) = sh.data.key(idx).cloned() else { continue };
+            before_change(sh, db, &key, Some(idx));
+            if sh.data.remove(idx).is_some() {
+                let change =
+                    KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Some(Event::Expired), client: 0 };
                 key_changed(sh, change, sink, srv);
                 srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             }
@@ -306,8 +311,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult<Repl
         return Ok(Reply::Int(0));
     }
     let db = ctx.db();
-    let Some(entry) = ctx.remove_in(db, src, "rename_from") else { return Err(error::NO_SUCH_KEY) };
-    ctx.put_entry(db, dst, entry, "rename_to");
+    let Some(entry) = ctx.remove_in(db, src, Event::RenameFrom) else { return Err(error::NO_SUCH_KEY) };
+    ctx.put_entry(db, dst, entry, Event::RenameTo);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 
@@ -355,11 +360,11 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if !replace {
             return Ok(Reply::Int(0));
         }
-        ctx.remove_in(dst_db, dst, "del");
+        ctx.remove_in(dst_db, dst, Event::Del);
     }
     let mut entry = entry;
     entry.freq = crate::store::LFU_INIT_VAL;
-    ctx.put_entry(dst_db, dst, entry, "copy_to");
+    ctx.put_entry(dst_db, dst, entry, Event::CopyTo);
     Ok(Reply::Int(1))
 }
 
@@ -373,8 +378,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if ctx.peek(key).is_none() || ctx.peek_in(dst_db, key).is_some() {
         return Ok(Reply::Int(0));
     }
-    let Some(entry) = ctx.remove_in(db, key, "move_from") else { return Ok(Reply::Int(0)) };
-    ctx.put_entry(dst_db, key, entry, "move_to");
+    let Some(entry) = ctx.remove_in(db, key, Event::MoveFrom) else { return Ok(Reply::Int(0)) };
+    ctx.put_entry(dst_db, key, entry, Event::MoveTo);
     Ok(Reply::Int(1))
 }
 
@@ -395,12 +400,10 @@ fn flush_mode(ctx: &Ctx<'_>, args: &[Bytes]) -> CmdResult<bool> {
 }
 
 /// Empties database `db` (its shards must be locked by the caller's plan).
-fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool) {
+fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool, change: ShardChange) {
     let mut garbage = Vec::new();
     for s in 0..ctx.srv.keyspace.shard_count() {
-        let sh = ctx.shard_at(db, s);
-        sh.touch_watchers_of(&[&sh.data]);
-        garbage.push(sh.data.take());
+        garbage.push(flush_shard(ctx.shard_at(db, s), db, s, change));
     }
     ctx.dirty += 1;
     if lazy {
@@ -411,7 +414,7 @@ fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool) {
 fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let lazy = flush_mode(ctx, args)?;
     let db = ctx.db();
-    flush_db(ctx, db, lazy);
+    flush_db(ctx, db, lazy, ShardChange::FlushDb);
     ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub);
     ctx.srv.keyspace.note_flush();
     Ok(Reply::OK)
@@ -420,7 +423,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let lazy = flush_mode(ctx, args)?;
     for db in 0..ctx.srv.keyspace.db_count() {
-        flush_db(ctx, db, lazy);
+        flush_db(ctx, db, lazy, ShardChange::FlushAll);
     }
     ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub);
     ctx.srv.keyspace.note_flush();
@@ -437,13 +440,9 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         for s in 0..ctx.srv.keyspace.shard_count() {
-            let da = ctx.shard_at(a, s).data.take();
-            let dbb = ctx.shard_at(b, s).data.take();
-            // Watchers of either database see every key that exists before or after the swap change.
-            ctx.shard_at(a, s).touch_watchers_of(&[&da, &dbb]);
-            ctx.shard_at(b, s).touch_watchers_of(&[&da, &dbb]);
-            ctx.shard_at(a, s).data.replace(dbb);
-            ctx.shard_at(b, s).data.replace(da);
+            if let Some((sa, sb)) = ctx.shard_pair((a, s), (b, s)) {
+                swap_shards(sa, a, sb, b, s);
+            }
         }
     }
     ctx.dirty += 1;

@@ -8,6 +8,7 @@ use super::{spec, CommandSpec, Keys};
 use crate::engine::blocking::{BlockedOp, Waiter};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::store::event::Event;
 use crate::store::Value;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -70,7 +71,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool, only_existing: bo
         }
     }
     let n = l.len() as i64;
-    ctx.after_write(key, if left { "lpush" } else { "rpush" });
+    ctx.after_write(key, if left { Event::Lpush } else { Event::Rpush });
     Ok(Reply::Int(n))
 }
 
@@ -108,7 +109,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult<Reply
     }
     let n = count.unwrap_or(1).min(l.len());
     let popped: Vec<Bytes> = (0..n).filter_map(|_| pop_end(l, left)).collect();
-    ctx.after_write(key, if left { "lpop" } else { "rpop" });
+    ctx.after_write(key, if left { Event::Lpop } else { Event::Rpop });
     Ok(match count {
         None => popped.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
         Some(_) => Reply::Array(popped.into_iter().map(Reply::Bulk).collect()),
@@ -167,7 +168,7 @@ fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let i = int(&args[2])?;
     let Some(i) = index_of(i, l.len()) else { return Err(CmdError::err("index out of range")) };
     l[i] = Bytes::copy_from_slice(&args[3]);
-    ctx.after_write(&args[1], "lset");
+    ctx.after_write(&args[1], Event::Lset);
     Ok(Reply::OK)
 }
 
@@ -183,7 +184,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(pos) = l.iter().position(|e| e[..] == args[3][..]) else { return Ok(Reply::Int(-1)) };
     l.insert(if after { pos + 1 } else { pos }, Bytes::copy_from_slice(&args[4]));
     let n = l.len() as i64;
-    ctx.after_write(&args[1], "linsert");
+    ctx.after_write(&args[1], Event::Linsert);
     Ok(Reply::Int(n))
 }
 
@@ -214,7 +215,7 @@ fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if removed > 0 {
-        ctx.after_write(&args[1], "lrem");
+        ctx.after_write(&args[1], Event::Lrem);
     }
     Ok(Reply::Int(removed as i64))
 }
@@ -229,7 +230,7 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             l.drain(..s);
         }
     }
-    ctx.after_write(&args[1], "ltrim");
+    ctx.after_write(&args[1], Event::Ltrim);
     Ok(Reply::OK)
 }
 
@@ -314,14 +315,16 @@ fn move_element(
     ctx.read_as(dst, Value::as_list)?;
     let Some(l) = ctx.write_as(src, Value::as_list_mut)? else { return Ok(None) };
     let Some(e) = pop_end(l, from_left) else { return Ok(None) };
-    ctx.after_write(src, if from_left { "lpop" } else { "rpop" });
+    // Redis reports the push before the pop (and the source's removal, if it emptied): a source emptied here is
+    // still present, so `LMOVE k k` on a one-element list rotates it in place as in Redis.
     let d = ctx.write_or_create(dst, Value::as_list_mut, Value::new_list)?;
     if to_left {
         d.push_front(e.clone());
     } else {
         d.push_back(e.clone());
     }
-    ctx.after_write(dst, if to_left { "lpush" } else { "rpush" });
+    ctx.after_write(dst, if to_left { Event::Lpush } else { Event::Rpush });
+    ctx.after_write(src, if from_left { Event::Lpop } else { Event::Rpop });
     Ok(Some(e))
 }
 
@@ -343,7 +346,7 @@ fn mpop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], left: bool, count: usize) -> Cm
         }
         let n = count.min(l.len());
         let popped: Vec<Reply> = (0..n).filter_map(|_| pop_end(l, left)).map(Reply::Bulk).collect();
-        ctx.after_write(k, if left { "lpop" } else { "rpop" });
+        ctx.after_write(k, if left { Event::Lpop } else { Event::Rpop });
         let cmd: &'static [u8] = if left { b"LPOP" } else { b"RPOP" };
         ctx.emit(vec![Bytes::from_static(cmd), k.clone(), Bytes::from(n.to_string())]);
         return Ok(Some(Reply::Array(vec![Reply::Bulk(k.clone()), Reply::Array(popped)])));
@@ -373,7 +376,7 @@ fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult<Reply> {
     for k in keys {
         let Some(l) = ctx.write_as(k, Value::as_list_mut)? else { continue };
         if let Some(e) = pop_end(l, left) {
-            ctx.after_write(k, if left { "lpop" } else { "rpop" });
+            ctx.after_write(k, if left { Event::Lpop } else { Event::Rpop });
             let cmd: &'static [u8] = if left { b"LPOP" } else { b"RPOP" };
             ctx.emit(vec![Bytes::from_static(cmd), k.clone()]);
             return Ok(Reply::Array(vec![Reply::Bulk(k.clone()), Reply::Bulk(e)]));
@@ -434,7 +437,7 @@ pub fn serve_blocked(ctx: &mut Ctx<'_>, w: &Waiter, key: &Bytes) -> Option<Reply
         BlockedOp::Pop { left } => {
             let l = ctx.write_as(key, Value::as_list_mut).ok()??;
             let e = pop_end(l, *left)?;
-            ctx.after_write(key, if *left { "lpop" } else { "rpop" });
+            ctx.after_write(key, if *left { Event::Lpop } else { Event::Rpop });
             let cmd: &'static [u8] = if *left { b"LPOP" } else { b"RPOP" };
             ctx.emit(vec![Bytes::from_static(cmd), key.clone()]);
             Some(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(e)]))

@@ -7,6 +7,7 @@ use super::keyspace::{container_scan, parse_cursor, ScanOpts};
 use super::{spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::store::event::Event;
 use crate::store::types::SetValue;
 use crate::store::Value;
 use bytes::Bytes;
@@ -26,7 +27,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let n = args[2..].iter().filter(|m| s.add(m, limit)).count() as i64;
     if n > 0 {
-        ctx.after_write(key, "sadd");
+        ctx.after_write(key, Event::Sadd);
     } else {
         ctx.after_write_quiet(key);
     }
@@ -37,7 +38,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(s) = ctx.write_as(&args[1], Value::as_set_mut)? else { return Ok(Reply::Int(0)) };
     let n = args[2..].iter().filter(|m| s.remove(m)).count() as i64;
     if n > 0 {
-        ctx.after_write(&args[1], "srem");
+        ctx.after_write(&args[1], Event::Srem);
     }
     Ok(Reply::Int(n))
 }
@@ -84,7 +85,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if popped.is_empty() {
         return Ok(if count.is_some() { Reply::Set(vec![]) } else { Reply::Nil });
     }
-    ctx.after_write(&key, "spop");
+    ctx.after_write(&key, Event::Spop);
     if count.is_some() && ctx.peek(&key).is_none() {
         // SPOP with a count that took the whole set: Redis propagates it as a DEL.
         ctx.emit(vec![Bytes::from_static(b"DEL"), key]);
@@ -141,14 +142,14 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if let Some(s) = ctx.write_as(src, Value::as_set_mut)? {
         s.remove(m);
     }
-    ctx.after_write(src, "srem");
+    ctx.after_write(src, Event::Srem);
     let limit = max_ints(ctx);
     let d = ctx.write_or_create(dst, Value::as_set_mut, || Value::Set(Box::default()))?;
     if d.is_empty() {
         *d = SetValue::for_member(m);
     }
     d.add(m, limit);
-    ctx.after_write(dst, "sadd");
+    ctx.after_write(dst, Event::Sadd);
     Ok(Reply::Int(1))
 }
 
@@ -227,9 +228,9 @@ fn set_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op) -> CmdResult<Reply> {
         s.add(m, limit);
     }
     let event = match op {
-        Op::Inter => "sinterstore",
-        Op::Union => "sunionstore",
-        Op::Diff => "sdiffstore",
+        Op::Inter => Event::Sinterstore,
+        Op::Union => Event::Sunionstore,
+        Op::Diff => Event::Sdiffstore,
     };
     ctx.set(dest, Value::Set(Box::new(s)), Ttl::Clear, event);
     Ok(Reply::Int(n))

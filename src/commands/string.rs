@@ -7,6 +7,7 @@ use super::{spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::bits;
+use crate::store::event::Event;
 use crate::store::{Entry, StrValue, Value};
 use bytes::Bytes;
 
@@ -150,9 +151,9 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
     };
-    ctx.set(key, Value::Str(stored_form(ctx, value)), ttl, "set");
+    ctx.set(key, Value::Str(stored_form(ctx, value)), ttl, Event::Set);
     if expire_at.is_some() {
-        ctx.notify(key, "expire");
+        ctx.notify(key, Event::Expire);
     }
     if let Some(at) = expire_at {
         ctx.emit(vec![
@@ -241,14 +242,14 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(v) = ctx.read_str(key)? else { return Ok(Reply::Nil) };
     if let Some(at) = o.expire_at(ctx.now_ms, "getex")? {
         if at <= ctx.now_ms {
-            ctx.remove_in(ctx.db(), key, "del");
+            ctx.remove_in(ctx.db(), key, Event::Del);
             ctx.emit(vec![Bytes::from_static(b"DEL"), key.clone()]);
         } else {
-            ctx.set_expire(key, at, "expire");
+            ctx.set_expire(key, at, Event::Expire);
             ctx.emit(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), ms_bytes(at)]);
         }
     } else if o.persist && ctx.peek(key).is_some_and(|e| e.expire_at != 0) {
-        ctx.set_expire(key, 0, "persist");
+        ctx.set_expire(key, 0, Event::Persist);
         ctx.emit(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
     }
     Ok(bulk(&v))
@@ -270,7 +271,7 @@ fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::arity("mset"));
     }
     for kv in args[1..].chunks(2) {
-        ctx.set(&kv[0], Value::Str(StrValue::from_slice(&kv[1])), Ttl::Clear, "set");
+        ctx.set(&kv[0], Value::Str(StrValue::from_slice(&kv[1])), Ttl::Clear, Event::Set);
     }
     Ok(Reply::OK)
 }
@@ -283,7 +284,7 @@ fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     }
     for kv in args[1..].chunks(2) {
-        ctx.set(&kv[0], Value::Str(StrValue::from_slice(&kv[1])), Ttl::Clear, "set");
+        ctx.set(&kv[0], Value::Str(StrValue::from_slice(&kv[1])), Ttl::Clear, Event::Set);
     }
     Ok(Reply::Int(1))
 }
@@ -297,7 +298,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let add = &args[2];
     match ctx.write(key) {
         None => {
-            ctx.set(key, Value::Str(StrValue::from_slice(add)), Ttl::Clear, "append");
+            ctx.set(key, Value::Str(StrValue::from_slice(add)), Ttl::Clear, Event::Append);
             Ok(Reply::Int(add.len() as i64))
         }
         Some(Entry { value: Value::Str(s), .. }) => {
@@ -310,7 +311,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             let mut v = std::mem::replace(s, StrValue::Int(0)).into_vec();
             v.extend_from_slice(add);
             *s = StrValue::Raw(Bytes::from(v));
-            ctx.modified(key, "append");
+            ctx.modified(key, Event::Append);
             Ok(Reply::Int(new_len as i64))
         }
         Some(_) => Err(error::WRONGTYPE),
@@ -352,7 +353,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let offset = offset as u64;
     let too_long = check_len(ctx, offset + val.len() as u64);
-    ctx.modify_str(key, "setrange", |v, _| {
+    ctx.modify_str(key, Event::Setrange, |v, _| {
         if val.is_empty() {
             return Ok((Reply::Int(v.len() as i64), false));
         }
@@ -382,9 +383,9 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult<Reply> {
     match ctx.write(key) {
         Some(e) => {
             e.value = Value::Str(StrValue::Int(new));
-            ctx.modified(key, "incrby");
+            ctx.modified(key, Event::Incrby);
         }
-        None => ctx.set(key, Value::Str(StrValue::Int(new)), Ttl::Keep, "incrby"),
+        None => ctx.set(key, Value::Str(StrValue::Int(new)), Ttl::Keep, Event::Incrby),
     }
     Ok(Reply::Int(new))
 }
@@ -421,9 +422,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     match ctx.write(key) {
         Some(e) => {
             e.value = Value::Str(StrValue::Bytes(b.clone()));
-            ctx.modified(key, "incrbyfloat");
+            ctx.modified(key, Event::Incrbyfloat);
         }
-        None => ctx.set(key, Value::Str(StrValue::Bytes(b.clone())), Ttl::Keep, "incrbyfloat"),
+        None => ctx.set(key, Value::Str(StrValue::Bytes(b.clone())), Ttl::Keep, Event::Incrbyfloat),
     }
     // Replayed as a SET so float rounding cannot differ on the other side.
     ctx.emit(vec![Bytes::from_static(b"SET"), key.clone(), b.clone(), Bytes::from_static(b"KEEPTTL")]);

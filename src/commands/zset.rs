@@ -10,6 +10,7 @@ use super::{spec, CommandSpec, Keys};
 use crate::engine::blocking::{BlockedOp, Waiter};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::{Protocol, Reply};
+use crate::store::event::Event;
 use crate::store::types::{LexBound, ScoreBound, ZSetValue};
 use crate::store::Value;
 use bytes::Bytes;
@@ -134,7 +135,7 @@ fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         incr_result = Some(new);
     }
     if added + updated > 0 {
-        ctx.after_write(key, if incr { "zincr" } else { "zadd" });
+        ctx.after_write(key, if incr { Event::Zincr } else { Event::Zadd });
     } else {
         ctx.after_write_quiet(key);
     }
@@ -155,7 +156,7 @@ fn zincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::err("resulting score is not a number (NaN)"));
     }
     z.insert(&args[3], new, limits);
-    ctx.after_write(key, "zincr");
+    ctx.after_write(key, Event::Zincr);
     Ok(Reply::Double(new))
 }
 
@@ -163,7 +164,7 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(z) = ctx.write_as(&args[1], Value::as_zset_mut)? else { return Ok(Reply::Int(0)) };
     let n = args[2..].iter().filter(|m| z.remove(m)).count() as i64;
     if n > 0 {
-        ctx.after_write(&args[1], "zrem");
+        ctx.after_write(&args[1], Event::Zrem);
     }
     Ok(Reply::Int(n))
 }
@@ -334,11 +335,11 @@ fn zrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let r = parse_range(args, 3, 5, true)?;
     let items = ctx.read_as(&args[2], Value::as_zset)?.map(|z| select(z, &r.range, r.rev, r.limit)).unwrap_or_default();
-    store_result(ctx, &args[1], items, "zrangestore")
+    store_result(ctx, &args[1], items, Event::Zrangestore)
 }
 
 /// Stores `items` as the sorted set `dest` (deleting it when empty); replies with the count.
-fn store_result(ctx: &mut Ctx<'_>, dest: &[u8], items: Vec<(f64, Bytes)>, event: &'static str) -> CmdResult<Reply> {
+fn store_result(ctx: &mut Ctx<'_>, dest: &[u8], items: Vec<(f64, Bytes)>, event: Event) -> CmdResult<Reply> {
     let n = items.len() as i64;
     if items.is_empty() {
         ctx.remove(dest);
@@ -435,9 +436,9 @@ fn zremrange(ctx: &mut Ctx<'_>, args: &[Bytes], by: By) -> CmdResult<Reply> {
     }
     if !doomed.is_empty() {
         let event = match by {
-            By::Rank => "zremrangebyrank",
-            By::Score => "zremrangebyscore",
-            By::Lex => "zremrangebylex",
+            By::Rank => Event::Zremrangebyrank,
+            By::Score => Event::Zremrangebyscore,
+            By::Lex => Event::Zremrangebylex,
         };
         ctx.after_write(&args[1], event);
     }
@@ -468,7 +469,7 @@ fn pop_members(ctx: &mut Ctx<'_>, key: &Bytes, min: bool, count: usize) -> CmdRe
     for (_, m) in &items {
         z.remove(m);
     }
-    ctx.after_write(key, if min { "zpopmin" } else { "zpopmax" });
+    ctx.after_write(key, if min { Event::Zpopmin } else { Event::Zpopmax });
     Ok(items)
 }
 
@@ -761,15 +762,15 @@ fn zdiff(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 fn zunionstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (items, _) = zsetop(ctx, args, 2, SetOp::Union, true, "zunionstore")?;
-    store_result(ctx, &args[1], items, "zunionstore")
+    store_result(ctx, &args[1], items, Event::Zunionstore)
 }
 fn zinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (items, _) = zsetop(ctx, args, 2, SetOp::Inter, true, "zinterstore")?;
-    store_result(ctx, &args[1], items, "zinterstore")
+    store_result(ctx, &args[1], items, Event::Zinterstore)
 }
 fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (items, _) = zsetop(ctx, args, 2, SetOp::Diff, true, "zdiffstore")?;
-    store_result(ctx, &args[1], items, "zdiffstore")
+    store_result(ctx, &args[1], items, Event::Zdiffstore)
 }
 
 fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {

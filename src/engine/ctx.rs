@@ -9,7 +9,8 @@ use crate::effects::EffectSink;
 use crate::engine::client::Session;
 use crate::engine::state::Server;
 use crate::error::{CmdResult, WRONGTYPE};
-use crate::store::change::{key_changed, ChangeKind, KeyChange};
+use crate::store::change::{before_change, key_changed, ChangeKind, KeyChange};
+use crate::store::event::Event;
 use crate::store::{hash_key, Entry, HeldShard, Shard, StrValue, Value};
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -61,6 +62,10 @@ pub struct Ctx<'a> {
     locks: SmallVec<[(usize, HeldShard<'a>); 4]>,
     /// Where the last key looked up was found (see `memo_hit`).
     memo: Option<Memo>,
+    /// The slot (global shard id, slot) whose key the change hooks were last told is about to change, so a
+    /// handler opening its key several times for one change announces it once, with the value as it was. Reset by
+    /// every completed change and by whatever can move keys between slots (see `forget_announced`).
+    announced: Option<(usize, u32)>,
     lru: u32,
     lfu: bool,
 }
@@ -103,6 +108,7 @@ impl<'a> Ctx<'a> {
             block: None,
             locks: SmallVec::new(),
             memo: None,
+            announced: None,
             lru: srv.lru_clock_at(now_ms),
             lfu: srv.hot.policy().is_lfu(),
         }
@@ -163,6 +169,7 @@ impl<'a> Ctx<'a> {
 
     /// Releases every shard lock.
     pub fn unlock_all(&mut self) {
+        self.forget_announced();
         self.locks.clear();
     }
 
@@ -180,9 +187,31 @@ impl<'a> Ctx<'a> {
 
     /// The shard `(db, shard)`, locked (held until the command ends).
     pub fn shard_at(&mut self, db: usize, shard: usize) -> &mut Shard {
+        self.forget_announced();
         let gid = self.srv.keyspace.global_id(db, shard);
         let i = self.lock_index(gid);
         &mut self.locks[i].1
+    }
+
+    /// Shards `a` and `b` (each `(db, shard)`), both locked, for a change to two at once (SWAPDB); `None` when they
+    /// are the same shard.
+    pub fn shard_pair(&mut self, a: (usize, usize), b: (usize, usize)) -> Option<(&mut Shard, &mut Shard)> {
+        let ks = &self.srv.keyspace;
+        let (ga, gb) = (ks.global_id(a.0, a.1), ks.global_id(b.0, b.1));
+        if ga == gb {
+            return None;
+        }
+        self.forget_announced();
+        // The lower id first, keeping the global lock order.
+        let (ilo, ihi) = (self.lock_index(ga.min(gb)), self.lock_index(ga.max(gb)));
+        let (first, second) = if ilo < ihi {
+            let (l, r) = self.locks.split_at_mut(ihi);
+            (&mut *l[ilo].1, &mut *r[0].1)
+        } else {
+            let (l, r) = self.locks.split_at_mut(ilo);
+            (&mut *r[0].1, &mut *l[ihi].1)
+        };
+        Some(if ga < gb { (first, second) } else { (second, first) })
     }
 
     /// Runs `f` on each shard of `db` in turn. Shards this command already holds are used as they are; others are
@@ -195,6 +224,7 @@ impl<'a> Ctx<'a> {
 
     /// Runs `f` on shard `shard` of `db`: the held guard if this command holds it, else locked for the call.
     pub fn with_shard<R>(&mut self, db: usize, shard: usize, f: impl FnOnce(&mut Shard, &mut EffectSink) -> R) -> R {
+        self.forget_announced();
         let ks = &self.srv.keyspace;
         let gid = ks.global_id(db, shard);
         if let Some(i) = self.locks.iter().position(|(g, _)| *g == gid) {
@@ -208,6 +238,30 @@ impl<'a> Ctx<'a> {
             let mut g = ks.lock_held(gid);
             f(&mut g, &mut self.sink)
         }
+    }
+
+    /// Tells the change hooks that `key`, at slot `idx` of held shard `li` (`None`: about to be created), is about to
+    /// change, unless this change already did.
+    #[inline]
+    fn announce(&mut self, li: usize, db: usize, key: &[u8], idx: Option<u32>) {
+        let (gid, shard) = &mut self.locks[li];
+        if shard.hooks.is_empty() {
+            return;
+        }
+        if let Some(idx) = idx {
+            if self.announced == Some((*gid, idx)) {
+                return;
+            }
+            self.announced = Some((*gid, idx));
+        }
+        before_change(shard, db, key, idx);
+    }
+
+    /// Forgets the announced slot: its key changed, or a handler reached the shards directly, where keys may have
+    /// been removed or swapped and the slot may hold another key next.
+    #[inline]
+    fn forget_announced(&mut self) {
+        self.announced = None;
     }
 
     /// Finds `key` in `db`, expiring it first if its time has passed. Returns (lock index, slot).
@@ -249,8 +303,16 @@ impl<'a> Ctx<'a> {
         let idx = shard.data.find(h, key)?;
         let exp = shard.data.entry(idx)?.expire_at;
         if exp != 0 && exp <= self.now_ms && self.caller != Caller::Primary {
+            before_change(shard, db, key, Some(idx));
             shard.data.remove(idx);
-            let change = KeyChange { db, key, kind: ChangeKind::Expire, event: "expired", client: self.client.info.id };
+            self.announced = None;
+            let change = KeyChange {
+                db,
+                key,
+                kind: ChangeKind::Expire,
+                event: Some(Event::Expired),
+                client: self.client.info.id,
+            };
             key_changed(shard, change, &mut self.sink, self.srv);
             self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -292,9 +354,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// Looks a key up for modification in place. Call [`Ctx::modified`] afterwards.
+    ///
+    /// This is where a command's change to an existing key begins, so the change hooks are told here, while the
+    /// entry is still as it was.
     pub fn write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.open(key, true)
+    }
+
+    /// Records an access to `key` as a write would (TOUCH), without announcing a change. Returns whether it exists.
+    pub fn touch_key(&mut self, key: &[u8]) -> bool {
+        self.open(key, false).is_some()
+    }
+
+    fn open(&mut self, key: &[u8], announce: bool) -> Option<&mut Entry> {
         let db = self.client.db;
         let (li, idx) = self.find_live(db, key)?;
+        if announce {
+            self.announce(li, db, key, Some(idx));
+        }
         self.touch(li, idx);
         self.locks[li].1.data.entry_mut(idx)
     }
@@ -322,13 +399,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// Publishes an extra keyspace event for `key` (e.g. SET's `expire` after its `set`), with no other effect.
-    pub fn notify(&mut self, key: &[u8], event: &'static str) {
-        let change = KeyChange { db: self.client.db, key, kind: ChangeKind::Write, event, client: self.client.info.id };
-        crate::engine::notify::notify(self.srv, change.db, change.key, change.event);
+    pub fn notify(&mut self, key: &[u8], event: Event) {
+        crate::engine::notify::notify(self.srv, self.client.db, key, event);
     }
 
     /// Records that `key` in the selected database was modified in place by the current command.
-    pub fn modified(&mut self, key: &[u8], event: &'static str) {
+    pub fn modified(&mut self, key: &[u8], event: Event) {
         let db = self.client.db;
         // The value changed: the cold tier may try it again.
         if let Some((li, idx)) = self.find_live(db, key) {
@@ -336,10 +412,10 @@ impl<'a> Ctx<'a> {
                 e.flags &= !Entry::INCOMPRESSIBLE;
             }
         }
-        self.changed_in(db, key, ChangeKind::Write, event);
+        self.changed_in(db, key, ChangeKind::Write, Some(event));
     }
 
-    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: &'static str) {
+    fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: Option<Event>) {
         let li = match self.memo_hit(db, key) {
             Some((li, _)) => li,
             None => {
@@ -348,7 +424,8 @@ impl<'a> Ctx<'a> {
             }
         };
         let change = KeyChange { db, key, kind, event, client: self.client.info.id };
-        key_changed(&self.locks[li].1, change, &mut self.sink, self.srv);
+        key_changed(&mut self.locks[li].1, change, &mut self.sink, self.srv);
+        self.forget_announced();
         self.dirty += 1;
         if kind == ChangeKind::Write && self.srv.blocking.has_waiters(db, key) {
             self.ready.push((db, Bytes::copy_from_slice(key)));
@@ -356,16 +433,29 @@ impl<'a> Ctx<'a> {
     }
 
     /// Stores `value` under `key` in the selected database, replacing what was there.
-    pub fn set(&mut self, key: &[u8], value: Value, ttl: Ttl, event: &'static str) {
+    pub fn set(&mut self, key: &[u8], value: Value, ttl: Ttl, event: Event) {
         let db = self.client.db;
         self.set_in(db, key, value, ttl, event);
     }
 
     /// [`Ctx::set`] in another database.
-    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: &'static str) {
+    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: Event) {
+        self.store_in(db, key, value, ttl, Some(event));
+    }
+
+    /// [`Ctx::set`] for a change Redis makes without a keyspace event (PFCOUNT storing the cardinality it cached
+    /// in the value): WATCH, client-side caching, the change hooks and effects see it as any other change, but
+    /// no notification is published.
+    pub fn set_without_event(&mut self, key: &[u8], value: Value, ttl: Ttl) {
+        let db = self.client.db;
+        self.store_in(db, key, value, ttl, None);
+    }
+
+    fn store_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, event: Option<Event>) {
         let lru = self.lru;
         match self.find_live(db, key) {
             Some((li, idx)) => {
+                self.announce(li, db, key, Some(idx));
                 let data = &mut self.locks[li].1.data;
                 if let Some(e) = data.entry_mut(idx) {
                     e.value = value;
@@ -387,6 +477,7 @@ impl<'a> Ctx<'a> {
                 let h = hash_key(key);
                 let ks = &self.srv.keyspace;
                 let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+                self.announce(li, db, key, None);
                 self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
             }
         }
@@ -395,37 +486,42 @@ impl<'a> Ctx<'a> {
 
     /// Inserts a whole entry (value, TTL and access data) under `key` in `db`, replacing what was there
     /// (RENAME, COPY, MOVE).
-    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, event: &'static str) {
-        if let Some((li, idx)) = self.find_live(db, key) {
-            self.locks[li].1.data.remove(idx);
-        }
+    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, event: Event) {
+        let found = self.find_live(db, key).map(|(_, idx)| idx);
         let h = hash_key(key);
         let ks = &self.srv.keyspace;
         let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
-        self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), entry);
-        self.changed_in(db, key, ChangeKind::Write, event);
+        self.announce(li, db, key, found);
+        let shard = &mut *self.locks[li].1;
+        if let Some(idx) = found {
+            shard.data.remove(idx);
+        }
+        shard.data.insert(h, Bytes::copy_from_slice(key), entry);
+        self.changed_in(db, key, ChangeKind::Write, Some(event));
     }
 
     /// Removes `key` from the selected database; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let db = self.client.db;
-        self.remove_in(db, key, "del")
+        self.remove_in(db, key, Event::Del)
     }
 
     /// Removes `key` from `db`, notifying `event`.
-    pub fn remove_in(&mut self, db: usize, key: &[u8], event: &'static str) -> Option<Entry> {
+    pub fn remove_in(&mut self, db: usize, key: &[u8], event: Event) -> Option<Entry> {
         let (li, idx) = self.find_live(db, key)?;
+        self.announce(li, db, key, Some(idx));
         let (_, entry) = self.locks[li].1.data.remove(idx)?;
-        self.changed_in(db, key, ChangeKind::Delete, event);
+        self.changed_in(db, key, ChangeKind::Delete, Some(event));
         Some(entry)
     }
 
     /// Sets the absolute expiry of an existing key (0 makes it persistent). Returns false if the key is missing.
-    pub fn set_expire(&mut self, key: &[u8], at: u64, event: &'static str) -> bool {
+    pub fn set_expire(&mut self, key: &[u8], at: u64, event: Event) -> bool {
         let db = self.client.db;
         let Some((li, idx)) = self.find_live(db, key) else { return false };
+        self.announce(li, db, key, Some(idx));
         self.locks[li].1.data.set_expire(idx, at);
-        self.changed_in(db, key, ChangeKind::Write, event);
+        self.changed_in(db, key, ChangeKind::Write, Some(event));
         true
     }
 
@@ -465,7 +561,7 @@ impl<'a> Ctx<'a> {
     pub fn modify_str<R>(
         &mut self,
         key: &[u8],
-        event: &'static str,
+        event: Event,
         f: impl FnOnce(&mut Vec<u8>, bool) -> CmdResult<(R, bool)>,
     ) -> CmdResult<R> {
         // Plain byte values are taken out of the entry (no copy when unshared); an integer or compressed value
@@ -490,7 +586,8 @@ impl<'a> Ctx<'a> {
         };
         let result = f(&mut bytes, true);
         let wrote = matches!(result, Ok((_, true)));
-        if let Some(Entry { value: Value::Str(s), .. }) = self.write(key) {
+        // Not `write`: the hooks were told when the value was taken out, and must not see the stand-in left there.
+        if let Some(Entry { value: Value::Str(s), .. }) = self.open(key, false) {
             match taken {
                 _ if wrote => *s = StrValue::Raw(Bytes::from(bytes)),
                 Some(true) => *s = StrValue::Raw(Bytes::from(bytes)),
@@ -550,16 +647,31 @@ impl<'a> Ctx<'a> {
         create: fn() -> Value,
     ) -> CmdResult<&mut T> {
         let db = self.client.db;
-        if self.find_live(db, key).is_none() {
-            // Inserted quietly: the command reports its change through `after_write`.
-            let mut e = Entry::new(create());
-            e.access = self.lru;
-            let h = hash_key(key);
-            let ks = &self.srv.keyspace;
-            let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
-            self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
-        }
-        match self.write(key) {
+        let (li, idx) = match self.find_live(db, key) {
+            Some((li, idx)) => {
+                self.announce(li, db, key, Some(idx));
+                (li, idx)
+            }
+            None => {
+                // Inserted quietly: the command reports its change through `after_write`. The hooks hear of it
+                // now, as a key that did not exist; `after_write_quiet` may take it out again unannounced.
+                let mut e = Entry::new(create());
+                e.access = self.lru;
+                let h = hash_key(key);
+                let ks = &self.srv.keyspace;
+                let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
+                self.announce(li, db, key, None);
+                let idx = self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+                self.memo = Some(Memo { db, gid: self.locks[li].0, li, idx });
+                // Announced as absent: further opens in this change must not report the new empty container.
+                if !self.locks[li].1.hooks.is_empty() {
+                    self.announced = Some((self.locks[li].0, idx));
+                }
+                (li, idx)
+            }
+        };
+        self.touch(li, idx);
+        match self.locks[li].1.data.entry_mut(idx) {
             Some(e) => proj(&mut e.value).ok_or(WRONGTYPE),
             None => Err(WRONGTYPE),
         }
@@ -567,11 +679,11 @@ impl<'a> Ctx<'a> {
 
     /// Reports a modification of a container made through [`Ctx::write_as`] / [`Ctx::write_or_create`], and removes
     /// the key if the container became empty (Redis never keeps empty containers).
-    pub fn after_write(&mut self, key: &[u8], event: &'static str) {
+    pub fn after_write(&mut self, key: &[u8], event: Event) {
         self.modified(key, event);
         if self.peek(key).is_some_and(|e| e.value.is_empty_container()) {
             let db = self.client.db;
-            self.remove_in(db, key, "del");
+            self.remove_in(db, key, Event::Del);
         }
     }
 
@@ -581,6 +693,7 @@ impl<'a> Ctx<'a> {
         if let Some((li, idx)) = self.find_live(db, key) {
             if self.locks[li].1.data.entry(idx).is_some_and(|e| e.value.is_empty_container()) {
                 self.locks[li].1.data.remove(idx);
+                self.forget_announced();
             }
         }
     }

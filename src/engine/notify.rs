@@ -4,14 +4,15 @@
 use super::Server;
 use std::sync::atomic::Ordering;
 
-use crate::store::event::{class_of, KEYEVENT, KEYSPACE};
+use crate::store::event::{Event, KEYEVENT, KEYSPACE};
 
 /// Publishes the notifications for one change, if its class is enabled.
-pub fn notify(srv: &Server, db: usize, key: &[u8], event: &str) {
+pub fn notify(srv: &Server, db: usize, key: &[u8], event: Event) {
     let flags = srv.hot.notify_flags.load(Ordering::Relaxed);
-    if flags == 0 || flags & class_of(event) == 0 || !srv.pubsub.has_subscribers() {
+    if flags == 0 || flags & event.class() == 0 || !srv.pubsub.has_subscribers() {
         return;
     }
+    let event = event.name();
     if flags & KEYSPACE != 0 {
         let mut ch = format!("__keyspace@{db}__:").into_bytes();
         ch.extend_from_slice(key);

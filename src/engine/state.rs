@@ -16,7 +16,9 @@ use tokio::sync::{watch, Notify};
 
 impl crate::store::change::ChangeListener for Server {
     fn key_changed(&self, change: &crate::store::change::KeyChange<'_>) {
-        notify::notify(self, change.db, change.key, change.event);
+        if let Some(event) = change.event {
+            notify::notify(self, change.db, change.key, event);
+        }
         self.tracking.invalidate(&self.clients, &self.pubsub, change.key, change.client);
     }
 

@@ -1,6 +1,7 @@
-//! The vocabulary of keyspace changes: the notification classes (`notify-keyspace-events`) and the class each
-//! event name belongs to. It lives in the store because the change path produces these events; the engine
-//! publishes them and the config registry parses the setting, and neither has to import the other for it.
+//! The vocabulary of keyspace changes: the notification classes (`notify-keyspace-events`) and the typed
+//! [`Event`] each change reports, with its name and class. It lives in the store because the change path produces
+//! these events; the engine publishes them and the config registry parses the setting, and neither has to import
+//! the other for it.
 
 pub const KEYSPACE: u32 = 1 << 0; // K
 pub const KEYEVENT: u32 = 1 << 1; // E
@@ -79,17 +80,178 @@ pub fn flags_to_string(flags: u32) -> String {
     s
 }
 
-/// The class an event belongs to.
-pub fn class_of(event: &str) -> u32 {
-    match event {
-        "expired" => EXPIRED,
-        "evicted" => EVICTED,
-        "set" | "setrange" | "incrby" | "incrbyfloat" | "append" | "setbit" | "pfadd" => STRING,
-        e if e.starts_with('l') || e.starts_with('r') && e != "rename_from" && e != "rename_to" => LIST,
-        e if e.starts_with('h') => HASH,
-        e if e.starts_with('z') => ZSET,
-        e if e.starts_with('s') && e != "set" => SET,
-        _ => GENERIC,
+/// A keyspace event: what a change did to a key, as Redis names it in its notifications. The change path carries
+/// this value rather than the name, so the class each event is published under comes from [`EVENTS`] and not
+/// from the spelling of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Event {
+    Del,
+    RenameFrom,
+    RenameTo,
+    MoveFrom,
+    MoveTo,
+    CopyTo,
+    Restore,
+    Expire,
+    Persist,
+    Set,
+    Setrange,
+    Incrby,
+    Incrbyfloat,
+    Append,
+    Setbit,
+    Pfadd,
+    Lpush,
+    Rpush,
+    Linsert,
+    Lset,
+    Lpop,
+    Rpop,
+    Ltrim,
+    Lrem,
+    Sadd,
+    Srem,
+    Spop,
+    Sinterstore,
+    Sunionstore,
+    Sdiffstore,
+    Hset,
+    Hdel,
+    Hincrby,
+    Hincrbyfloat,
+    Zadd,
+    Zincr,
+    Zrem,
+    Zremrangebyscore,
+    Zremrangebyrank,
+    Zremrangebylex,
+    Zpopmin,
+    Zpopmax,
+    Zinterstore,
+    Zunionstore,
+    Zdiffstore,
+    Zrangestore,
+    Expired,
+    Evicted,
+}
+
+/// Each event's name and class, indexed by its discriminant; the classes are those Redis 7.0 passes to
+/// `notifyKeyspaceEvent` for the same name.
+const EVENTS: [(&str, u32); 48] = [
+    ("del", GENERIC),           // Del
+    ("rename_from", GENERIC),   // RenameFrom
+    ("rename_to", GENERIC),     // RenameTo
+    ("move_from", GENERIC),     // MoveFrom
+    ("move_to", GENERIC),       // MoveTo
+    ("copy_to", GENERIC),       // CopyTo
+    ("restore", GENERIC),       // Restore
+    ("expire", GENERIC),        // Expire
+    ("persist", GENERIC),       // Persist
+    ("set", STRING),            // Set
+    ("setrange", STRING),       // Setrange
+    ("incrby", STRING),         // Incrby
+    ("incrbyfloat", STRING),    // Incrbyfloat
+    ("append", STRING),         // Append
+    ("setbit", STRING),         // Setbit
+    ("pfadd", STRING),          // Pfadd
+    ("lpush", LIST),            // Lpush
+    ("rpush", LIST),            // Rpush
+    ("linsert", LIST),          // Linsert
+    ("lset", LIST),             // Lset
+    ("lpop", LIST),             // Lpop
+    ("rpop", LIST),             // Rpop
+    ("ltrim", LIST),            // Ltrim
+    ("lrem", LIST),             // Lrem
+    ("sadd", SET),              // Sadd
+    ("srem", SET),              // Srem
+    ("spop", SET),              // Spop
+    ("sinterstore", SET),       // Sinterstore
+    ("sunionstore", SET),       // Sunionstore
+    ("sdiffstore", SET),        // Sdiffstore
+    ("hset", HASH),             // Hset
+    ("hdel", HASH),             // Hdel
+    ("hincrby", HASH),          // Hincrby
+    ("hincrbyfloat", HASH),     // Hincrbyfloat
+    ("zadd", ZSET),             // Zadd
+    ("zincr", ZSET),            // Zincr
+    ("zrem", ZSET),             // Zrem
+    ("zremrangebyscore", ZSET), // Zremrangebyscore
+    ("zremrangebyrank", ZSET),  // Zremrangebyrank
+    ("zremrangebylex", ZSET),   // Zremrangebylex
+    ("zpopmin", ZSET),          // Zpopmin
+    ("zpopmax", ZSET),          // Zpopmax
+    ("zinterstore", ZSET),      // Zinterstore
+    ("zunionstore", ZSET),      // Zunionstore
+    ("zdiffstore", ZSET),       // Zdiffstore
+    ("zrangestore", ZSET),      // Zrangestore
+    ("expired", EXPIRED),       // Expired
+    ("evicted", EVICTED),       // Evicted
+];
+
+impl Event {
+    /// Every event, in discriminant order.
+    pub const EVERY: [Event; 48] = [
+        Event::Del,
+        Event::RenameFrom,
+        Event::RenameTo,
+        Event::MoveFrom,
+        Event::MoveTo,
+        Event::CopyTo,
+        Event::Restore,
+        Event::Expire,
+        Event::Persist,
+        Event::Set,
+        Event::Setrange,
+        Event::Incrby,
+        Event::Incrbyfloat,
+        Event::Append,
+        Event::Setbit,
+        Event::Pfadd,
+        Event::Lpush,
+        Event::Rpush,
+        Event::Linsert,
+        Event::Lset,
+        Event::Lpop,
+        Event::Rpop,
+        Event::Ltrim,
+        Event::Lrem,
+        Event::Sadd,
+        Event::Srem,
+        Event::Spop,
+        Event::Sinterstore,
+        Event::Sunionstore,
+        Event::Sdiffstore,
+        Event::Hset,
+        Event::Hdel,
+        Event::Hincrby,
+        Event::Hincrbyfloat,
+        Event::Zadd,
+        Event::Zincr,
+        Event::Zrem,
+        Event::Zremrangebyscore,
+        Event::Zremrangebyrank,
+        Event::Zremrangebylex,
+        Event::Zpopmin,
+        Event::Zpopmax,
+        Event::Zinterstore,
+        Event::Zunionstore,
+        Event::Zdiffstore,
+        Event::Zrangestore,
+        Event::Expired,
+        Event::Evicted,
+    ];
+
+    /// The name published on `__keyevent@<db>__:<name>` and as the `__keyspace@` message.
+    #[inline]
+    pub fn name(self) -> &'static str {
+        EVENTS[self as usize].0
+    }
+
+    /// The `notify-keyspace-events` class that enables this event.
+    #[inline]
+    pub fn class(self) -> u32 {
+        EVENTS[self as usize].1
     }
 }
 
@@ -102,10 +264,30 @@ mod tests {
         assert_eq!(flags_to_string(parse_flags("KEA").unwrap()), "AKE");
         assert_eq!(flags_to_string(parse_flags("Kx$").unwrap()), "$xK");
         assert!(parse_flags("Q").is_err());
-        assert_eq!(class_of("rpush"), LIST);
-        assert_eq!(class_of("rename_to"), GENERIC);
-        assert_eq!(class_of("srem"), SET);
-        assert_eq!(class_of("set"), STRING);
-        assert_eq!(class_of("expired"), EXPIRED);
+        assert_eq!(Event::Rpush.class(), LIST);
+        assert_eq!(Event::RenameTo.class(), GENERIC);
+        assert_eq!(Event::Restore.class(), GENERIC);
+        assert_eq!(Event::Srem.class(), SET);
+        assert_eq!(Event::Set.class(), STRING);
+        assert_eq!(Event::Setbit.class(), STRING);
+        assert_eq!(Event::Expired.class(), EXPIRED);
+        assert_eq!(Event::Evicted.name(), "evicted");
+    }
+
+    /// The table is indexed by discriminant: each row must be its variant's, whose name is the variant's in snake
+    /// case.
+    #[test]
+    fn event_table_rows_match_variants() {
+        for (i, e) in Event::EVERY.iter().enumerate() {
+            assert_eq!(*e as usize, i);
+            let mut snake = String::new();
+            for (j, c) in format!("{e:?}").chars().enumerate() {
+                if c.is_ascii_uppercase() && j > 0 {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(e.name(), snake);
+        }
     }
 }

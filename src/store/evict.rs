@@ -7,7 +7,8 @@
 //! keyspace-change path, so WATCH, notifications (`evicted`), client-side caching and the write-effect stream
 //! (`DEL`) all see it. A shard's lock is held only for one sample and one removal.
 
-use super::change::{key_changed, ChangeKind, ChangeListener, KeyChange};
+use super::change::{before_change, key_changed, ChangeKind, ChangeListener, KeyChange};
+use super::event::Event;
 use super::Keyspace;
 use crate::effects::{EffectLog, EffectSink};
 use rand::Rng;
@@ -235,11 +236,13 @@ fn remove_evicted(
     listener: &dyn ChangeListener,
     stream: &EffectLog,
 ) -> u64 {
+    let Some(key) = shard.data.key(idx).cloned() else { return 0 };
+    before_change(shard, db, &key, Some(idx));
     let Some((key, value)) = shard.data.remove(idx) else { return 0 };
     // Key and value bytes plus the slot, entry and allocation headers.
     let freed = (key.len() + value.value.heap_bytes() + 64) as u64;
     let mut sink = EffectSink::default();
-    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: "evicted", client: 0 };
+    let change = KeyChange { db, key: &key, kind: ChangeKind::Evict, event: Some(Event::Evicted), client: 0 };
     key_changed(shard, change, &mut sink, listener);
     stream.append(&mut sink, None, false);
     freed

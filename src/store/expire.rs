@@ -4,7 +4,8 @@
 //! on a shard while more than a quarter of the sample had expired. Work is bounded by a deadline, and a shard's
 //! lock is held only for one sample batch at a time.
 
-use super::change::{key_changed, ChangeKind, KeyChange};
+use super::change::{before_change, key_changed, ChangeKind, KeyChange};
+use super::event::Event;
 use super::Keyspace;
 use crate::effects::{EffectLog, EffectSink};
 use std::time::Instant;
@@ -42,9 +43,12 @@ pub fn active_expire_cycle(
                 if !due {
                     continue;
                 }
-                if let Some((key, _entry)) = shard.data.remove(idx) {
-                    let change = KeyChange { db, key: &key, kind: ChangeKind::Expire, event: "expired", client: 0 };
-                    key_changed(&shard, change, &mut sink, listener);
+                let Some(key) = shard.data.key(idx).cloned() else { continue };
+                before_change(&mut shard, db, &key, Some(idx));
+                if shard.data.remove(idx).is_some() {
+                    let change =
+                        KeyChange { db, key: &key, kind: ChangeKind::Expire, event: Some(Event::Expired), client: 0 };
+                    key_changed(&mut shard, change, &mut sink, listener);
                     hit += 1;
                 }
             }

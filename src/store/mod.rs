@@ -4,7 +4,8 @@
 //! - `value`: values, entries, type and encoding names.
 //! - `shard`: one shard's data and WATCH registrations, under one lock.
 //! - `change`: the one keyspace-change path every modification goes through.
-//! - `event`: notification classes and the class of each change event.
+//! - `hooks`: the `ChangeHooks` that path calls before and after each change, and the state they keep per shard.
+//! - `event`: notification classes and the typed event of each change.
 //! - `expire`: the active expiry cycle.
 //! - `bits`: bitmap and LCS algorithms on byte strings.
 //! - `lazyfree`: the one background thread that frees what ASYNC flushes removed.
@@ -20,6 +21,7 @@ pub mod digest;
 pub mod event;
 pub mod evict;
 pub mod expire;
+pub mod hooks;
 pub mod lazyfree;
 pub mod lfu;
 pub mod shard;
@@ -31,6 +33,7 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
+pub use hooks::{ChangeHooks, ShardChange, ShardSide};
 pub use shard::{Shard, ShardCounts, ShardData, WatchFlag};
 pub use value::{Entry, StrValue, Value};
 
@@ -147,6 +150,24 @@ impl Keyspace {
             let (ck, cv) = c.get();
             (k + ck, v + cv)
         })
+    }
+
+    /// Installs `hooks` on every shard: from the next change on, each change calls them (see `hooks`). Takes
+    /// every shard's lock in turn, so it must not be called from inside a command.
+    pub fn add_hooks(&self, hooks: Arc<dyn ChangeHooks>) {
+        for gid in 0..self.total_shards() {
+            self.lock_gid(gid).hooks.add(hooks.clone());
+        }
+    }
+
+    /// Removes hooks installed with [`Keyspace::add_hooks`] (the same `Arc`); false when they were not installed.
+    /// The state they kept in each shard's `side` stays until they, or their owner, take it out.
+    pub fn remove_hooks(&self, hooks: &Arc<dyn ChangeHooks>) -> bool {
+        let mut removed = false;
+        for gid in 0..self.total_shards() {
+            removed |= self.lock_gid(gid).hooks.remove(hooks);
+        }
+        removed
     }
 
     /// Counts a flush for statistics.

@@ -1,6 +1,7 @@
 //! One shard of one database: its key table and the side structures that must change under the same lock.
 
 use super::dict::Dict;
+use super::hooks::{HookList, ShardSide};
 use super::value::Entry;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -162,12 +163,17 @@ impl ShardData {
     }
 }
 
-/// A shard: data plus the WATCH registrations for its keys. Watchers belong to the database number, not to
-/// the data, so SWAPDB swaps `data` only.
+/// A shard: data plus the WATCH registrations for its keys, and the change hooks with their state. Watchers
+/// belong to the database number, not to the data, so SWAPDB swaps `data` and the hooks' `side` state (which
+/// describes the data) but not `watchers`.
 #[derive(Debug, Default)]
 pub struct Shard {
     pub data: ShardData,
     pub watchers: HashMap<Bytes, Vec<Arc<WatchFlag>>>,
+    /// Installed by [`Keyspace::add_hooks`](super::Keyspace::add_hooks); called by the change path.
+    pub hooks: HookList,
+    /// What the hooks keep for this shard.
+    pub side: ShardSide,
 }
 
 impl Shard {
