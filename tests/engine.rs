@@ -62,3 +62,35 @@ fn a_refused_exec_discards_the_transaction() {
     assert!(s.multi.is_none());
     assert_eq!(run(&srv, &mut s, &["EXEC"]), Reply::Error("ERR EXEC without MULTI".into()));
 }
+
+/// Bytes this thread allocated while `f` ran (jemalloc's per-thread counter; the crate's global allocator).
+fn allocated_by(f: impl FnOnce()) -> u64 {
+    let counter = tikv_jemalloc_ctl::thread::allocatedp::mib().and_then(|m| m.read()).expect("jemalloc thread stats");
+    let before = counter.get();
+    f();
+    counter.get() - before
+}
+
+#[test]
+fn set_without_an_effect_consumer_allocates_nothing_for_its_effect() {
+    let srv = server();
+    let mut s = Session::detached(&srv);
+    // 64 bytes: one jemalloc size class, so the stored copy of the value counts exactly its length.
+    let value = Bytes::from_static(&[b'v'; 64]);
+    let argv = [Bytes::from_static(b"SET"), Bytes::from_static(b"key:1"), value.clone()];
+    let set = |s: &mut Session| assert!(matches!(execute(&srv, s, &argv), Outcome::Reply(Reply::Simple(_))));
+    // Warm up: the key exists and the command's latency histogram is allocated.
+    for _ in 0..100 {
+        set(&mut s);
+    }
+    let before = srv.effects.offset();
+    // The stored copy of the value is all an overwrite allocates: the smallest effect (a Vec of three `Bytes`,
+    // 96 bytes) would show above it.
+    assert_eq!(allocated_by(|| (0..1000).for_each(|_| set(&mut s))), 1000 * value.len() as u64);
+    assert!(srv.effects.offset() > before, "the effects are counted in the offset all the same");
+    // With a consumer attached the same SETs reach the log.
+    let mut consumer = srv.effects.subscribe();
+    set(&mut s);
+    let group = consumer.try_next().expect("in the backlog").expect("one group");
+    assert_eq!(group.commands().last().map(|c| c[0].clone()), Some(Bytes::from_static(b"SET")));
+}
