@@ -297,7 +297,7 @@ def memory_bench(args):
     rows = []
     for name in args.datasets.split(","):
         cmds, n = dataset_commands(name, args.scale)
-        redis, strata = start_pair(args.strata, extra_strata=("--compression-cold-seconds", "1"))
+        redis, strata = start_pair(args.strata, extra_strata=("--compression-cold-seconds", "1", *args.strata_args.split()))
         try:
             for srv in (redis, strata):
                 load(srv.conn, cmds)
@@ -323,6 +323,8 @@ def memory_bench(args):
         print("%-8s %9d | %14d %14d %8.2f | %14d %14d %8.2f | %10.0f %10.0f" % (
             name, n, ru, su, su / ru, rr, sr, sr / rr, rr / n, sr / n))
         print("         (strata compressed %d keys)" % compressed)
+    if args.strata_args:
+        print("strata args: --compression-cold-seconds 1 " + args.strata_args)
 
 
 def zipf_cdf(n, s):
@@ -390,8 +392,9 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("memory")
     m.add_argument("--strata", required=True)
-    m.add_argument("--datasets", default="strings,json,hashes")
+    m.add_argument("--datasets", default="strings,json,hashes", help="any of strings, json, hashes, " + ", ".join(CORPORA))
     m.add_argument("--scale", type=float, default=1.0)
+    m.add_argument("--strata-args", default="", help="extra Strata flags, e.g. '--compression-algorithm lz4'")
     h = sub.add_parser("hitrate")
     h.add_argument("--strata", required=True)
     h.add_argument("--maxmemory", default="64mb")

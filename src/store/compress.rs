@@ -762,7 +762,7 @@ impl Tier {
             let mut i = cursors[gid].min(end);
             let stop = (i as usize + SLOTS_PER_PASS).min(end as usize) as u32;
             while i < stop {
-                if i % DEADLINE_STRIDE == 0 && std::time::Instant::now() >= p.deadline {
+                if i.is_multiple_of(DEADLINE_STRIDE) && std::time::Instant::now() >= p.deadline {
                     cursors[gid] = i;
                     break 'shards;
                 }
