@@ -300,7 +300,7 @@ pub static PARAMS: &[Param] = &[
     p(Id::SlowlogLogSlowerThan, "slowlog-log-slower-than", Kind::Int(-1, i64::MAX), "10000", MUTABLE, "Commands slower than this many microseconds are logged (-1 disables)."),
     p(Id::SlowlogMaxLen, "slowlog-max-len", Kind::Int(0, i64::MAX), "128", MUTABLE, "Slow log length."),
     p(Id::LatencyMonitorThreshold, "latency-monitor-threshold", Kind::Int(0, i64::MAX), "0", MUTABLE, "Latency monitor threshold in milliseconds."),
-    p(Id::Compression, "compression", Kind::Bool, "yes", MUTABLE, "Compress cold string values with LZ4 and a dictionary sampled from the data."),
+    p(Id::Compression, "compression", Kind::Bool, "yes", MUTABLE, "Compress cold string values (LZ4 or zstd, see compression-algorithm) against a dictionary sampled from the data."),
     p(Id::CompressionMinSize, "compression-min-size", Kind::Memory(16, u64::MAX), "256", MUTABLE, "Smallest value, in bytes, the cold tier compresses."),
     p(Id::CompressionColdSeconds, "compression-cold-seconds", Kind::Int(0, I32), "60", MUTABLE, "A value not read for this many seconds is cold and may be compressed."),
     p(Id::CompressionAlgorithm, "compression-algorithm", Kind::Enum(crate::store::compress::Algorithm::NAMES), "auto", MUTABLE, "Codec for cold values: lz4, zstd (trained dictionary, smaller, slower to read), or auto (lz4, then zstd once idle for compression-zstd-seconds)."),
