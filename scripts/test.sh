@@ -39,6 +39,9 @@ python3 tests/differential/run.py --strata target/release/strata-server
 # runtime (worker-threads 1): replies must not change.
 python3 tests/differential/run.py --strata target/release/strata-server -k strings -k bitmaps \
     --strata-args "--compression-cold-seconds 0 --compression-min-size 16 --worker-threads 1"
+# Once more with the zstd codec forced (trained dictionary, or none while too few values were sampled).
+python3 tests/differential/run.py --strata target/release/strata-server -k strings -k bitmaps \
+    --strata-args "--compression-cold-seconds 0 --compression-min-size 16 --compression-algorithm zstd --worker-threads 1"
 # Keyspace notifications: the messages a subscriber receives under several notify-keyspace-events settings.
 python3 tests/differential/notify.py --strata target/release/strata-server
 

@@ -319,6 +319,15 @@ fn memory(srv: &Server, out: &mut Fields) {
     kv(out, "compressed_bytes", cbytes);
     kv(out, "compression_saved_bytes", saved);
     kv(out, "compression_dict_version", srv.tier.dict_id());
+    let alg = crate::store::compress::Algorithm::from_u8(srv.hot.compression_algorithm.load(Ordering::Relaxed));
+    kv(out, "compression_algorithm", crate::store::compress::Algorithm::NAMES[alg as usize]);
+    for codec in [crate::store::compress::Codec::Lz4, crate::store::compress::Codec::Zstd] {
+        let (keys, bytes, saved) = srv.tier.totals.codec(codec);
+        kv(out, &format!("compressed_keys_{}", codec.name()), keys);
+        kv(out, &format!("compressed_bytes_{}", codec.name()), bytes);
+        kv(out, &format!("compression_saved_bytes_{}", codec.name()), saved);
+    }
+    kv(out, "compression_zstd_dict_bytes", srv.tier.zstd_dict_len());
     kv(out, "active_defrag_running", 0);
     kv(out, "lazyfree_pending_objects", 0);
     kv(out, "lazyfreed_objects", 0);

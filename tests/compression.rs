@@ -136,3 +136,195 @@ fn compressed_totals_follow_every_way_a_value_goes() {
     assert_eq!(info_field(&mut c, "compressed_bytes"), 0);
     assert_eq!(info_field(&mut c, "compression_saved_bytes"), 0);
 }
+
+/// Documents with the variety of real data (words and numbers drawn at random), where zstd's trained dictionary
+/// and entropy coding beat LZ4's window of recent samples.
+fn varied(i: usize) -> String {
+    const WORDS: &[&str] = &[
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
+        "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor",
+    ];
+    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let items: Vec<String> = (0..10)
+        .map(|_| {
+            let (a, b, n) = (next() as usize % WORDS.len(), next() as usize % WORDS.len(), next() % 100_000);
+            format!(
+                r#"{{"name":"{} {}","qty":{},"price":{}.{:02},"shipped":{}}}"#,
+                WORDS[a],
+                WORDS[b],
+                n % 9,
+                n,
+                n % 97,
+                n % 3 == 0
+            )
+        })
+        .collect();
+    format!(r#"{{"id":{i},"city":"{}","items":[{}]}}"#, WORDS[next() as usize % WORDS.len()], items.join(","))
+}
+
+fn wait_for(c: &mut redis::Connection, field: &str, at_least: u64) -> u64 {
+    for _ in 0..300 {
+        let v = info_field(c, field);
+        if v >= at_least {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    info_field(c, field)
+}
+
+/// A server with `args`, loaded with `n` varied documents; waits until at least `zstd` of them are zstd values.
+fn loaded_zstd(n: usize, zstd: u64, args: &[&str]) -> (TestServer, redis::Connection) {
+    let s = TestServer::start_with(args);
+    let mut c = s.conn();
+    let mut p = redis::pipe();
+    for i in 0..n {
+        p.cmd("SET").arg(format!("doc:{i}")).arg(varied(i)).ignore();
+    }
+    let _: () = p.query(&mut c).expect("load");
+    assert!(wait_for(&mut c, "compressed_keys_zstd", zstd) >= zstd, "zstd values appear");
+    (s, c)
+}
+
+const ZSTD_AT_ONCE: &[&str] = &[
+    "--compression-cold-seconds",
+    "0",
+    "--compression-min-size",
+    "64",
+    "--compression-algorithm",
+    "zstd",
+    "--enable-debug-command",
+    "yes",
+];
+
+#[test]
+fn zstd_values_read_back_identically_through_every_read_path() {
+    let (_s, mut c) = loaded_zstd(600, 300, ZSTD_AT_ONCE);
+    let zstd_keys: Vec<usize> = (0..600)
+        .filter(|i| q::<String>(&mut c, &["OBJECT", "ENCODING", &format!("doc:{i}")]) == "zstd")
+        .take(12)
+        .collect();
+    assert_eq!(zstd_keys.len(), 12, "most documents are zstd values");
+    assert!(info_field(&mut c, "compression_zstd_dict_bytes") > 0, "a dictionary was trained");
+    let [a, b, d, e, f, g, h, i2, j, k, l, m] = zstd_keys[..] else { unreachable!() };
+    let key = |i: usize| format!("doc:{i}");
+    assert_eq!(q::<String>(&mut c, &["GET", &key(a)]), varied(a));
+    assert_eq!(q::<usize>(&mut c, &["STRLEN", &key(b)]), varied(b).len());
+    assert_eq!(q::<String>(&mut c, &["GETRANGE", &key(d), "5", "40"]), varied(d)[5..=40]);
+    let ones: u32 = varied(e).bytes().map(|b| b.count_ones()).sum();
+    assert_eq!(q::<u32>(&mut c, &["BITCOUNT", &key(e)]), ones);
+    assert_eq!(q::<u8>(&mut c, &["GETBIT", &key(e), "1"]), (varied(e).as_bytes()[0] >> 6) & 1);
+    assert_eq!(q::<usize>(&mut c, &["APPEND", &key(f), "!!"]), varied(f).len() + 2);
+    assert_eq!(q::<String>(&mut c, &["GET", &key(f)]), varied(f) + "!!");
+    assert_eq!(q::<usize>(&mut c, &["SETRANGE", &key(g), "0", "XX"]), varied(g).len());
+    assert_eq!(q::<String>(&mut c, &["GET", &key(g)]), format!("XX{}", &varied(g)[2..]));
+    assert_eq!(q::<String>(&mut c, &["GETDEL", &key(h)]), varied(h));
+    assert_eq!(q::<String>(&mut c, &["LCS", &key(i2), &key(i2)]), varied(i2));
+    let _: () = q(&mut c, &["COPY", &key(j), "copy"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "copy"]), varied(j));
+    assert_eq!(q::<Vec<String>>(&mut c, &["MGET", &key(k), &key(l)]), vec![varied(k), varied(l)]);
+    assert_eq!(q::<String>(&mut c, &["GETEX", &key(m), "PERSIST"]), varied(m));
+    // DEBUG DIGEST-VALUE hashes the logical value: the same as a server that stores it raw.
+    let plain = TestServer::start_with(&["--compression", "no", "--enable-debug-command", "yes"]);
+    let mut pc = plain.conn();
+    let _: () = q(&mut pc, &["SET", &key(a), &varied(a)]);
+    let digest = |c: &mut redis::Connection| q::<Vec<String>>(c, &["DEBUG", "DIGEST-VALUE", &key(a)]);
+    assert_eq!(digest(&mut c), digest(&mut pc));
+}
+
+/// With the default policy (auto), cold values are LZ4 first and recompressed with zstd once idle for
+/// `compression-zstd-seconds`; the totals move from one codec to the other.
+#[test]
+fn auto_policy_recompresses_lz4_values_with_zstd_once_colder() {
+    let s = TestServer::start_with(&["--compression-cold-seconds", "0", "--compression-min-size", "64"]);
+    let mut c = s.conn();
+    assert_eq!(q::<Vec<String>>(&mut c, &["CONFIG", "GET", "compression-algorithm"])[1], "auto");
+    let mut p = redis::pipe();
+    for i in 0..400 {
+        p.cmd("SET").arg(format!("doc:{i}")).arg(varied(i)).ignore();
+    }
+    let _: () = p.query(&mut c).expect("load");
+    assert_eq!(wait_for(&mut c, "compressed_keys_lz4", 400), 400, "LZ4 first");
+    assert_eq!(info_field(&mut c, "compressed_keys_zstd"), 0, "not idle long enough for zstd");
+    let lz4_bytes = info_field(&mut c, "compressed_bytes");
+    let _: () = q(&mut c, &["CONFIG", "SET", "compression-zstd-seconds", "0"]);
+    assert!(wait_for(&mut c, "compressed_keys_zstd", 300) >= 300, "recompressed with zstd");
+    assert_eq!(info_field(&mut c, "compressed_keys"), 400, "every value stays compressed");
+    assert_eq!(
+        info_field(&mut c, "compressed_keys"),
+        info_field(&mut c, "compressed_keys_lz4") + info_field(&mut c, "compressed_keys_zstd")
+    );
+    assert!(info_field(&mut c, "compressed_bytes") < lz4_bytes * 7 / 8, "zstd saves an eighth more at least");
+    for i in (0..400).step_by(13) {
+        assert_eq!(q::<String>(&mut c, &["GET", &format!("doc:{i}")]), varied(i));
+    }
+}
+
+#[test]
+fn compression_parameters_are_configurable() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let get = |c: &mut redis::Connection, name: &str| q::<Vec<String>>(c, &["CONFIG", "GET", name])[1].clone();
+    assert_eq!(get(&mut c, "compression-algorithm"), "auto");
+    assert_eq!(get(&mut c, "compression-zstd-seconds"), "300");
+    for alg in ["lz4", "zstd", "auto", "ZSTD"] {
+        let _: () = q(&mut c, &["CONFIG", "SET", "compression-algorithm", alg]);
+        assert_eq!(get(&mut c, "compression-algorithm"), alg.to_lowercase());
+        let info: String = q(&mut c, &["INFO", "memory"]);
+        assert!(info.contains(&format!("compression_algorithm:{}\r\n", alg.to_lowercase())), "{info}");
+    }
+    assert!(err(&mut c, &["CONFIG", "SET", "compression-algorithm", "brotli"]).starts_with("ERR CONFIG SET failed"));
+    let _: () = q(&mut c, &["CONFIG", "SET", "compression-zstd-seconds", "3600"]);
+    assert_eq!(get(&mut c, "compression-zstd-seconds"), "3600");
+    assert!(err(&mut c, &["CONFIG", "SET", "compression-zstd-seconds", "-1"]).starts_with("ERR CONFIG SET failed"));
+    let info: String = q(&mut c, &["INFO", "memory"]);
+    for field in [
+        "compressed_keys:",
+        "compressed_bytes:",
+        "compression_saved_bytes:",
+        "compression_dict_version:",
+        "compressed_keys_lz4:",
+        "compressed_bytes_lz4:",
+        "compression_saved_bytes_lz4:",
+        "compressed_keys_zstd:",
+        "compressed_bytes_zstd:",
+        "compression_saved_bytes_zstd:",
+        "compression_zstd_dict_bytes:",
+    ] {
+        assert!(info.contains(field), "INFO memory has {field}");
+    }
+}
+
+/// When the data changes shape, the recent compression ratio falls behind the first window's and a new
+/// dictionary version is trained; values made with the old one still read back.
+#[test]
+fn zstd_dictionary_is_retrained_when_the_data_drifts() {
+    let (_s, mut c) = loaded_zstd(300, 150, ZSTD_AT_ONCE);
+    let first = info_field(&mut c, "compression_dict_version");
+    assert!(first >= 1);
+    // Drift is judged over windows of 20,000 compressions: the first is skipped, the second sets the baseline,
+    // and a later one that compresses far worse (documents unlike the first ones) triggers a new version.
+    let other = |i: usize| {
+        let v = varied(i + 1_000_000);
+        format!("<row n='{i}'>{}</row>", v.replace(['{', '}', '"', ':'], " ").to_uppercase())
+    };
+    for (prefix, n) in [("same", 40_000), ("other", 30_000)] {
+        let mut p = redis::pipe();
+        for i in 0..n {
+            let v = if prefix == "same" { varied(i + 5000) } else { other(i) };
+            p.cmd("SET").arg(format!("{prefix}:{i}")).arg(v).ignore();
+        }
+        let _: () = p.query(&mut c).expect("load");
+    }
+    assert!(wait_for(&mut c, "compression_dict_version", first + 1) > first, "a new version was trained");
+    for i in (0..300).step_by(17) {
+        assert_eq!(q::<String>(&mut c, &["GET", &format!("doc:{i}")]), varied(i));
+    }
+    assert_eq!(q::<String>(&mut c, &["GET", "other:7"]), other(7));
+}

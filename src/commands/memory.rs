@@ -22,7 +22,7 @@ pub fn key_cost(key: &[u8], e: &Entry, table_share: usize) -> usize {
     let value = match &e.value {
         Value::Str(StrValue::Int(_)) => 0,
         Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => size_class(b.len()),
-        Value::Str(StrValue::Lz4(c)) => size_class(c.stored_len()) + size_class(24),
+        Value::Str(StrValue::Compressed(c)) => size_class(c.stored_len()) + size_class(24),
         Value::Hash(h) => size_class(std::mem::size_of_val(&**h)) + h.heap_bytes(),
         Value::List(l) => 64 + l.iter().map(|x| size_class(x.len()) + 32).sum::<usize>(),
         Value::Set(s) => size_class(std::mem::size_of_val(&**s)) + s.heap_bytes(),

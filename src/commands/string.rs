@@ -186,8 +186,10 @@ fn stored_form(ctx: &Ctx<'_>, value: &[u8]) -> StrValue {
         && hot.compression_cold_secs.load(std::sync::atomic::Ordering::Relaxed) == 0
         && value.len() >= hot.compression_min_size.load(std::sync::atomic::Ordering::Relaxed)
     {
-        if let Some(c) = ctx.srv.tier.compress_on_write(value) {
-            return StrValue::Lz4(Box::new(c));
+        // Every value is cold already, so zstd applies at once when the policy wants it after 0 seconds.
+        let zstd = ctx.srv.hot.compression_zstd_after() == Some(0);
+        if let Some(c) = ctx.srv.tier.compress_on_write(value, zstd) {
+            return StrValue::Compressed(Box::new(c));
         }
     }
     StrValue::from_slice(value)

@@ -383,7 +383,7 @@ impl<'a> Ctx<'a> {
         let Some(e) = self.locks[li].1.data.entry_mut(idx) else { return };
         // A compressed value read again while still warm has become hot: keep it raw from now on. (With a cold
         // time of 0 every value counts as cold and stays compressed.)
-        if let Value::Str(StrValue::Lz4(c)) = &e.value {
+        if let Value::Str(StrValue::Compressed(c)) = &e.value {
             if cold > 0 && lru.saturating_sub(e.access) < cold {
                 e.value = Value::Str(StrValue::Raw(Bytes::from(c.decompress())));
             }

@@ -44,6 +44,9 @@ pub struct Hot {
     pub compression: AtomicBool,
     pub compression_min_size: AtomicUsize,
     pub compression_cold_secs: AtomicU64,
+    /// `compression-algorithm` as a `store::compress::Algorithm` discriminant.
+    pub compression_algorithm: AtomicU8,
+    pub compression_zstd_secs: AtomicU64,
     /// `notify-keyspace-events` as flag bits (0 = off).
     pub notify_flags: AtomicU32,
     /// Background cycles per second, already clamped to 1..=500.
@@ -52,6 +55,14 @@ pub struct Hot {
 }
 
 impl Hot {
+    /// Idle seconds after which cold values are worth zstd, `None` when the policy uses LZ4 only (see
+    /// `store::compress::Algorithm::zstd_after`).
+    pub fn compression_zstd_after(&self) -> Option<u32> {
+        let alg = crate::store::compress::Algorithm::from_u8(self.compression_algorithm.load(Relaxed));
+        let secs = |a: &AtomicU64| a.load(Relaxed).min(u32::MAX as u64) as u32;
+        alg.zstd_after(secs(&self.compression_cold_secs), secs(&self.compression_zstd_secs))
+    }
+
     /// The `maxmemory-policy`.
     #[inline]
     pub fn policy(&self) -> Policy {
@@ -89,6 +100,8 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::Compression => h.compression.store(v.as_bool(), Relaxed),
         Id::CompressionMinSize => h.compression_min_size.store(v.as_usize().max(16), Relaxed),
         Id::CompressionColdSeconds => h.compression_cold_secs.store(v.as_u64(), Relaxed),
+        Id::CompressionAlgorithm => h.compression_algorithm.store(v.as_u64() as u8, Relaxed),
+        Id::CompressionZstdSeconds => h.compression_zstd_secs.store(v.as_u64(), Relaxed),
         Id::Hz => h.hz.store(v.as_u64().clamp(1, 500), Relaxed),
         Id::LazyfreeLazyUserFlush => h.lazyfree_user_flush.store(v.as_bool(), Relaxed),
         Id::NotifyKeyspaceEvents => {

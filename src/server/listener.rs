@@ -240,6 +240,7 @@ async fn cron(srv: Arc<Server>) {
             let params = crate::store::compress::ColdParams {
                 min_size: srv.hot.compression_min_size.load(Ordering::Relaxed),
                 cold_secs: srv.hot.compression_cold_secs.load(Ordering::Relaxed) as u32,
+                zstd_after: srv.hot.compression_zstd_after(),
                 lru_now: srv.lru_clock(),
                 deadline: Instant::now() + period / 4,
             };

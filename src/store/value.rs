@@ -16,8 +16,8 @@ pub enum StrValue {
     Bytes(Bytes),
     /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...); always `raw`, as in Redis.
     Raw(Bytes),
-    /// A cold value, LZ4-compressed against a dictionary (`store::compress`).
-    Lz4(Box<super::compress::Compressed>),
+    /// A cold value, compressed with LZ4 or zstd against a dictionary (`store::compress`).
+    Compressed(Box<super::compress::Compressed>),
 }
 
 impl StrValue {
@@ -46,7 +46,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
             StrValue::Bytes(b) | StrValue::Raw(b) => b.clone(),
-            StrValue::Lz4(c) => Bytes::from(c.decompress()),
+            StrValue::Compressed(c) => Bytes::from(c.decompress()),
         }
     }
 
@@ -55,7 +55,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
             StrValue::Bytes(b) | StrValue::Raw(b) => b.len(),
-            StrValue::Lz4(c) => c.len(),
+            StrValue::Compressed(c) => c.len(),
         }
     }
 
@@ -69,7 +69,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
             StrValue::Bytes(b) | StrValue::Raw(b) => Vec::from(b),
-            StrValue::Lz4(c) => c.decompress(),
+            StrValue::Compressed(c) => c.decompress(),
         }
     }
 
@@ -78,7 +78,7 @@ impl StrValue {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Bytes(b) if b.len() <= EMBSTR_MAX => "embstr",
-            StrValue::Lz4(_) => "lz4",
+            StrValue::Compressed(c) => c.codec().name(),
             _ => "raw",
         }
     }
@@ -122,7 +122,7 @@ impl Value {
         match self {
             Value::Str(StrValue::Int(_)) => 0,
             Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => b.len(),
-            Value::Str(StrValue::Lz4(c)) => c.stored_len() + 16,
+            Value::Str(StrValue::Compressed(c)) => c.stored_len() + 16,
             Value::Hash(h) => h.heap_bytes(),
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
             Value::Set(s) => s.heap_bytes(),
