@@ -29,33 +29,7 @@ fn codec(c: &mut Criterion) {
 
 /// A document of about 2 KB with the variety of real data: names, numbers and flags drawn at random.
 fn doc2k(i: usize) -> Vec<u8> {
-    const WORDS: &[&str] = &[
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
-        "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor",
-    ];
-    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut out = format!(r#"{{"id":{i},"user":"{}","orders":["#, WORDS[next() as usize % WORDS.len()]);
-    while out.len() < 2000 {
-        let (a, b, n) = (next() as usize % WORDS.len(), next() as usize % WORDS.len(), next() % 100_000);
-        out += &format!(
-            r#"{{"name":"{} {}","qty":{},"price":{}.{:02},"shipped":{}}},"#,
-            WORDS[a],
-            WORDS[b],
-            n % 9,
-            n,
-            n % 97,
-            n % 3 == 0
-        );
-    }
-    out.pop();
-    out += "]}";
-    out.into_bytes()
+    strata::util::sample::document(i, 2000).into_bytes()
 }
 
 fn codec_2k(c: &mut Criterion) {

@@ -140,32 +140,7 @@ fn compressed_totals_follow_every_way_a_value_goes() {
 /// Documents with the variety of real data (words and numbers drawn at random), where zstd's trained dictionary
 /// and entropy coding beat LZ4's window of recent samples.
 fn varied(i: usize) -> String {
-    const WORDS: &[&str] = &[
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
-        "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor",
-    ];
-    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let items: Vec<String> = (0..10)
-        .map(|_| {
-            let (a, b, n) = (next() as usize % WORDS.len(), next() as usize % WORDS.len(), next() % 100_000);
-            format!(
-                r#"{{"name":"{} {}","qty":{},"price":{}.{:02},"shipped":{}}}"#,
-                WORDS[a],
-                WORDS[b],
-                n % 9,
-                n,
-                n % 97,
-                n % 3 == 0
-            )
-        })
-        .collect();
-    format!(r#"{{"id":{i},"city":"{}","items":[{}]}}"#, WORDS[next() as usize % WORDS.len()], items.join(","))
+    strata::util::sample::document(i, 700)
 }
 
 fn wait_for(c: &mut redis::Connection, field: &str, at_least: u64) -> u64 {

@@ -4,6 +4,7 @@ pub mod glob;
 pub mod latency;
 pub mod num;
 pub mod repr;
+pub mod sample;
 pub mod splitargs;
 pub mod striped;
 
