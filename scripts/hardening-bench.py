@@ -5,24 +5,10 @@ SETRANGE) on a 100 Mbit bitmap.
 Usage: python3 scripts/hardening-bench.py target/release/strata-server
 """
 import os, socket, subprocess, sys, time
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "clients"))
-from procs import free_port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from memtools import start_pair
 
 STRATA = sys.argv[1]
-
-def start(kind, extra=()):
-    port = free_port()
-    if kind == "redis":
-        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"] + list(extra)
-    else:
-        argv = [STRATA, "--port", str(port)] + list(extra)
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port)).close(); break
-        except OSError:
-            time.sleep(0.05)
-    return p, port
 
 def rss_kb(pid):
     for line in open(f"/proc/{pid}/status"):
@@ -71,19 +57,24 @@ def bench(port, *cmd, n=20000):
             return float(tok.split(":")[1].split()[0])
     return float("nan")
 
-rows = []
-for kind in ("redis", "strata"):
-    p, port = start(kind)
-    try:
-        secs, ok = pipeline_1m(port)
-        rows.append((kind, "1M GET pipeline over one socket (s)", f"{secs:.2f}{'' if ok else ' INCOMPLETE'}"))
-        sent, grow = blocked_input(port, p.pid)
-        rows.append((kind, "BLPOP client sending 300 MB at 64mb limit: MB accepted / RSS growth MB", f"{sent} / {grow}"))
-        cli(port, "SETBIT", "bm", "99999999", "1")
-        rows.append((kind, "SETBIT on a 100 Mbit bitmap (ops/s)", f"{bench(port, 'SETBIT', 'bm', '12345', '1'):.0f}"))
-        rows.append((kind, "BITFIELD INCRBY u8 on it (ops/s)", f"{bench(port, 'BITFIELD', 'bm', 'INCRBY', 'u8', '12345', '1'):.0f}"))
-        rows.append((kind, "SETRANGE on it (ops/s)", f"{bench(port, 'SETRANGE', 'bm', '1000', 'abcdef'):.0f}"))
-    finally:
-        p.kill(); p.wait()
+
+def measure(srv):
+    port = srv.port
+    secs, ok = pipeline_1m(port)
+    yield "1M GET pipeline over one socket (s)", f"{secs:.2f}{'' if ok else ' INCOMPLETE'}"
+    sent, grow = blocked_input(port, srv.proc.pid)
+    yield "BLPOP client sending 300 MB at 64mb limit: MB accepted / RSS growth MB", f"{sent} / {grow}"
+    cli(port, "SETBIT", "bm", "99999999", "1")
+    yield "SETBIT on a 100 Mbit bitmap (ops/s)", f"{bench(port, 'SETBIT', 'bm', '12345', '1'):.0f}"
+    yield "BITFIELD INCRBY u8 on it (ops/s)", f"{bench(port, 'BITFIELD', 'bm', 'INCRBY', 'u8', '12345', '1'):.0f}"
+    yield "SETRANGE on it (ops/s)", f"{bench(port, 'SETRANGE', 'bm', '1000', 'abcdef'):.0f}"
+
+
+pair = start_pair(STRATA)
+try:
+    rows = [(srv.name, what, figure) for srv in pair for what, figure in measure(srv)]
+finally:
+    for srv in pair:
+        srv.stop()
 for r in rows:
     print("%-7s %-75s %s" % r)

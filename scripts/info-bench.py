@@ -3,20 +3,10 @@ redis-cli --pipe), median of 200 calls each: INFO must not cost more with more k
 
 Usage: python3 scripts/info-bench.py target/release/strata-server
 """
-import os, socket, subprocess, sys, time
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "clients"))
-from procs import free_port
+import os, subprocess, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from memtools import Server, free_port
 import redis
-
-def start(binary):
-    port = free_port()
-    p = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port)).close(); break
-        except OSError:
-            time.sleep(0.05)
-    return p, port
 
 def load(port, n):
     body = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n" % (len(k), k, b"v" * 100)
@@ -32,7 +22,8 @@ def timed(r, *args, rounds=200):
 
 binary = sys.argv[1]
 for n in (1000, 1_000_000):
-    p, port = start(binary)
+    port = free_port()
+    srv = Server("strata", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""], port)
     try:
         load(port, n)
         r = redis.Redis(port=port)
@@ -40,4 +31,4 @@ for n in (1000, 1_000_000):
         print("%9d keys: INFO %6.0f us, INFO all %6.0f us, PING %4.0f us (medians of 200)" % (
             n, timed(r, "INFO"), timed(r, "INFO", "all"), timed(r, "PING")))
     finally:
-        p.kill(); p.wait()
+        srv.stop()
