@@ -256,11 +256,16 @@ def load(conn, cmds, batch=1000):
         conn.pipeline(cmds[i:i + batch])
 
 
+# Plain string keyspaces: value size and key count at scale 1 (random bytes: nothing for the cold tier to gain).
+STRING_SIZES = {"strings10": (10, 1_000_000), "strings": (100, 1_000_000), "strings1k": (1024, 200_000)}
+
+
 def dataset_commands(name, scale):
     rng = random.Random(42)
-    if name == "strings":
-        n = int(1_000_000 * scale)
-        return [("SET", "key:%08d" % i, rng.randbytes(100)) for i in range(n)], n
+    if name in STRING_SIZES:
+        size, n = STRING_SIZES[name]
+        n = int(n * scale)
+        return [("SET", "key:%08d" % i, rng.randbytes(size)) for i in range(n)], n
     if name == "json":
         n = int(200_000 * scale)
         return [("SET", "doc:%07d" % i, json_doc(rng, i)) for i in range(n)], n
@@ -392,7 +397,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("memory")
     m.add_argument("--strata", required=True)
-    m.add_argument("--datasets", default="strings,json,hashes", help="any of strings, json, hashes, " + ", ".join(CORPORA))
+    m.add_argument("--datasets", default="strings,json,hashes", help="any of " + ", ".join([*STRING_SIZES, "json", "hashes", *CORPORA]))
     m.add_argument("--scale", type=float, default=1.0)
     m.add_argument("--strata-args", default="", help="extra Strata flags, e.g. '--compression-algorithm lz4'")
     h = sub.add_parser("hitrate")
