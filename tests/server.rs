@@ -198,6 +198,35 @@ fn info_section_selection() {
     assert_eq!(titles.len(), 11);
 }
 
+/// Redis's `LOOKUP_NOTOUCH` reads count in keyspace_hits/misses too (figures taken from redis-server 7.0 for the
+/// same commands); MEMORY USAGE and SETNX, which look the key up directly or for writing, do not.
+#[test]
+fn lookups_that_do_not_touch_still_count_hits_and_misses() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<String>(&mut c, &["SET", "k", "v"]);
+    q::<String>(&mut c, &["CONFIG", "RESETSTAT"]);
+    for cmd in [
+        "EXISTS k nokey",
+        "TYPE nokey",
+        "TTL k",
+        "PTTL nokey",
+        "TOUCH k nokey",
+        "OBJECT ENCODING k",
+        "OBJECT FREQ nokey",
+        "COPY nokey dst",
+        "COPY k dst",
+        "MEMORY USAGE nokey",
+        "SETNX k v",
+    ] {
+        let words: Vec<&str> = cmd.split(' ').collect();
+        let reply = redis::cmd(words[0]).arg(&words[1..]).query::<redis::Value>(&mut c);
+        assert!(reply.is_ok(), "{cmd}: {reply:?}");
+    }
+    assert_eq!(info_int(&mut c, "stats", "keyspace_hits"), 5);
+    assert_eq!(info_int(&mut c, "stats", "keyspace_misses"), 6);
+}
+
 #[test]
 fn info_keyspace_hits_and_misses() {
     let s = TestServer::start();

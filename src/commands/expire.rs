@@ -106,7 +106,7 @@ enum TtlOut {
 
 fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], out: TtlOut) -> CmdResult<Reply> {
     let now = ctx.now_ms as i64;
-    let Some(e) = ctx.peek(&args[1]) else { return Ok(Reply::Int(-2)) };
+    let Some(e) = ctx.read_untouched(&args[1]) else { return Ok(Reply::Int(-2)) };
     if e.expire_at == 0 {
         return Ok(Reply::Int(-1));
     }

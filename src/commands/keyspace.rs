@@ -25,13 +25,14 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(args[1..].iter().filter(|k| ctx.peek(k).is_some()).count() as i64))
+    Ok(Reply::Int(args[1..].iter().filter(|k| ctx.read_untouched(k).is_some()).count() as i64))
 }
 
 fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut n = 0;
     for k in &args[1..] {
-        if ctx.touch_key(k) {
+        // A read as far as Redis is concerned: it counts a hit or a miss.
+        if ctx.read(k).is_some() {
             n += 1;
         }
     }
@@ -39,7 +40,7 @@ fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Simple(ctx.peek(&args[1]).map_or("none", |e| e.value.type_name())))
+    Ok(Reply::Simple(ctx.read_untouched(&args[1]).map_or("none", |e| e.value.type_name())))
 }
 
 /// Visits the live keys of one shard from slot `from`, calling `f` for each. Expired keys met on the way are
@@ -355,7 +356,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if src == dst && dst_db == ctx.db() {
         return Err(error::SAME_OBJECT);
     }
-    let Some(entry) = ctx.peek(src).cloned() else { return Ok(Reply::Int(0)) };
+    let Some(entry) = ctx.read_untouched(src).cloned() else { return Ok(Reply::Int(0)) };
     if ctx.peek_in(dst_db, dst).is_some() {
         if !replace {
             return Ok(Reply::Int(0));
@@ -455,11 +456,13 @@ fn lfu_policy(ctx: &Ctx<'_>) -> bool {
 }
 
 fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    Ok(ctx.peek(&args[2]).map_or(Reply::Nil, |e| Reply::bulk_static(e.value.encoding())))
+    Ok(ctx.read_untouched(&args[2]).map_or(Reply::Nil, |e| Reply::bulk_static(e.value.encoding())))
 }
 
 fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let Some((freq, access)) = ctx.peek(&args[2]).map(|e| (e.freq, e.access)) else { return Ok(Reply::Nil) };
+    let Some((freq, access)) = ctx.read_untouched(&args[2]).map(|e| (e.freq, e.access)) else {
+        return Ok(Reply::Nil);
+    };
     if !lfu_policy(ctx) {
         return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
@@ -468,7 +471,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let Some(access) = ctx.peek(&args[2]).map(|e| e.access) else { return Ok(Reply::Nil) };
+    let Some(access) = ctx.read_untouched(&args[2]).map(|e| e.access) else { return Ok(Reply::Nil) };
     if lfu_policy(ctx) {
         return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
@@ -477,7 +480,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let shared_ints = ctx.srv.hot.maxmemory.load(Ordering::Relaxed) == 0 || !lfu_or_lru(ctx);
-    Ok(match ctx.peek(&args[2]) {
+    Ok(match ctx.read_untouched(&args[2]) {
         None => Reply::Nil,
         // Redis shares the integers 0..9999 between keys.
         Some(Entry { value: Value::Str(StrValue::Int(n)), .. }) if shared_ints && (0..10000).contains(n) => {

@@ -341,7 +341,24 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Looks a key up without touching its access time or the hit counters (EXISTS, TYPE, TTL, OBJECT).
+    /// Looks a key up for reading without updating its access time, counting a hit or miss all the same: Redis's
+    /// `LOOKUP_NOTOUCH` lookups (EXISTS, TYPE, TTL, OBJECT, COPY's source), which show in keyspace_hits/misses.
+    pub fn read_untouched(&mut self, key: &[u8]) -> Option<&Entry> {
+        let db = self.client.db;
+        match self.find_live(db, key) {
+            None => {
+                self.srv.stats.keyspace_misses.add(1);
+                None
+            }
+            Some((li, idx)) => {
+                self.srv.stats.keyspace_hits.add(1);
+                self.locks[li].1.data.entry(idx)
+            }
+        }
+    }
+
+    /// Looks a key up without touching its access time or the hit counters: a command's own checks, where Redis
+    /// looks up for writing or goes to the dictionary directly (SET NX, RENAME's source, MEMORY USAGE).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
         let db = self.client.db;
         self.peek_in(db, key)
@@ -359,11 +376,6 @@ impl<'a> Ctx<'a> {
     /// entry is still as it was.
     pub fn write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.open(key, true)
-    }
-
-    /// Records an access to `key` as a write would (TOUCH), without announcing a change. Returns whether it exists.
-    pub fn touch_key(&mut self, key: &[u8]) -> bool {
-        self.open(key, false).is_some()
     }
 
     fn open(&mut self, key: &[u8], announce: bool) -> Option<&mut Entry> {

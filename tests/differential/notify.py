@@ -182,6 +182,28 @@ SET other v
 CONFIG SET maxmemory 0
 CONFIG SET maxmemory-policy noeviction
 FLUSHALL
+SET present v
+GET missing1
+MGET present missing2 missing3
+EXISTS present missing4
+TYPE missing5
+TTL missing6
+PTTL present
+TOUCH present missing7
+OBJECT ENCODING missing8
+COPY missing9 dst
+COPY present dst2
+STRLEN missing10
+LRANGE missing11 0 -1
+HGET missing12 f
+SISMEMBER missing13 m
+ZSCORE missing14 m
+SETNX missing15 v
+INCR missing16
+LPUSHX missing17 v
+GETDEL missing18
+GETEX missing19 PERSIST
+FLUSHALL
 """
 
 
