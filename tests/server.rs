@@ -199,7 +199,8 @@ fn info_section_selection() {
 }
 
 /// Redis's `LOOKUP_NOTOUCH` reads count in keyspace_hits/misses too (figures taken from redis-server 7.0 for the
-/// same commands); MEMORY USAGE and SETNX, which look the key up directly or for writing, do not.
+/// same commands); MEMORY USAGE, and writes that look their key up for writing (SETNX, INCRBYFLOAT, LPUSHX,
+/// SMOVE, HINCRBY, ZADD), do not.
 #[test]
 fn lookups_that_do_not_touch_still_count_hits_and_misses() {
     let s = TestServer::start();
@@ -218,6 +219,11 @@ fn lookups_that_do_not_touch_still_count_hits_and_misses() {
         "COPY k dst",
         "MEMORY USAGE nokey",
         "SETNX k v",
+        "INCRBYFLOAT f 1",
+        "LPUSHX l x",
+        "SMOVE s s2 x",
+        "HINCRBY h f 1",
+        "ZADD z 1 m",
     ] {
         let words: Vec<&str> = cmd.split(' ').collect();
         let reply = redis::cmd(words[0]).arg(&words[1..]).query::<redis::Value>(&mut c);

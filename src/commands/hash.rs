@@ -40,7 +40,7 @@ fn hmset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    if ctx.read_as(&args[1], Value::as_hash)?.is_some_and(|h| h.contains(&args[2])) {
+    if ctx.lookup_write_as(&args[1], Value::as_hash)?.is_some_and(|h| h.contains(&args[2])) {
         return Ok(Reply::Int(0));
     }
     let limits = ctx.srv.hash_limits();
@@ -105,7 +105,7 @@ fn hvals(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let incr = int(&args[3])?;
-    let cur = match ctx.read_as(&args[1], Value::as_hash)?.and_then(|h| h.get(&args[2])) {
+    let cur = match ctx.lookup_write_as(&args[1], Value::as_hash)?.and_then(|h| h.get(&args[2])) {
         None => 0,
         Some(v) => crate::util::num::parse_i64(&v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
     };
@@ -124,7 +124,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         Err(crate::util::num::LdAddError::NanOrInf) => return Err(CmdError::err("value is NaN or Infinity")),
         Err(_) => return Err(error::NOT_FLOAT),
     }
-    let cur = match ctx.read_as(&args[1], Value::as_hash)?.and_then(|h| h.get(&args[2])) {
+    let cur = match ctx.lookup_write_as(&args[1], Value::as_hash)?.and_then(|h| h.get(&args[2])) {
         None => Bytes::from_static(b"0"),
         Some(v) => v,
     };

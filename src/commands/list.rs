@@ -58,7 +58,7 @@ pub fn parse_timeout(a: &[u8]) -> CmdResult<Option<Duration>> {
 
 fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool, only_existing: bool) -> CmdResult<Reply> {
     let key = &args[1];
-    if only_existing && ctx.read_as(key, Value::as_list)?.is_none() {
+    if only_existing && ctx.lookup_write_as(key, Value::as_list)?.is_none() {
         return Ok(Reply::Int(0));
     }
     let l = ctx.write_or_create(key, Value::as_list_mut, Value::new_list)?;
@@ -307,12 +307,12 @@ fn move_element(
     from_left: bool,
     to_left: bool,
 ) -> CmdResult<Option<Bytes>> {
-    match ctx.read_as(src, Value::as_list)? {
+    match ctx.lookup_write_as(src, Value::as_list)? {
         None => return Ok(None),
         Some(l) if l.is_empty() => return Ok(None),
         Some(_) => {}
     }
-    ctx.read_as(dst, Value::as_list)?;
+    ctx.lookup_write_as(dst, Value::as_list)?;
     let Some(l) = ctx.write_as(src, Value::as_list_mut)? else { return Ok(None) };
     let Some(e) = pop_end(l, from_left) else { return Ok(None) };
     // Redis reports the push before the pop (and the source's removal, if it emptied): a source emptied here is

@@ -128,11 +128,11 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (src, dst, m) = (&args[1], &args[2], &args[3]);
-    let src_has = match ctx.read_as(src, Value::as_set)? {
+    let src_has = match ctx.lookup_write_as(src, Value::as_set)? {
         None => return Ok(Reply::Int(0)),
         Some(s) => s.contains(m),
     };
-    ctx.read_as(dst, Value::as_set)?;
+    ctx.lookup_write_as(dst, Value::as_set)?;
     if !src_has {
         return Ok(Reply::Int(0));
     }

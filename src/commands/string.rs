@@ -415,7 +415,7 @@ fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let key = &args[1];
-    let cur = ctx.read_str(key)?.map_or(Bytes::from_static(b"0"), |s| s.to_bytes());
+    let cur = ctx.lookup_write_as(key, Value::as_str)?.map_or(Bytes::from_static(b"0"), |s| s.to_bytes());
     let text = crate::util::num::long_double_add(&cur, &args[2]).map_err(|e| match e {
         crate::util::num::LdAddError::NotFloat => error::NOT_FLOAT,
         crate::util::num::LdAddError::NanOrInf => error::INCR_NAN_INF,

@@ -97,7 +97,7 @@ fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         scores.push(score_arg(&p[0])?);
     }
     let key = &args[1];
-    if ctx.read_as(key, Value::as_zset)?.is_none() && xx {
+    if ctx.lookup_write_as(key, Value::as_zset)?.is_none() && xx {
         return Ok(if incr { Reply::Nil } else { Reply::Int(0) });
     }
     let limits = ctx.srv.zset_limits();

@@ -636,6 +636,22 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Looks `key` up as a write command does before it decides to write (Redis's `lookupKeyWrite`: LPUSHX,
+    /// SMOVE, HSETNX, ZADD...): as the type `proj` selects, touching its access time but counting no keyspace hit
+    /// or miss, which only reads count.
+    ///
+    /// # Errors
+    /// WRONGTYPE when the key holds another type.
+    pub fn lookup_write_as<T>(&mut self, key: &[u8], proj: fn(&Value) -> Option<&T>) -> CmdResult<Option<&T>> {
+        let db = self.client.db;
+        let Some((li, idx)) = self.find_live(db, key) else { return Ok(None) };
+        self.touch(li, idx);
+        match self.locks[li].1.data.entry(idx) {
+            None => Ok(None),
+            Some(e) => proj(&e.value).map(Some).ok_or(WRONGTYPE),
+        }
+    }
+
     /// Opens `key` for update as the type `proj` selects: `Ok(None)` when missing. Call [`Ctx::after_write`] once
     /// done.
     ///

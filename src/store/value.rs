@@ -130,6 +130,15 @@ impl Value {
         }
     }
 
+    /// The string inside, if this is a string.
+    pub fn as_str(&self) -> Option<&StrValue> {
+        if let Value::Str(v) = self {
+            Some(v)
+        } else {
+            None
+        }
+    }
+
     /// The hash inside, if this is a hash.
     pub fn as_hash(&self) -> Option<&HashValue> {
         if let Value::Hash(h) = self {
