@@ -136,6 +136,11 @@ pub const MULTI_NESTED: CmdError = CmdError::fixed("ERR MULTI calls can not be n
 pub const EXEC_WITHOUT_MULTI: CmdError = CmdError::fixed("ERR EXEC without MULTI");
 pub const DISCARD_WITHOUT_MULTI: CmdError = CmdError::fixed("ERR DISCARD without MULTI");
 pub const WATCH_IN_MULTI: CmdError = CmdError::fixed("ERR WATCH inside MULTI is not allowed");
+pub const LOADING: CmdError = CmdError::fixed("LOADING Redis is loading the dataset in memory");
+pub const MISCONF: CmdError = CmdError::fixed(
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+);
+pub const BGSAVE_IN_PROGRESS: CmdError = CmdError::fixed("ERR Background save already in progress");
 pub const OOM: CmdError = CmdError::fixed("OOM command not allowed when used memory > 'maxmemory'.");
 pub const SAME_OBJECT: CmdError = CmdError::fixed("ERR source and destination objects are the same");
 pub const TIMEOUT_NEGATIVE: CmdError = CmdError::fixed("ERR timeout is negative");

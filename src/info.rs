@@ -334,24 +334,48 @@ fn memory(srv: &Server, out: &mut Fields) {
 }
 
 fn persistence(srv: &Server, out: &mut Fields) {
-    kv(out, "loading", 0);
+    let p = &srv.persistence;
+    let now_ms = crate::util::clock::unix_ms();
+    let loading = p.is_loading();
+    kv(out, "loading", u8::from(loading));
     kv(out, "async_loading", 0);
     kv(out, "current_cow_peak", 0);
     kv(out, "current_cow_size", 0);
     kv(out, "current_cow_size_age", 0);
     kv(out, "current_fork_perc", "0.00");
-    kv(out, "current_save_keys_processed", 0);
-    kv(out, "current_save_keys_total", 0);
+    let saving = p.bgsave_in_progress.load(Ordering::Relaxed);
+    let (processed, total) = if saving {
+        (p.save_keys_processed.load(Ordering::Relaxed), p.save_keys_total.load(Ordering::Relaxed))
+    } else {
+        (0, 0)
+    };
+    kv(out, "current_save_keys_processed", processed);
+    kv(out, "current_save_keys_total", total);
     kv(out, "rdb_changes_since_last_save", srv.changes_since_save.load(Ordering::Relaxed));
-    kv(out, "rdb_bgsave_in_progress", 0);
+    kv(out, "rdb_bgsave_in_progress", u8::from(saving));
     kv(out, "rdb_last_save_time", srv.lastsave_unix.load(Ordering::Relaxed));
-    kv(out, "rdb_last_bgsave_status", "ok");
-    kv(out, "rdb_last_bgsave_time_sec", -1);
-    kv(out, "rdb_current_bgsave_time_sec", -1);
-    kv(out, "rdb_saves", 0);
+    kv(out, "rdb_last_bgsave_status", if p.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" });
+    kv(out, "rdb_last_bgsave_time_sec", p.last_bgsave_time_sec.load(Ordering::Relaxed));
+    let current =
+        if saving { (now_ms.saturating_sub(p.bgsave_started_ms.load(Ordering::Relaxed)) / 1000) as i64 } else { -1 };
+    kv(out, "rdb_current_bgsave_time_sec", current);
+    kv(out, "rdb_saves", p.saves.load(Ordering::Relaxed));
     kv(out, "rdb_last_cow_size", 0);
-    kv(out, "rdb_last_load_keys_expired", 0);
-    kv(out, "rdb_last_load_keys_loaded", 0);
+    kv(out, "rdb_last_load_keys_expired", p.last_load_keys_expired.load(Ordering::Relaxed));
+    kv(out, "rdb_last_load_keys_loaded", p.last_load_keys_loaded.load(Ordering::Relaxed));
+    if loading {
+        // Redis adds these only while loading.
+        let started = p.loading_started_unix.load(Ordering::Relaxed);
+        let total = p.loading_total_bytes.load(Ordering::Relaxed);
+        let loaded = p.loading_loaded_bytes.load(Ordering::Relaxed);
+        let perc = if total == 0 { 0.0 } else { loaded as f64 * 100.0 / total as f64 };
+        kv(out, "loading_start_time", started);
+        kv(out, "loading_total_bytes", total);
+        kv(out, "loading_rdb_used_mem", 0);
+        kv(out, "loading_loaded_bytes", loaded);
+        kv(out, "loading_loaded_perc", format!("{perc:.2}"));
+        kv(out, "loading_eta_seconds", 1);
+    }
     kv(out, "aof_enabled", 0);
     kv(out, "aof_rewrite_in_progress", 0);
     kv(out, "aof_rewrite_scheduled", 0);

@@ -14,6 +14,7 @@
 //! - `config`: redis.conf parsing and the parameter registry behind CONFIG.
 //! - `info`: the INFO sections.
 //! - `error`: every error text sent to clients.
+//! - `persist`: snapshots: the file format, copy-on-write BGSAVE, loading.
 //! - `util`: Redis-compatible string helpers (glob, number parsing and formatting, argument splitting).
 
 #![cfg_attr(not(test), deny(clippy::panic, clippy::unwrap_used, clippy::expect_used))]
@@ -25,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod info;
 pub mod memory;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -48,6 +48,12 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
+    // As redis-server does: the process works in `dir`, where snapshots are written and read.
+    let dir = config.str(Id::Dir).to_string();
+    if let Err(e) = std::env::set_current_dir(&dir) {
+        eprintln!("Can't chdir to '{dir}': {e}");
+        return ExitCode::FAILURE;
+    }
     let threads = strata::runtime_threads(&config);
     // One worker: a current-thread runtime runs every connection on this thread without the work-stealing
     // scheduler's cross-thread bookkeeping (Redis's model); more workers share the load across threads.
@@ -94,6 +100,12 @@ fn init_logging(config: &Config) {
 async fn run(config: Config, threads: usize) -> ExitCode {
     let file = config.file.as_ref().map(|p| p.display().to_string());
     let pidfile = Some(config.str(Id::Pidfile)).filter(|p| !p.is_empty()).map(str::to_string);
+    // A file-size limit (RLIMIT_FSIZE) must fail the save's write with EFBIG, not kill the server with SIGXFSZ:
+    // registering a handler replaces the default action, as Redis ignores the signal.
+    #[cfg(target_os = "linux")]
+    if let Ok(s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25)) {
+        std::mem::forget(s);
+    }
     let handle = match strata::start(config).await {
         Ok(h) => h,
         Err(e) => {
@@ -122,6 +134,14 @@ async fn run(config: Config, threads: usize) -> ExitCode {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
         rt.block_on(wait_for_signal());
         tracing::warn!("Received shutdown signal, scheduling shutdown...");
+        // Redis saves on SIGTERM when save points are set. A failed save is logged and the process still exits:
+        // an operator's signal is not refused over a full disk.
+        if srv.hot.save_points.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!("Saving the final snapshot before exiting.");
+            if srv.save_now().is_err() {
+                tracing::error!("Error trying to save the DB before exiting.");
+            }
+        }
         srv.request_shutdown(Default::default());
     });
     if let Err(e) = watcher {

@@ -1,4 +1,4 @@
-//! Server commands: INFO, CONFIG, TIME, DEBUG, MONITOR, LASTSAVE, SHUTDOWN.
+//! Server commands: INFO, CONFIG, TIME, DEBUG, MONITOR, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
 
 use super::args::{is, text};
 use super::ctx::Ctx;
@@ -103,6 +103,37 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(ctx.srv.lastsave_unix.load(Ordering::Relaxed) as i64))
 }
 
+/// Redis answers a failed SAVE with its bare shared error, `-ERR`; the reason goes to the log.
+const SAVE_FAILED: CmdError = CmdError::fixed("ERR");
+
+fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    use crate::engine::persistence::SaveError;
+    match ctx.srv.save_foreground() {
+        Ok(()) => Ok(Reply::OK),
+        Err(SaveError::InProgress) => Err(error::BGSAVE_IN_PROGRESS),
+        Err(_) => Err(SAVE_FAILED),
+    }
+}
+
+fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
+    use crate::engine::persistence::SaveError;
+    let schedule = match args.get(1) {
+        None => false,
+        Some(a) if args.len() == 2 && is(a, "SCHEDULE") => true,
+        Some(_) => return Err(error::SYNTAX),
+    };
+    match ctx.srv.start_bgsave() {
+        Ok(()) => Ok(Reply::Simple("Background saving started")),
+        Err(SaveError::InProgress) if schedule => {
+            ctx.srv.persistence.bgsave_scheduled.store(true, Ordering::Relaxed);
+            Ok(Reply::Simple("Background saving scheduled"))
+        }
+        Err(SaveError::InProgress) => Err(error::BGSAVE_IN_PROGRESS),
+        Err(SaveError::NoBackground) => Err(CmdError::err("Background saving is not available in this server")),
+        Err(SaveError::Io(e)) => Err(CmdError::err(format!("Background saving failed: {e}"))),
+    }
+}
+
 fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     if ctx.caller != super::ctx::Caller::Client {
         return Err(CmdError::err("MONITOR isn't allowed for DENY BLOCKING client"));
@@ -143,6 +174,16 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(error::SYNTAX);
     }
     tracing::warn!("User requested shutdown...");
+    // As Redis's prepareForShutdown: save when save points are set (or SAVE asks), unless NOSAVE; a failed save
+    // keeps the server running unless FORCE.
+    let save = req.save.unwrap_or_else(|| ctx.srv.hot.save_points.load(Ordering::Relaxed));
+    if save {
+        tracing::info!("Saving the final snapshot before exiting.");
+        if ctx.srv.save_now().is_err() && !req.force {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+        }
+    }
     ctx.srv.request_shutdown(req);
     // Redis sends no reply: the connection just closes.
     ctx.client.reply_mode = crate::engine::client::ReplyMode::Off;
@@ -291,6 +332,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave)
         .acl(&["admin", "dangerous"])
         .doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "")
+        .complexity("O(1)"),
+    spec("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Keys::None, save)
+        .doc(G, "1.0.0", "Synchronously saves the database(s) to disk.", "")
+        .complexity("O(N) where N is the total number of keys in all databases"),
+    spec("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, bgsave)
+        .doc(G, "1.0.0", "Asynchronously saves the database(s) to disk.", "[SCHEDULE]")
         .complexity("O(1)"),
     spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(
         G,

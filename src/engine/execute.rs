@@ -124,6 +124,15 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     {
         return reject(srv, client, Some(cmd), CmdError::subscribed_context(&cmd.full_name));
     }
+    // Redis's order: -MISCONF, then -LOADING, both before MULTI queueing, so a refused command fails the transaction.
+    if srv.writes_denied_by_disk_error()
+        && (spec.has(flags::WRITE) || spec.has(flags::RUNS_QUEUE) && queue_has(client.multi.as_ref(), flags::WRITE))
+    {
+        return reject(srv, client, Some(cmd), error::MISCONF);
+    }
+    if srv.persistence.is_loading() && !spec.has(flags::LOADING) {
+        return reject(srv, client, Some(cmd), error::LOADING);
+    }
     if client.multi.is_some() && !spec.has(flags::TXN_CONTROL) {
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);

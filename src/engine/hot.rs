@@ -22,6 +22,9 @@ pub struct Hot {
     /// The default user needs a password (or is off): new connections start unauthenticated. Kept by `acl`.
     pub requirepass_set: AtomicBool,
     pub protected_mode: AtomicBool,
+    /// `save` has at least one point: the cron saves, SHUTDOWN saves, and a failed BGSAVE can refuse writes.
+    pub save_points: AtomicBool,
+    pub stop_writes_on_bgsave_error: AtomicBool,
     /// `latency-tracking`: per-command latency histograms for INFO latencystats.
     pub latency_tracking: AtomicBool,
     /// `enable-debug-command` and `enable-protected-configs` as allow levels (see `config::allows`).
@@ -85,6 +88,8 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::Timeout => h.timeout_secs.store(v.as_u64(), Relaxed),
         Id::Maxclients => h.maxclients.store(v.as_usize(), Relaxed),
         Id::ProtectedMode => h.protected_mode.store(v.as_bool(), Relaxed),
+        Id::Save => h.save_points.store(matches!(v, Value::Save(p) if !p.is_empty()), Relaxed),
+        Id::StopWritesOnBgsaveError => h.stop_writes_on_bgsave_error.store(v.as_bool(), Relaxed),
         Id::LatencyTracking => h.latency_tracking.store(v.as_bool(), Relaxed),
         // The enum's index is the allow level (`config::ALLOW`).
         Id::EnableDebugCommand => h.debug_command.store(v.as_u64() as u8, Relaxed),

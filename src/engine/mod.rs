@@ -23,6 +23,7 @@ pub mod ctx;
 pub mod execute;
 pub mod hot;
 pub mod notify;
+pub mod persistence;
 pub mod pubsub;
 pub mod state;
 pub mod table;

@@ -141,6 +141,11 @@ pub struct Server {
     /// Samples for the instantaneous_* INFO fields: (unix ms, commands, input bytes, output bytes).
     pub samples: Mutex<std::collections::VecDeque<(u64, u64, u64, u64)>>,
     shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
+    /// Snapshot status: loading, background saves, their outcome (INFO persistence, -LOADING, -MISCONF).
+    pub persistence: crate::persist::Status,
+    /// The server's own shared handle, set by `start` once it is in an `Arc`, for work that outlives a command
+    /// (a BGSAVE thread).
+    pub this: std::sync::OnceLock<std::sync::Weak<Server>>,
 }
 
 impl Server {
@@ -191,6 +196,8 @@ impl Server {
             evict_pool: Default::default(),
             samples: Mutex::new(Default::default()),
             shutdown_tx,
+            persistence: Default::default(),
+            this: std::sync::OnceLock::new(),
             config: RwLock::new(config),
         };
         super::hot::apply_startup(&srv, &srv.config.read());

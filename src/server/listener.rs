@@ -64,6 +64,7 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let port = config.u64(Id::Port) as u16;
     let backlog = u32::try_from(config.u64(Id::TcpBacklog)).unwrap_or(511);
     let srv = Arc::new(Server::new(config, crate::commands::table()));
+    let _ = srv.this.set(Arc::downgrade(&srv));
     crate::engine::acl::load_at_startup(&srv).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut listeners = Vec::new();
     let mut bound_port = port;
@@ -114,11 +115,29 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let tls_addrs = tls_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let mut tasks = Vec::new();
+    // Clients are accepted while the snapshot loads and get -LOADING, as from Redis, instead of a refused
+    // connection that looks like a dead server.
+    srv.persistence.loading.store(true, Ordering::Relaxed);
     for l in listeners {
         tasks.push(tokio::spawn(accept_loop(srv.clone(), l, None)));
     }
     for l in tls_listeners {
         tasks.push(tokio::spawn(accept_loop(srv.clone(), l, tls.clone())));
+    }
+    let loader = srv.clone();
+    let loaded = tokio::task::spawn_blocking(move || loader.load_snapshot_at_startup()).await;
+    srv.persistence.loading.store(false, Ordering::Relaxed);
+    let failed = match loaded {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(e) => Some(format!("loading the snapshot failed: {e}")),
+    };
+    if let Some(e) = failed {
+        srv.request_shutdown(Default::default());
+        for t in &tasks {
+            t.abort();
+        }
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
     }
     tasks.push(tokio::spawn(cron(srv.clone())));
     Ok(ServerHandle { srv, addrs, tls_addrs, tasks })
@@ -247,6 +266,7 @@ async fn cron(srv: Arc<Server>) {
             srv.tier.cycle(&srv.keyspace, params);
         }
         srv.sample_rates();
+        srv.persistence_cron();
         // Every tick, as Redis samples its memory in the cron: maxmemory needs a fresh reading, and
         // used_memory_peak would otherwise miss a peak between INFO calls.
         srv.refresh_used_memory();

@@ -160,6 +160,25 @@ impl Keyspace {
         }
     }
 
+    /// Installs `hooks` on every shard at one instant: every shard is locked (in global order) before any of
+    /// them gets the hooks, `init` prepares each shard's side state, and `at_point` runs while all are still
+    /// held. A copy-on-write snapshot needs this: installing shard by shard would let a transaction spanning two
+    /// shards land half before and half after the snapshot's moment. Must not be called from inside a command.
+    pub fn add_hooks_at_once<R>(
+        &self,
+        hooks: Arc<dyn ChangeHooks>,
+        mut init: impl FnMut(usize, usize, &mut ShardSide),
+        at_point: impl FnOnce() -> R,
+    ) -> R {
+        let mut guards: Vec<MutexGuard<'_, Shard>> = (0..self.total_shards()).map(|g| self.lock_gid(g)).collect();
+        let mask = self.shard_count() - 1;
+        for (gid, g) in guards.iter_mut().enumerate() {
+            g.hooks.add(hooks.clone());
+            init(gid >> self.shard_bits, gid & mask, &mut g.side);
+        }
+        at_point()
+    }
+
     /// Removes hooks installed with [`Keyspace::add_hooks`] (the same `Arc`); false when they were not installed.
     /// The state they kept in each shard's `side` stays until they, or their owner, take it out.
     pub fn remove_hooks(&self, hooks: &Arc<dyn ChangeHooks>) -> bool {

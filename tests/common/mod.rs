@@ -17,11 +17,23 @@ impl TestServer {
     /// Starts a server with the default config plus `--name value` style overrides.
     pub fn start_with(args: &[&str]) -> TestServer {
         // DEBUG is refused by default (as in Redis 7); the suites use it from loopback, as Redis's own tests do.
-        let mut all: Vec<String> =
-            ["--port", "0", "--bind", "127.0.0.1", "--save", "", "--enable-debug-command", "local"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        // In-process servers run in the repository (the test's working directory): a snapshot file name no test
+        // writes keeps a developer's dump.strata there from being loaded into every suite.
+        let mut all: Vec<String> = [
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--enable-debug-command",
+            "local",
+            "--dbfilename",
+            "strata-tests-never-written.strata",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         all.extend(args.iter().map(|s| s.to_string()));
         let config = strata::Config::from_args(&all).expect("config");
         let (tx, rx) = std::sync::mpsc::channel();

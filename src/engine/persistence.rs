@@ -1,0 +1,218 @@
+//! The server's side of snapshots: where the file lives, SAVE and BGSAVE, the cron's save points, loading at
+//! startup, and the state the gate reads (`-LOADING`, `-MISCONF`). The file format and the copy-on-write walk are
+//! `persist`'s; this file only drives them with the server's configuration and counters.
+
+use super::state::Server;
+use crate::config::{Id, Value};
+use crate::persist::format::Limits;
+use crate::persist::snapshot;
+use crate::store::types::{HashLimits, ZsetLimits};
+use crate::util::clock::unix_ms;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+use std::sync::Arc;
+
+/// Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed background save, save points wait this long before trying
+/// again, so a full disk is not hammered every cron tick.
+const BGSAVE_RETRY_DELAY_MS: u64 = 5_000;
+
+/// Why a save did not start or did not complete.
+#[derive(Debug)]
+pub enum SaveError {
+    InProgress,
+    /// The server has no shared handle to give a background thread (an engine built outside `start`).
+    NoBackground,
+    Io(String),
+}
+
+impl Server {
+    /// The snapshot file: `dbfilename` in the working directory (`dir`; the binary changes into it at startup and
+    /// CONFIG SET dir changes into the new one, as Redis does).
+    pub fn snapshot_path(&self) -> PathBuf {
+        let name = self.config.read().str(Id::Dbfilename).to_string();
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join(name)
+    }
+
+    /// The encoding thresholds loaded containers are built with.
+    pub fn load_limits(&self) -> Limits {
+        let h = &self.hot;
+        Limits {
+            hash: HashLimits {
+                max_entries: h.hash_max_entries.load(Relaxed),
+                max_value: h.hash_max_value.load(Relaxed),
+            },
+            zset: ZsetLimits {
+                max_entries: h.zset_max_entries.load(Relaxed),
+                max_value: h.zset_max_value.load(Relaxed),
+            },
+            set_max_intset: h.set_max_intset.load(Relaxed),
+        }
+    }
+
+    /// True when writes must be refused with `-MISCONF`: the last background save failed, save points are set
+    /// and `stop-writes-on-bgsave-error` is on (Redis's writeCommandsDeniedByDiskError for RDB).
+    #[inline]
+    pub fn writes_denied_by_disk_error(&self) -> bool {
+        !self.persistence.last_bgsave_ok.load(Relaxed)
+            && self.hot.stop_writes_on_bgsave_error.load(Relaxed)
+            && self.hot.save_points.load(Relaxed)
+    }
+
+    /// SAVE: writes the snapshot now, on the calling thread. Writers on other threads keep running; the file is
+    /// the dataset at the moment the save began.
+    pub fn save_foreground(&self) -> Result<(), SaveError> {
+        if self.persistence.bgsave_in_progress.load(Relaxed) {
+            return Err(SaveError::InProgress);
+        }
+        self.save_now()
+    }
+
+    /// Writes the snapshot now even while a BGSAVE runs (SHUTDOWN, a signal): the two write different temporary
+    /// files, and whichever renames last leaves a whole snapshot.
+    pub fn save_now(&self) -> Result<(), SaveError> {
+        let dirty = self.changes_since_save.load(Relaxed);
+        let path = self.snapshot_path();
+        let started = std::time::Instant::now();
+        match snapshot::save_to(&self.keyspace, &self.effects, &path, unix_ms(), self.lru_clock(), |_| {}) {
+            Ok(t) => {
+                tracing::info!("DB saved on disk: {} keys, {} bytes in {:.2?}", t.records, t.bytes, started.elapsed());
+                self.saved(dirty);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!("Failed saving the DB to {}: {e}", path.display());
+                Err(SaveError::Io(e.to_string()))
+            }
+        }
+    }
+
+    fn saved(&self, dirty_before: u64) {
+        let _ = self.changes_since_save.fetch_update(Relaxed, Relaxed, |d| Some(d.saturating_sub(dirty_before)));
+        self.lastsave_unix.store(unix_ms() / 1000, Relaxed);
+        self.persistence.saves.fetch_add(1, Relaxed);
+    }
+
+    /// BGSAVE: starts a background save on a thread of its own; false when one is already running.
+    pub fn start_bgsave(&self) -> Result<(), SaveError> {
+        let Some(srv) = self.this.get().and_then(std::sync::Weak::upgrade) else {
+            return Err(SaveError::NoBackground);
+        };
+        let p = &self.persistence;
+        if p.bgsave_in_progress.swap(true, AcqRel) {
+            return Err(SaveError::InProgress);
+        }
+        let now = unix_ms();
+        p.bgsave_started_ms.store(now, Relaxed);
+        p.last_bgsave_try_ms.store(now, Relaxed);
+        p.save_keys_processed.store(0, Relaxed);
+        p.save_keys_total
+            .store((0..self.keyspace.db_count()).map(|d| self.keyspace.db_sizes(d).0 as u64).sum(), Relaxed);
+        let spawned = std::thread::Builder::new().name("strata-bgsave".into()).spawn(move || bgsave_thread(&srv));
+        if let Err(e) = spawned {
+            p.bgsave_in_progress.store(false, Relaxed);
+            p.last_bgsave_ok.store(false, Relaxed);
+            return Err(SaveError::Io(e.to_string()));
+        }
+        tracing::info!("Background saving started");
+        Ok(())
+    }
+
+    /// The cron's part: a scheduled BGSAVE once none runs, and the `save` points (Redis's serverCron rules).
+    pub fn persistence_cron(&self) {
+        let p = &self.persistence;
+        if p.bgsave_in_progress.load(Relaxed) {
+            return;
+        }
+        if p.bgsave_scheduled.load(Relaxed) {
+            if self.start_bgsave().is_ok() {
+                p.bgsave_scheduled.store(false, Relaxed);
+            }
+            return;
+        }
+        let points = match self.config.read().value(Id::Save) {
+            Value::Save(points) if !points.is_empty() => points.clone(),
+            _ => return,
+        };
+        let now = unix_ms();
+        let dirty = self.changes_since_save.load(Relaxed);
+        let since_save = (now / 1000).saturating_sub(self.lastsave_unix.load(Relaxed));
+        let may_retry = p.last_bgsave_ok.load(Relaxed)
+            || now.saturating_sub(p.last_bgsave_try_ms.load(Relaxed)) > BGSAVE_RETRY_DELAY_MS;
+        if let Some((secs, changes)) = points.iter().find(|(s, c)| dirty >= *c && since_save > *s) {
+            if may_retry {
+                tracing::info!("{changes} changes in {secs} seconds. Saving...");
+                let _ = self.start_bgsave();
+            }
+        }
+    }
+
+    /// Loads the snapshot file, if there is one, into the (empty) keyspace. Called once at startup; the caller
+    /// sets `persistence.loading` around it so that commands without the LOADING flag are refused meanwhile.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or is damaged: the message names the file, block and byte offset.
+    pub fn load_snapshot_at_startup(&self) -> Result<(), String> {
+        let path = self.snapshot_path();
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("snapshot {}: {e}", path.display())),
+        };
+        let p = &self.persistence;
+        p.loading_total_bytes.store(file.metadata().map(|m| m.len()).unwrap_or(0), Relaxed);
+        p.loading_loaded_bytes.store(0, Relaxed);
+        p.loading_started_unix.store(unix_ms() / 1000, Relaxed);
+        let started = std::time::Instant::now();
+        let counted = CountingReader { inner: std::io::BufReader::with_capacity(1 << 20, file), srv: self };
+        let name = path.display().to_string();
+        let result =
+            snapshot::load_snapshot(&self.keyspace, counted, &name, &self.load_limits(), unix_ms(), self.lru_clock());
+        let loaded = result.map_err(|e| e.to_string())?;
+        p.last_load_keys_loaded.store(loaded.keys, Relaxed);
+        p.last_load_keys_expired.store(loaded.expired, Relaxed);
+        tracing::info!(
+            "DB loaded from disk: {} keys ({} expired, not loaded) in {:.2?}",
+            loaded.keys,
+            loaded.expired,
+            started.elapsed()
+        );
+        Ok(())
+    }
+}
+
+/// Counts the bytes a load has read, for INFO's `loading_loaded_bytes` and `loading_loaded_perc`.
+struct CountingReader<'a, R> {
+    inner: R,
+    srv: &'a Server,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.srv.persistence.loading_loaded_bytes.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+}
+
+fn bgsave_thread(srv: &Arc<Server>) {
+    let p = &srv.persistence;
+    let dirty = srv.changes_since_save.load(Relaxed);
+    let path = srv.snapshot_path();
+    let started = std::time::Instant::now();
+    let result = snapshot::save_to(&srv.keyspace, &srv.effects, &path, unix_ms(), srv.lru_clock(), |n| {
+        p.save_keys_processed.store(n, Relaxed)
+    });
+    p.last_bgsave_time_sec.store(started.elapsed().as_secs() as i64, Relaxed);
+    match result {
+        Ok(t) => {
+            tracing::info!("Background saving terminated with success: {} keys, {} bytes", t.records, t.bytes);
+            srv.saved(dirty);
+            p.last_bgsave_ok.store(true, Relaxed);
+        }
+        Err(e) => {
+            tracing::warn!("Background saving error: {}: {e}", path.display());
+            p.last_bgsave_ok.store(false, Relaxed);
+        }
+    }
+    p.bgsave_in_progress.store(false, Relaxed);
+}

@@ -1,0 +1,66 @@
+//! Snapshot persistence: SAVE, BGSAVE, loading at startup (docs/PERSISTENCE.md).
+//!
+//! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
+//!
+//! This module depends on the store and the effect log only; the server's commands and cron drive it.
+
+pub mod format;
+pub mod snapshot;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+/// Persistence status shared by the commands, the cron, the gate and INFO (Redis's `rdb_*` and `loading_*`).
+#[derive(Debug)]
+pub struct Status {
+    /// A snapshot is being loaded: commands without the LOADING flag get `-LOADING`.
+    pub loading: AtomicBool,
+    pub loading_started_unix: AtomicU64,
+    pub loading_total_bytes: AtomicU64,
+    pub loading_loaded_bytes: AtomicU64,
+    pub last_load_keys_loaded: AtomicU64,
+    pub last_load_keys_expired: AtomicU64,
+    /// A background save is running (only one at a time, as in Redis).
+    pub bgsave_in_progress: AtomicBool,
+    /// BGSAVE SCHEDULE asked for a save while another was running; the cron starts it when that one ends.
+    pub bgsave_scheduled: AtomicBool,
+    pub bgsave_started_ms: AtomicU64,
+    /// Whether the last background save succeeded; a failure refuses writes (MISCONF) until one succeeds.
+    pub last_bgsave_ok: AtomicBool,
+    /// When the last background save was tried, unix ms (a failed one is retried only after a pause).
+    pub last_bgsave_try_ms: AtomicU64,
+    pub last_bgsave_time_sec: AtomicI64,
+    pub saves: AtomicU64,
+    /// Keys written by the save in progress, and the keyspace's size when it started.
+    pub save_keys_processed: AtomicU64,
+    pub save_keys_total: AtomicU64,
+}
+
+impl Default for Status {
+    fn default() -> Status {
+        Status {
+            loading: AtomicBool::new(false),
+            loading_started_unix: AtomicU64::new(0),
+            loading_total_bytes: AtomicU64::new(0),
+            loading_loaded_bytes: AtomicU64::new(0),
+            last_load_keys_loaded: AtomicU64::new(0),
+            last_load_keys_expired: AtomicU64::new(0),
+            bgsave_in_progress: AtomicBool::new(false),
+            bgsave_scheduled: AtomicBool::new(false),
+            bgsave_started_ms: AtomicU64::new(0),
+            last_bgsave_ok: AtomicBool::new(true),
+            last_bgsave_try_ms: AtomicU64::new(0),
+            last_bgsave_time_sec: AtomicI64::new(-1),
+            saves: AtomicU64::new(0),
+            save_keys_processed: AtomicU64::new(0),
+            save_keys_total: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Status {
+    /// True while a snapshot loads.
+    #[inline]
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,216 @@
+//! Taking a point-in-time snapshot of a running keyspace, and loading one into an empty keyspace.
+//!
+//! The snapshot's moment is one instant at which every shard is locked ([`Keyspace::add_hooks_at_once`]): the
+//! copy-on-write hooks and each shard's [`Pending`] state are installed and the effect log's offset is read
+//! there. The walk then visits one shard at a time. A key changed before the walk reaches its shard has its old
+//! value encoded first by `before_change` (once: the key is remembered), and FLUSHDB/FLUSHALL/SWAPDB encode the
+//! whole shard before it changes. So the file holds exactly the dataset of the effects before the recorded
+//! offset, while writers never wait for more than one shard's encoding.
+
+use super::format::{self, BlockWriter, Chunker, Header, Limits, Totals};
+use crate::effects::EffectLog;
+use crate::store::{ChangeHooks, Entry, Keyspace, ShardChange, ShardData, ShardSide};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a snapshot keeps beside a shard it has not walked yet.
+struct Pending {
+    /// The database the shard's keys belonged to at the snapshot's moment (SWAPDB moves this state with them).
+    db: usize,
+    /// Keys already dealt with: saved with their old value, or created after the moment.
+    seen: HashSet<Bytes>,
+    chunks: Chunker,
+}
+
+/// The copy-on-write hooks of one snapshot in progress.
+struct CowHooks {
+    lru_now: u32,
+    /// Blocks encoded by whole-shard changes, for the walk to write out.
+    flushed: Mutex<Vec<(Vec<u8>, u32)>>,
+}
+
+fn idle(lru_now: u32, e: &Entry) -> u32 {
+    lru_now.saturating_sub(e.access)
+}
+
+impl CowHooks {
+    /// Encodes every key of `data` not yet dealt with, and everything `p` collected, into blocks.
+    fn finish_shard(&self, mut p: Pending, data: &ShardData) -> Vec<(Vec<u8>, u32)> {
+        for (_, slot) in data.dict.iter() {
+            if !p.seen.contains(&slot.key) {
+                p.chunks.record(p.db, &slot.key, &slot.val, idle(self.lru_now, &slot.val));
+            }
+        }
+        p.chunks.close();
+        p.chunks.done
+    }
+}
+
+impl ChangeHooks for CowHooks {
+    fn before_change(&self, side: &mut ShardSide, _db: usize, key: &[u8], old: Option<&Entry>) {
+        let Some(p) = side.get_mut::<Pending>() else { return };
+        if p.seen.contains(key) {
+            return;
+        }
+        p.seen.insert(Bytes::copy_from_slice(key));
+        if let Some(e) = old {
+            p.chunks.record(p.db, key, e, idle(self.lru_now, e));
+        }
+    }
+
+    fn before_shard_change(&self, side: &mut ShardSide, _db: usize, _shard: usize, _c: ShardChange, data: &ShardData) {
+        if let Some(p) = side.remove::<Pending>() {
+            let blocks = self.finish_shard(p, data);
+            self.flushed.lock().extend(blocks);
+        }
+    }
+}
+
+/// Removes the hooks when the walk ends, however it ends, so a failed save leaves no cost behind.
+struct Installed<'a> {
+    ks: &'a Keyspace,
+    hooks: Arc<dyn ChangeHooks>,
+}
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        self.ks.remove_hooks(&self.hooks);
+        for gid in 0..self.ks.total_shards() {
+            self.ks.lock_gid(gid).side.remove::<Pending>();
+        }
+    }
+}
+
+/// Writes a point-in-time snapshot of `ks` to `out`. `now_ms` is stamped in the header; `lru_now` turns each
+/// key's access clock into an idle time. `progress` is called after each shard with the records written so far.
+pub fn write_snapshot<W: Write>(
+    ks: &Keyspace,
+    effects: &EffectLog,
+    out: W,
+    now_ms: u64,
+    lru_now: u32,
+    mut progress: impl FnMut(u64),
+) -> std::io::Result<(W, Header, Totals)> {
+    let cow = Arc::new(CowHooks { lru_now, flushed: Mutex::new(Vec::new()) });
+    let hooks: Arc<dyn ChangeHooks> = cow.clone();
+    let effect_offset = ks.add_hooks_at_once(
+        hooks.clone(),
+        |db, _, side| side.insert(Pending { db, seen: HashSet::new(), chunks: Chunker::default() }),
+        || effects.offset(),
+    );
+    let installed = Installed { ks, hooks };
+    let header = Header { created_ms: now_ms, effect_offset };
+    let mut w = BlockWriter::new(out, header)?;
+    let mut records = 0u64;
+    for gid in 0..ks.total_shards() {
+        let blocks = {
+            let mut shard = ks.lock_gid(gid);
+            match shard.side.remove::<Pending>() {
+                Some(p) => cow.finish_shard(p, &shard.data),
+                None => Vec::new(),
+            }
+        };
+        let flushed = std::mem::take(&mut *cow.flushed.lock());
+        for (raw, n) in blocks.iter().chain(&flushed) {
+            w.block(raw, *n)?;
+            records += u64::from(*n);
+        }
+        progress(records);
+    }
+    drop(installed);
+    for (raw, n) in std::mem::take(&mut *cow.flushed.lock()) {
+        w.block(&raw, n)?;
+    }
+    let (out, totals) = w.finish()?;
+    Ok((out, header, totals))
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub keys: u64,
+    /// Keys whose expiry had passed: not loaded.
+    pub expired: u64,
+    pub header: Option<Header>,
+}
+
+/// Loads the snapshot read from `input` into `ks`, which should be empty; keys whose expiry is at or before
+/// `now_ms` are skipped. `progress` is called with the bytes read so far (for INFO's `loading_*` fields).
+pub fn load_snapshot(
+    ks: &Keyspace,
+    input: impl std::io::Read,
+    file: &str,
+    limits: &Limits,
+    now_ms: u64,
+    lru_now: u32,
+) -> Result<Loaded, format::FormatError> {
+    let mut loaded = Loaded::default();
+    let mut bad_db = None;
+    let (header, _) = format::read_snapshot(input, file, limits, |r| {
+        if r.db >= ks.db_count() {
+            bad_db.get_or_insert(r.db);
+            return;
+        }
+        if r.entry.expire_at != 0 && r.entry.expire_at <= now_ms {
+            loaded.expired += 1;
+            return;
+        }
+        let hash = crate::store::hash_key(&r.key);
+        let mut shard = ks.lock(r.db, ks.shard_of(hash));
+        if let Some(idx) = shard.data.find(hash, &r.key) {
+            shard.data.remove(idx);
+            loaded.keys -= 1;
+        }
+        let mut entry = r.entry;
+        entry.access = lru_now.saturating_sub(r.idle);
+        shard.data.insert(hash, r.key, entry);
+        loaded.keys += 1;
+    })?;
+    if let Some(db) = bad_db {
+        return Err(format::FormatError {
+            file: file.to_string(),
+            block: None,
+            offset: 0,
+            why: format!("a key of database {db}, but this server has {} databases", ks.db_count()),
+        });
+    }
+    loaded.header = Some(header);
+    Ok(loaded)
+}
+
+/// Writes a snapshot to `path` durably: a temporary file in the same directory, fsynced, renamed over `path`,
+/// then the directory fsynced, so a crash at any point leaves either the previous file or the new one whole.
+pub fn save_to(
+    ks: &Keyspace,
+    effects: &EffectLog,
+    path: &Path,
+    now_ms: u64,
+    lru_now: u32,
+    progress: impl FnMut(u64),
+) -> std::io::Result<Totals> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Unique per save, so a SAVE at SHUTDOWN never shares a temporary file with a BGSAVE still running.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!("temp-{}-{n}-{name}", std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&temp)?;
+        let out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let (out, _, totals) = write_snapshot(ks, effects, out, now_ms, lru_now, progress)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(totals)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}

@@ -1,0 +1,527 @@
+//! Snapshots end to end: SAVE, BGSAVE and SHUTDOWN against the strata-server binary in a directory of its own,
+//! restarts, damaged files, failing disks, and point-in-time consistency while writers run.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("strata-persist-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn command(dir: &Path, port: u16, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_strata-server"));
+    c.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+        .arg(dir)
+        .args(["--enable-debug-command", "local"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Starts the server and waits until it answers PING (not -LOADING).
+fn start(dir: &Path, extra: &[&str]) -> Proc {
+    start_cmd(command(dir, free_port(), extra))
+}
+
+fn start_cmd(mut cmd: Command) -> Proc {
+    let port =
+        cmd.get_args().skip_while(|a| *a != "--port").nth(1).and_then(|p| p.to_str()?.parse().ok()).expect("port");
+    let child = cmd.spawn().expect("spawn strata-server");
+    let mut p = Proc { child, port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = p.child.try_wait() {
+            panic!("strata-server exited at startup: {status}: {}", output(&mut p));
+        }
+        if let Ok(mut c) = client(port) {
+            if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                return p;
+            }
+        }
+        assert!(Instant::now() < deadline, "strata-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn client(port: u16) -> redis::RedisResult<redis::Connection> {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))?.get_connection_with_timeout(Duration::from_secs(5))
+}
+
+fn conn(p: &Proc) -> redis::Connection {
+    client(p.port).expect("connect")
+}
+
+fn output(p: &mut Proc) -> String {
+    let mut s = String::new();
+    if let Some(o) = p.child.stdout.as_mut() {
+        let _ = o.read_to_string(&mut s);
+    }
+    if let Some(e) = p.child.stderr.as_mut() {
+        let _ = e.read_to_string(&mut s);
+    }
+    s
+}
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    match cmd.query::<redis::Value>(c) {
+        Ok(v) => panic!("{args:?} succeeded: {v:?}"),
+        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")).trim().to_string(),
+    }
+}
+
+fn info_field(c: &mut redis::Connection, field: &str) -> String {
+    let info: String = q(c, &["INFO", "persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+fn wait_bgsave(c: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while info_field(c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `n` string keys `<prefix>:<i>` of `size` bytes (what DEBUG POPULATE makes in Redis).
+fn fill(c: &mut redis::Connection, n: usize, prefix: &str, size: usize) {
+    let value = "v".repeat(size);
+    for start in (0..n).step_by(1000) {
+        let mut mset = redis::cmd("MSET");
+        for i in start..(start + 1000).min(n) {
+            mset.arg(format!("{prefix}:{i}")).arg(&value);
+        }
+        let _: () = mset.query(c).expect("MSET");
+    }
+}
+
+fn digest(c: &mut redis::Connection) -> String {
+    q(c, &["DEBUG", "DIGEST"])
+}
+
+fn stop(mut p: Proc, how: &str) -> String {
+    let mut c = conn(&p);
+    let mut cmd = redis::cmd("SHUTDOWN");
+    if !how.is_empty() {
+        cmd.arg(how);
+    }
+    let _ = cmd.query::<redis::Value>(&mut c);
+    let _ = p.child.wait();
+    output(&mut p)
+}
+
+fn populate(c: &mut redis::Connection) {
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg("int")
+        .arg("12345")
+        .ignore()
+        .cmd("SET")
+        .arg("str")
+        .arg("hello")
+        .ignore()
+        .cmd("SET")
+        .arg("big")
+        .arg("x".repeat(5000))
+        .ignore()
+        .cmd("APPEND")
+        .arg("raw")
+        .arg("appended")
+        .ignore()
+        .cmd("SET")
+        .arg("ttl")
+        .arg("v")
+        .arg("EX")
+        .arg("1000")
+        .ignore()
+        .cmd("RPUSH")
+        .arg("list")
+        .arg("a")
+        .arg("b")
+        .arg("c")
+        .ignore()
+        .cmd("HSET")
+        .arg("hash")
+        .arg("f1")
+        .arg("v1")
+        .arg("f2")
+        .arg("v2")
+        .ignore()
+        .cmd("SADD")
+        .arg("intset")
+        .arg("1")
+        .arg("2")
+        .arg("3")
+        .ignore()
+        .cmd("SADD")
+        .arg("set")
+        .arg("a")
+        .arg("b")
+        .ignore()
+        .cmd("ZADD")
+        .arg("zset")
+        .arg("1.5")
+        .arg("a")
+        .arg("-inf")
+        .arg("b")
+        .ignore()
+        .cmd("PFADD")
+        .arg("hll")
+        .arg("a")
+        .arg("b")
+        .arg("c")
+        .ignore()
+        .cmd("SETBIT")
+        .arg("bits")
+        .arg("100")
+        .arg("1")
+        .ignore()
+        .cmd("SELECT")
+        .arg("3")
+        .ignore()
+        .cmd("SET")
+        .arg("in-db3")
+        .arg("yes")
+        .ignore()
+        .cmd("SELECT")
+        .arg("0")
+        .ignore()
+        .query(c)
+        .expect("populate");
+    let mut big_hash = redis::cmd("HSET");
+    big_hash.arg("bighash");
+    let mut big_zset = redis::cmd("ZADD");
+    big_zset.arg("bigzset");
+    for i in 0..500 {
+        big_hash.arg(format!("f{i}")).arg(format!("v{i}"));
+        big_zset.arg(i).arg(format!("m{i}"));
+    }
+    let _: () = big_hash.query(c).expect("bighash");
+    let _: () = big_zset.query(c).expect("bigzset");
+}
+
+#[test]
+fn every_type_and_ttl_survive_a_restart() {
+    let dir = temp_dir("types");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    populate(&mut c);
+    let before = digest(&mut c);
+    let encodings: Vec<String> = ["int", "str", "big", "raw", "hash", "bighash", "intset", "set", "zset", "bigzset"]
+        .iter()
+        .map(|k| q::<String>(&mut c, &["OBJECT", "ENCODING", k]))
+        .collect();
+    assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert_eq!(info_field(&mut c, "rdb_saves"), "1");
+    stop(p, "NOSAVE");
+    assert!(dir.join("dump.strata").exists());
+
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    assert_eq!(digest(&mut c), before);
+    let after: Vec<String> = ["int", "str", "big", "raw", "hash", "bighash", "intset", "set", "zset", "bigzset"]
+        .iter()
+        .map(|k| q::<String>(&mut c, &["OBJECT", "ENCODING", k]))
+        .collect();
+    assert_eq!(after, encodings);
+    let ttl: i64 = q(&mut c, &["TTL", "ttl"]);
+    assert!((990..=1000).contains(&ttl), "{ttl}");
+    assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "hll"]), 3);
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), "15");
+
+    // BGSAVE gives the same file content back.
+    let _: () = q(&mut c, &["SET", "later", "1"]);
+    let before = digest(&mut c);
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    stop(p, "NOSAVE");
+    let p = start(&dir, &["--save", ""]);
+    assert_eq!(digest(&mut conn(&p)), before);
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_saves_when_save_points_are_set() {
+    let dir = temp_dir("shutdown");
+    let p = start(&dir, &["--save", "3600 1"]);
+    let mut c = conn(&p);
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    stop(p, "");
+    let p = start(&dir, &["--save", ""]);
+    assert_eq!(q::<String>(&mut conn(&p), &["GET", "k"]), "v");
+    let _: () = q(&mut conn(&p), &["SET", "k", "changed"]);
+    // save "" and no SAVE option: SHUTDOWN does not save.
+    stop(p, "");
+    let p = start(&dir, &["--save", ""]);
+    assert_eq!(q::<String>(&mut conn(&p), &["GET", "k"]), "v");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn keys_expired_while_down_are_not_loaded() {
+    let dir = temp_dir("expired");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    let _: () = q(&mut c, &["SET", "short", "v", "PX", "300"]);
+    let _: () = q(&mut c, &["SET", "long", "v", "EX", "100"]);
+    let _: () = q(&mut c, &["SAVE"]);
+    stop(p, "NOSAVE");
+    std::thread::sleep(Duration::from_millis(400));
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "short", "long"]), 1);
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired"), "1");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn damaged_files_are_refused_with_the_block_and_offset() {
+    let dir = temp_dir("damaged");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    populate(&mut c);
+    let _: () = q(&mut c, &["SAVE"]);
+    stop(p, "NOSAVE");
+    let path = dir.join("dump.strata");
+    let good = std::fs::read(&path).expect("snapshot");
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            {
+                let mut b = good.clone();
+                b[40] ^= 0xFF;
+                b
+            },
+            "block 0 at byte 36: block checksum mismatch",
+        ),
+        (good[..good.len() - 10].to_vec(), "truncated"),
+        (
+            {
+                let mut b = good.clone();
+                b[0] = b'R';
+                b
+            },
+            "bad magic",
+        ),
+        (
+            {
+                let mut b = good.clone();
+                b[8] = 2;
+                b
+            },
+            "format version 2",
+        ),
+    ];
+    for (bytes, want) in cases {
+        std::fs::write(&path, &bytes).expect("write");
+        let port = free_port();
+        let out = command(&dir, port, &["--save", ""]).output().expect("run");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success(), "a damaged file was accepted: {text}");
+        assert!(text.contains(want) && text.contains(&path.display().to_string()), "{want}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failing_disk_gives_err_status_and_misconf_not_a_crash() {
+    let dir = temp_dir("fsize");
+    // A file-size limit of 64 KB: the snapshot of incompressible values is larger.
+    let bin = env!("CARGO_BIN_EXE_strata-server");
+    let port = free_port();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "ulimit -f 128 && exec {bin} --port {port} --bind 127.0.0.1 --dir {} --save '3600 1'",
+            dir.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.arg("--port").arg(port.to_string()); // read back by start_cmd; sh ignores extra arguments
+    let p = start_cmd(cmd);
+    let mut c = conn(&p);
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..400 {
+        let v: String = (0..400)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 90) as u8)
+            })
+            .collect();
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), &v]);
+    }
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    assert!(err(&mut c, &["SET", "a", "b"]).starts_with("MISCONF Redis is configured to save RDB snapshots"));
+    assert_eq!(q::<String>(&mut c, &["GET", "k1"]).len(), 400, "reads still work");
+    assert_eq!(err(&mut c, &["SAVE"]), "ERR");
+    // Without save points the failure no longer refuses writes (Redis's rule).
+    let _: () = q(&mut c, &["CONFIG", "SET", "save", ""]);
+    let _: () = q(&mut c, &["SET", "a", "b"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "save", "3600 1"]);
+    assert!(err(&mut c, &["DEL", "a"]).starts_with("MISCONF"));
+    let _: () = q(&mut c, &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]);
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok", "a successful save clears the error");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kill_during_bgsave_leaves_the_previous_snapshot() {
+    let dir = temp_dir("kill");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    let _: () = q(&mut c, &["SET", "old", "1"]);
+    let _: () = q(&mut c, &["SAVE"]);
+    let old = digest(&mut c);
+    fill(&mut c, 300_000, "key", 100);
+    let new = digest(&mut c);
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    let mid_save = info_field(&mut c, "rdb_bgsave_in_progress") == "1";
+    let mut p = p;
+    p.child.kill().expect("kill -9");
+    let _ = p.child.wait();
+    drop(p);
+    let p = start(&dir, &["--save", ""]);
+    let loaded = digest(&mut conn(&p));
+    if mid_save {
+        assert_eq!(loaded, old, "a killed BGSAVE replaced the previous snapshot");
+    } else {
+        assert!(loaded == old || loaded == new);
+    }
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Transfers between two keys in MULTI/EXEC run while BGSAVE walks the shards: every snapshot holds the total.
+#[test]
+fn bgsave_during_transfers_is_point_in_time() {
+    let dir = temp_dir("transfers");
+    let p = start(&dir, &["--save", "", "--keyspace-shards", "64"]);
+    let mut c = conn(&p);
+    fill(&mut c, 100_000, "filler", 20);
+    let _: () = q(&mut c, &["MSET", "acct:a", "1000000", "acct:b", "0"]);
+    let stop_flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let stop_flag = stop_flag.clone();
+            let port = p.port;
+            std::thread::spawn(move || {
+                let mut c = client(port).expect("connect");
+                let mut n = 0u64;
+                while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    let amount = (n % 7 + 1) as i64 * if w % 2 == 0 { 1 } else { -1 };
+                    let _: () = redis::pipe()
+                        .atomic()
+                        .cmd("DECRBY")
+                        .arg("acct:a")
+                        .arg(amount)
+                        .ignore()
+                        .cmd("INCRBY")
+                        .arg("acct:b")
+                        .arg(amount)
+                        .ignore()
+                        .query(&mut c)
+                        .expect("transfer");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let limits = strata::persist::format::Limits {
+        hash: strata::store::types::HashLimits { max_entries: 128, max_value: 64 },
+        zset: strata::store::types::ZsetLimits { max_entries: 128, max_value: 64 },
+        set_max_intset: 512,
+    };
+    for _ in 0..5 {
+        assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+        wait_bgsave(&mut c);
+        let file = std::fs::File::open(dir.join("dump.strata")).expect("snapshot");
+        let mut total = 0i64;
+        let mut keys = 0;
+        strata::persist::format::read_snapshot(std::io::BufReader::new(file), "dump.strata", &limits, |r| {
+            keys += 1;
+            if r.key.starts_with(b"acct:") {
+                if let strata::store::Value::Str(s) = &r.entry.value {
+                    total += std::str::from_utf8(&s.to_bytes()).expect("utf8").parse::<i64>().expect("int");
+                }
+            }
+        })
+        .expect("read");
+        assert_eq!(keys, 100_002);
+        assert_eq!(total, 1_000_000, "the snapshot caught a transfer half done");
+    }
+    stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    let done: u64 = writers.into_iter().map(|w| w.join().expect("writer")).sum();
+    assert!(done > 0);
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_arguments_and_loading_flag() {
+    let dir = temp_dir("args");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    assert_eq!(err(&mut c, &["BGSAVE", "NOW"]), "ERR syntax error");
+    assert_eq!(err(&mut c, &["SAVE", "x"]), "ERR wrong number of arguments for 'save' command");
+    fill(&mut c, 200_000, "key", 10);
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    let again = redis::cmd("BGSAVE").arg("SCHEDULE").query::<String>(&mut c);
+    if let Ok(r) = again {
+        assert!(r == "Background saving scheduled" || r == "Background saving started", "{r}");
+    }
+    wait_bgsave(&mut c);
+    let last: i64 = q(&mut c, &["LASTSAVE"]);
+    assert!(last > 1_700_000_000);
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
