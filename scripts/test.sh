@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==== %s\n' "$*"; }
+# Servers the tests start here load a snapshot left in the working directory (as redis-server loads dump.rdb), so
+# one left by `cargo run --release` would leak into every test.
+if [ -e dump.strata ]; then
+    echo "dump.strata is in $(pwd): test servers started here would load it. Move it away and run again." >&2
+    exit 1
+fi
 
 step "dependencies"
 source scripts/ensure-redis.sh
