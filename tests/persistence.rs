@@ -397,6 +397,7 @@ fn a_failing_disk_gives_err_status_and_misconf_not_a_crash() {
     wait_bgsave(&mut c);
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
     assert!(err(&mut c, &["SET", "a", "b"]).starts_with("MISCONF Redis is configured to save RDB snapshots"));
+    assert!(err(&mut c, &["PING"]).starts_with("MISCONF"), "PING reports the disk error, as in Redis");
     assert_eq!(q::<String>(&mut c, &["GET", "k1"]).len(), 400, "reads still work");
     assert_eq!(err(&mut c, &["SAVE"]), "ERR");
     // Without save points the failure no longer refuses writes (Redis's rule).

@@ -604,7 +604,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
 
 /// The connection family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST | SUBSCRIBER_OK, Keys::None, ping)
+    spec("ping", -1, FAST | SUBSCRIBER_OK | REPORTS_DISK_ERROR, Keys::None, ping)
         .doc(G, "1.0.0", "Returns the server's liveliness response.", "[message]")
         .complexity("O(1)"),
     spec("echo", 2, FAST, Keys::None, echo).doc(G, "1.0.0", "Returns the given string.", "message").complexity("O(1)"),

@@ -126,7 +126,9 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     }
     // Redis's order: -MISCONF, then -LOADING, both before MULTI queueing, so a refused command fails the transaction.
     if srv.writes_denied_by_disk_error()
-        && (spec.has(flags::WRITE) || spec.has(flags::RUNS_QUEUE) && queue_has(client.multi.as_ref(), flags::WRITE))
+        && (spec.has(flags::WRITE)
+            || spec.has(flags::REPORTS_DISK_ERROR)
+            || spec.has(flags::RUNS_QUEUE) && queue_has(client.multi.as_ref(), flags::WRITE))
     {
         return reject(srv, client, Some(cmd), error::MISCONF);
     }

@@ -56,6 +56,9 @@ pub mod flags {
     pub const SWITCHES_DB: u32 = 1 << 23;
     /// Leaves a pending CLIENT CACHING for the next command (every CLIENT subcommand, as in Redis).
     pub const KEEPS_CACHING: u32 = 1 << 24;
+    /// Refused with -MISCONF as a write is while the last background save failed (PING, as in Redis, so a health
+    /// check sees the failure).
+    pub const REPORTS_DISK_ERROR: u32 = 1 << 25;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
