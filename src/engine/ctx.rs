@@ -328,23 +328,19 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::read`] in another database.
     pub fn read_in(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
-        match self.find_live(db, key) {
-            None => {
-                self.srv.stats.keyspace_misses.add(1);
-                None
-            }
-            Some((li, idx)) => {
-                self.srv.stats.keyspace_hits.add(1);
-                self.touch(li, idx);
-                self.locks[li].1.data.entry(idx)
-            }
-        }
+        self.read_counted(db, key, true)
     }
 
     /// Looks a key up for reading without updating its access time, counting a hit or miss all the same: Redis's
     /// `LOOKUP_NOTOUCH` lookups (EXISTS, TYPE, TTL, OBJECT, COPY's source), which show in keyspace_hits/misses.
     pub fn read_untouched(&mut self, key: &[u8]) -> Option<&Entry> {
         let db = self.client.db;
+        self.read_counted(db, key, false)
+    }
+
+    /// A read lookup: counts the hit or miss, and records the access when `touch`.
+    #[inline]
+    fn read_counted(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&Entry> {
         match self.find_live(db, key) {
             None => {
                 self.srv.stats.keyspace_misses.add(1);
@@ -352,6 +348,9 @@ impl<'a> Ctx<'a> {
             }
             Some((li, idx)) => {
                 self.srv.stats.keyspace_hits.add(1);
+                if touch {
+                    self.touch(li, idx);
+                }
                 self.locks[li].1.data.entry(idx)
             }
         }
