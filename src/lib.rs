@@ -16,6 +16,7 @@
 //! - `error`: every error text sent to clients.
 //! - `persist`: snapshots: the file format, copy-on-write BGSAVE, loading.
 //! - `util`: Redis-compatible string helpers (glob, number parsing and formatting, argument splitting).
+//! - `lua`: Lua support for scripting: the libraries Redis exposes to scripts (`cjson`, `cmsgpack`, `struct`, `bit`).
 
 #![cfg_attr(not(test), deny(clippy::panic, clippy::unwrap_used, clippy::expect_used))]
 
@@ -25,6 +26,7 @@ pub mod effects;
 pub mod engine;
 pub mod error;
 pub mod info;
+pub mod lua;
 pub mod memory;
 pub mod persist;
 pub mod protocol;
