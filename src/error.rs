@@ -211,3 +211,19 @@ pub fn acl_dryrun_key(key: &[u8]) -> Vec<u8> {
 pub fn acl_dryrun_channel(channel: &[u8]) -> Vec<u8> {
     [&b"This user has no permissions to access the '"[..], channel, b"' channel"].concat()
 }
+pub const BUSY_SCRIPT: CmdError =
+    CmdError::fixed("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+pub const BUSY_FUNCTION: CmdError =
+    CmdError::fixed("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");
+pub const NOTBUSY: CmdError = CmdError::fixed("NOTBUSY No scripts in execution right now.");
+pub const UNKILLABLE: CmdError = CmdError::fixed(
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the \
+     script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+);
+pub const NOSCRIPT: CmdError = CmdError::fixed("NOSCRIPT No matching script. Please use EVAL.");
+pub const NUMKEYS_NEGATIVE: CmdError = CmdError::fixed("ERR Number of keys can't be negative");
+pub const NUMKEYS_TOO_BIG: CmdError = CmdError::fixed("ERR Number of keys can't be greater than number of args");
+pub const FUNCTION_NOT_FOUND: CmdError = CmdError::fixed("ERR Function not found");
+pub const LIBRARY_NOT_FOUND: CmdError = CmdError::fixed("ERR Library not found");
+pub const SCRIPT_WRITE_FROM_RO: CmdError =
+    CmdError::fixed("ERR Can not execute a script with write flag using *_ro command.");

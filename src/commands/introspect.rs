@@ -120,8 +120,12 @@ fn key_specs(c: &Command) -> Reply {
 /// COMMAND INFO's entry for one command.
 pub fn command_info(c: &Command) -> Reply {
     let s = c.spec;
-    let flag_names: Vec<Reply> =
+    let mut flag_names: Vec<Reply> =
         flags::NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| Reply::Simple(n)).collect();
+    // Redis derives `movablekeys` from key specs that a fixed range cannot describe.
+    if matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. }) {
+        flag_names.push(Reply::Simple("movablekeys"));
+    }
     let (first, last, step) = key_triplet(s.keys);
     Reply::Array(vec![
         Reply::bulk_string(c.full_name.clone()),

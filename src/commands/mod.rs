@@ -11,6 +11,7 @@ pub mod bitmap;
 pub mod connection;
 pub mod docs;
 pub mod expire;
+pub mod function;
 pub mod hash;
 pub mod hyperloglog;
 pub mod introspect;
@@ -18,6 +19,7 @@ pub mod keyspace;
 pub mod list;
 pub mod memory;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -47,6 +49,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         server::COMMANDS,
         introspect::COMMANDS,
         acl::COMMANDS,
+        scripting::COMMANDS,
+        function::COMMANDS,
     ]
 }
 

@@ -499,6 +499,9 @@ pub struct Session {
     /// Subscribed channels and patterns.
     pub channels: std::collections::HashSet<Bytes>,
     pub patterns: std::collections::HashSet<Bytes>,
+    /// Commands that need the Lua VM are handed to the script thread as `Outcome::Offload` (a connection's
+    /// session, awaiting them); otherwise the caller waits for the script thread in place.
+    pub offload_scripts: bool,
 }
 
 impl Session {
@@ -546,6 +549,7 @@ impl Session {
             caching: None,
             channels: Default::default(),
             patterns: Default::default(),
+            offload_scripts: false,
         }
     }
 

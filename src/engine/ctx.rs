@@ -25,6 +25,8 @@ pub enum Caller {
     Exec,
     /// A replica applying its primary's stream (no expiry of its own, no reply).
     Primary,
+    /// A Lua script's `redis.call`.
+    Script,
 }
 
 /// What to do with an existing TTL when a key is written.
@@ -58,6 +60,9 @@ pub struct Ctx<'a> {
     pub ready: Vec<(usize, Bytes)>,
     /// Set by a blocking command that found no data: the keys and operation to wait for, and the timeout.
     pub block: Option<BlockRequest>,
+    /// The lock plan gave up on a shard a running script holds: the gate releases everything and retries the
+    /// command later, so a runtime worker never waits out a script (see `engine/script`).
+    pub yielded: bool,
     /// Held shard guards by global shard id; inline for the common one-to-four shards, so no allocation.
     locks: SmallVec<[(usize, HeldShard<'a>); 4]>,
     /// Where the last key looked up was found (see `memo_hit`).
@@ -106,6 +111,7 @@ impl<'a> Ctx<'a> {
             effect_as_sent: false,
             ready: Vec::new(),
             block: None,
+            yielded: false,
             locks: SmallVec::new(),
             memo: None,
             announced: None,
@@ -130,7 +136,10 @@ impl<'a> Ctx<'a> {
     /// Locks the shard of one key (the common single-key command, without the general path's sorting).
     pub fn lock_key(&mut self, db: usize, key: &[u8]) {
         let ks = &self.srv.keyspace;
-        self.lock_index(ks.global_id(db, ks.shard_of(hash_key(key))));
+        let gid = ks.global_id(db, ks.shard_of(hash_key(key)));
+        if !self.locks.iter().any(|(g, _)| *g == gid) {
+            self.acquire_planned(gid);
+        }
     }
 
     /// Locks the given global shard ids (sorted here) that are not held yet, in ascending order.
@@ -140,9 +149,58 @@ impl<'a> Ctx<'a> {
             if i > 0 && gids[i - 1] == g {
                 continue;
             }
-            if !self.locks.iter().any(|(h, _)| *h == g) {
-                self.acquire(g);
+            if !self.locks.iter().any(|(h, _)| *h == g) && !self.acquire_planned(g) {
+                return;
             }
+        }
+    }
+
+    /// Takes a lock of the plan. Uncontended it is one try; contended while a script runs, it waits a little at a
+    /// time and gives up (setting `yielded`) if the shard stays taken, since the holder may be the script. Scripts'
+    /// own locks always wait.
+    fn acquire_planned(&mut self, gid: usize) -> bool {
+        if self.caller == Caller::Script {
+            self.acquire(gid);
+            return true;
+        }
+        debug_assert!(self.locks.iter().all(|(h, _)| *h < gid), "shard {gid} planned out of order");
+        let scripts = &self.srv.scripts.state;
+        match self.srv.keyspace.lock_held_unless(gid, || scripts.active()) {
+            Some(g) => {
+                self.locks.push((gid, g));
+                true
+            }
+            None => {
+                self.yielded = true;
+                false
+            }
+        }
+    }
+
+    /// True when this command holds shard `gid`.
+    pub fn holds_shard(&self, gid: usize) -> bool {
+        self.locks.iter().any(|(g, _)| *g == gid)
+    }
+
+    /// The highest shard id held.
+    pub fn highest_held(&self) -> Option<usize> {
+        self.locks.iter().map(|(g, _)| *g).max()
+    }
+
+    /// Locks shard `gid`, which comes after every shard held (a script's undeclared key), waiting for it.
+    pub fn lock_gid_in_order(&mut self, gid: usize) {
+        self.acquire(gid);
+    }
+
+    /// Tries to lock shard `gid`, which comes before some shard held, for up to `patience`. Never waits longer,
+    /// since the holder may be waiting for a shard this command holds.
+    pub fn try_lock_gid_out_of_order(&mut self, gid: usize, patience: std::time::Duration) -> bool {
+        match self.srv.keyspace.try_lock_held_for(gid, patience) {
+            Some(g) => {
+                self.locks.push((gid, g));
+                true
+            }
+            None => false,
         }
     }
 

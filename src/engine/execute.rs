@@ -25,6 +25,9 @@ pub enum Outcome {
     Paused(u64),
     /// A blocking command found no data: wait for the reply (or the timeout).
     Block(Blocked),
+    /// The command needs the Lua VM: hand the session and the command to the script thread
+    /// (`engine::script::offload`), which runs it through this gate again and returns the outcome.
+    Offload,
 }
 
 /// A client parked by a blocking command.
@@ -135,6 +138,11 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     if srv.persistence.is_loading() && !spec.has(flags::LOADING) {
         return reject(srv, client, Some(cmd), error::LOADING);
     }
+    if srv.scripts.state.active() && !spec.has(flags::ALLOW_BUSY) {
+        if let Some(e) = srv.scripts.state.busy_refusal() {
+            return reject(srv, client, Some(cmd), e);
+        }
+    }
     if client.multi.is_some() && !spec.has(flags::TXN_CONTROL) {
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);
@@ -166,9 +174,22 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
             return Outcome::Paused(until);
         }
     }
+    if (spec.has(flags::RUNS_SCRIPT) || runs_queue && queue_has(client.multi.as_ref(), flags::RUNS_SCRIPT))
+        && !crate::engine::script::on_script_thread()
+    {
+        if client.offload_scripts {
+            return Outcome::Offload;
+        }
+        return crate::engine::script::run_and_wait(srv, client, args);
+    }
     client.info.last_cmd.store(cmd.id as u32, Ordering::Relaxed);
     let mut ctx = Ctx::new(srv, client, Caller::Client);
     plan_locks(&mut ctx, cmd, args);
+    if ctx.yielded {
+        // A running script holds one of the shards: retry once it ends (its end wakes paused clients).
+        ctx.unlock_all();
+        return Outcome::Paused(now + 10);
+    }
     let reply = call(&mut ctx, cmd, args, false);
     if spec.has(flags::WRITE) {
         srv.note_written(args);
@@ -370,7 +391,7 @@ fn flush_effects(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
     }
     let db = ctx.db();
     let last = verbatim.then_some((db, args));
-    let atomic = cmd.spec.has(flags::RUNS_QUEUE);
+    let atomic = cmd.spec.has(flags::RUNS_QUEUE) || cmd.spec.has(flags::RUNS_SCRIPT);
     ctx.srv.effects.append(&mut ctx.sink, last, atomic);
 }
 

@@ -54,6 +54,8 @@ pub struct Hot {
     pub notify_flags: AtomicU32,
     /// Background cycles per second, already clamped to 1..=500.
     pub hz: AtomicU64,
+    /// busy-reply-threshold, milliseconds: when a running script starts answering -BUSY to others.
+    pub busy_reply_ms: AtomicU64,
     pub lazyfree_user_flush: AtomicBool,
 }
 
@@ -91,6 +93,7 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::Save => h.save_points.store(matches!(v, Value::Save(p) if !p.is_empty()), Relaxed),
         Id::StopWritesOnBgsaveError => h.stop_writes_on_bgsave_error.store(v.as_bool(), Relaxed),
         Id::LatencyTracking => h.latency_tracking.store(v.as_bool(), Relaxed),
+        Id::BusyReplyThreshold => h.busy_reply_ms.store(v.as_u64(), Relaxed),
         // The enum's index is the allow level (`config::ALLOW`).
         Id::EnableDebugCommand => h.debug_command.store(v.as_u64() as u8, Relaxed),
         Id::EnableProtectedConfigs => h.protected_configs.store(v.as_u64() as u8, Relaxed),

@@ -25,6 +25,7 @@ pub mod hot;
 pub mod notify;
 pub mod persistence;
 pub mod pubsub;
+pub mod script;
 pub mod state;
 pub mod table;
 pub mod tracking;

@@ -59,6 +59,11 @@ pub mod flags {
     /// Refused with -MISCONF as a write is while the last background save failed (PING, as in Redis, so a health
     /// check sees the failure).
     pub const REPORTS_DISK_ERROR: u32 = 1 << 25;
+    /// May be called with no keys even though it has a key spec (EVAL, FCALL: Redis's `no_mandatory_keys`).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 26;
+    /// Needs the Lua VM (EVAL, FCALL, SCRIPT LOAD, FUNCTION LOAD...): a connection hands the command to the script
+    /// thread, so a long script never holds a runtime worker (see `engine/script`). EXEC of such a command too.
+    pub const RUNS_SCRIPT: u32 = 1 << 27;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -78,6 +83,7 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     ];
 }
 

@@ -42,6 +42,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
     let _reg = Registration { srv: srv.clone(), id: info.id };
     let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
     let mut state = Session::new(info.clone(), !needs_auth);
+    state.offload_scripts = true;
     // Buffers are allocated on first use and given back when the client idles (see `trim`), so an idle
     // connection costs little more than its state.
     let mut inbuf = BytesMut::new();
@@ -237,9 +238,21 @@ async fn process_batch(
                 return Ok(());
             }
         };
+        let mut args = args;
+        let mut outcome = execute(srv, state, &args);
         let reply = loop {
-            match execute(srv, state, &args) {
+            match outcome {
                 Outcome::Reply(r) => break r,
+                Outcome::Offload => {
+                    // The session travels to the script thread and back; this task only waits.
+                    let stand_in = Session::new(state.info.clone(), state.authenticated);
+                    let session = std::mem::replace(state, stand_in);
+                    let (session, back, next) = crate::engine::script::offload(srv.clone(), session, args).await;
+                    *state = session;
+                    args = back;
+                    outcome = next;
+                    continue;
+                }
                 Outcome::Block(b) => {
                     flush(srv, io, out).map_err(|_| ())?;
                     break Box::pin(wait_blocked(srv, &state.info, b, io, inbuf, out)).await?;
@@ -250,6 +263,7 @@ async fn process_batch(
                     if state.info.is_killed() || srv.is_shutting_down() {
                         return Err(());
                     }
+                    outcome = execute(srv, state, &args);
                 }
             }
         };

@@ -241,7 +241,10 @@ async fn cron(srv: Arc<Server>) {
             last_client_sweep = Instant::now();
             srv.clients.trim_idle(CLIENT_IDLE_TRIM_SECS);
         }
-        if srv.active_expire.load(Ordering::Relaxed) {
+        // A running script holds shards for as long as it runs; the keyspace cycles wait for their next tick
+        // rather than block this runtime worker (Redis's cron does not run them during a script either).
+        let script_running = srv.scripts.state.active();
+        if srv.active_expire.load(Ordering::Relaxed) && !script_running {
             let started = Instant::now();
             let deadline = started + period / 4;
             let n = crate::store::expire::active_expire_cycle(
@@ -255,7 +258,7 @@ async fn cron(srv: Arc<Server>) {
             srv.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
             srv.stats.expire_cycle_cpu_ms.fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         }
-        if srv.hot.compression.load(Ordering::Relaxed) {
+        if srv.hot.compression.load(Ordering::Relaxed) && !script_running {
             let params = crate::store::compress::ColdParams {
                 min_size: srv.hot.compression_min_size.load(Ordering::Relaxed),
                 cold_secs: srv.hot.compression_cold_secs.load(Ordering::Relaxed) as u32,

@@ -142,6 +142,28 @@ impl Keyspace {
         HeldShard::new(self.mutex(gid).lock())
     }
 
+    /// Locks shard `gid` for a command's context unless it stays taken while `give_up` says so: waits in slices
+    /// of 100 µs, asking `give_up` between them. Uncontended, this is a single try.
+    pub(crate) fn lock_held_unless(&self, gid: usize, give_up: impl Fn() -> bool) -> Option<HeldShard<'_>> {
+        let m = self.mutex(gid);
+        if let Some(g) = m.try_lock() {
+            return Some(HeldShard::new(g));
+        }
+        loop {
+            if let Some(g) = m.try_lock_for(std::time::Duration::from_micros(100)) {
+                return Some(HeldShard::new(g));
+            }
+            if give_up() {
+                return None;
+            }
+        }
+    }
+
+    /// Tries to lock shard `gid` for a command's context for up to `patience`.
+    pub(crate) fn try_lock_held_for(&self, gid: usize, patience: std::time::Duration) -> Option<HeldShard<'_>> {
+        self.mutex(gid).try_lock_for(patience).map(HeldShard::new)
+    }
+
     /// Number of keys and of keys with a TTL in `db`, from the counts each shard publishes: no lock is taken,
     /// so this is safe from any context and costs O(shards).
     pub fn db_sizes(&self, db: usize) -> (usize, usize) {

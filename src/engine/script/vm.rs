@@ -1,0 +1,333 @@
+//! The Lua state: Redis's sandbox (its libraries, no file or OS access, read-only globals), the `redis` table,
+//! the script cache by SHA1, and the protected runner every script and function is called through.
+
+use super::RunState;
+use crate::error::{CmdError, CmdResult};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Globals of the base library that Redis removes: file access and the ways around the sandbox.
+const REMOVED_GLOBALS: &[&str] =
+    &["print", "dofile", "loadfile", "getfenv", "setfenv", "newproxy", "module", "require"];
+
+/// Library tables made read-only, as Redis 7 does (scripts share one state, so one must not alter another's).
+const READONLY_TABLES: &[&str] =
+    &["redis", "string", "table", "math", "coroutine", "cjson", "cmsgpack", "struct", "bit"];
+
+/// Lua side of the `redis` table: argument checks with Redis's texts and wrappers that raise error tables (Rust
+/// callbacks cannot raise a table). `box` holds what each run binds (`call`, `acl`) and the script's protocol
+/// (`resp`). `redis.call` itself is a C function ([`call_raising`]).
+const PRELUDE: &str = r#"
+local box, log, sha1hex = ...
+local error, type, select, tostring, setmetatable, rawget = error, type, select, tostring, setmetatable, rawget
+box.resp = 2
+local redis = {}
+redis.pcall = function(...)
+  local r = box.call(...)
+  return r
+end
+redis.setresp = function(...)
+  if select('#', ...) ~= 1 then error({err='ERR redis.setresp() requires one argument.'}, 0) end
+  local v = ...
+  if v ~= 2 and v ~= 3 then error({err='ERR RESP version must be 2 or 3.'}, 0) end
+  box.resp = v
+end
+redis.set_repl = function(...)
+  if select('#', ...) ~= 1 then error({err='ERR redis.set_repl() requires one argument.'}, 0) end
+  local v = ...
+  if type(v) ~= 'number' or v < 0 or v > 3 then
+    error({err='ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'}, 0)
+  end
+end
+redis.replicate_commands = function() return true end
+redis.log = function(...)
+  local n = select('#', ...)
+  if n < 2 then error({err='ERR redis.log() requires two arguments or more.'}, 0) end
+  local level = ...
+  if type(level) ~= 'number' then error({err='ERR First argument must be a number (log level).'}, 0) end
+  if level < 0 or level > 3 then error({err='ERR Invalid debug level.'}, 0) end
+  local parts = {}
+  for i = 2, n do parts[#parts + 1] = tostring((select(i, ...))) end
+  log(level, table.concat(parts, ' '))
+end
+redis.sha1hex = function(...)
+  if select('#', ...) ~= 1 then error({err='ERR wrong number of arguments'}, 0) end
+  return sha1hex(tostring((...)))
+end
+redis.error_reply = function(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then error({err='ERR wrong number or type of arguments'}, 0) end
+  return {err=e}
+end
+redis.status_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then error({err='ERR wrong number or type of arguments'}, 0) end
+  return {ok=s}
+end
+redis.acl_check_cmd = function(...)
+  if select('#', ...) < 1 then error({err='ERR Please specify at least one argument for this redis lib call'}, 0) end
+  local r, failed = box.acl(...)
+  if failed then error(r, 0) end
+  return r
+end
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION = box.version
+redis.REDIS_VERSION_NUM = box.version_num
+rawset(_G, 'redis', redis)
+"#;
+
+const PROTECT: &str = r#"
+local readonly_tables = ...
+local error, tostring, setmetatable = error, tostring, setmetatable
+local function readonly() error('Attempt to modify a readonly table', 2) end
+for _, name in ipairs(readonly_tables) do
+  local t = rawget(_G, name)
+  if t then setmetatable(t, {__newindex = readonly, __metatable = false}) end
+end
+setmetatable(_G, {
+  __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end,
+  __newindex = readonly,
+  __metatable = false,
+})
+"#;
+
+const RUNNER: &str = r#"
+local xpcall, handler = ...
+return function(f, keys, args)
+  if keys == nil then return xpcall(f, handler) end
+  return xpcall(function() return f(keys, args) end, handler)
+end
+"#;
+
+/// What a script's `#!lua` line declares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScriptFlags {
+    /// The script has a shebang (Redis 7 rules: flags are enforced, OOM checked up front).
+    pub shebang: bool,
+    pub no_writes: bool,
+    pub allow_oom: bool,
+}
+
+/// A compiled EVAL script.
+#[derive(Clone)]
+pub struct Script {
+    pub sha: String,
+    pub func: Function,
+    pub flags: ScriptFlags,
+}
+
+/// The Lua VM and everything compiled in it.
+pub struct Vm {
+    pub lua: Lua,
+    /// Per-run bindings (`call`, `acl`, `resp`).
+    pub bindings: Table,
+    /// Calls a function under the error handler: `runner(f)` for scripts, `runner(f, keys, args)` for functions.
+    pub runner: Function,
+    scripts: HashMap<String, Script>,
+    /// SHAs of scripts that reached keys they did not declare: later runs lock every shard up front.
+    pub wide: HashSet<String>,
+    /// FUNCTION libraries' registered functions, by function name.
+    pub functions: HashMap<String, super::functions::Registered>,
+}
+
+fn log_line(level: u8, msg: &str) {
+    match level {
+        0 => tracing::debug!(target: "script", "{msg}"),
+        1 | 2 => tracing::info!(target: "script", "{msg}"),
+        _ => tracing::warn!(target: "script", "{msg}"),
+    }
+}
+
+/// Registry key of the per-run dispatcher that `redis.call` forwards to.
+pub const DISPATCH_KEY: &str = "strata.dispatch";
+
+/// `redis.call`: forwards its arguments to the run's dispatcher (`registry[DISPATCH_KEY]`, which returns the
+/// reply and whether it is an error) and raises the error table itself. It is a C function, not a Lua wrapper,
+/// because Lua 5.1 keeps the caller's frame under a C function in `return redis.call(...)` (a tail call of a Lua
+/// function would drop it), and Redis's error replies name the script line of the failed call.
+///
+/// Safety: only Lua C API calls on the given state; no Rust value with a destructor is live when `lua_error`
+/// jumps out.
+unsafe extern "C-unwind" fn call_raising(l: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"strata.dispatch".as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, 2);
+    if ffi::lua_toboolean(l, -1) != 0 {
+        ffi::lua_settop(l, -2);
+        ffi::lua_error(l)
+    }
+    ffi::lua_settop(l, -2);
+    1
+}
+
+/// The text of an error value raised in Lua.
+fn describe(v: &Value) -> String {
+    fn root(e: &mlua::Error) -> String {
+        match e {
+            mlua::Error::RuntimeError(m) => m.clone(),
+            mlua::Error::CallbackError { cause, .. } => root(cause),
+            mlua::Error::MemoryError(m) => m.clone(),
+            other => other.to_string(),
+        }
+    }
+    match v {
+        Value::String(s) => s.to_string_lossy(),
+        Value::Error(e) => root(e),
+        Value::Nil => "nil".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Where in user code the error was raised: the innermost frame from a script or function body.
+fn error_position(lua: &Lua) -> Option<(String, i32)> {
+    (0..64).map_while(|level| lua.inspect_stack(level)).find_map(|d| {
+        let src = d.source().source.map(|s| s.into_owned())?;
+        (src.starts_with("@user_script") || src.starts_with("@user_function")).then(|| (src, d.curr_line()))
+    })
+}
+
+impl Vm {
+    pub fn new(state: Arc<RunState>, _srv: &crate::engine::state::Server) -> mlua::Result<Vm> {
+        let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
+        let g = lua.globals();
+        for name in REMOVED_GLOBALS {
+            g.raw_set(*name, Value::Nil)?;
+        }
+        crate::lua::libs::install(&lua)?;
+        let bindings = lua.create_table()?;
+        bindings.raw_set("version", crate::REDIS_VERSION)?;
+        bindings.raw_set("version_num", version_num(crate::REDIS_VERSION))?;
+        let log = lua.create_function(|_, (level, msg): (u8, mlua::String)| {
+            log_line(level, &msg.to_string_lossy());
+            Ok(())
+        })?;
+        let sha1hex = lua.create_function(|_, s: mlua::String| Ok(sha1_hex(&s.as_bytes())))?;
+        lua.load(PRELUDE).set_name("=redis").call::<()>((bindings.clone(), log, sha1hex))?;
+        // SAFETY: `call_raising` follows the Lua C API contract (see its comment).
+        let call = unsafe { lua.create_c_function(call_raising) }?;
+        g.raw_get::<Table>("redis")?.raw_set("call", call)?;
+        let handler = lua.create_function(|lua, err: Value| {
+            let t = match &err {
+                Value::Table(t) if matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))) => t.clone(),
+                other => {
+                    let t = lua.create_table()?;
+                    t.raw_set("err", format!("ERR {}", describe(other)))?;
+                    t
+                }
+            };
+            if matches!(t.raw_get::<Value>("source")?, Value::Nil) {
+                if let Some((source, line)) = error_position(lua) {
+                    t.raw_set("source", source)?;
+                    t.raw_set("line", line)?;
+                }
+            }
+            Ok(t)
+        })?;
+        let runner: Function =
+            lua.load(RUNNER).set_name("=runner").call((g.raw_get::<Function>("xpcall")?, handler))?;
+        let names = lua.create_sequence_from(READONLY_TABLES.iter().copied())?;
+        lua.load(PROTECT).set_name("=protect").call::<()>(names)?;
+        lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| match state.check() {
+            Ok(()) => Ok(VmState::Continue),
+            Err(m) => Err(mlua::Error::RuntimeError(m.into())),
+        });
+        Ok(Vm { lua, bindings, runner, scripts: HashMap::new(), wide: HashSet::new(), functions: HashMap::new() })
+    }
+
+    /// The cached script with this SHA (lowercase hex).
+    pub fn cached(&self, sha: &[u8]) -> Option<Script> {
+        std::str::from_utf8(sha).ok().and_then(|s| self.scripts.get(s)).cloned()
+    }
+
+    pub fn has_script(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(s))
+    }
+
+    /// Compiles `body` (or finds it cached) as EVAL does. `sha` is its SHA1 when the caller computed it.
+    pub fn script(&mut self, body: &[u8], sha: Option<String>) -> CmdResult<Script> {
+        let sha = sha.unwrap_or_else(|| sha1_hex(body));
+        if let Some(s) = self.scripts.get(&sha) {
+            return Ok(s.clone());
+        }
+        let (flags, code) = parse_shebang(body)?;
+        let func =
+            self.lua.load(&*code).set_name("@user_script").into_function().map_err(|e| {
+                CmdError::err(format!("Error compiling script (new function): {}", compile_message(&e)))
+            })?;
+        let script = Script { sha: sha.clone(), func, flags };
+        self.scripts.insert(sha, script.clone());
+        Ok(script)
+    }
+
+    /// SCRIPT FLUSH: forgets every cached script.
+    pub fn flush_scripts(&mut self) {
+        self.scripts.clear();
+        self.wide.clear();
+        let _ = self.lua.gc_collect();
+    }
+
+    /// Number of cached scripts (INFO).
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+}
+
+/// The message of a compilation error, without mlua's decoration.
+pub fn compile_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => describe(&Value::Error(Box::new(other.clone()))),
+    }
+}
+
+/// `7.0.15` as Redis's `REDIS_VERSION_NUM`: 0x00MMmmpp.
+fn version_num(v: &str) -> i64 {
+    let mut parts = v.split('.').map(|p| p.parse::<i64>().unwrap_or(0));
+    let (a, b, c) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a << 16) | (b << 8) | c
+}
+
+/// Lowercase hex SHA1, as EVALSHA and `redis.sha1hex` use.
+pub fn sha1_hex(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+/// Splits a `#!lua flags=...` first line off an EVAL body. The line is replaced by an empty one so error line
+/// numbers stay those of the text the client sent.
+fn parse_shebang(body: &[u8]) -> CmdResult<(ScriptFlags, std::borrow::Cow<'_, [u8]>)> {
+    if !body.starts_with(b"#!") {
+        return Ok((ScriptFlags::default(), std::borrow::Cow::Borrowed(body)));
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[2..end]);
+    let mut words = line.split(' ').filter(|w| !w.is_empty());
+    let engine = words.next().unwrap_or("");
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(CmdError::err(format!("Unexpected engine in script shebang: {engine}")));
+    }
+    let mut flags = ScriptFlags { shebang: true, ..ScriptFlags::default() };
+    for w in words {
+        let Some(list) = w.strip_prefix("flags=") else {
+            return Err(CmdError::err(format!("Unknown lua shebang option: {w}")));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            match f {
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => return Err(CmdError::err(format!("Unexpected flag in script shebang: {other}"))),
+            }
+        }
+    }
+    let mut code = body[end..].to_vec();
+    if code.is_empty() {
+        code.push(b'\n');
+    }
+    Ok((flags, std::borrow::Cow::Owned(code)))
+}
