@@ -130,9 +130,7 @@ pub fn lua_to_reply(v: &Value, resp: u8) -> Reply {
 
 fn table_to_reply(t: &Table, resp: u8) -> Reply {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
-        let b = e.as_bytes();
-        let b = b.strip_prefix(b"-").unwrap_or(&b);
-        return Reply::Error(one_line(b));
+        return Reply::Error(one_line(&e.as_bytes()));
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
         return Reply::SimpleOwned(one_line(&s.as_bytes()));

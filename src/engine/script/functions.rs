@@ -130,8 +130,9 @@ fn registration(args: MultiValue) -> mlua::Result<(FunctionMeta, Function, FnFla
         _ => return err("function_name argument given to redis.register_function must be a string"),
     };
     if !valid_name(&name) {
+        // Redis 7.0's text says "Library" here too.
         return err(
-            "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+            "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
         );
     }
     let Some(Value::Function(callback)) = callback else {

@@ -327,7 +327,7 @@ fn attempt(
 /// The reply for a script that raised `t` (`{err=..., source=..., line=...}`), as Redis words it.
 fn error_reply(t: &Table, name: &str) -> CmdError {
     let msg: String = t.raw_get::<mlua::String>("err").map(|s| s.to_string_lossy()).unwrap_or_default();
-    let msg = msg.strip_prefix('-').unwrap_or(&msg).replace(['\r', '\n'], " ");
+    let msg = msg.replace(['\r', '\n'], " ");
     let source: Option<String> = t.raw_get::<Option<String>>("source").ok().flatten();
     let line: Option<i64> = t.raw_get::<Option<i64>>("line").ok().flatten();
     match (source, line) {

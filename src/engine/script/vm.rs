@@ -15,12 +15,15 @@ const REMOVED_GLOBALS: &[&str] =
 const READONLY_TABLES: &[&str] =
     &["redis", "string", "table", "math", "coroutine", "cjson", "cmsgpack", "struct", "bit"];
 
-/// Lua side of the `redis` table: argument checks with Redis's texts and wrappers that raise error tables (Rust
-/// callbacks cannot raise a table). `box` holds what each run binds (`call`, `acl`) and the script's protocol
-/// (`resp`). `redis.call` itself is a C function ([`call_raising`]).
+/// Lua side of the `redis` table, with Redis's argument checks and texts. The functions listed in [`RAISING`]
+/// return `value, failed` and are wrapped in a C closure ([`raising_closure`]) that raises the error table:
+/// Rust callbacks cannot raise a table, and a Lua wrapper would lose the caller's line under a tail call. `box`
+/// holds what each run binds (`call`, `acl`) and the script's protocol (`resp`). `redis.call` is a C function
+/// too ([`call_raising`]).
 const PRELUDE: &str = r#"
 local box, log, sha1hex = ...
-local error, type, select, tostring, setmetatable, rawget = error, type, select, tostring, setmetatable, rawget
+local type, select, tostring, rawget = type, select, tostring, rawget
+local function E(msg) return {err=msg}, true end
 box.resp = 2
 local redis = {}
 redis.pcall = function(...)
@@ -28,48 +31,47 @@ redis.pcall = function(...)
   return r
 end
 redis.setresp = function(...)
-  if select('#', ...) ~= 1 then error({err='ERR redis.setresp() requires one argument.'}, 0) end
+  if select('#', ...) ~= 1 then return E('ERR redis.setresp() requires one argument.') end
   local v = ...
-  if v ~= 2 and v ~= 3 then error({err='ERR RESP version must be 2 or 3.'}, 0) end
+  if v ~= 2 and v ~= 3 then return E('ERR RESP version must be 2 or 3.') end
   box.resp = v
 end
 redis.set_repl = function(...)
-  if select('#', ...) ~= 1 then error({err='ERR redis.set_repl() requires one argument.'}, 0) end
+  if select('#', ...) ~= 1 then return E('ERR redis.set_repl() requires one argument.') end
   local v = ...
   if type(v) ~= 'number' or v < 0 or v > 3 then
-    error({err='ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'}, 0)
+    return E('ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.')
   end
 end
 redis.replicate_commands = function() return true end
 redis.log = function(...)
   local n = select('#', ...)
-  if n < 2 then error({err='ERR redis.log() requires two arguments or more.'}, 0) end
+  if n < 2 then return E('ERR redis.log() requires two arguments or more.') end
   local level = ...
-  if type(level) ~= 'number' then error({err='ERR First argument must be a number (log level).'}, 0) end
-  if level < 0 or level > 3 then error({err='ERR Invalid debug level.'}, 0) end
+  if type(level) ~= 'number' then return E('ERR First argument must be a number (log level).') end
+  if level < 0 or level > 3 then return E('ERR Invalid debug level.') end
   local parts = {}
   for i = 2, n do parts[#parts + 1] = tostring((select(i, ...))) end
   log(level, table.concat(parts, ' '))
 end
 redis.sha1hex = function(...)
-  if select('#', ...) ~= 1 then error({err='ERR wrong number of arguments'}, 0) end
+  if select('#', ...) ~= 1 then return E('ERR wrong number of arguments') end
   return sha1hex(tostring((...)))
 end
 redis.error_reply = function(...)
   local e = ...
-  if select('#', ...) ~= 1 or type(e) ~= 'string' then error({err='ERR wrong number or type of arguments'}, 0) end
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then return E('ERR wrong number or type of arguments') end
+  if e:sub(1, 1) == '-' then e = e:sub(2) end
   return {err=e}
 end
 redis.status_reply = function(...)
   local s = ...
-  if select('#', ...) ~= 1 or type(s) ~= 'string' then error({err='ERR wrong number or type of arguments'}, 0) end
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then return E('ERR wrong number or type of arguments') end
   return {ok=s}
 end
 redis.acl_check_cmd = function(...)
-  if select('#', ...) < 1 then error({err='ERR Please specify at least one argument for this redis lib call'}, 0) end
-  local r, failed = box.acl(...)
-  if failed then error(r, 0) end
-  return r
+  if select('#', ...) < 1 then return E('ERR Please specify at least one argument for this redis lib call') end
+  return box.acl(...)
 end
 redis.breakpoint = function() return false end
 redis.debug = function() end
@@ -78,6 +80,16 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION = box.version
 redis.REDIS_VERSION_NUM = box.version_num
 rawset(_G, 'redis', redis)
+-- As Redis 7.0 does for compatibility: an error table caught by a script's own pcall reads as its text.
+local lua_pcall = pcall
+local function as_text(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then return false, e.err end
+  end
+  return ok, ...
+end
+rawset(_G, 'pcall', function(...) return as_text(lua_pcall(...)) end)
 "#;
 
 const PROTECT: &str = r#"
@@ -140,6 +152,33 @@ fn log_line(level: u8, msg: &str) {
         1 | 2 => tracing::info!(target: "script", "{msg}"),
         _ => tracing::warn!(target: "script", "{msg}"),
     }
+}
+
+/// The `redis` functions that report errors as `value, failed` for [`raising_closure`] to raise.
+const RAISING: &[&str] = &["setresp", "set_repl", "log", "sha1hex", "error_reply", "status_reply", "acl_check_cmd"];
+
+/// Calls the Lua function in its upvalue with its arguments; that function returns `value, failed`, and a
+/// failure is raised from here, a C frame, so the script's frame (and line) stays on the stack.
+///
+/// Safety: only Lua C API calls on the given state; nothing with a destructor is live when `lua_error` jumps.
+unsafe extern "C-unwind" fn raising_closure(l: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, 2);
+    if ffi::lua_toboolean(l, -1) != 0 {
+        ffi::lua_settop(l, -2);
+        ffi::lua_error(l)
+    }
+    ffi::lua_settop(l, -2);
+    1
+}
+
+/// Wraps `imp` (returning `value, failed`) in a [`raising_closure`].
+fn raising(lua: &Lua, imp: Function) -> mlua::Result<Function> {
+    // SAFETY: pushes one C closure over the function passed as the only argument.
+    unsafe { lua.exec_raw(imp, |state| mlua::ffi::lua_pushcclosure(state, raising_closure, 1)) }
 }
 
 /// Registry key of the per-run dispatcher that `redis.call` forwards to.
@@ -211,7 +250,12 @@ impl Vm {
         lua.load(PRELUDE).set_name("=redis").call::<()>((bindings.clone(), log, sha1hex))?;
         // SAFETY: `call_raising` follows the Lua C API contract (see its comment).
         let call = unsafe { lua.create_c_function(call_raising) }?;
-        g.raw_get::<Table>("redis")?.raw_set("call", call)?;
+        let redis: Table = g.raw_get("redis")?;
+        redis.raw_set("call", call)?;
+        for name in RAISING {
+            let imp: Function = redis.raw_get(*name)?;
+            redis.raw_set(*name, raising(&lua, imp)?)?;
+        }
         let handler = lua.create_function(|lua, err: Value| {
             let t = match &err {
                 Value::Table(t) if matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))) => t.clone(),
