@@ -496,6 +496,94 @@ class StrataTest(unittest.TestCase):
         sub.close()
 
 
+    def test_lock_acquire_extend_release_and_contention(self):
+        # redis-py's Lock runs its own Lua scripts (release, extend, reacquire) through EVALSHA.
+        a = redis.Redis(port=self.port)
+        b = redis.Redis(port=self.port)
+        la = a.lock("res", timeout=5, blocking=False)
+        lb = b.lock("res", timeout=5, blocking=False)
+        self.assertTrue(la.acquire())
+        self.assertFalse(lb.acquire())
+        self.assertTrue(la.extend(10))
+        self.assertGreater(a.pttl("res"), 5000)
+        self.assertTrue(la.reacquire())
+        la.release()
+        self.assertFalse(a.exists("res"))
+        self.assertTrue(lb.acquire())
+        lb.release()
+        # A lock that expired and was taken by another client cannot be released or extended by the first.
+        lc = a.lock("res3", timeout=0.1)
+        self.assertTrue(lc.acquire())
+        time.sleep(0.25)
+        ld = b.lock("res3", timeout=5)
+        self.assertTrue(ld.acquire())
+        with self.assertRaises(redis.exceptions.LockNotOwnedError):
+            lc.extend(1)
+        with self.assertRaises(redis.exceptions.LockNotOwnedError):
+            lc.release()
+        ld.release()
+        # Blocking contention: the second client gets the lock once the first lets go.
+        held = a.lock("res2", timeout=5, thread_local=False)
+        self.assertTrue(held.acquire())
+        waiter = b.lock("res2", timeout=5, blocking_timeout=3, sleep=0.01)
+        t = threading.Timer(0.2, held.release)
+        t.start()
+        self.assertTrue(waiter.acquire())
+        waiter.release()
+        t.join()
+
+    def test_token_bucket_rate_limiter(self):
+        # A token bucket: capacity and refill rate per second; the script refills by elapsed time and takes one.
+        bucket = self.r.register_script("""
+            local capacity = tonumber(ARGV[1])
+            local rate = tonumber(ARGV[2])
+            local now = tonumber(ARGV[3])
+            local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+            local tokens = tonumber(state[1]) or capacity
+            local ts = tonumber(state[2]) or now
+            tokens = math.min(capacity, tokens + (now - ts) * rate)
+            local allowed = 0
+            if tokens >= 1 then tokens = tokens - 1 allowed = 1 end
+            redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
+            redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000))
+            return {allowed, tostring(tokens)}
+        """)
+        got = [bucket(keys=["rl:user1"], args=[5, 1, 1000])[0] for _ in range(7)]
+        self.assertEqual(got, [1, 1, 1, 1, 1, 0, 0])
+        # Two seconds later two tokens are back.
+        self.assertEqual(bucket(keys=["rl:user1"], args=[5, 1, 1002]), [1, "1"])
+        self.assertGreater(self.r.pttl("rl:user1"), 0)
+
+    def test_job_queue_scripts(self):
+        # A BullMQ-style queue: "add" stores the job hash and pushes its id; "move to active" pops an id onto the
+        # active list and stamps the job, touching keys built from the prefix as such scripts do.
+        add = self.r.register_script("""
+            local id = redis.call('INCR', KEYS[1] .. ':id')
+            local key = KEYS[1] .. ':' .. id
+            redis.call('HSET', key, 'name', ARGV[1], 'data', ARGV[2], 'ts', ARGV[3])
+            redis.call('LPUSH', KEYS[1] .. ':wait', id)
+            return id
+        """)
+        take = self.r.register_script("""
+            local id = redis.call('RPOPLPUSH', KEYS[1] .. ':wait', KEYS[1] .. ':active')
+            if not id then return false end
+            local key = KEYS[1] .. ':' .. id
+            redis.call('HSET', key, 'processedOn', ARGV[1])
+            return {id, redis.call('HGET', key, 'data')}
+        """)
+        ids = [add(keys=["bull:q"], args=["email", "payload%d" % i, 1, "-"]) for i in range(3)]
+        self.assertEqual(ids, [1, 2, 3])
+        self.assertEqual(take(keys=["bull:q"], args=[5]), ["1", "payload0"])
+        self.assertEqual(take(keys=["bull:q"], args=[6]), ["2", "payload1"])
+        self.assertEqual(self.r.lrange("bull:q:active", 0, -1), ["2", "1"])
+        self.assertEqual(self.r.hget("bull:q:1", "processedOn"), "5")
+        self.assertEqual(take(keys=["bull:q"], args=[7]), ["3", "payload2"])
+        self.assertIsNone(take(keys=["bull:q"], args=[8]))
+        # redis-py's register_script falls back from EVALSHA to EVAL after SCRIPT FLUSH.
+        self.r.script_flush()
+        self.assertEqual(add(keys=["bull:q"], args=["x", "y", 1, "-"]), 4)
+
+
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=1).result
     failed = len(result.failures) + len(result.errors)

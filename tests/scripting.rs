@@ -1,0 +1,185 @@
+//! Scripting through a real client: atomicity under concurrent clients, clients of other shards served while a
+//! script runs, -BUSY / SCRIPT KILL / -UNKILLABLE, scripts that reach undeclared keys, FUNCTION lifecycle and the
+//! effect group of a script. Reply texts are compared with redis-server by tests/differential/cases/scripting.txt.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+const INCR_BOTH: &str = "local a = redis.call('incr', KEYS[1]) local b = redis.call('incr', KEYS[2]) return a + b";
+
+#[test]
+fn eval_evalsha_and_script_cache() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let r: String = q(&mut c, &["EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", "k", "v"]);
+    assert_eq!(r, "OK");
+    let v: String = q(&mut c, &["GET", "k"]);
+    assert_eq!(v, "v");
+    let sha: String = q(&mut c, &["SCRIPT", "LOAD", "return ARGV[1] .. KEYS[1]"]);
+    assert_eq!(sha.len(), 40);
+    let r: String = q(&mut c, &["EVALSHA", &sha, "1", "x", "y"]);
+    assert_eq!(r, "yx");
+    let exists: Vec<i64> = q(&mut c, &["SCRIPT", "EXISTS", &sha, "0000000000000000000000000000000000000000"]);
+    assert_eq!(exists, vec![1, 0]);
+    let _: () = q(&mut c, &["SCRIPT", "FLUSH"]);
+    assert!(err(&mut c, &["EVALSHA", &sha, "0"]).starts_with("NOSCRIPT"));
+}
+
+#[test]
+fn concurrent_scripts_are_atomic() {
+    let s = TestServer::start();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = s.conn();
+            std::thread::spawn(move || {
+                for _ in 0..300 {
+                    let _: i64 = q(&mut c, &["EVAL", INCR_BOTH, "2", "a", "b"]);
+                }
+            })
+        })
+        .collect();
+    // A reader never sees one key incremented without the other.
+    let mut r = s.conn();
+    let mut seen = 0;
+    while threads.iter().any(|t| !t.is_finished()) {
+        let v: Vec<Option<i64>> = q(&mut r, &["MGET", "a", "b"]);
+        assert_eq!(v[0], v[1], "a script observed half done");
+        seen += 1;
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    let v: Vec<i64> = q(&mut r, &["MGET", "a", "b"]);
+    assert_eq!(v, vec![1200, 1200]);
+    assert!(seen > 0);
+}
+
+#[test]
+fn busy_script_is_killed_and_other_clients_carry_on() {
+    let s = TestServer::start_with(&["--busy-reply-threshold", "200"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "before", "1"]);
+    let port = s.port;
+    let looping = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let r: redis::RedisResult<redis::Value> = redis::cmd("EVAL").arg("while true do end").arg(0).query(&mut c);
+        r.unwrap_err().to_string()
+    });
+    // Until the threshold, a client working on keys the script does not hold is served.
+    std::thread::sleep(Duration::from_millis(50));
+    let v: String = q(&mut c, &["GET", "before"]);
+    assert_eq!(v, "1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r: redis::RedisResult<String> = redis::cmd("PING").query(&mut c);
+        if r.as_ref().is_err_and(|e| e.to_string().contains("BUSY")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never became busy: {r:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = val(&mut c, &["FUNCTION", "STATS"]);
+    assert!(format!("{stats:?}").contains("LUA"));
+    let _: () = q(&mut c, &["SCRIPT", "KILL"]);
+    let e = looping.join().unwrap();
+    assert!(e.contains("Script killed by user with SCRIPT KILL"), "{e}");
+    let v: String = q(&mut c, &["GET", "before"]);
+    assert_eq!(v, "1");
+    assert!(err(&mut c, &["SCRIPT", "KILL"]).starts_with("NOTBUSY"));
+}
+
+#[test]
+fn a_script_that_wrote_is_unkillable() {
+    let s = TestServer::start_with(&["--busy-reply-threshold", "100"]);
+    let port = s.port;
+    let looping = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let script = "redis.call('set', KEYS[1], 'x') local n = 0 while n < 60000000 do n = n + 1 end return n";
+        let r: redis::RedisResult<i64> = redis::cmd("EVAL").arg(script).arg(1).arg("w").query(&mut c);
+        r
+    });
+    let mut c = s.conn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut refused = false;
+    while !looping.is_finished() && Instant::now() < deadline {
+        let e = err(&mut c, &["SCRIPT", "KILL"]);
+        if e.starts_with("UNKILLABLE") {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let n = looping.join().unwrap().unwrap();
+    assert_eq!(n, 60_000_000);
+    assert!(refused, "SCRIPT KILL never answered UNKILLABLE while the script ran");
+    let v: String = q(&mut c, &["GET", "w"]);
+    assert_eq!(v, "x");
+}
+
+#[test]
+fn undeclared_keys_work_and_stay_atomic() {
+    let s = TestServer::start();
+    // The script names no keys: every key it touches is undeclared, on any shard.
+    let script = "for i = 1, 50 do redis.call('incr', 'u' .. i) end return redis.call('get', 'u1')";
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let mut c = s.conn();
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    let _: i64 = q(&mut c, &["EVAL", script, "0"]);
+                }
+            })
+        })
+        .collect();
+    let mut r = s.conn();
+    while threads.iter().any(|t| !t.is_finished()) {
+        let v: Vec<Option<i64>> = q(&mut r, &["MGET", "u1", "u25", "u50"]);
+        assert!(v[0] == v[1] && v[1] == v[2], "half-done script seen: {v:?}");
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    let v: Vec<i64> = q(&mut r, &["MGET", "u1", "u50"]);
+    assert_eq!(v, vec![300, 300]);
+}
+
+#[test]
+fn function_lifecycle_dump_and_restore() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let code = "#!lua name=counter\nredis.register_function('bump', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)\nredis.register_function{function_name='peek', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}";
+    let name: String = q(&mut c, &["FUNCTION", "LOAD", code]);
+    assert_eq!(name, "counter");
+    let n: i64 = q(&mut c, &["FCALL", "bump", "1", "ctr", "5"]);
+    assert_eq!(n, 5);
+    let v: String = q(&mut c, &["FCALL_RO", "peek", "1", "ctr"]);
+    assert_eq!(v, "5");
+    assert!(err(&mut c, &["FCALL_RO", "bump", "1", "ctr", "1"]).contains("write flag"));
+    let dump: Vec<u8> = q(&mut c, &["FUNCTION", "DUMP"]);
+    let _: () = q(&mut c, &["FUNCTION", "FLUSH"]);
+    assert!(err(&mut c, &["FCALL", "bump", "1", "ctr", "1"]).contains("Function not found"));
+    let _: () = redis::cmd("FUNCTION").arg("RESTORE").arg(&dump).query(&mut c).unwrap();
+    let n: i64 = q(&mut c, &["FCALL", "bump", "1", "ctr", "1"]);
+    assert_eq!(n, 6);
+    let mut bad = dump.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let e: redis::RedisResult<()> = redis::cmd("FUNCTION").arg("RESTORE").arg(&bad).query(&mut c);
+    assert!(e.unwrap_err().to_string().contains("checksum"));
+    let _: () = q(&mut c, &["FUNCTION", "DELETE", "counter"]);
+    assert!(err(&mut c, &["FUNCTION", "DELETE", "counter"]).contains("Library not found"));
+}
+
+#[test]
+fn script_effects_are_one_group_and_eval_inside_multi_works() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["MULTI"]);
+    let _: String = q(&mut c, &["EVAL", INCR_BOTH, "2", "m1", "m2"]);
+    let _: String = q(&mut c, &["INCR", "m1"]);
+    let r = val(&mut c, &["EXEC"]);
+    assert_eq!(r, redis::Value::Array(vec![redis::Value::Int(2), redis::Value::Int(2)]));
+    // A read-only script may not write, whatever it is called with.
+    assert!(err(&mut c, &["EVAL_RO", "return redis.call('set', KEYS[1], 1)", "1", "z"]).contains("read-only"));
+}
