@@ -526,3 +526,27 @@ fn bgsave_arguments_and_loading_flag() {
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn functions_survive_a_restart_and_scripts_do_not() {
+    let dir = temp_dir("functions");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    let code = "#!lua name=lib\nredis.register_function('double', function(keys, args) return args[1] * 2 end)";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", code]), "lib");
+    let sha: String = q(&mut c, &["SCRIPT", "LOAD", "return 1"]);
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+    stop(p, "NOSAVE");
+
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "double", "0", "21"]), 42);
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "v");
+    let dumped: Vec<redis::Value> = q(&mut c, &["FUNCTION", "LIST", "WITHCODE"]);
+    assert_eq!(dumped.len(), 1);
+    // As in Redis, EVAL's script cache is not persisted: EVALSHA needs the script loaded again.
+    assert!(err(&mut c, &["EVALSHA", &sha, "0"]).starts_with("NOSCRIPT"));
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}

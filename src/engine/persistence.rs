@@ -73,7 +73,15 @@ impl Server {
         let dirty = self.changes_since_save.load(Relaxed);
         let path = self.snapshot_path();
         let started = std::time::Instant::now();
-        match snapshot::save_to(&self.keyspace, &self.effects, &path, unix_ms(), self.lru_clock(), |_| {}) {
+        match snapshot::save_to(
+            &self.keyspace,
+            &self.effects,
+            &self.scripts.library_codes(),
+            &path,
+            unix_ms(),
+            self.lru_clock(),
+            |_| {},
+        ) {
             Ok(t) => {
                 tracing::info!("DB saved on disk: {} keys, {} bytes in {:.2?}", t.records, t.bytes, started.elapsed());
                 self.saved(dirty);
@@ -168,6 +176,10 @@ impl Server {
         let result =
             snapshot::load_snapshot(&self.keyspace, counted, &name, &self.load_limits(), unix_ms(), self.lru_clock());
         let loaded = result.map_err(|e| e.to_string())?;
+        if !loaded.libraries.is_empty() {
+            crate::engine::script::restore_libraries(self, loaded.libraries.clone())
+                .map_err(|e| format!("snapshot {}: a FUNCTION library failed to load: {e}", path.display()))?;
+        }
         p.last_load_keys_loaded.store(loaded.keys, Relaxed);
         p.last_load_keys_expired.store(loaded.expired, Relaxed);
         tracing::info!(
@@ -199,9 +211,15 @@ fn bgsave_thread(srv: &Arc<Server>) {
     let dirty = srv.changes_since_save.load(Relaxed);
     let path = srv.snapshot_path();
     let started = std::time::Instant::now();
-    let result = snapshot::save_to(&srv.keyspace, &srv.effects, &path, unix_ms(), srv.lru_clock(), |n| {
-        p.save_keys_processed.store(n, Relaxed)
-    });
+    let result = snapshot::save_to(
+        &srv.keyspace,
+        &srv.effects,
+        &srv.scripts.library_codes(),
+        &path,
+        unix_ms(),
+        srv.lru_clock(),
+        |n| p.save_keys_processed.store(n, Relaxed),
+    );
     p.last_bgsave_time_sec.store(started.elapsed().as_secs() as i64, Relaxed);
     match result {
         Ok(t) => {

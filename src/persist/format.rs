@@ -28,6 +28,9 @@ pub const MAGIC: &[u8; 8] = b"STRATASN";
 pub const VERSION: u32 = 1;
 /// Header length in bytes, CRC included.
 pub const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 4;
+/// The database number of records that carry a FUNCTION library's code (a string value under the key
+/// `function-library`) instead of a key: functions survive restarts with the data, as in Redis's RDB.
+pub const LIBRARY_DB: usize = u32::MAX as usize;
 /// A block is closed once its raw records reach this size: large enough for LZ4 to find repeats across keys,
 /// small enough that a reader holds little in memory.
 pub const BLOCK_TARGET: usize = 1 << 20;

@@ -87,9 +87,11 @@ impl Drop for Installed<'_> {
 
 /// Writes a point-in-time snapshot of `ks` to `out`. `now_ms` is stamped in the header; `lru_now` turns each
 /// key's access clock into an idle time. `progress` is called after each shard with the records written so far.
+/// `libraries` (FUNCTION libraries' code) are written after the keys as records of [`format::LIBRARY_DB`].
 pub fn write_snapshot<W: Write>(
     ks: &Keyspace,
     effects: &EffectLog,
+    libraries: &[Vec<u8>],
     out: W,
     now_ms: u64,
     lru_now: u32,
@@ -125,13 +127,25 @@ pub fn write_snapshot<W: Write>(
     for (raw, n) in std::mem::take(&mut *cow.flushed.lock()) {
         w.block(&raw, n)?;
     }
+    if !libraries.is_empty() {
+        let mut raw = Vec::new();
+        for code in libraries {
+            let entry = crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::Bytes(
+                bytes::Bytes::copy_from_slice(code),
+            )));
+            format::encode_record(&mut raw, format::LIBRARY_DB, b"function-library", &entry, 0);
+        }
+        w.block(&raw, libraries.len() as u32)?;
+    }
     let (out, totals) = w.finish()?;
     Ok((out, header, totals))
 }
 
 /// What a load did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
+    /// FUNCTION libraries' code, for the engine to load.
+    pub libraries: Vec<Vec<u8>>,
     pub keys: u64,
     /// Keys whose expiry had passed: not loaded.
     pub expired: u64,
@@ -151,6 +165,12 @@ pub fn load_snapshot(
     let mut loaded = Loaded::default();
     let mut bad_db = None;
     let (header, _) = format::read_snapshot(input, file, limits, |r| {
+        if r.db == format::LIBRARY_DB {
+            if let crate::store::Value::Str(s) = &r.entry.value {
+                loaded.libraries.push(s.to_bytes().to_vec());
+            }
+            return;
+        }
         if r.db >= ks.db_count() {
             bad_db.get_or_insert(r.db);
             return;
@@ -187,6 +207,7 @@ pub fn load_snapshot(
 pub fn save_to(
     ks: &Keyspace,
     effects: &EffectLog,
+    libraries: &[Vec<u8>],
     path: &Path,
     now_ms: u64,
     lru_now: u32,
@@ -201,7 +222,7 @@ pub fn save_to(
     let result = (|| {
         let file = std::fs::File::create(&temp)?;
         let out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let (out, _, totals) = write_snapshot(ks, effects, out, now_ms, lru_now, progress)?;
+        let (out, _, totals) = write_snapshot(ks, effects, libraries, out, now_ms, lru_now, progress)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);

@@ -173,6 +173,11 @@ impl std::fmt::Debug for Scripts {
 }
 
 impl Scripts {
+    /// Every FUNCTION library's code, for a snapshot.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.libraries.read().libs.values().map(|l| l.code.clone()).collect()
+    }
+
     fn send(&self, job: Job) {
         let mut runner = self.runner.lock();
         let tx = runner.get_or_insert_with(|| {
