@@ -62,7 +62,7 @@ fn dispatch_commands(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| match execute(&srv, &mut state, black_box(cmd)) {
                 Outcome::Reply(r) => black_box(r),
-                Outcome::Paused(_) | Outcome::Block(_) => Reply::Nil,
+                Outcome::Paused(_) | Outcome::Block(_) | Outcome::Offload => Reply::Nil,
             })
         });
     };

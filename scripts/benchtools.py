@@ -75,6 +75,41 @@ def redis_benchmark(port, tests, pipeline, requests, clients, threads, size, key
     return rows
 
 
+# Script workloads (EVALSHA rows): a GET returned through a script, and a 10-command read-modify-write.
+SCRIPTS = {
+    "evalsha_get": ("return redis.call('GET', KEYS[1])", ["1", "key:__rand_int__"]),
+    "evalsha_rmw": ("""
+        local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+        redis.call('SET', KEYS[1], v + 1)
+        redis.call('HINCRBY', KEYS[2], 'n', 1)
+        redis.call('HGET', KEYS[2], 'n')
+        redis.call('EXPIRE', KEYS[1], 3600)
+        redis.call('TTL', KEYS[1])
+        redis.call('LPUSH', KEYS[3], v)
+        redis.call('LTRIM', KEYS[3], 0, 9)
+        redis.call('LLEN', KEYS[3])
+        return redis.call('GET', KEYS[1])
+    """, ["3", "rmw:__rand_int__", "rmwh:__rand_int__", "rmwl:__rand_int__"]),
+}
+
+
+def script_benchmark(srv, label, pipeline, requests, clients, threads, keyspace):
+    """Loads the script with SCRIPT LOAD and runs EVALSHA on it with redis-benchmark; returns (rps, p50, p99)."""
+    body, argv = SCRIPTS[label]
+    sha = srv.conn.cmd("SCRIPT", "LOAD", body)
+    sha = sha.decode() if isinstance(sha, bytes) else sha
+    cmd = ["redis-benchmark", "-p", str(srv.port), "-c", str(clients), "-P", str(pipeline), "-n", str(requests),
+           "-r", str(keyspace), "--csv"]
+    if threads > 1:
+        cmd += ["--threads", str(threads)]
+    run = subprocess.run(cmd + ["EVALSHA", sha] + argv, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError("redis-benchmark %s failed against port %d: %s" % (label, srv.port, run.stderr.strip()))
+    for row in csv.DictReader(io.StringIO(run.stdout)):
+        return (float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"]))
+    raise RuntimeError("redis-benchmark %s printed no result" % label)
+
+
 def throughput(args):
     redis, strata = start_pair(args.strata, args.threads, ["--io-threads", str(args.redis_io_threads)]
                                if args.redis_io_threads > 1 else [])
@@ -91,6 +126,8 @@ def throughput(args):
                 srv.conn.cmd("FLUSHALL")
                 rows = redis_benchmark(srv.port, args.tests, p, n, args.clients, args.bench_threads, args.size,
                                        args.keyspace)
+                for label in [x for x in args.scripts.split(",") if x]:
+                    rows[label] = script_benchmark(srv, label, p, n, args.clients, args.bench_threads, args.keyspace)
                 for test, r in rows.items():
                     key = (test, p)
                     if key not in results:
@@ -243,6 +280,8 @@ def main():
     t.add_argument("--redis-io-threads", type=int, default=1)
     t.add_argument("--bench-threads", type=int, default=1, help="redis-benchmark --threads")
     t.add_argument("--tests", default=DEFAULT_TESTS)
+    t.add_argument("--scripts", default="evalsha_get,evalsha_rmw",
+                   help="script workloads run with EVALSHA after the -t tests (empty: none)")
     t.add_argument("--pipelines", default="1,16")
     t.add_argument("--clients", type=int, default=50)
     t.add_argument("--requests", type=int, default=100_000, help="requests per test at -P 1")

@@ -364,6 +364,8 @@ impl Engine {
                 }
                 b.waiter.op.timeout_reply()
             }
+            // Only sessions of network connections hand scripts over; this one runs them in place.
+            Outcome::Offload => Reply::Error("ERR unexpected offload".into()),
             Outcome::Paused(_) => {
                 *self.srv.pause.lock() = Default::default();
                 match execute(&self.srv, &mut self.state, argv) {

@@ -44,7 +44,7 @@ fn function_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         Some(a) if args.len() == 3 && (is(a, "ASYNC") || is(a, "SYNC")) => {}
         Some(_) => return Err(CmdError::fixed("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")),
     }
-    script::function_flush(ctx.srv);
+    script::function_flush(ctx.srv)?;
     ctx.dirty += 1;
     Ok(Reply::OK)
 }

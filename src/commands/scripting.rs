@@ -34,7 +34,7 @@ fn script_load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn script_exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    Ok(script::script_exists(ctx.srv, &args[2..]))
+    script::script_exists(ctx.srv, &args[2..])
 }
 
 fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -43,7 +43,7 @@ fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         Some(a) if args.len() == 3 && (is(a, "ASYNC") || is(a, "SYNC")) => {}
         Some(_) => return Err(crate::error::CmdError::fixed("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
     }
-    script::script_flush(ctx.srv);
+    script::script_flush(ctx.srv)?;
     Ok(Reply::OK)
 }
 

@@ -101,10 +101,12 @@ pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Value> {
 /// A Lua number as Redis's `(long long)` cast leaves it on x86: truncated toward zero, and the "integer
 /// indefinite" value for NaN and anything out of range.
 pub fn lua_number_to_int(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
-        i64::MIN
-    } else {
+    // 2^63 is exactly representable, so the in-range test is exact.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&n) {
         n as i64
+    } else {
+        i64::MIN
     }
 }
 
@@ -120,7 +122,7 @@ pub fn lua_to_reply(v: &Value, resp: u8) -> Reply {
         Value::Boolean(b) if resp == 3 => Reply::Bool(*b),
         Value::Boolean(true) => Reply::Int(1),
         Value::Boolean(false) => Reply::Nil,
-        Value::Integer(n) => Reply::Int(*n as i64),
+        Value::Integer(n) => Reply::Int(*n),
         Value::Number(n) => Reply::Int(lua_number_to_int(*n)),
         Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
         Value::Table(t) => table_to_reply(t, resp),

@@ -352,7 +352,7 @@ pub fn parse_dump(payload: &[u8]) -> CmdResult<Vec<Vec<u8>>> {
     if crc32fast::hash(body).to_le_bytes() != crc {
         return Err(bad);
     }
-    let u32_at = |p: usize| u32::from_le_bytes(body[p..p + 4].try_into().expect("4 bytes")) as usize;
+    let u32_at = |p: usize| body[p..p + 4].iter().rev().fold(0usize, |n, &b| n << 8 | b as usize);
     if u32_at(8) as u32 != DUMP_VERSION {
         return Err(bad);
     }

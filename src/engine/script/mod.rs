@@ -178,34 +178,58 @@ impl Scripts {
         self.libraries.read().libs.values().map(|l| l.code.clone()).collect()
     }
 
+    /// Hands `job` to the script thread, starting it on first use. Never drops a job: should the thread be
+    /// impossible to start or gone, the job runs here instead (holding this worker, but losing no session).
     fn send(&self, job: Job) {
         let mut runner = self.runner.lock();
-        let tx = runner.get_or_insert_with(|| {
+        if runner.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<Job>();
-            std::thread::Builder::new()
-                .name("strata-script".into())
-                .spawn(move || {
-                    ON_SCRIPT_THREAD.with(|c| c.set(true));
-                    for job in rx {
-                        job();
-                    }
-                })
-                .expect("cannot start the script thread");
-            tx
-        });
-        // The thread ends only when this sender is dropped with the server, so sending cannot fail.
-        let _ = tx.send(job);
+            let started = std::thread::Builder::new().name("strata-script".into()).spawn(move || {
+                ON_SCRIPT_THREAD.with(|c| c.set(true));
+                for job in rx {
+                    // A job answers its caller even when a command panics (see `offload`); this only keeps
+                    // the thread alive for the next one.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+            match started {
+                Ok(_) => *runner = Some(tx),
+                Err(e) => tracing::error!("cannot start the script thread: {e}"),
+            }
+        }
+        let job = match runner.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                Err(std::sync::mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        drop(runner);
+        let was = ON_SCRIPT_THREAD.with(|c| c.replace(true));
+        job();
+        ON_SCRIPT_THREAD.with(|c| c.set(was));
     }
 
     /// Runs `f` with the VM (built on first use). Script thread only.
-    fn with_vm<R>(&self, srv: &Server, f: impl FnOnce(&mut vm::Vm) -> R) -> R {
+    fn with_vm<R>(&self, srv: &Server, f: impl FnOnce(&mut vm::Vm) -> CmdResult<R>) -> CmdResult<R> {
         debug_assert!(on_script_thread(), "the Lua VM used off the script thread");
         let mut guard = self.vm.lock();
-        if guard.is_none() {
-            *guard = Some(vm::Vm::new(self.state.clone(), srv).expect("cannot create the Lua VM"));
-        }
-        f(guard.as_mut().expect("built above"))
+        let vm = match guard.as_mut() {
+            Some(vm) => vm,
+            None => guard.insert(
+                vm::Vm::new(self.state.clone(), srv)
+                    .map_err(|e| CmdError::err(format!("cannot create the Lua VM: {e}")))?,
+            ),
+        };
+        f(vm)
     }
+}
+
+/// Runs `execute` for a command handed to the script thread; a panic becomes an error reply, so the caller
+/// always gets its session back.
+fn execute_here(srv: &Server, session: &mut Session, args: &[Bytes]) -> Outcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::engine::execute::execute(srv, session, args)))
+        .unwrap_or_else(|_| Outcome::Reply(Reply::Error("ERR the script thread failed running the command".into())))
 }
 
 /// Runs a command that needs the VM on the script thread for a connection, moving its session there and back.
@@ -213,12 +237,17 @@ pub async fn offload(srv: Arc<Server>, session: Session, args: Vec<Bytes>) -> (S
     let (tx, rx) = tokio::sync::oneshot::channel();
     let scripts = &srv.scripts;
     let job_srv = srv.clone();
+    let (info, authenticated) = (session.info.clone(), session.authenticated);
     scripts.send(Box::new(move || {
         let mut session = session;
-        let outcome = crate::engine::execute::execute(&job_srv, &mut session, &args);
+        let outcome = execute_here(&job_srv, &mut session, &args);
         let _ = tx.send((session, args, outcome));
     }));
-    rx.await.expect("the script thread dropped a command")
+    // `send` runs every job and the job always answers; a fresh session is the last resort should it not.
+    rx.await.unwrap_or_else(|_| {
+        let failed = Outcome::Reply(Reply::Error("ERR the script thread dropped the command".into()));
+        (Session::new(info, authenticated), Vec::new(), failed)
+    })
 }
 
 /// Runs a command that needs the VM on the script thread for an in-process caller, waiting for it.
@@ -232,12 +261,16 @@ pub fn run_and_wait(srv: &Server, session: &mut Session, args: &[Bytes]) -> Outc
     let args = args.to_vec();
     srv.scripts.send(Box::new(move || {
         let mut s = moved;
-        let outcome = crate::engine::execute::execute(&arc, &mut s, &args);
+        let outcome = execute_here(&arc, &mut s, &args);
         let _ = tx.send((s, outcome));
     }));
-    let (s, outcome) = rx.recv().expect("the script thread dropped a command");
-    *session = s;
-    outcome
+    match rx.recv() {
+        Ok((s, outcome)) => {
+            *session = s;
+            outcome
+        }
+        Err(_) => Outcome::Reply(Reply::Error("ERR the script thread dropped the command".into())),
+    }
 }
 
 /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
@@ -258,15 +291,18 @@ pub fn script_load(srv: &Server, body: &[u8]) -> CmdResult<Reply> {
 }
 
 /// SCRIPT EXISTS.
-pub fn script_exists(srv: &Server, shas: &[Bytes]) -> Reply {
+pub fn script_exists(srv: &Server, shas: &[Bytes]) -> CmdResult<Reply> {
     srv.scripts.with_vm(srv, |vm| {
-        Reply::Array(shas.iter().map(|s| Reply::Int(vm.has_script(&s.to_ascii_lowercase()) as i64)).collect())
+        Ok(Reply::Array(shas.iter().map(|s| Reply::Int(vm.has_script(&s.to_ascii_lowercase()) as i64)).collect()))
     })
 }
 
 /// SCRIPT FLUSH.
-pub fn script_flush(srv: &Server) {
-    srv.scripts.with_vm(srv, |vm| vm.flush_scripts());
+pub fn script_flush(srv: &Server) -> CmdResult<()> {
+    srv.scripts.with_vm(srv, |vm| {
+        vm.flush_scripts();
+        Ok(())
+    })
 }
 
 /// FUNCTION LOAD [REPLACE].
@@ -280,8 +316,11 @@ pub fn function_delete(srv: &Server, name: &[u8]) -> CmdResult<Reply> {
 }
 
 /// FUNCTION FLUSH.
-pub fn function_flush(srv: &Server) {
-    srv.scripts.with_vm(srv, |vm| functions::flush(srv, vm));
+pub fn function_flush(srv: &Server) -> CmdResult<()> {
+    srv.scripts.with_vm(srv, |vm| {
+        functions::flush(srv, vm);
+        Ok(())
+    })
 }
 
 /// FUNCTION RESTORE.
@@ -293,7 +332,10 @@ pub fn function_restore(srv: &Server, payload: &[u8], policy: functions::Restore
 pub fn restore_libraries(srv: &Server, codes: Vec<Vec<u8>>) -> Result<(), String> {
     let outcome = std::sync::Mutex::new(Ok(()));
     let work = || {
-        let r = srv.scripts.with_vm(srv, |vm| functions::load_all(srv, vm, &codes));
+        let r = srv
+            .scripts
+            .with_vm(srv, |vm| Ok(functions::load_all(srv, vm, &codes)))
+            .unwrap_or_else(|e| Err(e.0.into_owned()));
         *outcome.lock().unwrap_or_else(|e| e.into_inner()) = r;
     };
     if on_script_thread() {

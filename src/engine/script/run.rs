@@ -352,10 +352,8 @@ pub fn eval(ctx: &mut Ctx<'_>, vm: &mut Vm, args: &[Bytes], by_sha: bool, read_o
         vm.script(&args[1], None)?
     };
     let flags = script.flags;
-    if flags.shebang && !flags.no_writes && !flags.allow_oom {
-        if over_maxmemory(ctx) {
-            return Err(error::OOM);
-        }
+    if flags.shebang && !flags.no_writes && !flags.allow_oom && over_maxmemory(ctx) {
+        return Err(error::OOM);
     }
     if read_only && flags.shebang && !flags.no_writes {
         return Err(error::SCRIPT_WRITE_FROM_RO);
@@ -380,10 +378,8 @@ pub fn fcall(ctx: &mut Ctx<'_>, vm: &mut Vm, args: &[Bytes], read_only: bool) ->
     if read_only && !f.flags.no_writes {
         return Err(error::SCRIPT_WRITE_FROM_RO);
     }
-    if !f.flags.no_writes && !f.flags.allow_oom {
-        if over_maxmemory(ctx) {
-            return Err(error::OOM);
-        }
+    if !f.flags.no_writes && !f.flags.allow_oom && over_maxmemory(ctx) {
+        return Err(error::OOM);
     }
     let plan = Plan {
         kind: Kind::Function,
