@@ -550,3 +550,31 @@ fn functions_survive_a_restart_and_scripts_do_not() {
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn counters_and_sketches_survive_a_restart() {
+    let dir = temp_dir("counters");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    for n in 1..=5 {
+        let _: i64 = q(&mut c, &["CTR.INCR", "hits", "BY", &n.to_string()]);
+    }
+    let _: i64 = q(&mut c, &["CTR.UNIQUE", "seen", "alice"]);
+    let _: () = q(&mut c, &["TOPK.RESERVE", "tk", "3"]);
+    let _: Vec<redis::Value> = q(&mut c, &["TOPK.ADD", "tk", "x", "y", "x"]);
+    let _: () = q(&mut c, &["CMS.INITBYDIM", "cms", "100", "4"]);
+    let _: Vec<i64> = q(&mut c, &["CMS.INCRBY", "cms", "a", "7"]);
+    let digest: String = q(&mut c, &["DEBUG", "DIGEST"]);
+    assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+    stop(p, "NOSAVE");
+
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), digest);
+    assert_eq!(q::<i64>(&mut c, &["CTR.GET", "hits", "WINDOW", "1h"]), 15);
+    assert_eq!(q::<i64>(&mut c, &["CTR.UNIQUECOUNT", "seen", "WINDOW", "1h"]), 1);
+    assert_eq!(q::<Vec<String>>(&mut c, &["TOPK.LIST", "tk"]), vec!["x", "y"]);
+    assert_eq!(q::<Vec<i64>>(&mut c, &["CMS.QUERY", "cms", "a"]), vec![7]);
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}

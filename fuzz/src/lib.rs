@@ -211,7 +211,12 @@ fn check_resp(data: &[u8], n: usize, what: &str) {
             b'+' => Ok(next),
             b'-' => {
                 let code = body.split(|&b| b == b' ').next().unwrap_or_default();
-                if code.is_empty() || !code.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') {
+                // RedisBloom-compatible commands answer with RedisBloom's own texts, which carry no code.
+                let redisbloom = code == b"TopK:" || code == b"CMS:" || body == b"WITHCOUNT keyword expected";
+                if !redisbloom
+                    && (code.is_empty()
+                        || !code.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
+                {
                     return Err(format!("error reply without an uppercase code: {:?}", String::from_utf8_lossy(body)));
                 }
                 Ok(next)

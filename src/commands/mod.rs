@@ -9,6 +9,7 @@ pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod connection;
+pub mod counter;
 pub mod docs;
 pub mod expire;
 pub mod function;
@@ -22,6 +23,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod sketch;
 pub mod string;
 pub mod transaction;
 pub mod zset;
@@ -51,6 +53,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         acl::COMMANDS,
         scripting::COMMANDS,
         function::COMMANDS,
+        counter::COMMANDS,
+        sketch::COMMANDS,
     ]
 }
 

@@ -12,7 +12,7 @@
 //! What belongs here: bytes in, bytes out, and every check a reader makes. What does not: the keyspace walk and
 //! the copy-on-write hooks (`persist::snapshot`), files and directories (`persist::file`).
 
-use crate::store::types::{HashLimits, HashValue, SetValue, ZSetValue, ZsetLimits};
+use crate::store::types::{ExtValue, HashLimits, HashValue, SetValue, ZSetValue, ZsetLimits};
 use crate::store::{Entry, StrValue, Value};
 use bincode::de::BorrowDecode;
 use bincode::{BorrowDecode as DeriveBorrowDecode, Encode};
@@ -113,6 +113,8 @@ mod kind {
     pub const HASH: u8 = 4;
     pub const SET: u8 = 5;
     pub const ZSET: u8 = 6;
+    /// An extension value (counters, sketches): one element, its own bincode encoding.
+    pub const EXT: u8 = 7;
 }
 
 /// Appends one key's record to `out`. `idle` is the key's idle time in seconds.
@@ -170,6 +172,10 @@ pub fn encode_record(out: &mut Vec<u8>, db: usize, key: &[u8], e: &Entry, idle: 
                 put(&&m[..]);
                 put(score);
             }
+        }
+        Value::Ext(x) => {
+            put(&head(kind::EXT, 1));
+            put(&&x.to_bytes()[..]);
         }
     }
 }
@@ -296,6 +302,11 @@ fn decode_value(cur: &mut Cursor<'_>, head: &RecordHead<'_>, limits: &Limits) ->
                 z.insert(m, score, limits.zset);
             }
             Value::ZSet(Box::new(z))
+        }
+        kind::EXT => {
+            one(kind::EXT)?;
+            let bytes: &[u8] = cur.take()?;
+            Value::Ext(Box::new(ExtValue::from_bytes(bytes).ok_or("damaged extension value")?))
         }
         other => return Err(format!("unknown value kind {other}")),
     })
@@ -578,6 +589,11 @@ mod tests {
         }
         z.insert(b"inf", f64::INFINITY, l.zset);
         with(15, "zset", Value::ZSet(Box::new(z)), 0);
+        let mut c = crate::store::types::counter::WindowCounter::new(1_000, 86_400_000).expect("valid");
+        for t in 0..100u64 {
+            c.record(t * 700, crate::store::types::counter::Sample::Int(t as i64), 70_000).expect("admitted");
+        }
+        with(4, "counter", Value::Ext(Box::new(ExtValue::Counter(c))), 0);
         out
     }
 

@@ -134,11 +134,21 @@ pub enum Event {
     Zrangestore,
     Expired,
     Evicted,
+    CtrCreate,
+    CtrIncr,
+    CtrAdd,
+    CtrUnique,
+    CtrAllow,
+    TopkReserve,
+    TopkAdd,
+    CmsInit,
+    CmsIncrby,
+    CmsMerge,
 }
 
 /// Each event's name and class, indexed by its discriminant; the classes are those Redis 7.0 passes to
 /// `notifyKeyspaceEvent` for the same name.
-const EVENTS: [(&str, u32); 48] = [
+const EVENTS: [(&str, u32); 58] = [
     ("del", GENERIC),           // Del
     ("rename_from", GENERIC),   // RenameFrom
     ("rename_to", GENERIC),     // RenameTo
@@ -187,11 +197,22 @@ const EVENTS: [(&str, u32); 48] = [
     ("zrangestore", ZSET),      // Zrangestore
     ("expired", EXPIRED),       // Expired
     ("evicted", EVICTED),       // Evicted
+    // Strata's own types report as modules' types do (class d).
+    ("ctr.create", MODULE),   // CtrCreate
+    ("ctr.incr", MODULE),     // CtrIncr
+    ("ctr.add", MODULE),      // CtrAdd
+    ("ctr.unique", MODULE),   // CtrUnique
+    ("ctr.allow", MODULE),    // CtrAllow
+    ("topk.reserve", MODULE), // TopkReserve
+    ("topk.add", MODULE),     // TopkAdd
+    ("cms.init", MODULE),     // CmsInit
+    ("cms.incrby", MODULE),   // CmsIncrby
+    ("cms.merge", MODULE),    // CmsMerge
 ];
 
 impl Event {
     /// Every event, in discriminant order.
-    pub const EVERY: [Event; 48] = [
+    pub const EVERY: [Event; 58] = [
         Event::Del,
         Event::RenameFrom,
         Event::RenameTo,
@@ -240,6 +261,16 @@ impl Event {
         Event::Zrangestore,
         Event::Expired,
         Event::Evicted,
+        Event::CtrCreate,
+        Event::CtrIncr,
+        Event::CtrAdd,
+        Event::CtrUnique,
+        Event::CtrAllow,
+        Event::TopkReserve,
+        Event::TopkAdd,
+        Event::CmsInit,
+        Event::CmsIncrby,
+        Event::CmsMerge,
     ];
 
     /// The name published on `__keyevent@<db>__:<name>` and as the `__keyspace@` message.

@@ -1,6 +1,6 @@
 //! Values stored under keys, their type names (TYPE, WRONGTYPE) and encodings (OBJECT ENCODING).
 
-use super::types::{HashValue, SetValue, ZSetValue};
+use super::types::{ExtValue, HashValue, SetValue, ZSetValue};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -92,6 +92,8 @@ pub enum Value {
     List(Box<VecDeque<Bytes>>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
+    /// Strata's own types (counters, sketches), one pointer wide so the Redis types pay nothing for them.
+    Ext(Box<ExtValue>),
 }
 
 impl Value {
@@ -103,6 +105,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Ext(e) => e.type_name(),
         }
     }
 
@@ -114,6 +117,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Ext(e) => e.encoding(),
         }
     }
 
@@ -127,6 +131,7 @@ impl Value {
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
             Value::Set(s) => s.heap_bytes(),
             Value::ZSet(z) => z.heap_bytes(),
+            Value::Ext(e) => e.heap_bytes(),
         }
     }
 
@@ -211,6 +216,24 @@ impl Value {
         }
     }
 
+    /// The extension value inside.
+    pub fn as_ext(&self) -> Option<&ExtValue> {
+        if let Value::Ext(e) = self {
+            Some(e)
+        } else {
+            None
+        }
+    }
+
+    /// The extension value inside, for update.
+    pub fn as_ext_mut(&mut self) -> Option<&mut ExtValue> {
+        if let Value::Ext(e) = self {
+            Some(e)
+        } else {
+            None
+        }
+    }
+
     /// An empty hash.
     pub fn new_hash() -> Value {
         Value::Hash(Box::default())
@@ -234,6 +257,7 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
+            Value::Ext(_) => false,
         }
     }
 }
