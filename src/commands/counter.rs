@@ -13,7 +13,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::event::Event;
 use crate::store::types::counter::{parse_duration, Agg, CounterError, DistinctCounter, Number, Sample, WindowCounter};
-use crate::store::types::ext::RateLog;
+use crate::store::types::ext::{counter, counter_mut, distinct, distinct_mut, ratelog_mut, RateLog};
 use crate::store::types::gcra::{self, Quota};
 use crate::store::types::ExtValue;
 use crate::store::{StrValue, Value};
@@ -55,41 +55,6 @@ fn number(n: Number) -> Reply {
         Number::Int(i) => Reply::Int(i),
         Number::Float(f) => Reply::Double(f),
         Number::None => Reply::Nil,
-    }
-}
-
-fn counter(v: &Value) -> Option<&WindowCounter> {
-    match v.as_ext()? {
-        ExtValue::Counter(c) => Some(c),
-        _ => None,
-    }
-}
-
-fn counter_mut(v: &mut Value) -> Option<&mut WindowCounter> {
-    match v.as_ext_mut()? {
-        ExtValue::Counter(c) => Some(c),
-        _ => None,
-    }
-}
-
-fn distinct(v: &Value) -> Option<&DistinctCounter> {
-    match v.as_ext()? {
-        ExtValue::Distinct(c) => Some(c),
-        _ => None,
-    }
-}
-
-fn distinct_mut(v: &mut Value) -> Option<&mut DistinctCounter> {
-    match v.as_ext_mut()? {
-        ExtValue::Distinct(c) => Some(c),
-        _ => None,
-    }
-}
-
-fn ratelog_mut(v: &mut Value) -> Option<&mut RateLog> {
-    match v.as_ext_mut()? {
-        ExtValue::RateLog(l) => Some(l),
-        _ => None,
     }
 }
 

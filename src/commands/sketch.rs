@@ -11,6 +11,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::event::Event;
 use crate::store::types::cms::{self, Cms, MergeSource};
+use crate::store::types::ext::{cms as cms_of, cms_mut, topk, topk_mut};
 use crate::store::types::topk::{self, TopK};
 use crate::store::types::ExtValue;
 use crate::store::Value;
@@ -25,34 +26,6 @@ const MAX_CMS_CELLS: u64 = 32 << 20;
 /// module's `RedisModule_ReplyWithError` sends them.
 fn rb(text: &'static str) -> CmdError {
     CmdError::fixed(text)
-}
-
-fn topk(v: &Value) -> Option<&TopK> {
-    match v.as_ext()? {
-        ExtValue::TopK(t) => Some(t),
-        _ => None,
-    }
-}
-
-fn topk_mut(v: &mut Value) -> Option<&mut TopK> {
-    match v.as_ext_mut()? {
-        ExtValue::TopK(t) => Some(t),
-        _ => None,
-    }
-}
-
-fn cms_of(v: &Value) -> Option<&Cms> {
-    match v.as_ext()? {
-        ExtValue::Cms(c) => Some(c),
-        _ => None,
-    }
-}
-
-fn cms_mut(v: &mut Value) -> Option<&mut Cms> {
-    match v.as_ext_mut()? {
-        ExtValue::Cms(c) => Some(c),
-        _ => None,
-    }
 }
 
 /// A dimension argument: RedisBloom's "invalid" text for anything but a positive integer.

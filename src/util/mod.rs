@@ -7,5 +7,7 @@ pub mod repr;
 pub mod sample;
 pub mod splitargs;
 pub mod striped;
+#[cfg(test)]
+pub mod test_streams;
 
 pub use repr::repr;

@@ -291,44 +291,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    /// splitmix64: a seeded stream for the tests, so that they need no rand crate and always see the same data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
-    /// Zipf over ranks 0..n by inverse transform over the cumulative weights.
-    struct Zipf(Vec<f64>);
-
-    impl Zipf {
-        fn new(n: usize, s: f64) -> Zipf {
-            let mut acc = 0.0;
-            Zipf(
-                (1..=n)
-                    .map(|r| {
-                        acc += (r as f64).powf(-s);
-                        acc
-                    })
-                    .collect(),
-            )
-        }
-
-        fn sample(&self, rng: &mut Rng) -> usize {
-            let u = rng.unit() * self.0[self.0.len() - 1];
-            self.0.partition_point(|&c| c <= u).min(self.0.len() - 1)
-        }
-    }
+    use crate::util::test_streams::{Rng, Zipf};
 
     fn item(rank: usize) -> Vec<u8> {
         format!("item:{rank}").into_bytes()

@@ -229,6 +229,9 @@ pub struct Rings<B> {
     pub events: u64,
     /// Greatest timestamp recorded.
     pub last_ts: u64,
+    /// A fractional sample was recorded: sums are reported as doubles from then on (kept, not recomputed, so
+    /// CTR.INCR's reply does not scan the buckets).
+    pub floats: bool,
 }
 
 impl<B: BucketData> Rings<B> {
@@ -250,7 +253,7 @@ impl<B: BucketData> Rings<B> {
     }
 
     fn with_levels(bucket_ms: u64, retention_ms: u64, fine: Level<B>, coarse: Option<Level<B>>) -> Self {
-        Rings { bucket_ms, retention_ms, fine, coarse, events: 0, last_ts: 0 }
+        Rings { bucket_ms, retention_ms, fine, coarse, events: 0, last_ts: 0, floats: false }
     }
 
     fn levels_mut(&mut self) -> impl Iterator<Item = &mut Level<B>> {
@@ -375,12 +378,13 @@ impl Rings<Stats> {
             l.prune(now);
         }
         self.recorded(ts);
+        self.floats |= matches!(s, Sample::Float(_));
         Ok(())
     }
 
     /// True once a fractional value was recorded: sums are then reported as doubles.
     pub fn has_floats(&self) -> bool {
-        std::iter::once(&self.fine).chain(self.coarse.as_ref()).any(|l| l.buckets.iter().any(|(_, b)| b.fsum != 0.0))
+        self.floats
     }
 
     /// `agg` over the window of `window_ms` ending at `now`.
@@ -522,19 +526,7 @@ pub fn parse_duration(s: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// A seeded xorshift, so the model tests are reproducible without a dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::util::test_streams::Rng;
 
     /// Recomputes an aggregation from raw events over the same buckets the counter's level reads.
     fn brute(events: &[(u64, Sample)], from: u64, to_excl: u64, agg: Agg, seconds: f64, floats: bool) -> Number {

@@ -6,6 +6,7 @@
 use super::cms::Cms;
 use super::counter::{DistinctCounter, WindowCounter};
 use super::topk::TopK;
+use crate::store::Value;
 use bincode::{Decode, Encode};
 use std::collections::VecDeque;
 
@@ -88,6 +89,33 @@ impl ExtValue {
             ExtValue::Cms(c) => c.is_consistent(),
         }
     }
+}
+
+/// Projections of a key's value onto one extension type, for `Ctx::read_as` / `write_as` (None: another type).
+macro_rules! projections {
+    ($($get:ident, $get_mut:ident, $variant:ident, $ty:ty;)*) => {$(
+        pub fn $get(v: &Value) -> Option<&$ty> {
+            match v.as_ext()? {
+                ExtValue::$variant(x) => Some(x),
+                _ => None,
+            }
+        }
+
+        pub fn $get_mut(v: &mut Value) -> Option<&mut $ty> {
+            match v.as_ext_mut()? {
+                ExtValue::$variant(x) => Some(x),
+                _ => None,
+            }
+        }
+    )*};
+}
+
+projections! {
+    counter, counter_mut, Counter, WindowCounter;
+    distinct, distinct_mut, Distinct, DistinctCounter;
+    ratelog, ratelog_mut, RateLog, RateLog;
+    topk, topk_mut, TopK, TopK;
+    cms, cms_mut, Cms, Cms;
 }
 
 /// The sliding-window log behind CTR.ALLOW: the times of the events allowed in the current window, oldest first.
