@@ -93,21 +93,35 @@ SCRIPTS = {
 }
 
 
-def script_benchmark(srv, label, pipeline, requests, clients, threads, keyspace):
-    """Loads the script with SCRIPT LOAD and runs EVALSHA on it with redis-benchmark; returns (rps, p50, p99)."""
-    body, argv = SCRIPTS[label]
-    sha = srv.conn.cmd("SCRIPT", "LOAD", body)
-    sha = sha.decode() if isinstance(sha, bytes) else sha
+# Strata's own commands, which Redis lacks: measured on Strata only, beside INCR in the same round (the issue's
+# yardstick for a counter update).
+EXTENSIONS = {
+    "incr": ["INCR", "ext:__rand_int__"],
+    "ctr_incr": ["CTR.INCR", "ctr:__rand_int__"],
+    "ctr_throttle": ["CTR.THROTTLE", "thr:__rand_int__", "100", "1000", "60"],
+}
+
+
+def command_benchmark(srv, label, command, pipeline, requests, clients, threads, keyspace):
+    """redis-benchmark running one command line; returns (rps, p50, p99)."""
     cmd = ["redis-benchmark", "-p", str(srv.port), "-c", str(clients), "-P", str(pipeline), "-n", str(requests),
            "-r", str(keyspace), "--csv"]
     if threads > 1:
         cmd += ["--threads", str(threads)]
-    run = subprocess.run(cmd + ["EVALSHA", sha] + argv, capture_output=True, text=True)
+    run = subprocess.run(cmd + command, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError("redis-benchmark %s failed against port %d: %s" % (label, srv.port, run.stderr.strip()))
     for row in csv.DictReader(io.StringIO(run.stdout)):
         return (float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"]))
     raise RuntimeError("redis-benchmark %s printed no result" % label)
+
+
+def script_benchmark(srv, label, pipeline, requests, clients, threads, keyspace):
+    """Loads the script with SCRIPT LOAD and runs EVALSHA on it with redis-benchmark; returns (rps, p50, p99)."""
+    body, argv = SCRIPTS[label]
+    sha = srv.conn.cmd("SCRIPT", "LOAD", body)
+    sha = sha.decode() if isinstance(sha, bytes) else sha
+    return command_benchmark(srv, label, ["EVALSHA", sha] + argv, pipeline, requests, clients, threads, keyspace)
 
 
 def throughput(args):
@@ -117,6 +131,7 @@ def throughput(args):
     # results[(test, P)][server] = [(rps, p50, p99) per round]
     results = {}
     order = []
+    ext_results = {}  # (label, P) -> [(rps, p50, p99) per round], Strata only
     for rnd in range(args.rounds):
         for p in pipelines:
             n = args.requests * (args.pipeline_scale if p > 1 else 1)
@@ -134,6 +149,11 @@ def throughput(args):
                         results[key] = {"redis": [], "strata": []}
                         order.append(key)
                     results[key][srv.name].append(r)
+            for label in [x for x in args.extensions.split(",") if x]:
+                strata.conn.cmd("FLUSHALL")
+                r = command_benchmark(strata, label, EXTENSIONS[label], p, n, args.clients, args.bench_threads,
+                                      args.keyspace)
+                ext_results.setdefault((label, p), []).append(r)
         print("round %d/%d done" % (rnd + 1, args.rounds), file=sys.stderr)
     stop_all()
 
@@ -158,6 +178,17 @@ def throughput(args):
         print("-" * len(hdr))
         print("ratio: min %.2f, median %.2f, geometric mean %.2f" % (
             min(ratios), statistics.median(ratios), statistics.geometric_mean([max(x, 1e-9) for x in ratios])))
+    if ext_results:
+        print()
+        print("Strata's own commands, Strata only, against its INCR in the same rounds (median shown)")
+        hdr = "%-13s %3s %12s %14s %9s %9s" % ("command", "P", "strata rps", "ratio to INCR", "p50 ms", "p99 ms")
+        print(hdr)
+        print("-" * len(hdr))
+        for (label, p), rs in sorted(ext_results.items(), key=lambda kv: (kv[0][1], kv[0][0] != "incr")):
+            med = tuple(statistics.median(x[i] for x in rs) for i in range(3))
+            base = statistics.median(x[0] for x in ext_results.get(("incr", p), rs))
+            print("%-13s %3d %12.0f %14.2f %9.3f %9.3f" % (label, p, med[0], med[0] / base if base else 0.0,
+                                                          med[1], med[2]))
 
 
 # ---- instructions per request under callgrind ----
@@ -282,6 +313,8 @@ def main():
     t.add_argument("--tests", default=DEFAULT_TESTS)
     t.add_argument("--scripts", default="evalsha_get,evalsha_rmw",
                    help="script workloads run with EVALSHA after the -t tests (empty: none)")
+    t.add_argument("--extensions", default="incr,ctr_incr,ctr_throttle",
+                   help="Strata-only command rows, compared with Strata's INCR (empty: none)")
     t.add_argument("--pipelines", default="1,16")
     t.add_argument("--clients", type=int, default=50)
     t.add_argument("--requests", type=int, default=100_000, help="requests per test at -P 1")

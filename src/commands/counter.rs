@@ -104,6 +104,15 @@ fn ctr_create(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::OK)
 }
 
+/// The command as sent plus `TS at`, so replicas and the log record the event where the primary did.
+fn with_timestamp(args: &[Bytes], at: u64) -> Vec<Bytes> {
+    let mut effect = Vec::with_capacity(args.len() + 2);
+    effect.extend_from_slice(args);
+    effect.push(Bytes::from_static(b"TS"));
+    effect.push(Bytes::from(at.to_string()));
+    effect
+}
+
 /// Records `sample` into the counter at `key` (created with the defaults when missing) and replicates the command
 /// with its timestamp. Returns the bucket's new sum.
 fn record(ctx: &mut Ctx<'_>, args: &[Bytes], sample: Sample, ts: Option<u64>, event: Event) -> CmdResult<Number> {
@@ -114,7 +123,8 @@ fn record(ctx: &mut Ctx<'_>, args: &[Bytes], sample: Sample, ts: Option<u64>, ev
         Some(c) => {
             c.record(at, sample, now).map_err(cerr)?;
             let sum = c.bucket_sum(at);
-            ctx.after_write(key, event);
+            // A counter is never an empty container, so `after_write`'s emptiness check is not needed.
+            ctx.modified(key, event);
             sum
         }
         None => {
@@ -128,10 +138,7 @@ fn record(ctx: &mut Ctx<'_>, args: &[Bytes], sample: Sample, ts: Option<u64>, ev
     if ts.is_some() {
         ctx.emit_as_sent();
     } else {
-        let mut effect = args.to_vec();
-        effect.push(Bytes::from_static(b"TS"));
-        effect.push(Bytes::from(at.to_string()));
-        ctx.emit(effect);
+        ctx.emit(with_timestamp(args, at));
     }
     Ok(sum)
 }
@@ -386,10 +393,7 @@ fn ctr_allow(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if ts.is_some() {
             ctx.emit_as_sent();
         } else {
-            let mut effect = args.to_vec();
-            effect.push(Bytes::from_static(b"TS"));
-            effect.push(Bytes::from(now.to_string()));
-            ctx.emit(effect);
+            ctx.emit(with_timestamp(args, now));
         }
     }
     let retry = if a.allowed || a.retry_after_ms == u64::MAX { -1 } else { a.retry_after_ms as i64 };

@@ -189,6 +189,18 @@ impl<B> Level<B> {
         &mut self.buckets[at].1
     }
 
+    /// The bucket at index `i`, if it holds anything. The newest bucket is checked first: it is the one almost
+    /// every write and CTR.INCR reply touches.
+    fn get(&self, i: u64) -> Option<&B> {
+        match self.buckets.back() {
+            Some((last, b)) if *last == i => Some(b),
+            Some((last, _)) if *last > i => {
+                self.buckets.binary_search_by_key(&i, |(j, _)| *j).ok().map(|at| &self.buckets[at].1)
+            }
+            _ => None,
+        }
+    }
+
     /// The buckets whose indexes fall in `from..=to`.
     fn between(&self, from: u64, to: u64) -> impl Iterator<Item = &(u64, B)> {
         let start = self.buckets.partition_point(|(i, _)| *i < from);
@@ -361,15 +373,13 @@ impl Rings<Stats> {
     pub fn record(&mut self, ts: u64, s: Sample, now: u64) -> Result<(), CounterError> {
         self.admit(ts, now)?;
         // Every level must take the value before any does, so an overflow changes nothing.
-        let mut updates = Vec::with_capacity(2);
-        for l in std::iter::once(&self.fine).chain(self.coarse.as_ref()) {
+        let mut updates = [None, None];
+        for (u, l) in updates.iter_mut().zip(std::iter::once(&self.fine).chain(self.coarse.as_ref())) {
             let i = ts / l.width;
-            if i < l.first_kept(now) {
-                updates.push(None);
-                continue;
+            if i >= l.first_kept(now) {
+                let cur = l.get(i).copied().unwrap_or_default();
+                *u = Some((i, cur.checked_add(s).ok_or(CounterError::Overflow)?));
             }
-            let cur = l.between(i, i).next().map(|(_, b)| *b).unwrap_or_default();
-            updates.push(Some((i, cur.checked_add(s).ok_or(CounterError::Overflow)?)));
         }
         for (l, u) in self.levels_mut().zip(updates) {
             if let Some((i, b)) = u {
@@ -432,7 +442,7 @@ impl Rings<Stats> {
     pub fn bucket_sum(&self, ts: u64) -> Number {
         let found = std::iter::once(&self.fine)
             .chain(self.coarse.as_ref())
-            .find_map(|l| l.between(ts / l.width, ts / l.width).next().map(|(_, b)| *b))
+            .find_map(|l| l.get(ts / l.width).copied())
             .unwrap_or_default();
         summarize(&found, Agg::Sum, 1.0, self.has_floats())
     }
