@@ -15,6 +15,9 @@
 //! once a replica has attached). A consumer reads whole groups from any group boundary still in the backlog,
 //! losslessly and in order; one whose offset has left the backlog is told so ([`LogError::FellBehind`]) and must
 //! start again from a full copy of the dataset, never skipping what it missed.
+//!
+//! A tap ([`EffectTap`], the change log's writer) sees every group as it is appended, in order, without a backlog:
+//! attaching one also makes appends take the lock and encode, and detaching the last reader makes them cheap again.
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
@@ -70,6 +73,14 @@ impl EffectGroup {
     pub fn commands(&self) -> Vec<Vec<Bytes>> {
         decode_commands(&self.data)
     }
+}
+
+/// Receives every group as it is appended, in the log's order: called under the log's lock, while the shards the
+/// group's command touched are still locked, so it must only copy the bytes and return.
+pub trait EffectTap: Send + Sync + std::fmt::Debug {
+    /// The group of `data` (RESP commands, SELECTs and MULTI/EXEC included) starting at offset `start`;
+    /// `db_before` is the database the stream had selected before it.
+    fn group(&self, start: u64, db_before: Option<usize>, data: &[u8]);
 }
 
 /// Why a consumer cannot read from its offset.
@@ -264,6 +275,7 @@ struct Locked {
     /// starts with a SELECT, as Redis forces one for a new backlog).
     last_db: usize,
     backlog: Option<Backlog>,
+    tap: Option<Arc<dyn EffectTap>>,
 }
 
 /// The log. Shared by the server (appends) and consumers (reads); see the module docs.
@@ -306,7 +318,7 @@ impl EffectLog {
         EffectLog {
             state: AtomicU64::new(0),
             idle_db: AtomicUsize::new(NO_DB),
-            locked: Mutex::new(Locked { last_db: NO_DB, backlog: None }),
+            locked: Mutex::new(Locked { last_db: NO_DB, backlog: None, tap: None }),
             capacity: AtomicU64::new(capacity),
             consumers: AtomicUsize::new(0),
             notify: Notify::new(),
@@ -442,6 +454,9 @@ impl EffectLog {
         if let Some(b) = l.backlog.as_mut() {
             b.push(meta, &out);
         }
+        if let Some(tap) = &l.tap {
+            tap.group(start, (db_before != NO_DB).then_some(db_before), &out);
+        }
         self.state.store((start + len) | ACTIVE, Ordering::Release);
         drop(l);
         self.notify.notify_waiters();
@@ -461,6 +476,43 @@ impl EffectLog {
                 groups: VecDeque::new(),
                 first: offset,
             });
+        }
+    }
+
+    /// Attaches `tap`, replacing any other, and returns the offset from which it sees every group. Its first group
+    /// starts with a SELECT. The caller makes sure no write is between its change and its append (no client
+    /// yet, or every shard held) when the tap must start from a consistent dataset.
+    pub fn attach_tap(&self, tap: Arc<dyn EffectTap>) -> u64 {
+        let mut l = self.locked.lock();
+        let prev = self.state.fetch_or(ACTIVE, Ordering::AcqRel);
+        l.last_db = NO_DB;
+        l.tap = Some(tap);
+        prev & !ACTIVE
+    }
+
+    /// Detaches the tap. Without a backlog, appends go back to only counting.
+    pub fn detach_tap(&self) {
+        let mut l = self.locked.lock();
+        l.tap = None;
+        if l.backlog.is_none() {
+            self.idle_db.store(NO_DB, Ordering::Release);
+            self.state.fetch_and(!ACTIVE, Ordering::AcqRel);
+        }
+    }
+
+    /// Continues the stream at `offset` (after loading a snapshot and replaying the change log at startup, so the
+    /// offsets of new groups follow the ones already on disk). The next group starts with a SELECT. Only for
+    /// startup: a backlog's contents are dropped.
+    pub fn continue_from(&self, offset: u64) {
+        let mut l = self.locked.lock();
+        let active = self.state.load(Ordering::Acquire) & ACTIVE;
+        self.state.store(offset | active, Ordering::Release);
+        self.idle_db.store(NO_DB, Ordering::Release);
+        l.last_db = NO_DB;
+        if let Some(b) = l.backlog.as_mut() {
+            b.bytes.clear();
+            b.groups.clear();
+            b.first = offset;
         }
     }
 
@@ -700,6 +752,46 @@ mod tests {
         log.removed(&mut sink, 2, b"gone");
         log.append(&mut sink, None, false);
         assert_eq!(c.try_next().unwrap().unwrap().commands(), vec![argv(&["SELECT", "2"]), argv(&["DEL", "gone"])]);
+    }
+
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<(u64, Option<usize>, Vec<u8>)>>);
+
+    impl EffectTap for Recorder {
+        fn group(&self, start: u64, db_before: Option<usize>, data: &[u8]) {
+            self.0.lock().push((start, db_before, data.to_vec()));
+        }
+    }
+
+    #[test]
+    fn a_tap_sees_every_group_in_order_and_detaching_makes_appends_cheap_again() {
+        let log = Arc::new(EffectLog::default());
+        let mut sink = EffectSink::default();
+        log.append(&mut sink, Some((1, &argv(&["SET", "a", "1"]))), false);
+        let tap = Arc::new(Recorder::default());
+        let from = log.attach_tap(tap.clone());
+        assert_eq!(from, log.offset());
+        assert!(log.active());
+        log.append(&mut sink, Some((1, &argv(&["SET", "b", "2"]))), false);
+        log.removed(&mut sink, 2, b"gone");
+        log.append(&mut sink, None, false);
+        let seen = tap.0.lock().clone();
+        assert_eq!(seen.len(), 2);
+        // The tap's first group selects its database itself (nothing before it counts); the next one carries
+        // what came before it.
+        assert_eq!(seen[0], (from, None, [resp(&["SELECT", "1"]), resp(&["SET", "b", "2"])].concat()));
+        assert_eq!(seen[1].0, from + seen[0].2.len() as u64);
+        assert_eq!(seen[1].1, Some(1));
+        assert_eq!(seen[1].0 + seen[1].2.len() as u64, log.offset());
+        assert_eq!(log.info().histlen, 0, "a tap needs no backlog");
+        log.detach_tap();
+        assert!(!log.active());
+        log.append(&mut sink, Some((1, &argv(&["SET", "c", "3"]))), false);
+        assert_eq!(tap.0.lock().len(), 2);
+        log.continue_from(1000);
+        assert_eq!(log.offset(), 1000);
+        log.append(&mut sink, Some((1, &argv(&["SET", "d", "4"]))), false);
+        assert_eq!(log.offset(), 1000 + (resp(&["SELECT", "1"]).len() + resp(&["SET", "d", "4"]).len()) as u64);
     }
 
     #[test]

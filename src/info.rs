@@ -376,18 +376,30 @@ fn persistence(srv: &Server, out: &mut Fields) {
         kv(out, "loading_loaded_perc", format!("{perc:.2}"));
         kv(out, "loading_eta_seconds", 1);
     }
-    kv(out, "aof_enabled", 0);
-    kv(out, "aof_rewrite_in_progress", 0);
-    kv(out, "aof_rewrite_scheduled", 0);
+    // A rewrite of the change log is a BGSAVE that becomes its new base.
+    let log = &srv.changelog.shared;
+    let enabled = log.enabled.load(Ordering::Relaxed);
+    let rewriting = log.rewriting.load(Ordering::Relaxed);
+    kv(out, "aof_enabled", u8::from(enabled));
+    kv(out, "aof_rewrite_in_progress", u8::from(rewriting && saving));
+    kv(out, "aof_rewrite_scheduled", u8::from(rewriting && p.bgsave_scheduled.load(Ordering::Relaxed)));
     kv(out, "aof_last_rewrite_time_sec", -1);
-    kv(out, "aof_current_rewrite_time_sec", -1);
-    kv(out, "aof_last_bgrewrite_status", "ok");
-    kv(out, "aof_rewrites", 0);
+    kv(out, "aof_current_rewrite_time_sec", if rewriting { current } else { -1 });
+    kv(out, "aof_last_bgrewrite_status", if p.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" });
+    kv(out, "aof_rewrites", log.rewrites.load(Ordering::Relaxed));
     kv(out, "aof_rewrites_consecutive_failures", 0);
-    kv(out, "aof_last_write_status", "ok");
+    kv(out, "aof_last_write_status", if log.last_write_ok.load(Ordering::Relaxed) { "ok" } else { "err" });
     kv(out, "aof_last_cow_size", 0);
     kv(out, "module_fork_in_progress", 0);
     kv(out, "module_fork_last_cow_size", 0);
+    if enabled {
+        kv(out, "aof_current_size", log.current_size.load(Ordering::Relaxed));
+        kv(out, "aof_base_size", log.base_size.load(Ordering::Relaxed));
+        kv(out, "aof_pending_rewrite", u8::from(rewriting));
+        kv(out, "aof_buffer_length", srv.changelog.buffered());
+        kv(out, "aof_pending_bio_fsync", 0);
+        kv(out, "aof_delayed_fsync", log.delayed_fsync.load(Ordering::Relaxed));
+    }
 }
 
 fn stats(srv: &Server, out: &mut Fields) {

@@ -1,4 +1,4 @@
-//! Server commands: INFO, CONFIG, TIME, DEBUG, MONITOR, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
+//! Server commands: INFO, CONFIG, TIME, DEBUG, MONITOR, SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN.
 
 use super::args::{is, text};
 use super::ctx::Ctx;
@@ -112,6 +112,20 @@ fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         Ok(()) => Ok(Reply::OK),
         Err(SaveError::InProgress) => Err(error::BGSAVE_IN_PROGRESS),
         Err(_) => Err(SAVE_FAILED),
+    }
+}
+
+/// BGREWRITEAOF: the change log's new base is a snapshot, so this starts (or schedules) a BGSAVE.
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.srv.changelog.shared.rewriting.load(Ordering::Relaxed)
+        && ctx.srv.persistence.bgsave_in_progress.load(Ordering::Relaxed)
+    {
+        return Err(CmdError::err("Background append only file rewriting already in progress"));
+    }
+    if ctx.srv.rewrite_changelog() {
+        Ok(Reply::Simple("Background append only file rewriting started"))
+    } else {
+        Ok(Reply::Simple("Background append only file rewriting scheduled"))
     }
 }
 
@@ -338,6 +352,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         .complexity("O(N) where N is the total number of keys in all databases"),
     spec("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, bgsave)
         .doc(G, "1.0.0", "Asynchronously saves the database(s) to disk.", "[SCHEDULE]")
+        .complexity("O(1)"),
+    spec("bgrewriteaof", 1, ADMIN | NOSCRIPT, Keys::None, bgrewriteaof)
+        .doc(G, "1.0.0", "Asynchronously rewrites the append-only file to disk.", "")
         .complexity("O(1)"),
     spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc(
         G,

@@ -502,6 +502,12 @@ pub struct Session {
     /// Commands that need the Lua VM are handed to the script thread as `Outcome::Offload` (a connection's
     /// session, awaiting them); otherwise the caller waits for the script thread in place.
     pub offload_scripts: bool,
+    /// Replaying the change log: the gate's admission checks (auth, ACL, LOADING, MISCONF, OOM, pause) are
+    /// skipped, since what is replayed was admitted once already.
+    pub replaying: bool,
+    /// With `appendfsync always`: the stream offset this session's writes reach, which the change log must have
+    /// synced before the connection sends their replies (0: nothing to wait for).
+    pub durable_at: u64,
 }
 
 impl Session {
@@ -550,6 +556,8 @@ impl Session {
             channels: Default::default(),
             patterns: Default::default(),
             offload_scripts: false,
+            replaying: false,
+            durable_at: 0,
         }
     }
 

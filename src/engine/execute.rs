@@ -111,43 +111,16 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
         }
     };
     let spec = cmd.spec;
-    // Before authentication, as in Redis's processCommand.
-    if spec.has(flags::PROTECTED)
-        && !crate::config::allows(srv.hot.debug_command.load(Ordering::Relaxed), client.info.is_local)
-    {
-        return reject(srv, client, Some(cmd), error::DEBUG_NOT_ALLOWED);
-    }
-    if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
-        return reject(srv, client, Some(cmd), error::NOAUTH);
-    }
-    if let Err(e) = crate::engine::acl::check_command(srv, client, cmd, args) {
-        return reject(srv, client, Some(cmd), e);
-    }
-    if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 && !spec.has(flags::SUBSCRIBER_OK)
-    {
-        return reject(srv, client, Some(cmd), CmdError::subscribed_context(&cmd.full_name));
-    }
-    // Redis's order: -MISCONF, then -LOADING, both before MULTI queueing, so a refused command fails the transaction.
-    if srv.writes_denied_by_disk_error()
-        && (spec.has(flags::WRITE)
-            || spec.has(flags::REPORTS_DISK_ERROR)
-            || spec.has(flags::RUNS_QUEUE) && queue_has(client.multi.as_ref(), flags::WRITE))
-    {
-        return reject(srv, client, Some(cmd), error::MISCONF);
-    }
-    if srv.persistence.is_loading() && !spec.has(flags::LOADING) {
-        return reject(srv, client, Some(cmd), error::LOADING);
-    }
-    if srv.scripts.state.active() && !spec.has(flags::ALLOW_BUSY) {
-        if let Some(e) = srv.scripts.state.busy_refusal() {
-            return reject(srv, client, Some(cmd), e);
+    if !client.replaying {
+        if let Some(refused) = admit(srv, client, cmd, args) {
+            return refused;
         }
     }
     if client.multi.is_some() && !spec.has(flags::TXN_CONTROL) {
         if spec.has(flags::NO_MULTI) {
             return reject(srv, client, Some(cmd), error::NOT_ALLOWED_IN_MULTI);
         }
-        if spec.has(flags::DENYOOM) && !srv.perform_evictions() {
+        if spec.has(flags::DENYOOM) && !client.replaying && !srv.perform_evictions() {
             return reject(srv, client, Some(cmd), error::OOM);
         }
         if let Some(m) = client.multi.as_mut() {
@@ -160,8 +133,7 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     }
     let runs_queue = spec.has(flags::RUNS_QUEUE);
     let denyoom = spec.has(flags::DENYOOM) || runs_queue && queue_has(client.multi.as_ref(), flags::DENYOOM);
-    let memory_ok = srv.perform_evictions();
-    if denyoom && !memory_ok {
+    if denyoom && !client.replaying && !srv.perform_evictions() {
         return reject(srv, client, Some(cmd), error::OOM);
     }
     let now = crate::util::clock::unix_ms();
@@ -169,7 +141,7 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     let is_write = spec.has(flags::WRITE)
         || spec.has(flags::MAY_REPLICATE)
         || runs_queue && queue_has(client.multi.as_ref(), flags::WRITE | flags::MAY_REPLICATE);
-    if !spec.has(flags::NO_AUTH) || runs_queue {
+    if (!spec.has(flags::NO_AUTH) || runs_queue) && !client.replaying {
         if let Some(until) = srv.paused_for(is_write, now) {
             return Outcome::Paused(until);
         }
@@ -217,6 +189,45 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
         Some(b) => Outcome::Block(b),
         None => Outcome::Reply(reply),
     }
+}
+
+/// The gate's admission checks, in Redis's order; `Some` is the refusal. A change-log replay skips them.
+fn admit(srv: &Server, client: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Outcome> {
+    let spec = cmd.spec;
+    // Before authentication, as in Redis's processCommand.
+    if spec.has(flags::PROTECTED)
+        && !crate::config::allows(srv.hot.debug_command.load(Ordering::Relaxed), client.info.is_local)
+    {
+        return Some(reject(srv, client, Some(cmd), error::DEBUG_NOT_ALLOWED));
+    }
+    if !client.authenticated && !spec.has(flags::NO_AUTH) && srv.hot.requirepass_set.load(Ordering::Relaxed) {
+        return Some(reject(srv, client, Some(cmd), error::NOAUTH));
+    }
+    if let Err(e) = crate::engine::acl::check_command(srv, client, cmd, args) {
+        return Some(reject(srv, client, Some(cmd), e));
+    }
+    if client.subscriptions() > 0 && client.proto == crate::protocol::Protocol::Resp2 && !spec.has(flags::SUBSCRIBER_OK)
+    {
+        return Some(reject(srv, client, Some(cmd), CmdError::subscribed_context(&cmd.full_name)));
+    }
+    // Redis's order: -MISCONF, then -LOADING, both before MULTI queueing, so a refused command fails the transaction.
+    if spec.has(flags::WRITE)
+        || spec.has(flags::REPORTS_DISK_ERROR)
+        || spec.has(flags::RUNS_QUEUE) && queue_has(client.multi.as_ref(), flags::WRITE)
+    {
+        if let Some(e) = srv.disk_error() {
+            return Some(reject(srv, client, Some(cmd), e));
+        }
+    }
+    if srv.persistence.is_loading() && !spec.has(flags::LOADING) {
+        return Some(reject(srv, client, Some(cmd), error::LOADING));
+    }
+    if srv.scripts.state.active() && !spec.has(flags::ALLOW_BUSY) {
+        if let Some(e) = srv.scripts.state.busy_refusal() {
+            return Some(reject(srv, client, Some(cmd), e));
+        }
+    }
+    None
 }
 
 /// Remembers the keys a tracking client just read (default mode; OPTIN/OPTOUT honour CLIENT CACHING).
@@ -393,6 +404,9 @@ fn flush_effects(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes]) {
     let last = verbatim.then_some((db, args));
     let atomic = cmd.spec.has(flags::RUNS_QUEUE) || cmd.spec.has(flags::RUNS_SCRIPT);
     ctx.srv.effects.append(&mut ctx.sink, last, atomic);
+    if ctx.srv.changelog.sync_always() {
+        ctx.client.durable_at = ctx.srv.effects.offset();
+    }
 }
 
 /// Runs the commands queued by MULTI (EXEC's body). The caller holds every shard they need.

@@ -131,19 +131,22 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
             let pass = v.as_str();
             super::acl::set_default_password(srv, (!pass.is_empty()).then_some(pass.as_bytes()));
         }
+        Id::Appendonly => srv.set_appendonly(v.as_bool())?,
+        Id::Appendfsync => srv.changelog.set_policy(v.as_u64() as u8),
         Id::Dir => std::env::set_current_dir(v.as_str()).map_err(|e| os_error_text(&e))?,
         _ => {}
     }
     Ok(())
 }
 
-/// Pushes every value of `cfg` into `srv` when the server is built. Two hooks are left out: `dir` (the server
-/// runs where it was started; only CONFIG SET changes directory) and an empty `requirepass` (the default user
-/// keeps whatever the ACL setup gave it).
+/// Pushes every value of `cfg` into `srv` when the server is built. Three hooks are left out: `dir` (the server
+/// runs where it was started; only CONFIG SET changes directory), `appendonly` (startup opens the log after
+/// loading) and an empty `requirepass` (the default user keeps whatever the ACL setup gave it).
 pub fn apply_startup(srv: &Server, cfg: &Config) {
     for p in PARAMS {
         let v = cfg.value(p.id);
-        let skip = p.id == Id::Dir || (p.id == Id::Requirepass && v.as_str().is_empty());
+        // `appendonly` opens the change log only after the snapshot has loaded (`open_changelog_at_startup`).
+        let skip = p.id == Id::Dir || p.id == Id::Appendonly || (p.id == Id::Requirepass && v.as_str().is_empty());
         if !skip {
             if let Err(e) = apply(srv, p.id, v) {
                 tracing::warn!("{}: {e}", p.name);
@@ -162,7 +165,7 @@ impl Apply for Hooks<'_> {
 }
 
 /// An OS error as C's `strerror` words it (Rust appends ` (os error N)`), since Redis puts that text in replies.
-fn os_error_text(e: &std::io::Error) -> String {
+pub(crate) fn os_error_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) => s[..i].to_string(),

@@ -10,6 +10,8 @@
 //!   boundary, statistics and the command's write effect.
 //! - `ctx`: [`Ctx`], what a handler receives: the session, the locked shards, the effect sink.
 //! - `acl`: users, their rules, and the permission check the gate makes.
+//! - `persistence`, `changelog`: snapshots (SAVE, BGSAVE, loading, save points) and the change log (appendonly:
+//!   the effect stream's writer thread, replay at startup, new bases).
 //! - `blocking`, `pubsub`, `tracking`, `notify`: clients waiting on keys, channel subscriptions, client-side
 //!   caching, keyspace notifications.
 //!
@@ -18,6 +20,7 @@
 
 pub mod acl;
 pub mod blocking;
+pub mod changelog;
 pub mod client;
 pub mod ctx;
 pub mod execute;

@@ -4,6 +4,7 @@
 
 use super::state::Server;
 use crate::config::{Id, Value};
+use crate::error::{self, CmdError};
 use crate::persist::format::Limits;
 use crate::persist::snapshot;
 use crate::store::types::{HashLimits, ZsetLimits};
@@ -49,13 +50,22 @@ impl Server {
         }
     }
 
-    /// True when writes must be refused with `-MISCONF`: the last background save failed, save points are set
-    /// and `stop-writes-on-bgsave-error` is on (Redis's writeCommandsDeniedByDiskError for RDB).
+    /// The `-MISCONF` refusal writes get, if any (Redis's writeCommandsDeniedByDiskError): the last background
+    /// save failed while save points are set and `stop-writes-on-bgsave-error` is on, or the change log's last
+    /// write or sync failed.
     #[inline]
-    pub fn writes_denied_by_disk_error(&self) -> bool {
-        !self.persistence.last_bgsave_ok.load(Relaxed)
+    pub fn disk_error(&self) -> Option<CmdError> {
+        if !self.persistence.last_bgsave_ok.load(Relaxed)
             && self.hot.stop_writes_on_bgsave_error.load(Relaxed)
             && self.hot.save_points.load(Relaxed)
+        {
+            return Some(error::MISCONF);
+        }
+        if self.changelog.write_failed() {
+            let why = self.changelog.shared.last_error.lock().clone();
+            return Some(CmdError::raw(format!("MISCONF Errors writing to the AOF file: {why}")));
+        }
+        None
     }
 
     /// SAVE: writes the snapshot now, on the calling thread. Writers on other threads keep running; the file is
@@ -82,9 +92,10 @@ impl Server {
             self.lru_clock(),
             |_| {},
         ) {
-            Ok(t) => {
+            Ok((header, t)) => {
                 tracing::info!("DB saved on disk: {} keys, {} bytes in {:.2?}", t.records, t.bytes, started.elapsed());
                 self.saved(dirty);
+                self.changelog.rebase(header.effect_offset);
                 Ok(())
             }
             Err(e) => {
@@ -137,6 +148,11 @@ impl Server {
             }
             return;
         }
+        if self.changelog_outgrew_base() {
+            tracing::info!("Starting automatic rewriting of the change log: it grew past auto-aof-rewrite-percentage.");
+            self.rewrite_changelog();
+            return;
+        }
         let points = match self.config.read().value(Id::Save) {
             Value::Save(points) if !points.is_empty() => points.clone(),
             _ => return,
@@ -154,16 +170,32 @@ impl Server {
         }
     }
 
-    /// Loads the snapshot file, if there is one, into the (empty) keyspace. Called once at startup; the caller
-    /// sets `persistence.loading` around it so that commands without the LOADING flag are refused meanwhile.
+    /// Redis's auto-aof-rewrite rule: the log is over `auto-aof-rewrite-min-size` and has grown by
+    /// `auto-aof-rewrite-percentage` percent over its size right after the last base (0 turns the rule off).
+    fn changelog_outgrew_base(&self) -> bool {
+        let s = &self.changelog.shared;
+        if !s.enabled.load(Relaxed) {
+            return false;
+        }
+        let (pct, min) = {
+            let cfg = self.config.read();
+            (cfg.u64(Id::AutoAofRewritePercentage), cfg.u64(Id::AutoAofRewriteMinSize))
+        };
+        let (size, base) = (s.current_size.load(Relaxed), s.base_size.load(Relaxed).max(1));
+        pct > 0 && size > min && (size - base.min(size)) * 100 / base >= pct
+    }
+
+    /// Loads the snapshot file, if there is one, into the (empty) keyspace, and returns the stream offset it ends
+    /// at (0 without a file). Called once at startup; the caller sets `persistence.loading` around it so that
+    /// commands without the LOADING flag are refused meanwhile.
     ///
     /// # Errors
     /// The file exists but cannot be read or is damaged: the message names the file, block and byte offset.
-    pub fn load_snapshot_at_startup(&self) -> Result<(), String> {
+    pub fn load_snapshot_at_startup(&self) -> Result<u64, String> {
         let path = self.snapshot_path();
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(format!("snapshot {}: {e}", path.display())),
         };
         let p = &self.persistence;
@@ -188,7 +220,7 @@ impl Server {
             loaded.expired,
             started.elapsed()
         );
-        Ok(())
+        Ok(loaded.header.map_or(0, |h| h.effect_offset))
     }
 }
 
@@ -222,9 +254,10 @@ fn bgsave_thread(srv: &Arc<Server>) {
     );
     p.last_bgsave_time_sec.store(started.elapsed().as_secs() as i64, Relaxed);
     match result {
-        Ok(t) => {
+        Ok((header, t)) => {
             tracing::info!("Background saving terminated with success: {} keys, {} bytes", t.records, t.bytes);
             srv.saved(dirty);
+            srv.changelog.rebase(header.effect_offset);
             p.last_bgsave_ok.store(true, Relaxed);
         }
         Err(e) => {

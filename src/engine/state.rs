@@ -143,6 +143,8 @@ pub struct Server {
     shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
     /// Snapshot status: loading, background saves, their outcome (INFO persistence, -LOADING, -MISCONF).
     pub persistence: crate::persist::Status,
+    /// The change log (`appendonly`): its writer and status.
+    pub changelog: super::changelog::ChangeLog,
     /// Lua scripting: the VM, its thread, the running script's state and FUNCTION libraries.
     pub scripts: crate::engine::script::Scripts,
     /// The server's own shared handle, set by `start` once it is in an `Arc`, for work that outlives a command
@@ -199,6 +201,7 @@ impl Server {
             samples: Mutex::new(Default::default()),
             shutdown_tx,
             persistence: Default::default(),
+            changelog: super::changelog::ChangeLog::new(&config),
             scripts: Default::default(),
             this: std::sync::OnceLock::new(),
             config: RwLock::new(config),
@@ -217,6 +220,8 @@ impl Server {
     pub fn request_shutdown(&self, req: ShutdownRequest) {
         // A script that loops would keep the server from ever stopping; Redis's SHUTDOWN NOSAVE kills it too.
         self.scripts.state.force_kill();
+        // What the log buffered reaches the disk before the process may exit.
+        self.changelog.close();
         self.shutdown_tx.send_replace(Some(req));
         self.shutting_down.store(true, Ordering::Release);
         self.clients.wake_all();

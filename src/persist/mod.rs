@@ -1,9 +1,11 @@
 //! Snapshot persistence: SAVE, BGSAVE, loading at startup (docs/PERSISTENCE.md).
 //!
+//! - `changelog`: the change log's segment files (checksummed records of the write-effect stream).
 //! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
 //!
 //! This module depends on the store and the effect log only; the server's commands and cron drive it.
 
+pub mod changelog;
 pub mod format;
 pub mod snapshot;
 

@@ -204,6 +204,7 @@ pub fn load_snapshot(
 
 /// Writes a snapshot to `path` durably: a temporary file in the same directory, fsynced, renamed over `path`,
 /// then the directory fsynced, so a crash at any point leaves either the previous file or the new one whole.
+/// Returns the header written (its `effect_offset` is the stream offset the snapshot ends at).
 pub fn save_to(
     ks: &Keyspace,
     effects: &EffectLog,
@@ -212,7 +213,7 @@ pub fn save_to(
     now_ms: u64,
     lru_now: u32,
     progress: impl FnMut(u64),
-) -> std::io::Result<Totals> {
+) -> std::io::Result<(Header, Totals)> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // Unique per save, so a SAVE at SHUTDOWN never shares a temporary file with a BGSAVE still running.
@@ -222,13 +223,13 @@ pub fn save_to(
     let result = (|| {
         let file = std::fs::File::create(&temp)?;
         let out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let (out, _, totals) = write_snapshot(ks, effects, libraries, out, now_ms, lru_now, progress)?;
+        let (out, header, totals) = write_snapshot(ks, effects, libraries, out, now_ms, lru_now, progress)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
         std::fs::rename(&temp, path)?;
         std::fs::File::open(dir)?.sync_all()?;
-        Ok(totals)
+        Ok((header, totals))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -111,6 +111,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
             break;
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        wait_durable(&srv, &mut state).await;
         if flush(&srv, &io, &mut out).is_err() {
             break;
         }
@@ -168,6 +169,15 @@ fn trim(info: &ClientInfo, inbuf: &mut BytesMut, out: &mut BytesMut, decoder: &m
 fn note_buffers(info: &ClientInfo, inbuf: &BytesMut, out: &BytesMut, decoder: &Decoder) {
     info.qbuf_cap.store(inbuf.capacity() + decoder.capacity_bytes(), Ordering::Relaxed);
     info.rbuf_cap.store(out.capacity(), Ordering::Relaxed);
+}
+
+/// With `appendfsync always`, holds the replies of this session's writes until the change log has synced them
+/// (Redis fsyncs before it writes replies, in beforeSleep). One sync covers every connection waiting meanwhile.
+async fn wait_durable(srv: &Server, state: &mut Session) {
+    let at = std::mem::take(&mut state.durable_at);
+    if at != 0 {
+        srv.changelog.durable(at).await;
+    }
 }
 
 /// Writes as much of `out` as the socket takes now, without waiting.
@@ -254,10 +264,17 @@ async fn process_batch(
                     continue;
                 }
                 Outcome::Block(b) => {
+                    wait_durable(srv, state).await;
                     flush(srv, io, out).map_err(|_| ())?;
-                    break Box::pin(wait_blocked(srv, &state.info, b, io, inbuf, out)).await?;
+                    let reply = Box::pin(wait_blocked(srv, &state.info, b, io, inbuf, out)).await?;
+                    // The client that served this one appended the write; its reply waits for the same sync.
+                    if srv.changelog.sync_always() {
+                        state.durable_at = srv.effects.offset();
+                    }
+                    break reply;
                 }
                 Outcome::Paused(until) => {
+                    wait_durable(srv, state).await;
                     flush(srv, io, out).map_err(|_| ())?;
                     Box::pin(wait_unpaused(srv, &state.info, until, io, out)).await.map_err(|_| ())?;
                     if state.info.is_killed() || srv.is_shutting_down() {
@@ -294,6 +311,7 @@ async fn process_batch(
             return Ok(());
         }
         if out.len() > FLUSH_AT {
+            wait_durable(srv, state).await;
             flush(srv, io, out).map_err(|_| ())?;
             if over_output_limit(srv, &state.info, out) {
                 return Err(());

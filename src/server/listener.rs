@@ -125,7 +125,13 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         tasks.push(tokio::spawn(accept_loop(srv.clone(), l, tls.clone())));
     }
     let loader = srv.clone();
-    let loaded = tokio::task::spawn_blocking(move || loader.load_snapshot_at_startup()).await;
+    // The snapshot, then the change log's records after it (appendonly), as one load: clients get -LOADING until
+    // both are in.
+    let loaded = tokio::task::spawn_blocking(move || {
+        let base = loader.load_snapshot_at_startup()?;
+        loader.open_changelog_at_startup(base)
+    })
+    .await;
     srv.persistence.loading.store(false, Ordering::Relaxed);
     let failed = match loaded {
         Ok(Ok(())) => None,
