@@ -754,8 +754,11 @@ mod tests {
         assert_eq!(c.try_next().unwrap().unwrap().commands(), vec![argv(&["SELECT", "2"]), argv(&["DEL", "gone"])]);
     }
 
+    /// A group as a tap saw it: start, database before, bytes.
+    type Seen = (u64, Option<usize>, Vec<u8>);
+
     #[derive(Debug, Default)]
-    struct Recorder(Mutex<Vec<(u64, Option<usize>, Vec<u8>)>>);
+    struct Recorder(Mutex<Vec<Seen>>);
 
     impl EffectTap for Recorder {
         fn group(&self, start: u64, db_before: Option<usize>, data: &[u8]) {
