@@ -64,6 +64,15 @@ def start(argv, port):
     raise RuntimeError("%s did not start" % argv[0])
 
 
+def shutdown(port, proc):
+    """SHUTDOWN NOSAVE (the connection just closes) and wait for the process."""
+    try:
+        Conn(port).cmd("SHUTDOWN", "NOSAVE")
+    except (OSError, RuntimeError):
+        pass
+    proc.wait(60)
+
+
 def stall_probe(port, stop, out):
     """Longest round trip of a GET on a connection of its own while `stop` is unset."""
     c = Conn(port)
@@ -102,13 +111,11 @@ def bench(name, argv, port, dirpath, filename, cmds, keys):
         t.join()
     assert c.info("persistence").get("rdb_last_bgsave_status") == "ok", name
     size = os.path.getsize(os.path.join(dirpath, filename))
-    c.cmd("SHUTDOWN", "NOSAVE")
-    proc.wait(30)
+    shutdown(port, proc)
     proc, load_s = start(argv, port)
     loaded = Conn(port).cmd("DBSIZE")
     assert loaded == keys, (name, loaded, keys)
-    Conn(port).cmd("SHUTDOWN", "NOSAVE")
-    proc.wait(30)
+    shutdown(port, proc)
     shutil.rmtree(dirpath, ignore_errors=True)
     return {"bgsave_s": took, "stall_ms": busy[0] * 1000, "idle_ms": idle[0] * 1000, "file_mb": size / 1e6,
             "load_s": load_s}
