@@ -1080,7 +1080,10 @@ fn a_snapshot_taken_during_a_mixed_workload_is_the_dataset_at_its_offset() {
     }
     let (want, got) = (a.digest(), b.digest());
     if got != want {
-        panic!("the loaded snapshot differs from the log replayed to its offset in {:?}", differing_keys(&mut a, &mut b));
+        panic!(
+            "the loaded snapshot differs from the log replayed to its offset in {:?}",
+            differing_keys(&mut a, &mut b)
+        );
     }
     assert_ne!(want, "0".repeat(40));
     eprintln!("snapshot at offset {at} of {}: {} groups replayed, digests equal", src.srv.effects.offset(), upto.len());

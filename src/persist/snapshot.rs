@@ -2,10 +2,14 @@
 //!
 //! The snapshot's moment is one instant at which every shard is locked ([`Keyspace::add_hooks_at_once`]): the
 //! copy-on-write hooks and each shard's [`Pending`] state are installed and the effect log's offset is read
-//! there. The walk then visits one shard at a time. A key changed before the walk reaches its shard has its old
-//! value encoded first by `before_change` (once: the key is remembered), and FLUSHDB/FLUSHALL/SWAPDB encode the
-//! whole shard before it changes. So the file holds exactly the dataset of the effects before the recorded
-//! offset, while writers never wait for more than one shard's encoding.
+//! there. The walk then visits one shard at a time, in slices of [`WALK_SLICE`] slots, releasing the shard's lock
+//! between slices. A key keeps its slot for as long as it lives (`store::dict`), so the walk's cursor is a slot
+//! number: a key changed before the walk reaches its slot has its old value encoded first by `before_change`
+//! (once: the key is remembered and the walk skips it), a key created after the moment is remembered the same way,
+//! and FLUSHDB/FLUSHALL/SWAPDB encode the rest of the shard before it changes. A key changed after the walk passed
+//! its slot is encoded a second time by `before_change`, with the same value (the moment's), which loading
+//! overwrites with itself. So the file holds exactly the dataset of the effects before the recorded offset, while
+//! writers never wait for more than one slice's encoding.
 
 use super::format::{self, BlockWriter, Chunker, Header, Limits, Totals};
 use crate::effects::EffectLog;
@@ -24,7 +28,13 @@ struct Pending {
     /// Keys already dealt with: saved with their old value, or created after the moment.
     seen: HashSet<Bytes>,
     chunks: Chunker,
+    /// The next slot the walk visits.
+    cursor: usize,
 }
+
+/// Slots encoded per hold of a shard's lock: small enough that a client waiting for the shard waits for about a
+/// millisecond, large enough that the lock is not taken and released for every key.
+const WALK_SLICE: usize = 2048;
 
 /// The copy-on-write hooks of one snapshot in progress.
 struct CowHooks {
@@ -38,13 +48,24 @@ fn idle(lru_now: u32, e: &Entry) -> u32 {
 }
 
 impl CowHooks {
-    /// Encodes every key of `data` not yet dealt with, and everything `p` collected, into blocks.
-    fn finish_shard(&self, mut p: Pending, data: &ShardData) -> Vec<(Vec<u8>, u32)> {
-        for (_, slot) in data.dict.iter() {
-            if !p.seen.contains(&slot.key) {
-                p.chunks.record(p.db, &slot.key, &slot.val, idle(self.lru_now, &slot.val));
+    /// Encodes the keys of the next `slots` slots not yet dealt with; true when the walk reached the end.
+    fn walk(&self, p: &mut Pending, data: &ShardData, slots: usize) -> bool {
+        let end = p.cursor.saturating_add(slots).min(data.dict.slot_count());
+        for idx in p.cursor..end {
+            if let Some(slot) = data.dict.slot(idx as u32) {
+                if !p.seen.contains(&slot.key) {
+                    p.chunks.record(p.db, &slot.key, &slot.val, idle(self.lru_now, &slot.val));
+                }
             }
         }
+        p.cursor = end;
+        end >= data.dict.slot_count()
+    }
+
+    /// Encodes every key of `data` the walk has not reached and not yet dealt with, and everything `p` collected,
+    /// into blocks.
+    fn finish_shard(&self, mut p: Pending, data: &ShardData) -> Vec<(Vec<u8>, u32)> {
+        self.walk(&mut p, data, usize::MAX);
         p.chunks.close();
         p.chunks.done
     }
@@ -101,7 +122,7 @@ pub fn write_snapshot<W: Write>(
     let hooks: Arc<dyn ChangeHooks> = cow.clone();
     let effect_offset = ks.add_hooks_at_once(
         hooks.clone(),
-        |db, _, side| side.insert(Pending { db, seen: HashSet::new(), chunks: Chunker::default() }),
+        |db, _, side| side.insert(Pending { db, seen: HashSet::new(), chunks: Chunker::default(), cursor: 0 }),
         || effects.offset(),
     );
     let installed = Installed { ks, hooks };
@@ -109,17 +130,32 @@ pub fn write_snapshot<W: Write>(
     let mut w = BlockWriter::new(out, header)?;
     let mut records = 0u64;
     for gid in 0..ks.total_shards() {
-        let blocks = {
-            let mut shard = ks.lock_gid(gid);
-            match shard.side.remove::<Pending>() {
-                Some(p) => cow.finish_shard(p, &shard.data),
-                None => Vec::new(),
+        loop {
+            let (blocks, finished) = {
+                let mut guard = ks.lock_gid(gid);
+                let shard = &mut *guard;
+                // None: finished by a whole-shard change, whose blocks are in `flushed`.
+                let walked = shard.side.get_mut::<Pending>().map(|p| cow.walk(p, &shard.data, WALK_SLICE));
+                match walked {
+                    None => (Vec::new(), true),
+                    Some(true) => match shard.side.remove::<Pending>() {
+                        Some(p) => (cow.finish_shard(p, &shard.data), true),
+                        None => (Vec::new(), true),
+                    },
+                    Some(false) => (
+                        shard.side.get_mut::<Pending>().map(|p| std::mem::take(&mut p.chunks.done)).unwrap_or_default(),
+                        false,
+                    ),
+                }
+            };
+            let flushed = std::mem::take(&mut *cow.flushed.lock());
+            for (raw, n) in blocks.iter().chain(&flushed) {
+                w.block(raw, *n)?;
+                records += u64::from(*n);
             }
-        };
-        let flushed = std::mem::take(&mut *cow.flushed.lock());
-        for (raw, n) in blocks.iter().chain(&flushed) {
-            w.block(raw, *n)?;
-            records += u64::from(*n);
+            if finished {
+                break;
+            }
         }
         progress(records);
     }
