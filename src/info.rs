@@ -392,6 +392,11 @@ fn persistence(srv: &Server, out: &mut Fields) {
     kv(out, "aof_last_cow_size", 0);
     kv(out, "module_fork_in_progress", 0);
     kv(out, "module_fork_last_cow_size", 0);
+    let b = &srv.backups;
+    kv(out, "backup_successes", b.successes.load(Ordering::Relaxed));
+    kv(out, "backup_failures", b.failures.load(Ordering::Relaxed));
+    kv(out, "backup_last_success_time", b.last_success_ms.load(Ordering::Relaxed) / 1000);
+    kv(out, "backup_last_error", b.last_error.lock().replace(['\r', '\n'], " "));
     if enabled {
         kv(out, "aof_current_size", log.current_size.load(Ordering::Relaxed));
         kv(out, "aof_base_size", log.base_size.load(Ordering::Relaxed));

@@ -309,10 +309,14 @@ pub fn skipped(argv: &[Bytes]) -> bool {
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
     match name.as_str() {
         "shutdown" | "multi" | "exec" | "discard" => true,
-        // They write a snapshot into the working directory: the repository, under cargo test.
-        "save" | "bgsave" => true,
+        // They write a snapshot, a backup or a change log into the working directory: the repository, under
+        // cargo test.
+        "save" | "bgsave" | "bgrewriteaof" | "backup" => true,
         "debug" => is(1, "sleep") || is(1, "panic"),
-        "config" => is(1, "set") && argv.iter().skip(2).any(|a| a.eq_ignore_ascii_case(b"dir")),
+        "config" => {
+            is(1, "set")
+                && argv.iter().skip(2).any(|a| a.eq_ignore_ascii_case(b"dir") || a.eq_ignore_ascii_case(b"appendonly"))
+        }
         "srandmember" | "hrandfield" | "zrandmember" => {
             argv.get(2).and_then(|c| strata::util::num::parse_i64(c)).is_some_and(|c| c < -100_000)
         }

@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod args;
+pub mod backup;
 pub mod bitmap;
 pub mod connection;
 pub mod counter;
@@ -55,6 +56,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         function::COMMANDS,
         counter::COMMANDS,
         sketch::COMMANDS,
+        backup::COMMANDS,
     ]
 }
 

@@ -96,6 +96,9 @@ pub struct Shared {
     pub rewrites: AtomicU64,
     /// A rewrite (a BGSAVE meant as the new base) was asked for and has not become the base yet.
     pub rewriting: AtomicBool,
+    /// Segments holding records from this offset on are kept even when a new base covers them: the newest
+    /// backup ends there, and the next incremental backup starts there.
+    pub retain_from: AtomicU64,
 }
 
 /// The server's change log: its shared state and the writer thread, when on.
@@ -128,6 +131,7 @@ impl ChangeLog {
                 delayed_fsync: AtomicU64::new(0),
                 rewrites: AtomicU64::new(0),
                 rewriting: AtomicBool::new(false),
+                retain_from: AtomicU64::new(u64::MAX),
             }),
             writer: Mutex::new(None),
         }
@@ -221,6 +225,10 @@ impl Server {
             return Ok(());
         }
         let (dir, name) = self.changelog_location();
+        // The newest backup's end: the next incremental backup reads the log from there.
+        if let Some(m) = self.backup_store().list().ok().and_then(|mut l| l.pop()) {
+            self.changelog.shared.retain_from.store(m.end_offset, Relaxed);
+        }
         let end = self.replay_changelog(&dir, &name, base)?;
         self.changes_since_save.store(0, Relaxed);
         self.effects.continue_from(end);
@@ -284,19 +292,7 @@ impl Server {
                         dir.display()
                     ));
                 }
-                if let Some(db) = rec.db_before {
-                    session.db = db;
-                }
-                for args in crate::effects::decode_commands(&rec.data) {
-                    if let super::Outcome::Reply(crate::protocol::Reply::Error(e)) =
-                        super::execute(self, &mut session, &args)
-                    {
-                        failed += 1;
-                        if failed <= 10 {
-                            tracing::warn!("change log {file}: replaying {}: {e}", crate::util::repr(&args[0]));
-                        }
-                    }
-                }
+                failed += self.apply_record(&mut session, rec, &format!("change log {file}"), failed);
                 at = rec.end();
                 groups += 1;
             }
@@ -310,6 +306,72 @@ impl Server {
             );
         }
         Ok(at)
+    }
+
+    /// Applies one record's commands through the gate with a replaying session; returns how many failed (the first
+    /// few, counting `failed_before`, are logged with `what` naming the source).
+    pub fn apply_record(&self, session: &mut Session, rec: &files::Record, what: &str, failed_before: u64) -> u64 {
+        if let Some(db) = rec.db_before {
+            session.db = db;
+        }
+        let mut failed = 0;
+        for args in crate::effects::decode_commands(&rec.data) {
+            if let super::Outcome::Reply(crate::protocol::Reply::Error(e)) = super::execute(self, session, &args) {
+                failed += 1;
+                if failed_before + failed <= 10 {
+                    tracing::warn!("{what}: replaying {}: {e}", crate::util::repr(&args[0]));
+                }
+            }
+        }
+        failed
+    }
+
+    /// The change log's records from stream offset `from` on, read from its segments (what the writer has
+    /// written so far).
+    ///
+    /// # Errors
+    /// The log is off or has no base yet, a segment is damaged, or the segments no longer reach back to `from`.
+    pub fn changelog_records_from(&self, from: u64) -> Result<Vec<files::Record>, String> {
+        if !self.changelog.shared.enabled.load(Relaxed) || !self.changelog.shared.has_base.load(Relaxed) {
+            return Err("the change log is off (CONFIG SET appendonly yes, then a FULL backup)".into());
+        }
+        let (dir, name) = self.changelog_location();
+        let mut out: Vec<files::Record> = Vec::new();
+        for seg in files::list_segments(&dir, &name).map_err(|e| format!("change log {}: {e}", dir.display()))? {
+            let scanned = files::scan(&seg.path).map_err(|e| e.to_string())?;
+            for rec in scanned.records {
+                if rec.end() <= from {
+                    continue;
+                }
+                let expect = out.last().map_or(from, files::Record::end);
+                if rec.start != expect {
+                    return Err(format!(
+                        "the change log does not hold stream offset {expect} any more (it continues at {}); create a \
+                         FULL backup",
+                        rec.start
+                    ));
+                }
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits (up to a few seconds) until the change log has written and synced the stream up to `offset`.
+    ///
+    /// # Errors
+    /// The writer did not get there in time (a failing disk).
+    pub fn changelog_wait_synced(&self, offset: u64) -> Result<(), String> {
+        let rx = self.changelog.shared.durable.subscribe();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while *rx.borrow() < offset {
+            if Instant::now() > deadline {
+                return Err(format!("the change log has not reached stream offset {offset} (a write error?)"));
+            }
+            self.changelog.shared.feed.wake.notify_one();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
     }
 
     /// CONFIG SET appendonly: turning it on starts a log with a BGSAVE as its base (the old segments are stale and
@@ -404,8 +466,9 @@ impl Writer {
         self.sh.has_base.store(true, Relaxed);
         self.sh.rewriting.store(false, Relaxed);
         let segs = files::list_segments(&self.dir, &self.base)?;
+        let keep_from = offset.min(self.sh.retain_from.load(Relaxed));
         for pair in segs.windows(2) {
-            if pair[1].first <= offset {
+            if pair[1].first <= keep_from {
                 std::fs::remove_file(&pair[0].path)?;
             }
         }

@@ -10,6 +10,7 @@
 //!   boundary, statistics and the command's write effect.
 //! - `ctx`: [`Ctx`], what a handler receives: the session, the locked shards, the effect sink.
 //! - `acl`: users, their rules, and the permission check the gate makes.
+//! - `backup`: BACKUP CREATE/VERIFY/RESTORE over `persist::backup`'s files.
 //! - `persistence`, `changelog`: snapshots (SAVE, BGSAVE, loading, save points) and the change log (appendonly:
 //!   the effect stream's writer thread, replay at startup, new bases).
 //! - `blocking`, `pubsub`, `tracking`, `notify`: clients waiting on keys, channel subscriptions, client-side
@@ -19,6 +20,7 @@
 //! above it (scripts/module-cycles.py checks this in CI).
 
 pub mod acl;
+pub mod backup;
 pub mod blocking;
 pub mod changelog;
 pub mod client;

@@ -145,6 +145,8 @@ pub struct Server {
     pub persistence: crate::persist::Status,
     /// The change log (`appendonly`): its writer and status.
     pub changelog: super::changelog::ChangeLog,
+    /// Backup outcomes (BACKUP STATUS, INFO).
+    pub backups: super::backup::BackupStatus,
     /// Lua scripting: the VM, its thread, the running script's state and FUNCTION libraries.
     pub scripts: crate::engine::script::Scripts,
     /// The server's own shared handle, set by `start` once it is in an `Arc`, for work that outlives a command
@@ -202,6 +204,7 @@ impl Server {
             shutdown_tx,
             persistence: Default::default(),
             changelog: super::changelog::ChangeLog::new(&config),
+            backups: Default::default(),
             scripts: Default::default(),
             this: std::sync::OnceLock::new(),
             config: RwLock::new(config),

@@ -266,12 +266,21 @@ impl SegmentWriter {
     /// The file cannot be created or synced.
     pub fn create(dir: &Path, base: &str, first: u64) -> std::io::Result<SegmentWriter> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join(segment_name(base, first));
-        let mut file = std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
+        SegmentWriter::create_at(&dir.join(segment_name(base, first)), first)
+    }
+
+    /// Creates a segment file at `path` (a backup's, named by its place rather than its offset).
+    ///
+    /// # Errors
+    /// The file cannot be created or synced.
+    pub fn create_at(path: &Path, first: u64) -> std::io::Result<SegmentWriter> {
+        let mut file = std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(path)?;
         file.write_all(&header_bytes(first))?;
         file.sync_all()?;
-        sync_dir(dir)?;
-        Ok(SegmentWriter { file, path, first, len: HEADER_LEN as u64 })
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            sync_dir(dir)?;
+        }
+        Ok(SegmentWriter { file, path: path.to_path_buf(), first, len: HEADER_LEN as u64 })
     }
 
     /// Appends encoded records. On failure the file is cut back to its last whole record, so a retry (or a

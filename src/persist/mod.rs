@@ -1,10 +1,12 @@
 //! Snapshot persistence: SAVE, BGSAVE, loading at startup (docs/PERSISTENCE.md).
 //!
+//! - `backup`: backups on local disk (manifests, chains, verification).
 //! - `changelog`: the change log's segment files (checksummed records of the write-effect stream).
 //! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
 //!
 //! This module depends on the store and the effect log only; the server's commands and cron drive it.
 
+pub mod backup;
 pub mod changelog;
 pub mod format;
 pub mod snapshot;

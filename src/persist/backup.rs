@@ -1,0 +1,276 @@
+//! Backups on local disk: each backup is a directory `<backup-dir>/<id>/` holding its data file and a
+//! `manifest.json` written last (to a temporary name, fsynced, renamed), so a directory without a manifest is an
+//! interrupted backup and is never listed. A full backup's data is a snapshot file (`snapshot.strata`, the
+//! snapshot format); an incremental's is a change log segment (`changes.log`, the segment format) holding the
+//! effect groups from its parent's end offset to its own, each with the time it was appended, which is what
+//! point-in-time restore filters on. Backups chain: an incremental names its parent, and the chain ends at a
+//! full backup (docs/PERSISTENCE.md, "Backups").
+
+use super::changelog::{self, Record};
+use super::format::{self, Limits};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST: &str = "manifest.json";
+pub const SNAPSHOT_FILE: &str = "snapshot.strata";
+pub const CHANGES_FILE: &str = "changes.log";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Full,
+    Incremental,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Full => "full",
+            Kind::Incremental => "incremental",
+        }
+    }
+}
+
+/// What a backup holds, as its `manifest.json` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub kind: Kind,
+    /// The backup this one continues (incrementals only).
+    pub parent: Option<String>,
+    pub created_ms: u64,
+    /// The effect stream's offsets the backup covers: a full backup is the dataset at `end_offset` (its
+    /// snapshot's), an incremental the groups from `start_offset` (its parent's end) to `end_offset`.
+    pub start_offset: u64,
+    pub end_offset: u64,
+    /// Keys in a full backup's snapshot; effect groups in an incremental.
+    pub keys: u64,
+    /// Size of the data file and its CRC32 (hex).
+    pub bytes: u64,
+    pub checksum: String,
+    /// When the newest group of an incremental was appended (a full backup's: its snapshot's moment).
+    pub last_ms: u64,
+}
+
+impl Manifest {
+    pub fn data_file(&self) -> &'static str {
+        match self.kind {
+            Kind::Full => SNAPSHOT_FILE,
+            Kind::Incremental => CHANGES_FILE,
+        }
+    }
+}
+
+/// A backup directory's contents.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    pub root: PathBuf,
+}
+
+fn io_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// CRC32 of a whole file, and its size.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn file_crc(path: &Path) -> std::io::Result<(u32, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((h.finalize(), n))
+}
+
+impl LocalStore {
+    pub fn new(root: PathBuf) -> LocalStore {
+        LocalStore { root }
+    }
+
+    /// The directory of backup `id`.
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// A fresh id, sortable by time: the creation time in ms and a sequence number for backups in the same ms.
+    pub fn new_id(&self, now_ms: u64) -> String {
+        (0..).map(|n| format!("{now_ms:013}-{n}")).find(|id| !self.dir_of(id).exists()).unwrap_or_default()
+    }
+
+    /// Creates the directory for a new backup.
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn prepare(&self, id: &str) -> Result<PathBuf, String> {
+        let dir = self.dir_of(id);
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(dir.display(), e))?;
+        Ok(dir)
+    }
+
+    /// Completes backup `m.id`: fsyncs its data file, then writes the manifest durably.
+    ///
+    /// # Errors
+    /// A file cannot be synced or written.
+    pub fn commit(&self, m: &Manifest) -> Result<(), String> {
+        let dir = self.dir_of(&m.id);
+        let data = dir.join(m.data_file());
+        std::fs::File::open(&data).and_then(|f| f.sync_all()).map_err(|e| io_err(data.display(), e))?;
+        let temp = dir.join("manifest.json.tmp");
+        let text = serde_json::to_vec_pretty(m).map_err(|e| e.to_string())?;
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&temp)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            std::fs::rename(&temp, dir.join(MANIFEST))?;
+            changelog::sync_dir(&dir)?;
+            changelog::sync_dir(&self.root)
+        };
+        write().map_err(|e| io_err(dir.display(), e))
+    }
+
+    /// The manifest of backup `id`.
+    ///
+    /// # Errors
+    /// No such (complete) backup, or its manifest is unreadable.
+    pub fn manifest(&self, id: &str) -> Result<Manifest, String> {
+        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+            return Err(format!("no such backup '{id}'"));
+        }
+        let path = self.dir_of(id).join(MANIFEST);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("no such backup '{id}'")),
+            Err(e) => return Err(io_err(path.display(), e)),
+        };
+        serde_json::from_slice(&text).map_err(|e| format!("{}: unreadable manifest ({e})", path.display()))
+    }
+
+    /// Every complete backup, oldest first.
+    ///
+    /// # Errors
+    /// The directory cannot be read, or a manifest is damaged.
+    pub fn list(&self) -> Result<Vec<Manifest>, String> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(self.root.display(), e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().join(MANIFEST).exists() {
+                out.push(self.manifest(&name)?);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The chain `id` depends on, from its full backup to `id` itself.
+    ///
+    /// # Errors
+    /// A backup of the chain is missing.
+    pub fn chain(&self, id: &str) -> Result<Vec<Manifest>, String> {
+        let mut chain = vec![self.manifest(id)?];
+        while let Some(parent) = chain.last().and_then(|m| m.parent.clone()) {
+            if chain.len() > 100_000 {
+                return Err(format!("backup '{id}': its chain loops"));
+            }
+            chain.push(self.manifest(&parent).map_err(|e| format!("backup '{id}' depends on '{parent}': {e}"))?);
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// Deletes backup `id`, unless another backup depends on it.
+    ///
+    /// # Errors
+    /// No such backup, a dependent exists, or the directory cannot be removed.
+    pub fn delete(&self, id: &str) -> Result<(), String> {
+        self.manifest(id)?;
+        if let Some(child) = self.list()?.into_iter().find(|m| m.parent.as_deref() == Some(id)) {
+            return Err(format!("backup '{id}' has a dependent backup '{}'; delete that one first", child.id));
+        }
+        let dir = self.dir_of(id);
+        // The manifest goes first, so an interrupted delete leaves an incomplete backup, never a listed broken one.
+        std::fs::remove_file(dir.join(MANIFEST)).map_err(|e| io_err(dir.display(), e))?;
+        std::fs::remove_dir_all(&dir).map_err(|e| io_err(dir.display(), e))
+    }
+
+    /// Reads an incremental's groups.
+    ///
+    /// # Errors
+    /// The file is damaged (anything short of whole records is damage here: backups are written whole).
+    pub fn records(&self, m: &Manifest) -> Result<Vec<Record>, String> {
+        let path = self.dir_of(&m.id).join(CHANGES_FILE);
+        let scanned = changelog::scan(&path).map_err(|e| format!("backup '{}': {e}", m.id))?;
+        if scanned.torn() {
+            return Err(format!("backup '{}': {} is truncated at byte {}", m.id, path.display(), scanned.valid_len));
+        }
+        let end = scanned.records.last().map_or(scanned.first, Record::end);
+        if scanned.first != m.start_offset || end != m.end_offset {
+            return Err(format!(
+                "backup '{}': its records cover offsets {}..{end}, its manifest says {}..{}",
+                m.id, scanned.first, m.start_offset, m.end_offset
+            ));
+        }
+        Ok(scanned.records)
+    }
+
+    /// Re-reads every block and checksum of backup `m`'s data.
+    ///
+    /// # Errors
+    /// What is damaged, naming the backup, file and place.
+    pub fn verify(&self, m: &Manifest, limits: &Limits) -> Result<(), String> {
+        let path = self.dir_of(&m.id).join(m.data_file());
+        let (crc, len) = file_crc(&path).map_err(|e| format!("backup '{}': {}: {e}", m.id, path.display()))?;
+        if format!("{crc:08x}") != m.checksum || len != m.bytes {
+            return Err(format!(
+                "backup '{}': {} has checksum {crc:08x} and {len} bytes, its manifest says {} and {}",
+                m.id,
+                path.display(),
+                m.checksum,
+                m.bytes
+            ));
+        }
+        match m.kind {
+            Kind::Full => {
+                let f = std::fs::File::open(&path).map_err(|e| io_err(path.display(), e))?;
+                let name = path.display().to_string();
+                let (header, _) = format::read_snapshot(std::io::BufReader::new(f), &name, limits, |_| {})
+                    .map_err(|e| format!("backup '{}': {e}", m.id))?;
+                if header.effect_offset != m.end_offset {
+                    return Err(format!("backup '{}': its snapshot ends at offset {}", m.id, header.effect_offset));
+                }
+                Ok(())
+            }
+            Kind::Incremental => self.records(m).map(|_| ()),
+        }
+    }
+}
+
+/// Writes `records` as an incremental's data file in `dir`, starting at stream offset `start`.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_records(dir: &Path, start: u64, records: &[Record]) -> std::io::Result<()> {
+    let mut out = Vec::new();
+    for r in records {
+        changelog::encode_record(&mut out, r.start, r.unix_ms, r.db_before, &r.data);
+    }
+    // A segment named by its own file name: the scanner reads the header's offset, not the name.
+    let mut w = changelog::SegmentWriter::create_at(&dir.join(CHANGES_FILE), start)?;
+    w.append(&out)?;
+    w.sync()
+}
