@@ -19,6 +19,11 @@ if ! python3 -c 'import redis' 2>/dev/null; then
     python3 -m pip install -q redis || python3 -m pip install -q --break-system-packages redis
 fi
 python3 -c 'import redis; print("redis-py", redis.__version__)'
+# moto's S3 server is the object storage the backup tests upload to.
+if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+    python3 -m pip install -q 'moto[server]' || python3 -m pip install -q --break-system-packages 'moto[server]'
+fi
+python3 -c 'import moto; print("moto", moto.__version__)'
 # openssl makes the TLS tests' certificates; iproute2 gives the protected-mode test a second network namespace.
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)

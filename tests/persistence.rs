@@ -945,3 +945,96 @@ fn backups_restore_to_a_backup_and_to_a_moment_between_two_writes() {
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A moto S3 server (PyPI `moto[server]`, installed by scripts/test.sh) on a free port, with one bucket.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_moto(bucket: &str) -> Moto {
+    use std::io::Write;
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m moto.server (pip install 'moto[server]'; scripts/test.sh installs it)");
+    let mut moto = Moto { child, port };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = moto.child.try_wait() {
+            panic!("moto.server exited ({status}): pip install 'moto[server]' (scripts/test.sh installs it)");
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let req = format!(
+                "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            s.write_all(req.as_bytes()).expect("create bucket");
+            let mut reply = String::new();
+            let _ = s.read_to_string(&mut reply);
+            assert!(reply.starts_with("HTTP/1.1 200"), "create bucket: {reply}");
+            return moto;
+        }
+        assert!(Instant::now() < deadline, "moto.server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The same round trip against S3 (moto): backups are uploaded, listed from the bucket, and downloaded again to be
+/// verified and restored after the local directory is gone.
+#[test]
+fn backups_round_trip_through_s3_compatible_storage() {
+    let moto = start_moto("strata-backups");
+    let dir = temp_dir("backup-s3");
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    let mut args: Vec<&str> = LOG_ALWAYS.to_vec();
+    args.extend([
+        "--backup-storage",
+        "s3://strata-backups/prod/cache",
+        "--backup-s3-endpoint",
+        &endpoint,
+        "--backup-s3-access-key-id",
+        "testing",
+        "--backup-s3-secret-access-key",
+        "testing",
+    ]);
+    let p = start(&dir, &args);
+    let mut c = conn(&p);
+    populate(&mut c);
+    let full: String = q(&mut c, &["BACKUP", "CREATE"]);
+    let with_full = digest(&mut c);
+    let _: () = q(&mut c, &["SET", "later", "1"]);
+    let _: () = q(&mut c, &["HSET", "hash", "added", "x"]);
+    let incr: String = q(&mut c, &["BACKUP", "CREATE", "INCREMENTAL"]);
+    let with_incr = digest(&mut c);
+    let status: std::collections::HashMap<String, redis::Value> = q(&mut c, &["BACKUP", "STATUS"]);
+    assert_eq!(status["storage"], redis::Value::BulkString(b"s3://strata-backups/prod/cache".to_vec()));
+    assert_eq!(status["backups"], redis::Value::Int(2));
+    // Only the bucket is left.
+    std::fs::remove_dir_all(dir.join("backups")).expect("remove the local copies");
+    assert_eq!(q::<Vec<String>>(&mut c, &["BACKUP", "LIST"]), vec![full.clone(), incr.clone()]);
+    assert_eq!(q::<String>(&mut c, &["BACKUP", "VERIFY", &incr]), "OK");
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    let _: () = q(&mut c, &["BACKUP", "RESTORE", &full]);
+    assert_eq!(digest(&mut c), with_full);
+    let _: () = q(&mut c, &["BACKUP", "RESTORE", &incr]);
+    assert_eq!(digest(&mut c), with_incr);
+    assert!(err(&mut c, &["BACKUP", "DELETE", &full]).contains("has a dependent backup"));
+    let _: () = q(&mut c, &["BACKUP", "DELETE", &incr]);
+    let _: () = q(&mut c, &["BACKUP", "DELETE", &full]);
+    assert!(q::<Vec<String>>(&mut c, &["BACKUP", "LIST"]).is_empty());
+    assert!(err(&mut c, &["BACKUP", "INFO", &full]).contains("no such backup"));
+    drop(p);
+    drop(moto);
+    let _ = std::fs::remove_dir_all(&dir);
+}

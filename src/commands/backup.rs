@@ -56,12 +56,12 @@ fn backup_create(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn backup_list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
-    let all = ctx.srv.backup_store().list().map_err(failed)?;
+    let all = ctx.srv.backup_store().and_then(|s| s.list()).map_err(failed)?;
     Ok(Reply::Array(all.iter().map(|m| text(&m.id)).collect()))
 }
 
 fn backup_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let m = ctx.srv.backup_store().manifest(&id_arg(args)).map_err(failed)?;
+    let m = ctx.srv.backup_store().and_then(|s| s.manifest(&id_arg(args))).map_err(failed)?;
     Ok(describe(&m))
 }
 
@@ -84,16 +84,16 @@ fn backup_restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn backup_delete(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    ctx.srv.backup_store().delete(&id_arg(args)).map_err(failed)?;
+    ctx.srv.backup_store().and_then(|s| s.delete(&id_arg(args))).map_err(failed)?;
     Ok(Reply::OK)
 }
 
 fn backup_status(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
-    let store = ctx.srv.backup_store();
+    let store = ctx.srv.backup_store().map_err(failed)?;
     let count = store.list().map(|l| l.len() as i64).unwrap_or(-1);
     let b = &ctx.srv.backups;
     Ok(Reply::Map(vec![
-        field("dir", text(&store.root.display().to_string())),
+        field("storage", text(&store.location())),
         field("backups", Reply::Int(count)),
         field("in-progress", Reply::Int(i64::from(b.running.load(Relaxed)))),
         field("successes", Reply::Int(b.successes.load(Relaxed) as i64)),

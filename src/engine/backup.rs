@@ -5,7 +5,8 @@
 use super::state::Server;
 use super::Session;
 use crate::config::Id;
-use crate::persist::backup::{self, Kind, LocalStore, Manifest};
+use crate::persist::backup::{self, Backups, Kind, LocalStore, Manifest};
+use crate::persist::remote::{Remote, S3Settings};
 use crate::persist::snapshot;
 use crate::util::clock::unix_ms;
 use bytes::Bytes;
@@ -35,10 +36,26 @@ impl Drop for Running<'_> {
 }
 
 impl Server {
-    /// The backup directory (`backup-dir`, relative to `dir`).
-    pub fn backup_store(&self) -> LocalStore {
+    /// The backups: `backup-dir` (relative to `dir`), and the bucket `backup-storage` names, if any.
+    ///
+    /// # Errors
+    /// `backup-storage` is not a valid `s3://bucket/prefix` or its client cannot be built.
+    pub fn backup_store(&self) -> Result<Backups, String> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        LocalStore::new(cwd.join(self.config.read().str(Id::BackupDir)))
+        let cfg = self.config.read();
+        let local = LocalStore::new(cwd.join(cfg.str(Id::BackupDir)));
+        let url = cfg.str(Id::BackupStorage);
+        let remote = match url {
+            "" | "local" => None,
+            _ => Some(Remote::open(&S3Settings {
+                url: url.to_string(),
+                endpoint: cfg.str(Id::BackupS3Endpoint).to_string(),
+                region: cfg.str(Id::BackupS3Region).to_string(),
+                access_key_id: cfg.str(Id::BackupS3AccessKeyId).to_string(),
+                secret_access_key: cfg.str(Id::BackupS3SecretAccessKey).to_string(),
+            })?),
+        };
+        Ok(Backups { local, remote })
     }
 
     fn start_running(&self) -> Result<Running<'_>, String> {
@@ -54,11 +71,10 @@ impl Server {
     /// Why the backup could not be taken (also counted as a failure, with its reason kept for STATUS and INFO).
     pub fn backup_create(&self, kind: Kind) -> Result<Manifest, String> {
         let _running = self.start_running()?;
-        let store = self.backup_store();
-        let result = match kind {
+        let result = self.backup_store().and_then(|store| match kind {
             Kind::Full => self.backup_full(&store),
             Kind::Incremental => self.backup_incremental(&store),
-        };
+        });
         let b = &self.backups;
         match &result {
             Ok(m) => {
@@ -77,10 +93,10 @@ impl Server {
         result
     }
 
-    fn backup_full(&self, store: &LocalStore) -> Result<Manifest, String> {
+    fn backup_full(&self, store: &Backups) -> Result<Manifest, String> {
         let now = unix_ms();
-        let id = store.new_id(now);
-        let dir = store.prepare(&id)?;
+        let id = store.local.new_id(now);
+        let dir = store.local.prepare(&id)?;
         let path = dir.join(backup::SNAPSHOT_FILE);
         let saved = snapshot::save_to(
             &self.keyspace,
@@ -105,11 +121,11 @@ impl Server {
             checksum: format!("{crc:08x}"),
             last_ms: now,
         };
-        store.commit(&m)?;
+        store.publish(&m)?;
         Ok(m)
     }
 
-    fn backup_incremental(&self, store: &LocalStore) -> Result<Manifest, String> {
+    fn backup_incremental(&self, store: &Backups) -> Result<Manifest, String> {
         let parent = store.list()?.pop().ok_or("no backup to continue: create a FULL backup first")?;
         let upto = self.effects.offset();
         self.changelog_wait_synced(upto)?;
@@ -123,8 +139,8 @@ impl Server {
             ));
         }
         let now = unix_ms();
-        let id = store.new_id(now);
-        let dir = store.prepare(&id)?;
+        let id = store.local.new_id(now);
+        let dir = store.local.prepare(&id)?;
         backup::write_records(&dir, parent.end_offset, &records).map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = dir.join(backup::CHANGES_FILE);
         let (crc, bytes) = backup::file_crc(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -140,7 +156,7 @@ impl Server {
             checksum: format!("{crc:08x}"),
             last_ms: records.last().map_or(parent.last_ms, |r| r.unix_ms),
         };
-        store.commit(&m)?;
+        store.publish(&m)?;
         Ok(m)
     }
 
@@ -149,7 +165,7 @@ impl Server {
     /// # Errors
     /// The first damage found, naming the backup and file.
     pub fn backup_verify(&self, id: &str) -> Result<usize, String> {
-        let store = self.backup_store();
+        let store = self.backup_store()?;
         let chain = store.chain(id)?;
         let limits = self.load_limits();
         for m in &chain {
@@ -168,7 +184,7 @@ impl Server {
     /// backup's moment.
     pub fn backup_restore(&self, id: &str, at: Option<u64>) -> Result<u64, String> {
         let _running = self.start_running()?;
-        let store = self.backup_store();
+        let store = self.backup_store()?;
         let chain = store.chain(id)?;
         let limits = self.load_limits();
         for m in &chain {
@@ -190,7 +206,7 @@ impl Server {
             let keep = records.iter().take_while(|r| r.unix_ms <= t).count();
             records.truncate(keep);
         }
-        let path = store.dir_of(&full.id).join(backup::SNAPSHOT_FILE);
+        let path = store.local.dir_of(&full.id).join(backup::SNAPSHOT_FILE);
         let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         self.persistence.loading.store(true, Relaxed);
         let mut session = Session::detached(self);

@@ -226,7 +226,7 @@ impl Server {
         }
         let (dir, name) = self.changelog_location();
         // The newest backup's end: the next incremental backup reads the log from there.
-        if let Some(m) = self.backup_store().list().ok().and_then(|mut l| l.pop()) {
+        if let Some(m) = self.backup_store().and_then(|s| s.list()).ok().and_then(|mut l| l.pop()) {
             self.changelog.shared.retain_from.store(m.end_offset, Relaxed);
         }
         let end = self.replay_changelog(&dir, &name, base)?;

@@ -177,37 +177,6 @@ impl LocalStore {
         Ok(out)
     }
 
-    /// The chain `id` depends on, from its full backup to `id` itself.
-    ///
-    /// # Errors
-    /// A backup of the chain is missing.
-    pub fn chain(&self, id: &str) -> Result<Vec<Manifest>, String> {
-        let mut chain = vec![self.manifest(id)?];
-        while let Some(parent) = chain.last().and_then(|m| m.parent.clone()) {
-            if chain.len() > 100_000 {
-                return Err(format!("backup '{id}': its chain loops"));
-            }
-            chain.push(self.manifest(&parent).map_err(|e| format!("backup '{id}' depends on '{parent}': {e}"))?);
-        }
-        chain.reverse();
-        Ok(chain)
-    }
-
-    /// Deletes backup `id`, unless another backup depends on it.
-    ///
-    /// # Errors
-    /// No such backup, a dependent exists, or the directory cannot be removed.
-    pub fn delete(&self, id: &str) -> Result<(), String> {
-        self.manifest(id)?;
-        if let Some(child) = self.list()?.into_iter().find(|m| m.parent.as_deref() == Some(id)) {
-            return Err(format!("backup '{id}' has a dependent backup '{}'; delete that one first", child.id));
-        }
-        let dir = self.dir_of(id);
-        // The manifest goes first, so an interrupted delete leaves an incomplete backup, never a listed broken one.
-        std::fs::remove_file(dir.join(MANIFEST)).map_err(|e| io_err(dir.display(), e))?;
-        std::fs::remove_dir_all(&dir).map_err(|e| io_err(dir.display(), e))
-    }
-
     /// Reads an incremental's groups.
     ///
     /// # Errors
@@ -257,6 +226,133 @@ impl LocalStore {
             }
             Kind::Incremental => self.records(m).map(|_| ()),
         }
+    }
+}
+
+/// The backups: the local directory, and the bucket when `backup-storage` names one. With a bucket, the bucket is
+/// the record (LIST, INFO, DELETE read and change it) and the local directory is where backups are built before
+/// their upload and where a chain is downloaded to be verified or restored.
+#[derive(Debug, Clone)]
+pub struct Backups {
+    pub local: LocalStore,
+    pub remote: Option<super::remote::Remote>,
+}
+
+impl Backups {
+    /// Where the backups are kept, for BACKUP STATUS.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(r) => r.url.clone(),
+            None => self.local.root.display().to_string(),
+        }
+    }
+
+    /// Every complete backup, oldest first.
+    ///
+    /// # Errors
+    /// The directory or bucket cannot be read.
+    pub fn list(&self) -> Result<Vec<Manifest>, String> {
+        match &self.remote {
+            Some(r) => r.list(),
+            None => self.local.list(),
+        }
+    }
+
+    /// The manifest of backup `id`.
+    ///
+    /// # Errors
+    /// No such backup, or it cannot be read.
+    pub fn manifest(&self, id: &str) -> Result<Manifest, String> {
+        match &self.remote {
+            Some(r) => {
+                if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+                    return Err(format!("no such backup '{id}'"));
+                }
+                r.manifest(id)?.ok_or_else(|| format!("no such backup '{id}'"))
+            }
+            None => self.local.manifest(id),
+        }
+    }
+
+    /// Completes a backup built in the local directory: its manifest, then (with a bucket) the upload.
+    ///
+    /// # Errors
+    /// A write or the upload failed.
+    pub fn publish(&self, m: &Manifest) -> Result<(), String> {
+        self.local.commit(m)?;
+        match &self.remote {
+            Some(r) => r.upload(m, &self.local.dir_of(&m.id)),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes sure the local directory holds backup `m`'s files (downloading them from the bucket).
+    ///
+    /// # Errors
+    /// The download failed.
+    pub fn fetch(&self, m: &Manifest) -> Result<(), String> {
+        match &self.remote {
+            Some(r) if self.local.manifest(&m.id).ok().as_ref() != Some(m) => r.download(m, &self.local.dir_of(&m.id)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Re-reads every block and checksum of backup `m` (downloaded first from a bucket).
+    ///
+    /// # Errors
+    /// What is damaged.
+    pub fn verify(&self, m: &Manifest, limits: &Limits) -> Result<(), String> {
+        self.fetch(m)?;
+        self.local.verify(m, limits)
+    }
+
+    /// An incremental's groups.
+    ///
+    /// # Errors
+    /// The download failed or the file is damaged.
+    pub fn records(&self, m: &Manifest) -> Result<Vec<Record>, String> {
+        self.fetch(m)?;
+        self.local.records(m)
+    }
+
+    /// The chain `id` depends on, from its full backup to `id` itself.
+    ///
+    /// # Errors
+    /// A backup of the chain is missing.
+    pub fn chain(&self, id: &str) -> Result<Vec<Manifest>, String> {
+        let mut chain = vec![self.manifest(id)?];
+        while let Some(parent) = chain.last().and_then(|m| m.parent.clone()) {
+            if chain.len() > 100_000 {
+                return Err(format!("backup '{id}': its chain loops"));
+            }
+            chain.push(self.manifest(&parent).map_err(|e| format!("backup '{id}' depends on '{parent}': {e}"))?);
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// Deletes backup `id`, unless another backup depends on it.
+    ///
+    /// # Errors
+    /// No such backup, a dependent exists, or the directory cannot be removed.
+    pub fn delete(&self, id: &str) -> Result<(), String> {
+        let m = self.manifest(id)?;
+        if let Some(child) = self.list()?.into_iter().find(|m| m.parent.as_deref() == Some(id)) {
+            return Err(format!("backup '{id}' has a dependent backup '{}'; delete that one first", child.id));
+        }
+        if let Some(r) = &self.remote {
+            r.delete(&m)?;
+        }
+        let dir = self.local.dir_of(id);
+        if self.remote.is_some() && !dir.exists() {
+            return Ok(());
+        }
+        // The manifest goes first, so an interrupted delete leaves an incomplete backup, never a listed broken one.
+        match std::fs::remove_file(dir.join(MANIFEST)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(dir.display(), e)),
+            _ => {}
+        }
+        std::fs::remove_dir_all(&dir).map_err(|e| io_err(dir.display(), e))
     }
 }
 

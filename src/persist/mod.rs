@@ -2,6 +2,7 @@
 //!
 //! - `backup`: backups on local disk (manifests, chains, verification).
 //! - `changelog`: the change log's segment files (checksummed records of the write-effect stream).
+//! - `remote`: backups in S3-compatible object storage (object_store).
 //! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
 //!
 //! This module depends on the store and the effect log only; the server's commands and cron drive it.
@@ -9,6 +10,7 @@
 pub mod backup;
 pub mod changelog;
 pub mod format;
+pub mod remote;
 pub mod snapshot;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
