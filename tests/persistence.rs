@@ -891,8 +891,11 @@ fn backups_restore_to_a_backup_and_to_a_moment_between_two_writes() {
     let with_incr = digest(&mut c);
     std::thread::sleep(Duration::from_millis(30));
     let _: () = q(&mut c, &["SET", "d", "4"]);
-    let after_d = now_ms() + 1;
     let latest = digest(&mut c);
+    // A moment after SET d and before anything the restores below append to the log.
+    std::thread::sleep(Duration::from_millis(30));
+    let after_d = now_ms();
+    std::thread::sleep(Duration::from_millis(30));
 
     assert_eq!(q::<Vec<String>>(&mut c, &["BACKUP", "LIST"]), vec![full.clone(), incr.clone()]);
     let info: std::collections::HashMap<String, redis::Value> = q(&mut c, &["BACKUP", "INFO", &incr]);
@@ -1036,5 +1039,30 @@ fn backups_round_trip_through_s3_compatible_storage() {
     assert!(err(&mut c, &["BACKUP", "INFO", &full]).contains("no such backup"));
     drop(p);
     drop(moto);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `backup-schedule every 1s` takes backups by itself; `backup-retention count 2` keeps the newest two; a bad
+/// schedule is refused by CONFIG SET.
+#[test]
+fn scheduled_backups_and_retention() {
+    let dir = temp_dir("backup-schedule");
+    let p = start(&dir, &["--save", "", "--backup-schedule", "every 1s", "--backup-retention", "count 2"]);
+    let mut c = conn(&p);
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(&mut c, "backup_successes").parse::<u64>().expect("count") < 3 {
+        assert!(Instant::now() < deadline, "no scheduled backups");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-schedule", ""]);
+    std::thread::sleep(Duration::from_millis(300));
+    let listed: Vec<String> = q(&mut c, &["BACKUP", "LIST"]);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let on_disk = std::fs::read_dir(dir.join("backups")).expect("backups").count();
+    assert_eq!(on_disk, 2);
+    assert!(err(&mut c, &["CONFIG", "SET", "backup-schedule", "hourly"]).contains("backup-schedule 'hourly'"));
+    assert!(err(&mut c, &["CONFIG", "SET", "backup-retention", "count 0"]).contains("backup-retention"));
+    drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -52,6 +52,7 @@ fn backup_create(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         Some(_) => return Err(error::SYNTAX),
     };
     let m = ctx.srv.backup_create(kind).map_err(failed)?;
+    ctx.srv.apply_backup_retention();
     Ok(text(&m.id))
 }
 

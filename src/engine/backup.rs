@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
-/// Backup outcomes, for BACKUP STATUS and INFO.
+/// Backup outcomes, for BACKUP STATUS and INFO, and the schedule and retention the cron applies.
 #[derive(Debug, Default)]
 pub struct BackupStatus {
     pub successes: AtomicU64,
@@ -24,6 +24,137 @@ pub struct BackupStatus {
     pub last_error: Mutex<String>,
     /// One backup or restore at a time.
     pub running: AtomicBool,
+    schedule: Mutex<Option<Schedule>>,
+    retention: Mutex<Retention>,
+    /// When the schedule last started a backup (unix ms; 0: not since startup).
+    last_scheduled_ms: AtomicU64,
+}
+
+/// `backup-schedule`: when the cron takes a backup by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub when: When,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every this many ms (the first one that long after startup).
+    Every(u64),
+    /// Every day at this minute of the day, UTC.
+    Daily(u64),
+}
+
+/// `backup-retention`: how many backups, and how old, the cron keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub count: Option<usize>,
+    pub age_ms: Option<u64>,
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+/// Parses `backup-schedule`: empty, or `every <duration>` / `daily HH:MM` (UTC), optionally followed by `full`
+/// (the default) or `incremental`.
+///
+/// # Errors
+/// The text that is wrong.
+pub fn parse_schedule(text: &str) -> Result<Option<Schedule>, String> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_ascii_lowercase).collect();
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let bad =
+        || format!("backup-schedule '{text}': expected 'every <duration>' or 'daily HH:MM', then full|incremental");
+    let when = match (words[0].as_str(), words.get(1)) {
+        ("every", Some(d)) => {
+            let ms =
+                crate::store::types::counter::parse_duration(d.as_bytes()).filter(|&ms| ms >= 1000).ok_or_else(bad)?;
+            When::Every(ms)
+        }
+        ("daily", Some(t)) => {
+            let (h, m) = t.split_once(':').ok_or_else(bad)?;
+            let (h, m): (u64, u64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            When::Daily((h * 60 + m) * 60_000)
+        }
+        _ => return Err(bad()),
+    };
+    let kind = match words.get(2).map(String::as_str) {
+        None | Some("full") => Kind::Full,
+        Some("incremental") => Kind::Incremental,
+        Some(_) => return Err(bad()),
+    };
+    if words.len() > 3 {
+        return Err(bad());
+    }
+    Ok(Some(Schedule { when, kind }))
+}
+
+/// Parses `backup-retention`: empty (keep everything), or `count N` and/or `age <duration>`.
+///
+/// # Errors
+/// The text that is wrong.
+pub fn parse_retention(text: &str) -> Result<Retention, String> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_ascii_lowercase).collect();
+    let bad = || format!("backup-retention '{text}': expected 'count N' and/or 'age <duration>'");
+    let mut r = Retention::default();
+    for pair in words.chunks(2) {
+        match (pair[0].as_str(), pair.get(1)) {
+            ("count", Some(n)) => r.count = Some(n.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(bad)?),
+            ("age", Some(d)) => {
+                r.age_ms = Some(crate::store::types::counter::parse_duration(d.as_bytes()).ok_or_else(bad)?)
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(r)
+}
+
+impl Schedule {
+    /// True when a backup is due at `now` (unix ms), the last one having started at `last` (0: none since `start`).
+    pub fn due(&self, now: u64, last: u64, start: u64) -> bool {
+        match self.when {
+            When::Every(ms) => now >= last.max(start) + ms,
+            When::Daily(at) => {
+                let today = now - now % DAY_MS + at;
+                now >= today && last < today
+            }
+        }
+    }
+}
+
+/// The ids `retention` lets go among `all` (oldest first): outside the newest `count` or older than `age`, and
+/// with no backup that is kept depending on them (a full backup stays while an incremental needs it).
+pub fn expired(all: &[Manifest], retention: Retention, now: u64) -> Vec<String> {
+    let n = all.len();
+    let mut keep: Vec<bool> = all
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let by_count = retention.count.is_none_or(|c| i + c >= n);
+            let by_age = retention.age_ms.is_none_or(|a| m.created_ms + a >= now);
+            by_count && by_age
+        })
+        .collect();
+    // Whatever a kept backup depends on is kept, up its chain.
+    for i in (0..n).rev() {
+        if keep[i] {
+            let mut parent = all[i].parent.clone();
+            while let Some(p) = parent {
+                match all.iter().position(|m| m.id == p) {
+                    Some(j) => {
+                        keep[j] = true;
+                        parent = all[j].parent.clone();
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+    all.iter().zip(keep).filter(|(_, k)| !k).map(|(m, _)| m.id.clone()).collect()
 }
 
 /// Clears `running` however the operation ends.
@@ -36,6 +167,86 @@ impl Drop for Running<'_> {
 }
 
 impl Server {
+    /// Sets `backup-schedule` (CONFIG SET's hook: it must not read the configuration).
+    ///
+    /// # Errors
+    /// The value does not parse.
+    pub fn set_backup_schedule(&self, text: &str) -> Result<(), String> {
+        *self.backups.schedule.lock() = parse_schedule(text)?;
+        Ok(())
+    }
+
+    /// Sets `backup-retention`.
+    ///
+    /// # Errors
+    /// The value does not parse.
+    pub fn set_backup_retention(&self, text: &str) -> Result<(), String> {
+        *self.backups.retention.lock() = parse_retention(text)?;
+        Ok(())
+    }
+
+    /// The cron's part: starts a scheduled backup on a thread of its own when one is due.
+    pub fn backup_cron(&self) {
+        let Some(schedule) = *self.backups.schedule.lock() else { return };
+        let now = unix_ms();
+        let last = self.backups.last_scheduled_ms.load(Relaxed);
+        if self.backups.running.load(Relaxed) || !schedule.due(now, last, self.started_unix_ms) {
+            return;
+        }
+        let Some(srv) = self.this.get().and_then(std::sync::Weak::upgrade) else { return };
+        self.backups.last_scheduled_ms.store(now, Relaxed);
+        let spawned = std::thread::Builder::new().name("strata-backup".into()).spawn(move || {
+            // An incremental needs a backup to continue: the first scheduled one is full.
+            let kind = match schedule.kind {
+                Kind::Incremental if srv.backup_store().and_then(|s| s.list()).is_ok_and(|l| !l.is_empty()) => {
+                    Kind::Incremental
+                }
+                _ => Kind::Full,
+            };
+            tracing::info!("Scheduled {} backup starting", kind.name());
+            if srv.backup_create(kind).is_ok() {
+                srv.apply_backup_retention();
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the scheduled backup: {e}");
+        }
+    }
+
+    /// Deletes the backups `backup-retention` lets go; returns how many.
+    pub fn apply_backup_retention(&self) -> usize {
+        let retention = *self.backups.retention.lock();
+        if retention == Retention::default() {
+            return 0;
+        }
+        let store = match self.backup_store() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("backup retention: {e}");
+                return 0;
+            }
+        };
+        let all = match store.list() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("backup retention: {e}");
+                return 0;
+            }
+        };
+        let mut deleted = 0;
+        // Newest first, so an incremental goes before the backup it depends on.
+        for id in expired(&all, retention, unix_ms()).iter().rev() {
+            match store.delete(id) {
+                Ok(()) => {
+                    deleted += 1;
+                    tracing::info!("Backup {id} deleted by backup-retention");
+                }
+                Err(e) => tracing::warn!("backup retention: {e}"),
+            }
+        }
+        deleted
+    }
+
     /// The backups: `backup-dir` (relative to `dir`), and the bucket `backup-storage` names, if any.
     ///
     /// # Errors
@@ -242,5 +453,71 @@ impl Server {
             return Err("restored, but the new base snapshot failed; see the log".into());
         }
         Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: &str, parent: Option<&str>, created_ms: u64) -> Manifest {
+        Manifest {
+            id: id.into(),
+            kind: if parent.is_some() { Kind::Incremental } else { Kind::Full },
+            parent: parent.map(Into::into),
+            created_ms,
+            start_offset: 0,
+            end_offset: 0,
+            keys: 0,
+            bytes: 0,
+            checksum: String::new(),
+            last_ms: created_ms,
+        }
+    }
+
+    #[test]
+    fn schedules_parse_and_fall_due() {
+        assert_eq!(parse_schedule("").unwrap(), None);
+        let s = parse_schedule("every 6h").unwrap().unwrap();
+        assert_eq!(s, Schedule { when: When::Every(6 * 3_600_000), kind: Kind::Full });
+        assert!(!s.due(1_000 + 3_600_000, 0, 1_000));
+        assert!(s.due(1_000 + 6 * 3_600_000, 0, 1_000));
+        assert!(!s.due(10 * 3_600_000, 5 * 3_600_000, 0));
+        let d = parse_schedule("DAILY 03:00 incremental").unwrap().unwrap();
+        assert_eq!(d, Schedule { when: When::Daily(3 * 3_600_000), kind: Kind::Incremental });
+        let day = 20_000 * DAY_MS;
+        assert!(!d.due(day + 2 * 3_600_000, 0, 0));
+        assert!(d.due(day + 3 * 3_600_000, 0, 0));
+        assert!(!d.due(day + 4 * 3_600_000, day + 3 * 3_600_000, 0), "once a day");
+        assert!(d.due(day + DAY_MS + 3 * 3_600_000, day + 3 * 3_600_000, 0));
+        for bad in
+            ["every", "every 10ms", "daily 24:00", "daily 3", "weekly 1h", "every 1h full extra", "every 1h diff"]
+        {
+            assert!(parse_schedule(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_and_every_backup_they_depend_on() {
+        assert_eq!(parse_retention("count 2 age 7d").unwrap(), Retention { count: Some(2), age_ms: Some(7 * DAY_MS) });
+        assert!(
+            parse_retention("count 0").is_err() && parse_retention("count").is_err() && parse_retention("x 1").is_err()
+        );
+        let all = [
+            m("f1", None, 1),
+            m("i1", Some("f1"), 2),
+            m("f2", None, 3),
+            m("i2", Some("f2"), 4),
+            m("i3", Some("i2"), 5),
+        ];
+        let r = |count, age_ms| Retention { count, age_ms };
+        assert_eq!(expired(&all, r(Some(2), None), 10), ["f1", "i1"]);
+        // The newest incremental alone keeps its whole chain.
+        assert_eq!(expired(&all, r(Some(1), None), 10), ["f1", "i1"]);
+        // Younger than 6 ms at 10: i2 and i3, and f2 for them.
+        assert_eq!(expired(&all, r(None, Some(6)), 10), ["f1", "i1"]);
+        assert_eq!(expired(&all, r(Some(4), Some(7)), 10), ["f1", "i1"]);
+        assert!(expired(&all, Retention::default(), 10).is_empty());
+        assert_eq!(expired(&all, r(Some(10), Some(100)), 1_000), ["f1", "i1", "f2", "i2", "i3"]);
     }
 }

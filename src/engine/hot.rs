@@ -132,6 +132,8 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
             super::acl::set_default_password(srv, (!pass.is_empty()).then_some(pass.as_bytes()));
         }
         Id::Appendonly => srv.set_appendonly(v.as_bool())?,
+        Id::BackupSchedule => srv.set_backup_schedule(v.as_str())?,
+        Id::BackupRetention => srv.set_backup_retention(v.as_str())?,
         Id::Appendfsync => srv.changelog.set_policy(v.as_u64() as u8),
         Id::Dir => std::env::set_current_dir(v.as_str()).map_err(|e| os_error_text(&e))?,
         _ => {}

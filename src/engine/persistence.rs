@@ -138,6 +138,7 @@ impl Server {
 
     /// The cron's part: a scheduled BGSAVE once none runs, and the `save` points (Redis's serverCron rules).
     pub fn persistence_cron(&self) {
+        self.backup_cron();
         let p = &self.persistence;
         if p.bgsave_in_progress.load(Relaxed) {
             return;
