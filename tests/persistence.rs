@@ -922,7 +922,8 @@ fn backups_restore_to_a_backup_and_to_a_moment_between_two_writes() {
     assert!(err(&mut c, &["BACKUP", "DELETE", &full]).contains("has a dependent backup"));
 
     // Damage in the full backup: VERIFY and RESTORE name it, and the dataset is untouched.
-    let snap = dir.join("backups").join(&full).join("snapshot.strata");
+    // Compressed by default (backup-compression yes).
+    let snap = dir.join("backups").join(&full).join("snapshot.strata.zst");
     let good = std::fs::read(&snap).expect("read");
     let mut bad = good.clone();
     let mid = bad.len() / 2;
@@ -1063,6 +1064,49 @@ fn scheduled_backups_and_retention() {
     assert_eq!(on_disk, 2);
     assert!(err(&mut c, &["CONFIG", "SET", "backup-schedule", "hourly"]).contains("backup-schedule 'hourly'"));
     assert!(err(&mut c, &["CONFIG", "SET", "backup-retention", "count 0"]).contains("backup-retention"));
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Encrypted backups (AES-256-GCM): restored with the key, refused without it or with another, and a changed byte
+/// fails authentication; `backup-compression no` stores the plain files.
+#[test]
+fn encrypted_backups_need_their_key() {
+    let dir = temp_dir("backup-enc");
+    std::fs::write(dir.join("key"), "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n").expect("key");
+    std::fs::write(dir.join("other"), [9u8; 32]).expect("key");
+    let key = dir.join("key").display().to_string();
+    let p = start(&dir, &["--save", "", "--backup-encryption-key-file", &key]);
+    let mut c = conn(&p);
+    populate(&mut c);
+    let id: String = q(&mut c, &["BACKUP", "CREATE"]);
+    let before = digest(&mut c);
+    let stored = dir.join("backups").join(&id).join("snapshot.strata.zst.enc");
+    let raw = std::fs::read(&stored).expect("stored encrypted");
+    assert!(raw.starts_with(b"STRATAEN"));
+    assert!(!raw.windows(5).any(|w| w == b"hello"), "a value in the clear");
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    let _: () = q(&mut c, &["BACKUP", "RESTORE", &id]);
+    assert_eq!(digest(&mut c), before);
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-encryption-key-file", ""]);
+    assert!(err(&mut c, &["BACKUP", "VERIFY", &id]).contains("set backup-encryption-key-file"));
+    let other = dir.join("other").display().to_string();
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-encryption-key-file", &other]);
+    assert!(err(&mut c, &["BACKUP", "RESTORE", &id]).contains("fails authentication"));
+    assert_eq!(digest(&mut c), before, "a refused restore changes nothing");
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-encryption-key-file", &key]);
+    let mut bad = raw.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 1;
+    std::fs::write(&stored, &bad).expect("write");
+    assert!(err(&mut c, &["BACKUP", "VERIFY", &id]).contains("checksum"));
+    std::fs::write(&stored, &raw).expect("write");
+    assert_eq!(q::<String>(&mut c, &["BACKUP", "VERIFY", &id]), "OK");
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-encryption-key-file", ""]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-compression", "no"]);
+    let plain: String = q(&mut c, &["BACKUP", "CREATE"]);
+    assert!(dir.join("backups").join(&plain).join("snapshot.strata").exists());
+    assert_eq!(q::<String>(&mut c, &["BACKUP", "VERIFY", &plain]), "OK");
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -266,7 +266,11 @@ impl Server {
                 secret_access_key: cfg.str(Id::BackupS3SecretAccessKey).to_string(),
             })?),
         };
-        Ok(Backups { local, remote })
+        let key = match cfg.str(Id::BackupEncryptionKeyFile) {
+            "" => None,
+            f => Some(crate::persist::seal::read_key(std::path::Path::new(f))?),
+        };
+        Ok(Backups { local, remote, compress: cfg.bool(Id::BackupCompression), key })
     }
 
     fn start_running(&self) -> Result<Running<'_>, String> {
@@ -319,8 +323,7 @@ impl Server {
             |_| {},
         );
         let (header, totals) = saved.map_err(|e| format!("{}: {e}", path.display()))?;
-        let (crc, bytes) = backup::file_crc(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let m = Manifest {
+        let mut m = Manifest {
             id,
             kind: Kind::Full,
             parent: None,
@@ -328,10 +331,13 @@ impl Server {
             start_offset: header.effect_offset,
             end_offset: header.effect_offset,
             keys: totals.records,
-            bytes,
-            checksum: format!("{crc:08x}"),
+            bytes: 0,
+            checksum: String::new(),
             last_ms: now,
+            compressed: false,
+            encrypted: false,
         };
+        store.seal(&mut m)?;
         store.publish(&m)?;
         Ok(m)
     }
@@ -353,9 +359,7 @@ impl Server {
         let id = store.local.new_id(now);
         let dir = store.local.prepare(&id)?;
         backup::write_records(&dir, parent.end_offset, &records).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let path = dir.join(backup::CHANGES_FILE);
-        let (crc, bytes) = backup::file_crc(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let m = Manifest {
+        let mut m = Manifest {
             id,
             kind: Kind::Incremental,
             parent: Some(parent.id.clone()),
@@ -363,10 +367,13 @@ impl Server {
             start_offset: parent.end_offset,
             end_offset: end,
             keys: records.len() as u64,
-            bytes,
-            checksum: format!("{crc:08x}"),
+            bytes: 0,
+            checksum: String::new(),
             last_ms: records.last().map_or(parent.last_ms, |r| r.unix_ms),
+            compressed: false,
+            encrypted: false,
         };
+        store.seal(&mut m)?;
         store.publish(&m)?;
         Ok(m)
     }
@@ -417,7 +424,8 @@ impl Server {
             let keep = records.iter().take_while(|r| r.unix_ms <= t).count();
             records.truncate(keep);
         }
-        let path = store.local.dir_of(&full.id).join(backup::SNAPSHOT_FILE);
+        let plain = store.local.plain(full, store.key.as_ref())?;
+        let path = plain.path.clone();
         let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         self.persistence.loading.store(true, Relaxed);
         let mut session = Session::detached(self);
@@ -472,6 +480,8 @@ mod tests {
             bytes: 0,
             checksum: String::new(),
             last_ms: created_ms,
+            compressed: false,
+            encrypted: false,
         }
     }
 

@@ -51,13 +51,45 @@ pub struct Manifest {
     pub checksum: String,
     /// When the newest group of an incremental was appended (a full backup's: its snapshot's moment).
     pub last_ms: u64,
+    /// The data file is stored zstd-compressed (`.zst`) and/or AES-256-GCM encrypted (`.enc`); `bytes` and
+    /// `checksum` are the stored file's.
+    #[serde(default)]
+    pub compressed: bool,
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 impl Manifest {
+    /// The plain data file's name.
     pub fn data_file(&self) -> &'static str {
         match self.kind {
             Kind::Full => SNAPSHOT_FILE,
             Kind::Incremental => CHANGES_FILE,
+        }
+    }
+
+    /// The name the data file is stored under.
+    pub fn stored_file(&self) -> String {
+        format!(
+            "{}{}{}",
+            self.data_file(),
+            if self.compressed { ".zst" } else { "" },
+            if self.encrypted { ".enc" } else { "" }
+        )
+    }
+}
+
+/// A backup's plain data file, unpacked for reading; a temporary copy is removed when dropped.
+#[derive(Debug)]
+pub struct Plain {
+    pub path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
@@ -124,7 +156,7 @@ impl LocalStore {
     /// A file cannot be synced or written.
     pub fn commit(&self, m: &Manifest) -> Result<(), String> {
         let dir = self.dir_of(&m.id);
-        let data = dir.join(m.data_file());
+        let data = dir.join(m.stored_file());
         std::fs::File::open(&data).and_then(|f| f.sync_all()).map_err(|e| io_err(data.display(), e))?;
         let temp = dir.join("manifest.json.tmp");
         let text = serde_json::to_vec_pretty(m).map_err(|e| e.to_string())?;
@@ -181,8 +213,9 @@ impl LocalStore {
     ///
     /// # Errors
     /// The file is damaged (anything short of whole records is damage here: backups are written whole).
-    pub fn records(&self, m: &Manifest) -> Result<Vec<Record>, String> {
-        let path = self.dir_of(&m.id).join(CHANGES_FILE);
+    pub fn records(&self, m: &Manifest, key: Option<&[u8; 32]>) -> Result<Vec<Record>, String> {
+        let plain = self.plain(m, key)?;
+        let path = plain.path.clone();
         let scanned = changelog::scan(&path).map_err(|e| format!("backup '{}': {e}", m.id))?;
         if scanned.torn() {
             return Err(format!("backup '{}': {} is truncated at byte {}", m.id, path.display(), scanned.valid_len));
@@ -201,8 +234,8 @@ impl LocalStore {
     ///
     /// # Errors
     /// What is damaged, naming the backup, file and place.
-    pub fn verify(&self, m: &Manifest, limits: &Limits) -> Result<(), String> {
-        let path = self.dir_of(&m.id).join(m.data_file());
+    pub fn verify(&self, m: &Manifest, limits: &Limits, key: Option<&[u8; 32]>) -> Result<(), String> {
+        let path = self.dir_of(&m.id).join(m.stored_file());
         let (crc, len) = file_crc(&path).map_err(|e| format!("backup '{}': {}: {e}", m.id, path.display()))?;
         if format!("{crc:08x}") != m.checksum || len != m.bytes {
             return Err(format!(
@@ -213,6 +246,8 @@ impl LocalStore {
                 m.bytes
             ));
         }
+        let plain = self.plain(m, key)?;
+        let path = plain.path.clone();
         match m.kind {
             Kind::Full => {
                 let f = std::fs::File::open(&path).map_err(|e| io_err(path.display(), e))?;
@@ -224,8 +259,26 @@ impl LocalStore {
                 }
                 Ok(())
             }
-            Kind::Incremental => self.records(m).map(|_| ()),
+            Kind::Incremental => self.records(m, key).map(|_| ()),
         }
+    }
+
+    /// Backup `m`'s plain data file: the stored file itself, or a temporary copy unpacked from it.
+    ///
+    /// # Errors
+    /// Unpacking failed (a wrong or missing key, a changed file).
+    pub fn plain(&self, m: &Manifest, key: Option<&[u8; 32]>) -> Result<Plain, String> {
+        let dir = self.dir_of(&m.id);
+        if !m.compressed && !m.encrypted {
+            return Ok(Plain { path: dir.join(m.data_file()), temporary: false });
+        }
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{}.plain-{}-{n}", m.data_file(), std::process::id()));
+        let plain = Plain { path, temporary: true };
+        super::seal::unpack(&dir.join(m.stored_file()), &plain.path, m.compressed, m.encrypted, key)
+            .map_err(|e| format!("backup '{}': {e}", m.id))?;
+        Ok(plain)
     }
 }
 
@@ -236,6 +289,10 @@ impl LocalStore {
 pub struct Backups {
     pub local: LocalStore,
     pub remote: Option<super::remote::Remote>,
+    /// `backup-compression` and the key of `backup-encryption-key-file`, for backups created now (reading uses
+    /// what each manifest says, with the key).
+    pub compress: bool,
+    pub key: Option<[u8; 32]>,
 }
 
 impl Backups {
@@ -274,6 +331,27 @@ impl Backups {
         }
     }
 
+    /// Stores the plain data file `m.data_file()` of a backup being built as `backup-compression` and the key say,
+    /// setting `m`'s flags, size and checksum.
+    ///
+    /// # Errors
+    /// The file cannot be read, packed or checksummed.
+    pub fn seal(&self, m: &mut Manifest) -> Result<(), String> {
+        let dir = self.local.dir_of(&m.id);
+        let plain = dir.join(m.data_file());
+        m.compressed = self.compress;
+        m.encrypted = self.key.is_some();
+        if m.compressed || m.encrypted {
+            super::seal::pack(&plain, &dir.join(m.stored_file()), m.compressed, self.key.as_ref())?;
+            std::fs::remove_file(&plain).map_err(|e| io_err(plain.display(), e))?;
+        }
+        let stored = dir.join(m.stored_file());
+        let (crc, bytes) = file_crc(&stored).map_err(|e| io_err(stored.display(), e))?;
+        m.bytes = bytes;
+        m.checksum = format!("{crc:08x}");
+        Ok(())
+    }
+
     /// Completes a backup built in the local directory: its manifest, then (with a bucket) the upload.
     ///
     /// # Errors
@@ -303,7 +381,7 @@ impl Backups {
     /// What is damaged.
     pub fn verify(&self, m: &Manifest, limits: &Limits) -> Result<(), String> {
         self.fetch(m)?;
-        self.local.verify(m, limits)
+        self.local.verify(m, limits, self.key.as_ref())
     }
 
     /// An incremental's groups.
@@ -312,7 +390,7 @@ impl Backups {
     /// The download failed or the file is damaged.
     pub fn records(&self, m: &Manifest) -> Result<Vec<Record>, String> {
         self.fetch(m)?;
-        self.local.records(m)
+        self.local.records(m, self.key.as_ref())
     }
 
     /// The chain `id` depends on, from its full backup to `id` itself.

@@ -3,6 +3,7 @@
 //! - `backup`: backups on local disk (manifests, chains, verification).
 //! - `changelog`: the change log's segment files (checksummed records of the write-effect stream).
 //! - `remote`: backups in S3-compatible object storage (object_store).
+//! - `seal`: a backup file's compression and AES-256-GCM encryption.
 //! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
 //!
 //! This module depends on the store and the effect log only; the server's commands and cron drive it.
@@ -11,6 +12,7 @@ pub mod backup;
 pub mod changelog;
 pub mod format;
 pub mod remote;
+pub mod seal;
 pub mod snapshot;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

@@ -92,7 +92,8 @@ impl Remote {
     /// # Errors
     /// A file cannot be read or an upload fails.
     pub fn upload(&self, m: &Manifest, dir: &Path) -> Result<(), String> {
-        let files = [m.data_file(), MANIFEST];
+        let stored = m.stored_file();
+        let files = [stored.as_str(), MANIFEST];
         run(async {
             for f in files {
                 let local = dir.join(f);
@@ -112,7 +113,8 @@ impl Remote {
     /// A download fails or a file cannot be written.
     pub fn download(&self, m: &Manifest, dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let files = [m.data_file(), MANIFEST];
+        let stored = m.stored_file();
+        let files = [stored.as_str(), MANIFEST];
         run(async {
             for f in files {
                 let got =
@@ -167,7 +169,8 @@ impl Remote {
     /// # Errors
     /// A request fails.
     pub fn delete(&self, m: &Manifest) -> Result<(), String> {
-        let files = [MANIFEST, m.data_file()];
+        let stored = m.stored_file();
+        let files = [MANIFEST, stored.as_str()];
         run(async {
             for f in files {
                 match self.store.delete(&self.path(&m.id, f)).await {
