@@ -1110,3 +1110,28 @@ fn encrypted_backups_need_their_key() {
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A failed backup (here: an unreachable bucket) is counted with its reason, and writes get -MISCONF until a backup
+/// succeeds; reads keep working.
+#[test]
+fn a_failed_backup_gives_misconf_until_one_succeeds() {
+    let dir = temp_dir("backup-fail");
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-storage", "s3://nowhere/x", "backup-s3-endpoint", &endpoint]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-s3-access-key-id", "a", "backup-s3-secret-access-key", "b"]);
+    let e = err(&mut c, &["BACKUP", "CREATE"]);
+    assert!(e.starts_with("ERR "), "{e}");
+    assert_eq!(info_field(&mut c, "backup_failures"), "1");
+    assert!(!info_field(&mut c, "backup_last_error").is_empty());
+    assert!(err(&mut c, &["SET", "k", "w"]).starts_with("MISCONF The last backup failed"));
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "v");
+    let _: () = q(&mut c, &["CONFIG", "SET", "backup-storage", ""]);
+    let _: String = q(&mut c, &["BACKUP", "CREATE"]);
+    let _: () = q(&mut c, &["SET", "k", "w"]);
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}

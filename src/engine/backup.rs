@@ -24,6 +24,8 @@ pub struct BackupStatus {
     pub last_error: Mutex<String>,
     /// One backup or restore at a time.
     pub running: AtomicBool,
+    /// The last backup failed: with `stop-writes-on-bgsave-error yes`, writes get `-MISCONF` until one succeeds.
+    pub failing: AtomicBool,
     schedule: Mutex<Option<Schedule>>,
     retention: Mutex<Retention>,
     /// When the schedule last started a backup (unix ms; 0: not since startup).
@@ -293,6 +295,7 @@ impl Server {
         let b = &self.backups;
         match &result {
             Ok(m) => {
+                b.failing.store(false, Relaxed);
                 b.successes.fetch_add(1, Relaxed);
                 b.last_success_ms.store(m.created_ms, Relaxed);
                 // The next incremental starts where this one ends: the change log keeps those records.
@@ -300,6 +303,7 @@ impl Server {
                 tracing::info!("Backup {} ({}) created: {} bytes", m.id, m.kind.name(), m.bytes);
             }
             Err(e) => {
+                b.failing.store(true, Relaxed);
                 b.failures.fetch_add(1, Relaxed);
                 *b.last_error.lock() = e.clone();
                 tracing::warn!("Backup failed: {e}");

@@ -52,7 +52,7 @@ impl Server {
 
     /// The `-MISCONF` refusal writes get, if any (Redis's writeCommandsDeniedByDiskError): the last background
     /// save failed while save points are set and `stop-writes-on-bgsave-error` is on, or the change log's last
-    /// write or sync failed.
+    /// write or sync failed, or the last backup failed (with `stop-writes-on-bgsave-error`, until one succeeds).
     #[inline]
     pub fn disk_error(&self) -> Option<CmdError> {
         if !self.persistence.last_bgsave_ok.load(Relaxed)
@@ -64,6 +64,14 @@ impl Server {
         if self.changelog.write_failed() {
             let why = self.changelog.shared.last_error.lock().clone();
             return Some(CmdError::raw(format!("MISCONF Errors writing to the AOF file: {why}")));
+        }
+        if self.backups.failing.load(Relaxed) && self.hot.stop_writes_on_bgsave_error.load(Relaxed) {
+            let why = self.backups.last_error.lock().clone();
+            return Some(CmdError::raw(format!(
+                "MISCONF The last backup failed ({why}). Commands that may modify the data set are disabled until a \
+                 backup succeeds, because this instance is configured to report errors during writes \
+                 (stop-writes-on-bgsave-error option)."
+            )));
         }
         None
     }
