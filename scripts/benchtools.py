@@ -8,6 +8,7 @@ import argparse
 import csv
 import io
 import os
+import shutil
 import resource
 import signal
 import socket
@@ -125,8 +126,16 @@ def script_benchmark(srv, label, pipeline, requests, clients, threads, keyspace)
 
 
 def throughput(args):
-    redis, strata = start_pair(args.strata, args.threads, ["--io-threads", str(args.redis_io_threads)]
-                               if args.redis_io_threads > 1 else [])
+    redis_extra = ["--io-threads", str(args.redis_io_threads)] if args.redis_io_threads > 1 else []
+    strata_extra = []
+    if args.appendfsync:
+        # Both servers keep their change log (AOF) in a fresh directory of their own.
+        for name, extra in (("redis", redis_extra), ("strata", strata_extra)):
+            d = "/tmp/benchtools-%s-%d" % (name, os.getpid())
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            extra += ["--dir", d, "--appendonly", "yes", "--appendfsync", args.appendfsync]
+    redis, strata = start_pair(args.strata, args.threads, redis_extra, strata_extra)
     pipelines = [int(p) for p in args.pipelines.split(",")]
     # results[(test, P)][server] = [(rps, p50, p99) per round]
     results = {}
@@ -322,6 +331,8 @@ def main():
     t.add_argument("--size", type=int, default=100)
     t.add_argument("--keyspace", type=int, default=100_000)
     t.add_argument("--rounds", type=int, default=3)
+    t.add_argument("--appendfsync", choices=["always", "everysec", "no"],
+                   help="run both servers with appendonly yes and this fsync policy")
     i = sub.add_parser("instructions")
     i.add_argument("--strata", required=True)
     i.add_argument("--tests", default="get,set")

@@ -625,6 +625,9 @@ fn the_change_log_replays_every_write_after_the_snapshot() {
     let _: () = q(&mut c, &["PEXPIRE", "str", "100000"]);
     let _: () = q(&mut c, &["SET", "shortlived", "x", "PX", "1"]);
     let _: () = q(&mut c, &["CTR.INCR", "hits", "BY", "3"]);
+    // Gone before the digest is taken (its DEL is in the log too).
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "shortlived"]), None);
     let before = digest(&mut c);
     kill9(p);
 

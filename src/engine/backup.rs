@@ -303,9 +303,10 @@ impl Server {
                 tracing::info!("Backup {} ({}) created: {} bytes", m.id, m.kind.name(), m.bytes);
             }
             Err(e) => {
-                b.failing.store(true, Relaxed);
-                b.failures.fetch_add(1, Relaxed);
+                // The reason before the flag, so a refused write can quote it.
                 *b.last_error.lock() = e.clone();
+                b.failing.store(true, std::sync::atomic::Ordering::Release);
+                b.failures.fetch_add(1, Relaxed);
                 tracing::warn!("Backup failed: {e}");
             }
         }

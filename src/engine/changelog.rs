@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 /// records go without rewriting anything.
 const SEGMENT_BYTES: u64 = 64 << 20;
 
+/// With `everysec` and `no`, how long the writer lets groups gather after a write.
+const BATCH_WAIT: Duration = Duration::from_millis(1);
+
 /// `appendfsync`, in the order of its config enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fsync {
@@ -68,10 +71,14 @@ struct Feed {
 impl EffectTap for Feed {
     fn group(&self, start: u64, db_before: Option<usize>, data: &[u8]) {
         let mut b = self.buf.lock();
+        let was_empty = b.bytes.is_empty();
         files::encode_record(&mut b.bytes, start, unix_ms(), db_before, data);
         b.end = start + data.len() as u64;
         drop(b);
-        self.wake.notify_one();
+        // The writer takes everything buffered at once: only the first group after it emptied the buffer wakes it.
+        if was_empty {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -164,7 +171,7 @@ impl ChangeLog {
     /// True while the log is on and its last write or sync failed (writes get `-MISCONF`).
     #[inline]
     pub fn write_failed(&self) -> bool {
-        self.shared.enabled.load(Relaxed) && !self.shared.last_write_ok.load(Relaxed)
+        self.shared.enabled.load(Relaxed) && !self.shared.last_write_ok.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// A snapshot of the stream up to `offset` is on disk: the log's base moves there.
@@ -436,8 +443,9 @@ struct Writer {
 
 impl Writer {
     fn fail(&self, what: &str, e: &std::io::Error) {
-        let first = self.sh.last_write_ok.swap(false, Relaxed);
+        // The reason first: a client that sees the flag (Acquire in `write_failed`) also sees the reason.
         *self.sh.last_error.lock() = crate::engine::hot::os_error_text(e);
+        let first = self.sh.last_write_ok.swap(false, std::sync::atomic::Ordering::Release);
         if first {
             tracing::warn!("Error {what} the change log in {}: {e}", self.dir.display());
         }
@@ -542,6 +550,11 @@ impl Writer {
             }
             if !pending.is_empty() && self.seg.is_some() {
                 self.write(&mut pending, pending_end, stop);
+                if policy != Fsync::Always && !stop {
+                    // Let groups gather for a millisecond: one write per batch instead of a wake-up per command
+                    // (what `always` cannot wait for, its syncs batch by themselves).
+                    std::thread::sleep(BATCH_WAIT);
+                }
             }
             let due = match policy {
                 Fsync::Always => true,

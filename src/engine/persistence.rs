@@ -65,7 +65,9 @@ impl Server {
             let why = self.changelog.shared.last_error.lock().clone();
             return Some(CmdError::raw(format!("MISCONF Errors writing to the AOF file: {why}")));
         }
-        if self.backups.failing.load(Relaxed) && self.hot.stop_writes_on_bgsave_error.load(Relaxed) {
+        if self.backups.failing.load(std::sync::atomic::Ordering::Acquire)
+            && self.hot.stop_writes_on_bgsave_error.load(Relaxed)
+        {
             let why = self.backups.last_error.lock().clone();
             return Some(CmdError::raw(format!(
                 "MISCONF The last backup failed ({why}). Commands that may modify the data set are disabled until a \
