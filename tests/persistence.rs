@@ -363,23 +363,26 @@ fn damaged_files_are_refused_with_the_block_and_offset() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn a_failing_disk_gives_err_status_and_misconf_not_a_crash() {
-    let dir = temp_dir("fsize");
-    // A file-size limit of 64 KB: the snapshot of incompressible values is larger.
+/// Starts the server under `ulimit -f <blocks>` (the shell's file-size limit) with `args` (shell words), so writes past
+/// that size fail with EFBIG.
+fn start_with_file_size_limit(dir: &Path, blocks: u32, args: &str) -> Proc {
     let bin = env!("CARGO_BIN_EXE_strata-server");
     let port = free_port();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(format!(
-            "ulimit -f 128 && exec {bin} --port {port} --bind 127.0.0.1 --dir {} --save '3600 1'",
-            dir.display()
-        ))
+        .arg(format!("ulimit -f {blocks} && exec {bin} --port {port} --bind 127.0.0.1 --dir {} {args}", dir.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.arg("--port").arg(port.to_string()); // read back by start_cmd; sh ignores extra arguments
-    let p = start_cmd(cmd);
+    start_cmd(cmd)
+}
+
+#[test]
+fn a_failing_disk_gives_err_status_and_misconf_not_a_crash() {
+    let dir = temp_dir("fsize");
+    // A file-size limit of 64 KB: the snapshot of incompressible values is larger.
+    let p = start_with_file_size_limit(&dir, 128, "--save '3600 1'");
     let mut c = conn(&p);
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     for i in 0..400 {
@@ -831,19 +834,7 @@ fn appendonly_turned_on_at_runtime_starts_from_a_new_base() {
 #[test]
 fn a_failing_change_log_gives_misconf_and_keeps_serving_reads() {
     let dir = temp_dir("log-fsize");
-    let bin = env!("CARGO_BIN_EXE_strata-server");
-    let port = free_port();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!(
-            "ulimit -f 64 && exec {bin} --port {port} --bind 127.0.0.1 --dir {} --save '' --appendonly yes",
-            dir.display()
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.arg("--port").arg(port.to_string());
-    let p = start_cmd(cmd);
+    let p = start_with_file_size_limit(&dir, 64, "--save '' --appendonly yes");
     let mut c = conn(&p);
     let value = "x".repeat(1000);
     let deadline = Instant::now() + Duration::from_secs(20);

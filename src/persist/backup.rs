@@ -104,6 +104,14 @@ fn io_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
+/// Refuses an id that could name something outside the backup directory or bucket prefix.
+fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+        return Err(format!("no such backup '{id}'"));
+    }
+    Ok(())
+}
+
 /// CRC32 of a whole file, and its size.
 ///
 /// # Errors
@@ -176,9 +184,7 @@ impl LocalStore {
     /// # Errors
     /// No such (complete) backup, or its manifest is unreadable.
     pub fn manifest(&self, id: &str) -> Result<Manifest, String> {
-        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
-            return Err(format!("no such backup '{id}'"));
-        }
+        check_id(id)?;
         let path = self.dir_of(id).join(MANIFEST);
         let text = match std::fs::read(&path) {
             Ok(t) => t,
@@ -322,9 +328,7 @@ impl Backups {
     pub fn manifest(&self, id: &str) -> Result<Manifest, String> {
         match &self.remote {
             Some(r) => {
-                if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
-                    return Err(format!("no such backup '{id}'"));
-                }
+                check_id(id)?;
                 r.manifest(id)?.ok_or_else(|| format!("no such backup '{id}'"))
             }
             None => self.local.manifest(id),
