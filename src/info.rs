@@ -125,31 +125,12 @@ fn kv(out: &mut Fields, k: &str, v: impl Into<Value>) {
     out.push((k.to_string(), v.into()));
 }
 
-/// Resident set size of the process in bytes.
-pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
-        .map_or(0, |pages| pages * 4096)
-}
-
 fn cpu_times() -> (f64, f64) {
     let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return (0.0, 0.0) };
     let after = s.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = after.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     (tick(12), tick(11)) // (stime, utime)
-}
-
-fn total_system_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// INFO's text for the requested sections (`[]` = default; `all`, `everything`, or names).
@@ -203,6 +184,15 @@ pub fn snapshot(srv: &Server, requested: &[String]) -> Snapshot {
     snap
 }
 
+/// `Linux 6.1.0 x86_64`, as Redis prints uname's sysname, release and machine.
+fn os_line() -> String {
+    let read = |f: &str| std::fs::read_to_string(f).map(|s| s.trim().to_string()).ok();
+    match (read("/proc/sys/kernel/ostype"), read("/proc/sys/kernel/osrelease")) {
+        (Some(name), Some(release)) => format!("{name} {release} {}", std::env::consts::ARCH),
+        _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
+}
+
 fn server(srv: &Server, out: &mut Fields) {
     let cfg = srv.config.read();
     let uptime = srv.uptime_secs();
@@ -212,7 +202,7 @@ fn server(srv: &Server, out: &mut Fields) {
     kv(out, "redis_git_dirty", 0);
     kv(out, "redis_build_id", "0");
     kv(out, "redis_mode", "standalone");
-    kv(out, "os", format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
+    kv(out, "os", os_line());
     kv(out, "arch_bits", usize::BITS);
     kv(out, "monotonic_clock", "POSIX clock_gettime");
     kv(out, "multiplexing_api", "epoll");
@@ -250,7 +240,7 @@ fn clients(srv: &Server, out: &mut Fields) {
 }
 
 fn memory(srv: &Server, out: &mut Fields) {
-    let rss = rss_bytes();
+    let rss = crate::memory::rss_bytes();
     let used = srv.refresh_used_memory();
     let (active, resident) = crate::memory::allocator_pages();
     let clients_mem = srv.clients.memory() as u64;
@@ -261,7 +251,7 @@ fn memory(srv: &Server, out: &mut Fields) {
     let maxmemory = srv.hot.maxmemory.load(Ordering::Relaxed);
     let human = crate::util::num::bytes_to_human;
     let policy = srv.hot.policy().name();
-    let sys = total_system_memory();
+    let sys = crate::memory::total_system_memory();
     kv(out, "used_memory", used);
     kv(out, "used_memory_human", human(used));
     kv(out, "used_memory_rss", rss);
@@ -427,8 +417,8 @@ fn stats(srv: &Server, out: &mut Fields) {
     kv(out, "sync_partial_ok", 0);
     kv(out, "sync_partial_err", 0);
     kv(out, "expired_keys", g(&s.expired_keys));
-    kv(out, "expired_stale_perc", "0.00");
-    kv(out, "expired_time_cap_reached_count", 0);
+    kv(out, "expired_stale_perc", format!("{:.2}", s.expired_stale_perc()));
+    kv(out, "expired_time_cap_reached_count", g(&s.expired_time_cap_reached));
     kv(out, "expire_cycle_cpu_milliseconds", g(&s.expire_cycle_cpu_ms));
     kv(out, "evicted_keys", g(&s.evicted_keys));
     kv(out, "evicted_clients", 0);

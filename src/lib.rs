@@ -13,6 +13,7 @@
 //! - `server`: the network floor: listener, connections, TLS.
 //! - `config`: redis.conf parsing and the parameter registry behind CONFIG.
 //! - `info`: the INFO sections.
+//! - `metrics`: `/metrics`, the INFO figures, command statistics and health in the Prometheus text format.
 //! - `error`: every error text sent to clients.
 //! - `persist`: snapshots: the file format, copy-on-write BGSAVE, loading.
 //! - `util`: Redis-compatible string helpers (glob, number parsing and formatting, argument splitting).
@@ -28,6 +29,7 @@ pub mod error;
 pub mod info;
 pub mod lua;
 pub mod memory;
+pub mod metrics;
 pub mod persist;
 pub mod protocol;
 pub mod server;

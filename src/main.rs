@@ -84,16 +84,28 @@ fn init_logging(config: &Config) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    match Some(config.str(Id::Logfile)).filter(|f| !f.is_empty()) {
-        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
-            Ok(file) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init(),
-            Err(e) => {
-                eprintln!("cannot open logfile {path}: {e}; logging to stdout");
-                builder.init();
-            }
-        },
-        None => builder.init(),
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    let file = Some(config.str(Id::Logfile)).filter(|f| !f.is_empty()).and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .inspect_err(|e| eprintln!("cannot open logfile {path}: {e}; logging to stdout"))
+            .ok()
+    });
+    let json = config.word(Id::LogFormat) == "json";
+    // Colour only on a terminal-like stdout: never in a file, never inside JSON.
+    let ansi = file.is_none() && !json;
+    let writer = match file {
+        Some(f) => BoxMakeWriter::new(std::sync::Mutex::new(f)),
+        None => BoxMakeWriter::new(std::io::stdout),
+    };
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).with_writer(writer);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 

@@ -228,7 +228,7 @@ fn lazy_and_active_expiry() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let mut cursor = 0;
     let n = strata::store::expire::active_expire_cycle(&srv, &srv.keyspace, &srv.effects, now, deadline, &mut cursor);
-    assert_eq!(n, 1);
+    assert_eq!(n.expired, 1);
     assert_eq!(
         rec.take(),
         [before(0, "active", Some("w")), after(0, "active", ChangeKind::Expire, Event::Expired, None)]

@@ -85,7 +85,7 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     }
     let dataset = used.saturating_sub(overhead);
     let (active, resident) = crate::memory::allocator_pages();
-    let rss = crate::info::rss_bytes();
+    let rss = crate::memory::rss_bytes();
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     pairs.extend([
         (Reply::bulk_static("overhead.total"), Reply::Int(overhead as i64)),
@@ -111,7 +111,7 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
 
 fn memory_doctor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     let used = ctx.srv.refresh_used_memory();
-    let rss = crate::info::rss_bytes();
+    let rss = crate::memory::rss_bytes();
     let peak = ctx.srv.memory_peak.load(Ordering::Relaxed);
     let mut issues = Vec::new();
     if used < 5 * 1024 * 1024 {

@@ -15,9 +15,11 @@ pub mod docs;
 pub mod expire;
 pub mod function;
 pub mod hash;
+pub mod health;
 pub mod hyperloglog;
 pub mod introspect;
 pub mod keyspace;
+pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod pubsub;
@@ -25,6 +27,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sketch;
+pub mod slowlog;
 pub mod string;
 pub mod transaction;
 pub mod zset;
@@ -51,6 +54,9 @@ fn families() -> Vec<&'static [CommandSpec]> {
         transaction::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
+        health::COMMANDS,
         acl::COMMANDS,
         scripting::COMMANDS,
         function::COMMANDS,

@@ -100,6 +100,8 @@ pub struct Shared {
     pub base_size: AtomicU64,
     /// Syncs that took longer than two seconds (INFO's aof_delayed_fsync).
     pub delayed_fsync: AtomicU64,
+    /// The slowest sync since the cron last took it, ms (LATENCY's `aof-fsync` event).
+    pub slowest_sync_ms: AtomicU64,
     pub rewrites: AtomicU64,
     /// A rewrite (a BGSAVE meant as the new base) was asked for and has not become the base yet.
     pub rewriting: AtomicBool,
@@ -136,6 +138,7 @@ impl ChangeLog {
                 current_size: AtomicU64::new(0),
                 base_size: AtomicU64::new(0),
                 delayed_fsync: AtomicU64::new(0),
+                slowest_sync_ms: AtomicU64::new(0),
                 rewrites: AtomicU64::new(0),
                 rewriting: AtomicBool::new(false),
                 retain_from: AtomicU64::new(u64::MAX),
@@ -494,6 +497,7 @@ impl Writer {
             Ok(()) => {
                 *synced = self.written;
                 *last_sync = Instant::now();
+                self.sh.slowest_sync_ms.fetch_max(t.elapsed().as_millis() as u64, Relaxed);
                 if t.elapsed() > Duration::from_secs(2) {
                     self.sh.delayed_fsync.fetch_add(1, Relaxed);
                 }

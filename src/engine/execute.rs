@@ -382,6 +382,10 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
         stats.record_latency(took.as_nanos() as u64);
     }
     srv.stats.commands_processed.add(1);
+    let micros = took.as_micros() as u64;
+    if !cmd.spec.has(flags::SKIP_SLOWLOG) && ctx.block.is_none() {
+        observe_slow(ctx, cmd, args, micros);
+    }
     let as_sent = nested && std::mem::take(&mut ctx.effect_as_sent);
     if ctx.dirty > dirty_before {
         srv.changes_since_save.fetch_add(ctx.dirty - dirty_before, Ordering::Relaxed);
@@ -391,6 +395,25 @@ pub fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &[Bytes], nested: bool) -> R
         }
     }
     reply
+}
+
+/// The slow log, the latency monitor and the health model's stall peak: each looks at a command only when it
+/// took long enough to matter, so a fast command pays three relaxed loads.
+fn observe_slow(ctx: &Ctx<'_>, cmd: &Command, args: &[Bytes], micros: u64) {
+    let srv = ctx.srv;
+    let slower_than = srv.hot.slowlog_slower_than.load(Ordering::Relaxed);
+    if slower_than >= 0 && micros >= slower_than as u64 {
+        let script = ctx.caller == Caller::Script;
+        let addr = if script { "?:0" } else { ctx.client.info.addr.as_str() };
+        let name = if script { None } else { ctx.client.info.name.lock().clone() };
+        let max_len = srv.hot.slowlog_max_len.load(Ordering::Relaxed);
+        srv.slowlog.push(args, micros, addr, name.unwrap_or_default(), max_len);
+    }
+    if micros >= 1000 {
+        let event = if cmd.spec.has(flags::FAST) { "fast-command" } else { "command" };
+        srv.latency_monitor.add_if_needed(event, micros / 1000, srv.hot.latency_threshold_ms.load(Ordering::Relaxed));
+        srv.health.note_stall(micros);
+    }
 }
 
 /// Appends the command's effects to the stream while its shards are still locked.

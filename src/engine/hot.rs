@@ -57,6 +57,11 @@ pub struct Hot {
     /// busy-reply-threshold, milliseconds: when a running script starts answering -BUSY to others.
     pub busy_reply_ms: AtomicU64,
     pub lazyfree_user_flush: AtomicBool,
+    /// `slowlog-log-slower-than`, microseconds (negative: off).
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
+    /// `latency-monitor-threshold`, milliseconds (0: off).
+    pub latency_threshold_ms: AtomicU64,
 }
 
 impl Hot {
@@ -93,6 +98,9 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::Save => h.save_points.store(matches!(v, Value::Save(p) if !p.is_empty()), Relaxed),
         Id::StopWritesOnBgsaveError => h.stop_writes_on_bgsave_error.store(v.as_bool(), Relaxed),
         Id::LatencyTracking => h.latency_tracking.store(v.as_bool(), Relaxed),
+        Id::SlowlogLogSlowerThan => h.slowlog_slower_than.store(v.as_i64(), Relaxed),
+        Id::SlowlogMaxLen => h.slowlog_max_len.store(v.as_usize(), Relaxed),
+        Id::LatencyMonitorThreshold => h.latency_threshold_ms.store(v.as_u64(), Relaxed),
         Id::BusyReplyThreshold => h.busy_reply_ms.store(v.as_u64(), Relaxed),
         // The enum's index is the allow level (`config::ALLOW`).
         Id::EnableDebugCommand => h.debug_command.store(v.as_u64() as u8, Relaxed),

@@ -13,6 +13,8 @@
 //! - `backup`: BACKUP CREATE/VERIFY/RESTORE over `persist::backup`'s files.
 //! - `persistence`, `changelog`: snapshots (SAVE, BGSAVE, loading, save points) and the change log (appendonly:
 //!   the effect stream's writer thread, replay at startup, new bases).
+//! - `slowlog`, `latency_monitor`, `health`: SLOWLOG's entries, LATENCY's event series, and the health model
+//!   behind HEALTH and the HTTP port's probes.
 //! - `blocking`, `pubsub`, `tracking`, `notify`: clients waiting on keys, channel subscriptions, client-side
 //!   caching, keyspace notifications.
 //!
@@ -26,11 +28,14 @@ pub mod changelog;
 pub mod client;
 pub mod ctx;
 pub mod execute;
+pub mod health;
 pub mod hot;
+pub mod latency_monitor;
 pub mod notify;
 pub mod persistence;
 pub mod pubsub;
 pub mod script;
+pub mod slowlog;
 pub mod state;
 pub mod table;
 pub mod tracking;

@@ -44,6 +44,11 @@ pub struct Stats {
     pub expire_cycle_cpu_ms: AtomicU64,
     pub io_reads: Counter,
     pub io_writes: Counter,
+    /// The share of volatile keys the expiry cycle sampled that had already expired, in percent, as an
+    /// exponential average over cycles (Redis's `expired_stale_perc`); f64 bits.
+    pub expired_stale_perc_bits: AtomicU64,
+    /// Expiry cycles that ran out of time with keys still due (`expired_time_cap_reached_count`).
+    pub expired_time_cap_reached: AtomicU64,
     /// Error replies by code (INFO errorstats).
     pub errors: Mutex<HashMap<String, u64>>,
 }
@@ -53,6 +58,23 @@ impl Stats {
     pub fn count_error(&self, code: &str) {
         self.error_replies.fetch_add(1, Ordering::Relaxed);
         *self.errors.lock().entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    /// INFO's `expired_stale_perc`.
+    pub fn expired_stale_perc(&self) -> f64 {
+        f64::from_bits(self.expired_stale_perc_bits.load(Ordering::Relaxed))
+    }
+
+    /// Folds one expiry cycle's sample into `expired_stale_perc` (Redis weighs each cycle by 5%).
+    pub fn note_expiry_cycle(&self, sampled: u64, expired: u64, time_cap_reached: bool) {
+        if sampled > 0 {
+            let now = expired as f64 * 100.0 / sampled as f64;
+            let avg = self.expired_stale_perc() * 0.95 + now * 0.05;
+            self.expired_stale_perc_bits.store(avg.to_bits(), Ordering::Relaxed);
+        }
+        if time_cap_reached {
+            self.expired_time_cap_reached.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// CONFIG RESETSTAT.
@@ -65,6 +87,8 @@ impl Stats {
             &self.error_replies,
             &self.unexpected_error_replies,
             &self.expire_cycle_cpu_ms,
+            &self.expired_stale_perc_bits,
+            &self.expired_time_cap_reached,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -149,6 +173,12 @@ pub struct Server {
     pub backups: super::backup::BackupStatus,
     /// Lua scripting: the VM, its thread, the running script's state and FUNCTION libraries.
     pub scripts: crate::engine::script::Scripts,
+    /// SLOWLOG's entries.
+    pub slowlog: super::slowlog::SlowLog,
+    /// LATENCY's event series.
+    pub latency_monitor: super::latency_monitor::LatencyMonitor,
+    /// HEALTH's windows and history.
+    pub health: super::health::Health,
     /// The server's own shared handle, set by `start` once it is in an `Arc`, for work that outlives a command
     /// (a BGSAVE thread).
     pub this: std::sync::OnceLock<std::sync::Weak<Server>>,
@@ -206,6 +236,9 @@ impl Server {
             changelog: super::changelog::ChangeLog::new(&config),
             backups: Default::default(),
             scripts: Default::default(),
+            slowlog: Default::default(),
+            latency_monitor: Default::default(),
+            health: Default::default(),
             this: std::sync::OnceLock::new(),
             config: RwLock::new(config),
         };
@@ -294,6 +327,15 @@ impl Server {
         if self.refresh_used_memory() <= max {
             return true;
         }
+        let started = Instant::now();
+        let fits = self.evict_down_to(max);
+        let ms = started.elapsed().as_millis() as u64;
+        self.latency_monitor.add_if_needed("eviction-cycle", ms, self.hot.latency_threshold_ms.load(Ordering::Relaxed));
+        fits
+    }
+
+    /// Evicts until allocated memory is under `max`, or nothing is left to evict, or 50 ms have passed.
+    fn evict_down_to(&self, max: u64) -> bool {
         let policy = self.hot.policy();
         let params = crate::store::evict::EvictParams {
             policy,

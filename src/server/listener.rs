@@ -22,6 +22,8 @@ pub struct ServerHandle {
     pub addrs: Vec<SocketAddr>,
     /// The TLS listeners (`tls-port`), if any.
     pub tls_addrs: Vec<SocketAddr>,
+    /// The HTTP port's address (`http-port`), if on.
+    pub http_addr: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -114,6 +116,7 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     warn_if_exposed(&srv, &listeners);
     let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let tls_addrs = tls_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let http_addr = start_http(&srv)?;
     let mut tasks = Vec::new();
     // Clients are accepted while the snapshot loads and get -LOADING, as from Redis, instead of a refused
     // connection that looks like a dead server.
@@ -146,7 +149,24 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
     }
     tasks.push(tokio::spawn(cron(srv.clone())));
-    Ok(ServerHandle { srv, addrs, tls_addrs, tasks })
+    Ok(ServerHandle { srv, addrs, tls_addrs, http_addr, tasks })
+}
+
+/// Starts the HTTP port before loading, so `/ready` answers 503 while the dataset loads.
+fn start_http(srv: &Arc<Server>) -> std::io::Result<Option<SocketAddr>> {
+    let (port, bind) = {
+        let cfg = srv.config.read();
+        (cfg.u64(Id::HttpPort) as u16, cfg.str(Id::HttpBind).to_string())
+    };
+    if port == 0 {
+        return Ok(None);
+    }
+    let ip: std::net::IpAddr = bind.parse().map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid http-bind address '{bind}'"))
+    })?;
+    let addr = super::http::start(srv.clone(), SocketAddr::new(ip, port))?;
+    tracing::info!("HTTP port serving /health, /ready and /metrics on {addr}");
+    Ok(Some(addr))
 }
 
 /// Says at startup what a listener on a public address means for a server without a password.
@@ -240,12 +260,20 @@ async fn cron(srv: Arc<Server>) {
     loop {
         let hz = srv.hot.hz.load(Ordering::Relaxed).max(1);
         let period = Duration::from_millis(1000 / hz);
+        let asleep = Instant::now();
         tokio::time::sleep(period).await;
+        // A tick that wakes late means this worker was busy: the event-loop lag HEALTH reports.
+        let late = asleep.elapsed().saturating_sub(period);
+        if late >= Duration::from_millis(1) {
+            srv.health.note_stall(late.as_micros() as u64);
+        }
         crate::util::clock::resync();
         let swept = last_client_sweep.elapsed() >= Duration::from_secs(1);
         if swept {
             last_client_sweep = Instant::now();
             srv.clients.trim_idle(CLIENT_IDLE_TRIM_SECS);
+            // Once a second, so a status change is published even when nobody asks.
+            srv.check_health();
         }
         // A running script holds shards for as long as it runs; the keyspace cycles wait for their next tick
         // rather than block this runtime worker (Redis's cron does not run them during a script either).
@@ -253,7 +281,7 @@ async fn cron(srv: Arc<Server>) {
         if srv.active_expire.load(Ordering::Relaxed) && !script_running {
             let started = Instant::now();
             let deadline = started + period / 4;
-            let n = crate::store::expire::active_expire_cycle(
+            let cycle = crate::store::expire::active_expire_cycle(
                 srv.as_ref(),
                 &srv.keyspace,
                 &srv.effects,
@@ -261,8 +289,12 @@ async fn cron(srv: Arc<Server>) {
                 deadline,
                 &mut cursor,
             );
-            srv.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
-            srv.stats.expire_cycle_cpu_ms.fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            srv.stats.expired_keys.fetch_add(cycle.expired, Ordering::Relaxed);
+            srv.stats.note_expiry_cycle(cycle.sampled, cycle.expired, cycle.time_cap_reached);
+            let took_ms = started.elapsed().as_millis() as u64;
+            srv.stats.expire_cycle_cpu_ms.fetch_add(took_ms, Ordering::Relaxed);
+            let threshold = srv.hot.latency_threshold_ms.load(Ordering::Relaxed);
+            srv.latency_monitor.add_if_needed("expire-cycle", took_ms, threshold);
         }
         if srv.hot.compression.load(Ordering::Relaxed) && !script_running {
             let params = crate::store::compress::ColdParams {
@@ -274,6 +306,8 @@ async fn cron(srv: Arc<Server>) {
             };
             srv.tier.cycle(&srv.keyspace, params);
         }
+        let sync_ms = srv.changelog.shared.slowest_sync_ms.swap(0, Ordering::Relaxed);
+        srv.latency_monitor.add_if_needed("aof-fsync", sync_ms, srv.hot.latency_threshold_ms.load(Ordering::Relaxed));
         srv.sample_rates();
         srv.persistence_cron();
         // Every tick, as Redis samples its memory in the cron: maxmemory needs a fresh reading, and

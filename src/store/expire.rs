@@ -13,8 +13,19 @@ use std::time::Instant;
 /// Keys sampled per batch (Redis's ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
 const SAMPLE: usize = 20;
 
+/// What one cycle did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CycleOutcome {
+    /// Keys deleted.
+    pub expired: u64,
+    /// Volatile keys looked at.
+    pub sampled: u64,
+    /// The deadline came while a shard still had many keys due.
+    pub time_cap_reached: bool,
+}
+
 /// Runs one cycle starting at shard `cursor` (a global id, advanced so the next cycle resumes where this one
-/// stopped). Returns the number of keys expired.
+/// stopped).
 pub fn active_expire_cycle(
     listener: &dyn super::change::ChangeListener,
     ks: &Keyspace,
@@ -22,10 +33,10 @@ pub fn active_expire_cycle(
     now_ms: u64,
     deadline: Instant,
     cursor: &mut usize,
-) -> u64 {
+) -> CycleOutcome {
     let total = ks.total_shards();
     let mut rng = rand::thread_rng();
-    let mut expired = 0u64;
+    let mut out = CycleOutcome::default();
     let mut sink = EffectSink::default();
     for _ in 0..total {
         let gid = *cursor % total;
@@ -39,6 +50,7 @@ pub fn active_expire_cycle(
             let mut hit = 0u64;
             for _ in 0..SAMPLE.min(shard.data.volatile_len()) {
                 let Some(idx) = shard.data.random_volatile(&mut rng) else { break };
+                out.sampled += 1;
                 let due = shard.data.entry(idx).is_some_and(|e| e.expire_at != 0 && e.expire_at <= now_ms);
                 if !due {
                     continue;
@@ -52,11 +64,15 @@ pub fn active_expire_cycle(
                     hit += 1;
                 }
             }
-            expired += hit;
+            out.expired += hit;
             // Effects go out while the shard is locked, so a later write to the same key follows its DEL.
             stream.append(&mut sink, None, false);
             drop(shard);
-            if hit * 4 <= SAMPLE as u64 || Instant::now() >= deadline {
+            if hit * 4 <= SAMPLE as u64 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                out.time_cap_reached = true;
                 break;
             }
         }
@@ -64,5 +80,5 @@ pub fn active_expire_cycle(
             break;
         }
     }
-    expired
+    out
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 bin=${1:-target/release/strata-server}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
-"$bin" --port "$port" --bind 127.0.0.1 --save '' >"$log" 2>&1 &
+"$bin" --port "$port" --bind 127.0.0.1 --save '' --enable-debug-command local >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
@@ -57,6 +57,22 @@ if grep -qi 'error' <<<"$out" || [ "$(grep -c 'requests per second' <<<"$out")" 
 else
     passed=$((passed + 1))
 fi
+
+# redis-cli's own diagnostics read Strata as they read Redis: --latency, --bigkeys, --memkeys, --stat.
+lat=$(timeout 3 redis-cli -p "$port" --latency -i 1 </dev/null 2>&1 | tail -1 || true)
+check cli-latency yes "$(grep -Eq '^[0-9]+ [0-9]+ [0-9.]+ [0-9]+$' <<<"$lat" && echo yes)"
+big=$(cli --bigkeys 2>&1)
+check cli-bigkeys yes "$(grep -q 'Biggest list   found' <<<"$big" && grep -q 'strings with' <<<"$big" && echo yes)"
+mem=$(cli --memkeys 2>&1)
+check cli-memkeys yes "$(grep -q 'Biggest string found' <<<"$mem" && grep -q 'lists with .* bytes' <<<"$mem" && echo yes)"
+stat=$(timeout 3 stdbuf -o0 redis-cli -p "$port" --stat 2>&1 || true)
+check cli-stat yes "$(grep -q -- '------- data ------' <<<"$stat" && grep -Eq '^[0-9]+ +[0-9.]+[KMG]? +[0-9]+ ' <<<"$stat" && echo yes)"
+# HEALTH, SLOWLOG and LATENCY from redis-cli.
+check cli-health healthy "$(cli HEALTH | sed -n 2p)"
+check cli-slowlog-len yes "$(cli SLOWLOG LEN | grep -Eq '^[0-9]+$' && echo yes)"
+cli CONFIG SET latency-monitor-threshold 1 >/dev/null
+cli DEBUG SLEEP 0.01 >/dev/null
+check cli-latency-latest command "$(cli LATENCY LATEST | head -1)"
 
 # SIGTERM stops the server cleanly (exit status 0).
 kill -TERM "$pid"
