@@ -131,9 +131,32 @@ const FROM_INFO: &[(&str, &str, Kind, Unit, &str)] = &[
 ];
 
 /// Upper bounds of the command latency histogram's buckets, seconds.
+/// From 1 us (a GET takes one to three) to 1 s, where the histograms stop (longer calls count as 1 s).
 const BUCKETS: &[f64] = &[
-    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+    0.000_001,
+    0.000_002_5,
+    0.000_005,
+    0.000_01,
+    0.000_025,
+    0.000_05,
+    0.000_1,
+    0.000_25,
+    0.000_5,
+    0.001,
+    0.002_5,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
 ];
+
+/// INFO fields present only in some states (the change log's, while it is on): 0 otherwise, so a dashboard
+/// reads 0 rather than no data.
+const ZERO_WHEN_ABSENT: &[&str] = &["aof_current_size", "aof_buffer_length", "aof_delayed_fsync"];
 
 fn number(v: &Value) -> Option<f64> {
     match v {
@@ -163,7 +186,11 @@ fn level_value(l: crate::engine::health::Level) -> f64 {
 fn record(srv: &Server) {
     let snap = crate::info::snapshot(srv, &["everything".to_string()]);
     for &(field, name, kind, unit, help) in FROM_INFO {
-        let Some(v) = snap.get(field).and_then(number) else { continue };
+        let v = match snap.get(field).and_then(number) {
+            Some(v) => v,
+            None if ZERO_WHEN_ABSENT.contains(&field) => 0.0,
+            None => continue,
+        };
         match kind {
             Gauge => {
                 describe_gauge!(name, unit, help);
@@ -180,12 +207,11 @@ fn record(srv: &Server) {
 
     describe_gauge!("strata_db_keys", Unit::Count, "Keys per database.");
     describe_gauge!("strata_db_keys_expiring", Unit::Count, "Keys with a TTL per database.");
+    // Every database, empty ones too: a database emptied reads 0 instead of going stale.
     for db in 0..srv.keyspace.db_count() {
         let (keys, expires) = srv.keyspace.db_sizes(db);
-        if keys > 0 {
-            gauge!("strata_db_keys", "db" => format!("db{db}")).set(keys as f64);
-            gauge!("strata_db_keys_expiring", "db" => format!("db{db}")).set(expires as f64);
-        }
+        gauge!("strata_db_keys", "db" => format!("db{db}")).set(keys as f64);
+        gauge!("strata_db_keys_expiring", "db" => format!("db{db}")).set(expires as f64);
     }
     describe_counter!("strata_errors_total", Unit::Count, "Error replies by error code (INFO errorstats).");
     if let Some(sec) = snap.sections.iter().find(|s| s.name == "errorstats") {

@@ -212,7 +212,10 @@ impl Server {
         let rss = crate::memory::rss_bytes();
         let frag = if used == 0 { 1.0 } else { rss as f64 / used as f64 };
         let frag_warn = cfg.u64(Id::HealthFragmentationWarnPercent) as f64 / 100.0;
-        let (level, reason) = if limit > 0 && used_pct >= fail as f64 {
+        // With an evicting policy, running at the limit is how the cache is meant to work: warn at most (writes
+        // refused for want of evictable keys show as eviction's failure).
+        let evicting = maxmemory > 0 && self.hot.policy() != crate::store::evict::Policy::NoEviction;
+        let (level, reason) = if limit > 0 && used_pct >= fail as f64 && !evicting {
             (Level::Fail, format!("used {used_pct:.1}% of {limit_name}"))
         } else if limit > 0 && used_pct >= warn as f64 {
             (Level::Warn, format!("used {used_pct:.1}% of {limit_name}"))
