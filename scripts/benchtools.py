@@ -100,6 +100,17 @@ EXTENSIONS = {
     "incr": ["INCR", "ext:__rand_int__"],
     "ctr_incr": ["CTR.INCR", "ctr:__rand_int__"],
     "ctr_throttle": ["CTR.THROTTLE", "thr:__rand_int__", "100", "1000", "60"],
+    # One running 50/50 experiment; users drawn from the keyspace range, so most answers after the first pass are
+    # sticky look-ups and the rest enroll new users.
+    "exp_assign": ["EXP.ASSIGN", "bench-exp", "user:__rand_int__"],
+}
+
+# Commands an extension benchmark needs run first (after FLUSHALL).
+EXTENSION_SETUP = {
+    "exp_assign": [
+        ["EXP.CREATE", "bench-exp", '{"variations": ["control", "treatment"], "weights": [0.5, 0.5]}'],
+        ["EXP.START", "bench-exp"],
+    ],
 }
 
 
@@ -160,6 +171,8 @@ def throughput(args):
                     results[key][srv.name].append(r)
             for label in [x for x in args.extensions.split(",") if x]:
                 strata.conn.cmd("FLUSHALL")
+                for setup in EXTENSION_SETUP.get(label, []):
+                    strata.conn.cmd(*setup)
                 r = command_benchmark(strata, label, EXTENSIONS[label], p, n, args.clients, args.bench_threads,
                                       args.keyspace)
                 ext_results.setdefault((label, p), []).append(r)
@@ -322,7 +335,7 @@ def main():
     t.add_argument("--tests", default=DEFAULT_TESTS)
     t.add_argument("--scripts", default="evalsha_get,evalsha_rmw",
                    help="script workloads run with EVALSHA after the -t tests (empty: none)")
-    t.add_argument("--extensions", default="incr,ctr_incr,ctr_throttle",
+    t.add_argument("--extensions", default="incr,ctr_incr,ctr_throttle,exp_assign",
                    help="Strata-only command rows, compared with Strata's INCR (empty: none)")
     t.add_argument("--pipelines", default="1,16")
     t.add_argument("--clients", type=int, default=50)

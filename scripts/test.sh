@@ -24,10 +24,20 @@ if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
     python3 -m pip install -q 'moto[server]' || python3 -m pip install -q --break-system-packages 'moto[server]'
 fi
 python3 -c 'import moto; print("moto", moto.__version__)'
-# openssl makes the TLS tests' certificates; iproute2 gives the protected-mode test a second network namespace.
+# scipy recomputes EXP.RESULTS from the raw data in the experiment statistics test.
+if ! python3 -c 'import scipy, numpy' 2>/dev/null; then
+    python3 -m pip install -q scipy numpy || python3 -m pip install -q --break-system-packages scipy numpy
+fi
+# The Prometheus client library's text parser reads /metrics in the dashboard test.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+    python3 -m pip install -q prometheus-client || python3 -m pip install -q --break-system-packages prometheus-client
+fi
+# openssl makes the TLS tests' certificates; iproute2 gives the protected-mode test a second network namespace;
+# redis_exporter (Debian's prometheus-redis-exporter) must read Strata's INFO as it reads Redis's.
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v ip >/dev/null || missing+=(iproute2)
+command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -59,6 +69,13 @@ python3 tests/differential/notify.py --strata target/release/strata-server
 step "real clients: redis-cli, redis-benchmark, redis-py"
 bash tests/clients/redis_cli.sh target/release/strata-server
 python3 tests/clients/test_redis_py.py target/release/strata-server
+
+step "observability: redis_exporter, the Grafana dashboard's metrics"
+python3 tests/clients/test_exporter.py target/release/strata-server
+python3 tests/clients/test_dashboard.py target/release/strata-server
+
+step "experiments: EXP.RESULTS against scipy, assignment balance"
+python3 tests/clients/test_experiment_stats.py target/release/strata-server
 
 step "hardening: signals, protected mode from another host, large pipelines; TLS"
 python3 tests/clients/test_hardening.py target/release/strata-server

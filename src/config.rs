@@ -125,6 +125,7 @@ pub enum Id {
     HealthClientsFailPercent,
     HealthOutputBufferWarn,
     HealthExpireStaleWarnPercent,
+    ExperimentMaxUsers,
     Unixsocket,
 }
 
@@ -384,6 +385,7 @@ pub static PARAMS: &[Param] = &[
     p(Id::HealthClientsFailPercent, "health-clients-fail-percent", Kind::Int(1, 100), "95", MUTABLE, "HEALTH clients fails at this share of maxclients."),
     p(Id::HealthOutputBufferWarn, "health-output-buffer-warn", Kind::Memory(0, u64::MAX), "64mb", MUTABLE, "HEALTH clients warns when one client's output buffer holds this much (0: off)."),
     p(Id::HealthExpireStaleWarnPercent, "health-expire-stale-warn-percent", Kind::Int(1, 100), "25", MUTABLE, "HEALTH expiry warns when this share of sampled volatile keys had already expired."),
+    p(Id::ExperimentMaxUsers, "experiment-max-users", Kind::Int(0, i64::MAX), "1000000", MUTABLE, "Users an experiment enrolls (sticky assignment, tracked outcomes); later users are assigned by hash only."),
     p(Id::Unixsocket, "unixsocket", Kind::Str, "", IMMUTABLE, "Accepted for compatibility; Unix sockets are not served."),
 ];
 

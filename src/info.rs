@@ -453,6 +453,10 @@ fn stats(srv: &Server, out: &mut Fields) {
     kv(out, "io_threaded_writes_processed", 0);
     kv(out, "reply_buffer_shrinks", 0);
     kv(out, "reply_buffer_expands", 0);
+    kv(out, "experiments_created", s.experiments_created.get());
+    kv(out, "experiment_assignments", s.experiment_assignments.get());
+    kv(out, "experiment_events_tracked", s.experiment_events.get());
+    kv(out, "experiment_auto_stops", s.experiment_auto_stops.get());
 }
 
 fn replication(srv: &Server, out: &mut Fields) {

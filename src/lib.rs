@@ -12,6 +12,8 @@
 //! - `effects`: the write-effect log every write feeds: offsets, the backlog, consumers.
 //! - `server`: the network floor: listener, connections, TLS.
 //! - `config`: redis.conf parsing and the parameter registry behind CONFIG.
+//! - `experiment`: A/B experiments: GrowthBook-compatible assignment and targeting, the experiment value EXP.*
+//!   keeps in a key, and the statistics of EXP.RESULTS. Imports nothing else from the crate.
 //! - `info`: the INFO sections.
 //! - `metrics`: `/metrics`, the INFO figures, command statistics and health in the Prometheus text format.
 //! - `error`: every error text sent to clients.
@@ -26,6 +28,7 @@ pub mod config;
 pub mod effects;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod info;
 pub mod lua;
 pub mod memory;

@@ -406,6 +406,35 @@ fn check_replay(
     groups.len()
 }
 
+/// Strata's own write commands, whose effects carry their time (`TS`) or replay as sent.
+#[test]
+fn extension_commands_replay_to_the_same_dataset() {
+    let mut text = String::new();
+    text.push_str(
+        "CTR.INCR hits BY 3\nCTR.UNIQUE seen alice\nCTR.ALLOW lim 5 1s\nTOPK.RESERVE tk 3\nTOPK.ADD tk x y x\n",
+    );
+    text.push_str(
+        "EXP.CREATE e '{\"variations\": [0, 1, 2], \"metrics\": [{\"name\": \"buy\"}, {\"name\": \"spend\", \
+         \"type\": \"revenue\"}]}'\nEXP.START e\n",
+    );
+    for i in 0..60 {
+        text.push_str(&format!("EXP.ASSIGN e u{i}\nEXP.TRACK e u{i} spend {}\n", i % 7));
+        if i % 3 == 0 {
+            text.push_str(&format!("EXP.TRACK e u{i} buy 1\n"));
+        }
+    }
+    text.push_str(
+        "EXP.MASSIGN e a b c\nEXP.PAUSE e\nEXP.UPDATE e '{\"variations\": [0, 1, 2], \"metrics\": \
+                   [{\"name\": \"buy\"}, {\"name\": \"spend\", \"type\": \"revenue\"}], \"description\": \"x\"}'\n",
+    );
+    text.push_str("EXP.RESUME e\nEXP.COMPLETE e\nEXP.CREATE gone '{\"variations\": [1, 2]}'\nEXP.DELETE gone\n");
+    let path = std::env::temp_dir().join(format!("strata-ext-effects-{}.txt", std::process::id()));
+    std::fs::write(&path, text).expect("case file");
+    let steps = load_case_file(&path);
+    let _ = std::fs::remove_file(&path);
+    check_replay("extensions", &[], |port, offset| run_steps(port, &steps, offset));
+}
+
 #[test]
 fn every_differential_case_file_replays_to_the_same_dataset() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential/cases");

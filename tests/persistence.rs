@@ -555,7 +555,7 @@ fn functions_survive_a_restart_and_scripts_do_not() {
 }
 
 #[test]
-fn counters_and_sketches_survive_a_restart() {
+fn counters_sketches_and_experiments_survive_a_restart() {
     let dir = temp_dir("counters");
     let p = start(&dir, &["--save", ""]);
     let mut c = conn(&p);
@@ -567,6 +567,16 @@ fn counters_and_sketches_survive_a_restart() {
     let _: Vec<redis::Value> = q(&mut c, &["TOPK.ADD", "tk", "x", "y", "x"]);
     let _: () = q(&mut c, &["CMS.INITBYDIM", "cms", "100", "4"]);
     let _: Vec<i64> = q(&mut c, &["CMS.INCRBY", "cms", "a", "7"]);
+    let spec = r#"{"variations": [0, 1], "metrics": [{"name": "buy"}, {"name": "spend", "type": "revenue"}]}"#;
+    let _: () = q(&mut c, &["EXP.CREATE", "exp", spec]);
+    let _: () = q(&mut c, &["EXP.START", "exp"]);
+    for i in 0..40 {
+        let u = format!("u{i}");
+        let _: redis::Value = q(&mut c, &["EXP.ASSIGN", "exp", &u]);
+        let _: i64 = q(&mut c, &["EXP.TRACK", "exp", &u, "spend", &(i % 5).to_string()]);
+    }
+    let results: redis::Value = q(&mut c, &["EXP.RESULTS", "exp"]);
+    let assigned: redis::Value = q(&mut c, &["EXP.ASSIGNMENTS", "exp", "u7"]);
     let digest: String = q(&mut c, &["DEBUG", "DIGEST"]);
     assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
     stop(p, "NOSAVE");
@@ -578,6 +588,8 @@ fn counters_and_sketches_survive_a_restart() {
     assert_eq!(q::<i64>(&mut c, &["CTR.UNIQUECOUNT", "seen", "WINDOW", "1h"]), 1);
     assert_eq!(q::<Vec<String>>(&mut c, &["TOPK.LIST", "tk"]), vec!["x", "y"]);
     assert_eq!(q::<Vec<i64>>(&mut c, &["CMS.QUERY", "cms", "a"]), vec![7]);
+    assert_eq!(q::<redis::Value>(&mut c, &["EXP.RESULTS", "exp"]), results);
+    assert_eq!(q::<redis::Value>(&mut c, &["EXP.ASSIGNMENTS", "exp", "u7"]), assigned, "sticky after a restart");
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }

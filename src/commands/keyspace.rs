@@ -46,7 +46,7 @@ fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 /// Visits the live keys of one shard from slot `from`, calling `f` for each. Expired keys met on the way are
 /// skipped, and removed through the change path when `reap` (SCAN does, KEYS does not, as in Redis). Stops after
 /// `max_slots` slots; returns the next slot, or None at the end.
-fn scan_shard(
+pub(super) fn scan_shard(
     ctx: &mut Ctx<'_>,
     db: usize,
     shard: usize,

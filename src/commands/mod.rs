@@ -12,6 +12,7 @@ pub mod bitmap;
 pub mod connection;
 pub mod counter;
 pub mod docs;
+pub mod experiment;
 pub mod expire;
 pub mod function;
 pub mod hash;
@@ -62,6 +63,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         function::COMMANDS,
         counter::COMMANDS,
         sketch::COMMANDS,
+        experiment::COMMANDS,
         backup::COMMANDS,
     ]
 }

@@ -62,6 +62,8 @@ pub struct Hot {
     pub slowlog_max_len: AtomicUsize,
     /// `latency-monitor-threshold`, milliseconds (0: off).
     pub latency_threshold_ms: AtomicU64,
+    /// `experiment-max-users`: enrolled users per experiment.
+    pub experiment_max_users: AtomicUsize,
 }
 
 impl Hot {
@@ -101,6 +103,7 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::SlowlogLogSlowerThan => h.slowlog_slower_than.store(v.as_i64(), Relaxed),
         Id::SlowlogMaxLen => h.slowlog_max_len.store(v.as_usize(), Relaxed),
         Id::LatencyMonitorThreshold => h.latency_threshold_ms.store(v.as_u64(), Relaxed),
+        Id::ExperimentMaxUsers => h.experiment_max_users.store(v.as_usize(), Relaxed),
         Id::BusyReplyThreshold => h.busy_reply_ms.store(v.as_u64(), Relaxed),
         // The enum's index is the allow level (`config::ALLOW`).
         Id::EnableDebugCommand => h.debug_command.store(v.as_u64() as u8, Relaxed),

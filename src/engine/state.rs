@@ -49,6 +49,12 @@ pub struct Stats {
     pub expired_stale_perc_bits: AtomicU64,
     /// Expiry cycles that ran out of time with keys still due (`expired_time_cap_reached_count`).
     pub expired_time_cap_reached: AtomicU64,
+    /// EXP.*: experiments created, users assigned (sticky answers included), outcomes recorded, experiments
+    /// that completed themselves (INFO stats).
+    pub experiments_created: Counter,
+    pub experiment_assignments: Counter,
+    pub experiment_events: Counter,
+    pub experiment_auto_stops: Counter,
     /// Error replies by code (INFO errorstats).
     pub errors: Mutex<HashMap<String, u64>>,
 }
@@ -98,6 +104,10 @@ impl Stats {
             &self.keyspace_misses,
             &self.net_input_bytes,
             &self.net_output_bytes,
+            &self.experiments_created,
+            &self.experiment_assignments,
+            &self.experiment_events,
+            &self.experiment_auto_stops,
         ] {
             c.reset();
         }

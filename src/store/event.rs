@@ -144,11 +144,16 @@ pub enum Event {
     CmsInit,
     CmsIncrby,
     CmsMerge,
+    ExpCreate,
+    ExpUpdate,
+    ExpStatus,
+    ExpAssign,
+    ExpTrack,
 }
 
 /// Each event's name and class, indexed by its discriminant; the classes are those Redis 7.0 passes to
 /// `notifyKeyspaceEvent` for the same name.
-const EVENTS: [(&str, u32); 58] = [
+const EVENTS: [(&str, u32); 63] = [
     ("del", GENERIC),           // Del
     ("rename_from", GENERIC),   // RenameFrom
     ("rename_to", GENERIC),     // RenameTo
@@ -208,11 +213,16 @@ const EVENTS: [(&str, u32); 58] = [
     ("cms.init", MODULE),     // CmsInit
     ("cms.incrby", MODULE),   // CmsIncrby
     ("cms.merge", MODULE),    // CmsMerge
+    ("exp.create", MODULE),   // ExpCreate
+    ("exp.update", MODULE),   // ExpUpdate
+    ("exp.status", MODULE),   // ExpStatus
+    ("exp.assign", MODULE),   // ExpAssign
+    ("exp.track", MODULE),    // ExpTrack
 ];
 
 impl Event {
     /// Every event, in discriminant order.
-    pub const EVERY: [Event; 58] = [
+    pub const EVERY: [Event; 63] = [
         Event::Del,
         Event::RenameFrom,
         Event::RenameTo,
@@ -271,6 +281,11 @@ impl Event {
         Event::CmsInit,
         Event::CmsIncrby,
         Event::CmsMerge,
+        Event::ExpCreate,
+        Event::ExpUpdate,
+        Event::ExpStatus,
+        Event::ExpAssign,
+        Event::ExpTrack,
     ];
 
     /// The name published on `__keyevent@<db>__:<name>` and as the `__keyspace@` message.
@@ -319,7 +334,7 @@ mod tests {
                 snake.push(c.to_ascii_lowercase());
             }
             // Strata's own types name their events with a dot after the family (ctr.incr), as module types do.
-            let dotted = ["ctr_", "topk_", "cms_"]
+            let dotted = ["ctr_", "topk_", "cms_", "exp_"]
                 .iter()
                 .find_map(|p| snake.strip_prefix(p).map(|r| format!("{}.{r}", &p[..p.len() - 1])));
             assert_eq!(e.name(), dotted.unwrap_or(snake));

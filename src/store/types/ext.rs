@@ -1,11 +1,12 @@
 //! Strata's own value types, behind one `Value::Ext` variant so the Redis types' code paths pay nothing for them:
 //! windowed counters, distinct counters and sliding-window logs (CTR.*), top-k and count-min sketches (TOPK.*,
-//! CMS.*). Each is bincode-encoded as a whole in
+//! CMS.*), experiments (EXP.*, `crate::experiment::model`). Each is bincode-encoded as a whole in
 //! snapshots and digests.
 
 use super::cms::Cms;
 use super::counter::{DistinctCounter, WindowCounter};
 use super::topk::TopK;
+use crate::experiment::model::Experiment;
 use crate::store::Value;
 use bincode::{Decode, Encode};
 use std::collections::VecDeque;
@@ -21,6 +22,7 @@ pub enum ExtValue {
     RateLog(RateLog),
     TopK(TopK),
     Cms(Cms),
+    Experiment(Box<Experiment>),
 }
 
 impl ExtValue {
@@ -31,6 +33,7 @@ impl ExtValue {
             // RedisBloom's module type names, which clients written for it may test.
             ExtValue::TopK(_) => "TopK-TYPE",
             ExtValue::Cms(_) => "CMSk-TYPE",
+            ExtValue::Experiment(_) => "experiment",
         }
     }
 
@@ -42,6 +45,7 @@ impl ExtValue {
             ExtValue::RateLog(_) => "ratelog",
             ExtValue::TopK(_) => "heavykeeper",
             ExtValue::Cms(_) => "countmin",
+            ExtValue::Experiment(_) => "experiment",
         }
     }
 
@@ -54,6 +58,7 @@ impl ExtValue {
                 ExtValue::RateLog(l) => l.times.capacity() * 8,
                 ExtValue::TopK(t) => t.memory_bytes(),
                 ExtValue::Cms(c) => c.memory_bytes(),
+                ExtValue::Experiment(e) => e.memory(),
             }
     }
 
@@ -87,6 +92,7 @@ impl ExtValue {
             ExtValue::RateLog(l) => l.window_ms > 0,
             ExtValue::TopK(t) => t.is_consistent(),
             ExtValue::Cms(c) => c.is_consistent(),
+            ExtValue::Experiment(e) => e.is_consistent(),
         }
     }
 }
@@ -116,6 +122,20 @@ projections! {
     ratelog, ratelog_mut, RateLog, RateLog;
     topk, topk_mut, TopK, TopK;
     cms, cms_mut, Cms, Cms;
+}
+
+pub fn experiment(v: &Value) -> Option<&Experiment> {
+    match v.as_ext()? {
+        ExtValue::Experiment(x) => Some(x),
+        _ => None,
+    }
+}
+
+pub fn experiment_mut(v: &mut Value) -> Option<&mut Experiment> {
+    match v.as_ext_mut()? {
+        ExtValue::Experiment(x) => Some(x),
+        _ => None,
+    }
 }
 
 /// The sliding-window log behind CTR.ALLOW: the times of the events allowed in the current window, oldest first.
