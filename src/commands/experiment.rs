@@ -89,8 +89,8 @@ fn assignment_reply(a: &Assignment) -> Reply {
     Reply::Map(vec![
         f("inExperiment", Reply::Int(i64::from(a.in_experiment))),
         f("variationId", Reply::Int(a.variation)),
-        f("key", Reply::bulk(a.key.as_bytes())),
-        f("value", Reply::bulk(a.value.to_string().as_bytes())),
+        f("key", Reply::Bulk(a.key.clone())),
+        f("value", Reply::Bulk(a.value.clone())),
         f("hashValue", Reply::bulk(a.hash_value.as_bytes())),
         f("reason", Reply::bulk_static(a.reason)),
     ])

@@ -14,7 +14,6 @@ use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{BorrowDecode, Decode, Encode};
 use serde_json::{json, Value as Json};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Metrics one experiment may have (a user's "has an event" flags are one `u64`).
@@ -113,6 +112,9 @@ pub struct Spec {
     /// One per variation, as given (START checks they sum to 1).
     pub weights: Vec<f64>,
     pub keys: Vec<String>,
+    /// Each variation's meta key and its value as JSON text, made once: EXP.ASSIGN answers with them.
+    pub key_text: Vec<bytes::Bytes>,
+    pub value_text: Vec<bytes::Bytes>,
     pub metrics: Vec<Metric>,
     pub primary: Option<usize>,
     pub alpha: f64,
@@ -252,7 +254,22 @@ impl Spec {
             Some(_) => return Err(spec_err("'autoStop' must be true or false")),
         };
         let gb = gb::Experiment::from_json(&Json::Object(o)).map_err(spec_err)?;
-        Ok(Spec { json, gb, variations, weights, keys, metrics, primary, alpha, min_sample_size, auto_stop })
+        let key_text = keys.iter().map(|k| bytes::Bytes::from(k.clone())).collect();
+        let value_text = variations.iter().map(|v| bytes::Bytes::from(v.to_string())).collect();
+        Ok(Spec {
+            json,
+            gb,
+            variations,
+            weights,
+            keys,
+            key_text,
+            value_text,
+            metrics,
+            primary,
+            alpha,
+            min_sample_size,
+            auto_stop,
+        })
     }
 }
 
@@ -313,7 +330,7 @@ pub struct User {
 /// a replica's, or a replayed log's, value with the primary's).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserTable {
-    pub map: HashMap<Vec<u8>, User>,
+    pub map: hashbrown::HashMap<Vec<u8>, User>,
 }
 
 impl Encode for UserTable {
@@ -332,7 +349,7 @@ impl Encode for UserTable {
 impl<C> Decode<C> for UserTable {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         let n = u64::decode(d)?;
-        let mut map = HashMap::new();
+        let mut map = hashbrown::HashMap::new();
         for _ in 0..n {
             let k = Vec::<u8>::decode(d)?;
             let u = User::decode(d)?;
@@ -375,8 +392,9 @@ pub struct Experiment {
 pub struct Assignment {
     pub in_experiment: bool,
     pub variation: i64,
-    pub key: String,
-    pub value: Json,
+    /// The shown variation's meta key and value (JSON text); the control's when not in the experiment.
+    pub key: bytes::Bytes,
+    pub value: bytes::Bytes,
     pub hash_value: String,
     pub reason: &'static str,
 }
@@ -547,8 +565,8 @@ impl Experiment {
         Assignment {
             in_experiment,
             variation,
-            key: spec.keys.get(shown).cloned().unwrap_or_default(),
-            value: spec.variations.get(shown).cloned().unwrap_or(Json::Null),
+            key: spec.key_text.get(shown).cloned().unwrap_or_default(),
+            value: spec.value_text.get(shown).cloned().unwrap_or_default(),
             hash_value,
             reason,
         }
