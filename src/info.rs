@@ -426,10 +426,10 @@ fn stats(srv: &Server, out: &mut Fields) {
     kv(out, "current_eviction_exceeded_time", 0);
     kv(out, "keyspace_hits", s.keyspace_hits.get());
     kv(out, "keyspace_misses", s.keyspace_misses.get());
-    let (channels, patterns) = srv.pubsub.counts();
+    let (channels, patterns, shard_channels) = srv.pubsub.counts();
     kv(out, "pubsub_channels", channels);
     kv(out, "pubsub_patterns", patterns);
-    kv(out, "pubsubshard_channels", 0);
+    kv(out, "pubsubshard_channels", shard_channels);
     kv(out, "latest_fork_usec", 0);
     kv(out, "total_forks", 0);
     kv(out, "migrate_cached_sockets", 0);

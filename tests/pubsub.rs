@@ -777,3 +777,66 @@ fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
     assert_eq!(q::<String>(&mut normal, &["PING"]), "PONG");
     assert!(used_memory(&mut normal) < 200 * 1024 * 1024);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sharded pub/sub (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH), the bytes Redis 7.0 sends
+// ---------------------------------------------------------------------------------------------------------------
+
+#[test]
+fn shard_channels_are_counted_apart_and_enter_subscribed_mode() {
+    let s = TestServer::start();
+    let mut a = Resp::new(&s, 2);
+    a.send(&["SSUBSCRIBE", "a", "b"]);
+    assert_eq!(a.read_replies(2), confirm(2, "ssubscribe", Some("a"), 1) + &confirm(2, "ssubscribe", Some("b"), 2));
+    // A channel subscription counts from 1: shard channels are a count of their own.
+    a.send(&["SUBSCRIBE", "c"]);
+    a.expect(&confirm(2, "subscribe", Some("c"), 1));
+    a.expect_after_cmd(&["GET", "x"], &subscribed_err("get"));
+    a.send(&["SUNSUBSCRIBE"]);
+    let got = a.read_replies(2);
+    assert!(
+        got == confirm(2, "sunsubscribe", Some("a"), 1) + &confirm(2, "sunsubscribe", Some("b"), 0)
+            || got == confirm(2, "sunsubscribe", Some("b"), 1) + &confirm(2, "sunsubscribe", Some("a"), 0),
+        "{got:?}"
+    );
+    a.send(&["SUNSUBSCRIBE"]);
+    a.expect(&confirm(2, "sunsubscribe", None, 0));
+    a.send(&["UNSUBSCRIBE", "c"]);
+    a.expect(&confirm(2, "unsubscribe", Some("c"), 0));
+    a.expect_after_cmd(&["GET", "x"], "$-1\r\n");
+}
+
+#[test]
+fn spublish_reaches_shard_subscribers_only() {
+    let s = TestServer::start();
+    let mut sub = Resp::new(&s, 2);
+    sub.send(&["SSUBSCRIBE", "orders"]);
+    sub.expect(&confirm(2, "ssubscribe", Some("orders"), 1));
+    let mut sub3 = Resp::new(&s, 3);
+    sub3.send(&["SSUBSCRIBE", "orders"]);
+    sub3.expect(&confirm(3, "ssubscribe", Some("orders"), 1));
+    let mut plain = Resp::new(&s, 2);
+    plain.send(&["SUBSCRIBE", "orders"]);
+    plain.expect(&confirm(2, "subscribe", Some("orders"), 1));
+    let mut c = s.conn();
+    assert_eq!(q::<i64>(&mut c, &["SPUBLISH", "orders", "hello"]), 2);
+    sub.expect(&format!("*3\r\n{}{}{}", bulk("smessage"), bulk("orders"), bulk("hello")));
+    sub3.expect(&format!(">3\r\n{}{}{}", bulk("smessage"), bulk("orders"), bulk("hello")));
+    // PUBLISH reaches the channel subscriber only.
+    assert_eq!(publish(&mut c, "orders", "x"), 1);
+    plain.expect(&message(2, "orders", "x"));
+    assert_eq!(q::<Vec<String>>(&mut c, &["PUBSUB", "SHARDCHANNELS"]), vec!["orders"]);
+    assert_eq!(q::<Vec<String>>(&mut c, &["PUBSUB", "SHARDCHANNELS", "z*"]), Vec::<String>::new());
+    assert_eq!(
+        val(&mut c, &["PUBSUB", "SHARDNUMSUB", "orders", "none"]),
+        arr(vec![bb("orders"), i(2), bb("none"), i(0)])
+    );
+    assert_eq!(q::<Vec<String>>(&mut c, &["PUBSUB", "CHANNELS"]), vec!["orders"]);
+    let info: String = q(&mut c, &["INFO", "stats"]);
+    assert!(info.contains("pubsubshard_channels:1\r\n"), "{info}");
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(list.lines().any(|l| l.contains("sub=0 psub=0 ssub=1 ")), "{list}");
+    drop(sub);
+    drop(sub3);
+    assert!(wait_for(|| q::<i64>(&mut c, &["SPUBLISH", "orders", "late"]) == 0), "closed subscribers leave");
+}

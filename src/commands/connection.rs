@@ -50,6 +50,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     ctx.client.caching = None;
     ctx.client.info.subs.store(0, Ordering::Relaxed);
     ctx.client.info.psubs.store(0, Ordering::Relaxed);
+    ctx.client.info.ssubs.store(0, Ordering::Relaxed);
     ctx.client.select(0);
     ctx.client.proto = Protocol::Resp2;
     ctx.client.reply_mode = ReplyMode::On;

@@ -61,6 +61,7 @@ pub struct ClientInfo {
     /// Subscribed channels + patterns (CLIENT LIST sub/psub).
     pub subs: AtomicUsize,
     pub psubs: AtomicUsize,
+    pub ssubs: AtomicUsize,
     killed: AtomicBool,
     /// Set by the server cron: give back the buffers of this idle connection.
     trim: AtomicBool,
@@ -107,7 +108,7 @@ impl OutputLimits {
 
     /// The limit of `c`'s class: pub/sub for a client with subscriptions, normal otherwise.
     pub fn of(&self, c: &ClientInfo) -> &OutputLimit {
-        if c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) > 0 {
+        if c.subscriptions() > 0 {
             &self.pubsub
         } else {
             &self.normal
@@ -116,6 +117,11 @@ impl OutputLimits {
 }
 
 impl ClientInfo {
+    /// Channels, patterns and shard channels subscribed to.
+    pub fn subscriptions(&self) -> usize {
+        self.subs.load(Ordering::Relaxed) + self.psubs.load(Ordering::Relaxed) + self.ssubs.load(Ordering::Relaxed)
+    }
+
     /// One CLIENT LIST line, with Redis's fields in Redis's order.
     pub fn list_line(&self) -> String {
         let c = self;
@@ -147,7 +153,7 @@ impl ClientInfo {
         let qbuf = c.qbuf.load(Ordering::Relaxed);
         let omem = c.obuf.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             c.id,
             c.addr,
             c.laddr,
@@ -159,6 +165,7 @@ impl ClientInfo {
             c.db.load(Ordering::Relaxed),
             c.subs.load(Ordering::Relaxed),
             c.psubs.load(Ordering::Relaxed),
+            c.ssubs.load(Ordering::Relaxed),
             multi,
             qbuf,
             c.qbuf_cap.load(Ordering::Relaxed).saturating_sub(qbuf),
@@ -377,6 +384,7 @@ impl ClientRegistry {
             after_reply: Mutex::new(Vec::new()),
             subs: AtomicUsize::new(0),
             psubs: AtomicUsize::new(0),
+            ssubs: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             trim: AtomicBool::new(false),
             wake: Notify::new(),
@@ -499,6 +507,7 @@ pub struct Session {
     /// Subscribed channels and patterns.
     pub channels: std::collections::HashSet<Bytes>,
     pub patterns: std::collections::HashSet<Bytes>,
+    pub shard_channels: std::collections::HashSet<Bytes>,
     /// Commands that need the Lua VM are handed to the script thread as `Outcome::Offload` (a connection's
     /// session, awaiting them); otherwise the caller waits for the script thread in place.
     pub offload_scripts: bool,
@@ -555,15 +564,17 @@ impl Session {
             caching: None,
             channels: Default::default(),
             patterns: Default::default(),
+            shard_channels: Default::default(),
             offload_scripts: false,
             replaying: false,
             durable_at: 0,
         }
     }
 
-    /// Number of subscriptions (channels and patterns).
+    /// Number of subscriptions (channels, patterns and shard channels): any puts a RESP2 client in subscribed
+    /// mode.
     pub fn subscriptions(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
     }
 
     /// Selects database `db`.

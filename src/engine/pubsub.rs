@@ -14,11 +14,24 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// Subscribers by channel and by pattern.
+type Subscribers = RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>;
+
+/// The three name spaces a client subscribes in: channels (SUBSCRIBE), patterns (PSUBSCRIBE) and shard channels
+/// (SSUBSCRIBE, Redis 7's sharded pub/sub; on a standalone server one shard holds them all, but they stay apart
+/// from channels: SPUBLISH reaches only SSUBSCRIBE subscribers, as `smessage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+/// Subscribers by channel, by pattern and by shard channel.
 #[derive(Debug, Default)]
 pub struct PubSub {
-    channels: RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>,
-    patterns: RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>,
+    channels: Subscribers,
+    patterns: Subscribers,
+    shard_channels: Subscribers,
     /// `client-output-buffer-limit` for every class: messages queued here count towards the receiver's.
     pub limits: OutputLimits,
 }
@@ -40,16 +53,22 @@ pub fn deliver(ps: &PubSub, c: &ClientInfo, reply: &Reply) {
 }
 
 impl PubSub {
-    /// Subscribes `c` to `channel` (or to the pattern when `pattern`); false if it already was.
-    pub fn subscribe(&self, c: &Arc<ClientInfo>, channel: &Bytes, pattern: bool) -> bool {
-        let map = if pattern { &self.patterns } else { &self.channels };
-        map.write().entry(channel.clone()).or_default().insert(c.id, c.clone()).is_none()
+    fn space(&self, space: Space) -> &Subscribers {
+        match space {
+            Space::Channel => &self.channels,
+            Space::Pattern => &self.patterns,
+            Space::Shard => &self.shard_channels,
+        }
+    }
+
+    /// Subscribes `c` to `channel` in `space`; false if it already was.
+    pub fn subscribe(&self, c: &Arc<ClientInfo>, channel: &Bytes, space: Space) -> bool {
+        self.space(space).write().entry(channel.clone()).or_default().insert(c.id, c.clone()).is_none()
     }
 
     /// Unsubscribes `c`; false if it was not subscribed.
-    pub fn unsubscribe(&self, id: u64, channel: &Bytes, pattern: bool) -> bool {
-        let map = if pattern { &self.patterns } else { &self.channels };
-        let mut m = map.write();
+    pub fn unsubscribe(&self, id: u64, channel: &Bytes, space: Space) -> bool {
+        let mut m = self.space(space).write();
         let Some(subs) = m.get_mut(channel) else { return false };
         let removed = subs.remove(&id).is_some();
         if subs.is_empty() {
@@ -89,14 +108,28 @@ impl PubSub {
         n
     }
 
+    /// SPUBLISH: delivers to the shard channel's subscribers as `smessage`; returns how many received it.
+    pub fn spublish(&self, channel: &[u8], message: &[u8]) -> usize {
+        let Some(subs) = self.shard_channels.read().get(channel).cloned() else { return 0 };
+        let reply = Reply::Push(vec![
+            Reply::bulk_static("smessage"),
+            Reply::Bulk(Bytes::copy_from_slice(channel)),
+            Reply::Bulk(Bytes::copy_from_slice(message)),
+        ]);
+        for c in subs.values() {
+            deliver(self, c, &reply);
+        }
+        subs.len()
+    }
+
     /// True when anyone subscribes to anything (keyspace notifications skip their work otherwise).
     pub fn has_subscribers(&self) -> bool {
         !self.channels.read().is_empty() || !self.patterns.read().is_empty()
     }
 
-    /// PUBSUB CHANNELS: active channels matching `pattern`.
-    pub fn channel_names(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        self.channels
+    /// PUBSUB CHANNELS / SHARDCHANNELS: active channels of `space` matching `pattern`.
+    pub fn channel_names(&self, space: Space, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.space(space)
             .read()
             .keys()
             .filter(|c| pattern.is_none_or(|p| crate::util::glob::glob_match(p, c, false)))
@@ -104,18 +137,20 @@ impl PubSub {
             .collect()
     }
 
-    /// The channels and the patterns client `id` is subscribed to (for ACL changes that revoke channels; walks
-    /// every subscription).
+    /// The channels (shard channels included) and the patterns client `id` is subscribed to (for ACL changes
+    /// that revoke channels; walks every subscription).
     pub fn subscriptions_of(&self, id: u64) -> (Vec<Bytes>, Vec<Bytes>) {
-        let of = |m: &RwLock<HashMap<Bytes, HashMap<u64, Arc<ClientInfo>>>>| {
+        let of = |m: &Subscribers| -> Vec<Bytes> {
             m.read().iter().filter(|(_, subs)| subs.contains_key(&id)).map(|(c, _)| c.clone()).collect()
         };
-        (of(&self.channels), of(&self.patterns))
+        let mut channels = of(&self.channels);
+        channels.extend(of(&self.shard_channels));
+        (channels, of(&self.patterns))
     }
 
-    /// PUBSUB NUMSUB: subscribers of `channel`.
-    pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.channels.read().get(channel).map_or(0, |s| s.len())
+    /// PUBSUB NUMSUB / SHARDNUMSUB: subscribers of `channel` in `space`.
+    pub fn numsub(&self, space: Space, channel: &[u8]) -> usize {
+        self.space(space).read().get(channel).map_or(0, |s| s.len())
     }
 
     /// PUBSUB NUMPAT: number of distinct patterns.
@@ -123,8 +158,8 @@ impl PubSub {
         self.patterns.read().len()
     }
 
-    /// Totals for INFO: (channels, patterns).
-    pub fn counts(&self) -> (usize, usize) {
-        (self.channels.read().len(), self.patterns.read().len())
+    /// Totals for INFO: (channels, patterns, shard channels).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.channels.read().len(), self.patterns.read().len(), self.shard_channels.read().len())
     }
 }

@@ -406,7 +406,7 @@ fn kill_revoked_subscribers(srv: &Server, me: &mut Session, old: &User, new: &Us
     };
     let mut close_me = false;
     for c in srv.clients.all() {
-        if *c.user.lock() != new.name || c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) == 0 {
+        if *c.user.lock() != new.name || c.subscriptions() == 0 {
             continue;
         }
         let (channels, patterns) = srv.pubsub.subscriptions_of(c.id);

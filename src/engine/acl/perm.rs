@@ -66,8 +66,8 @@ pub fn channels(cmd: &Command, args: &[Bytes]) -> Vec<(usize, bool)> {
         return Vec::new();
     }
     match cmd.spec.name {
-        "publish" if args.len() > 1 => vec![(1, false)],
-        "subscribe" => (1..args.len()).map(|p| (p, false)).collect(),
+        "publish" | "spublish" if args.len() > 1 => vec![(1, false)],
+        "subscribe" | "ssubscribe" => (1..args.len()).map(|p| (p, false)).collect(),
         "psubscribe" => (1..args.len()).map(|p| (p, true)).collect(),
         _ => Vec::new(),
     }
