@@ -29,6 +29,7 @@ pub mod server;
 pub mod set;
 pub mod sketch;
 pub mod slowlog;
+pub mod sort;
 pub mod string;
 pub mod transaction;
 pub mod zset;
@@ -64,6 +65,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         counter::COMMANDS,
         sketch::COMMANDS,
         experiment::COMMANDS,
+        sort::COMMANDS,
         backup::COMMANDS,
     ]
 }
