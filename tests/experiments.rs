@@ -11,18 +11,6 @@ const SPEC: &str = r#"{"variations": ["control", "blue"], "weights": [0.5, 0.5],
     "metrics": [{"name": "signup", "type": "conversion"}, {"name": "revenue", "type": "revenue"}],
     "description": "button colour"}"#;
 
-fn pairs(v: &Value) -> Vec<(String, Value)> {
-    match v {
-        Value::Array(items) => items.chunks(2).map(|p| (text(&p[0]), p[1].clone())).collect(),
-        Value::Map(items) => items.iter().map(|(k, v)| (text(k), v.clone())).collect(),
-        other => panic!("not a map: {other:?}"),
-    }
-}
-
-fn field(v: &Value, name: &str) -> Value {
-    pairs(v).into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no {name} in {v:?}"))
-}
-
 fn int(v: &Value) -> i64 {
     match v {
         Value::Int(n) => *n,

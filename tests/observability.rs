@@ -29,26 +29,6 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-fn key(v: &Value) -> String {
-    match v {
-        Value::Int(n) => n.to_string(),
-        other => text(other),
-    }
-}
-
-/// A RESP2 map reply (flat array) as (key, value) pairs.
-fn pairs(v: &Value) -> Vec<(String, Value)> {
-    match v {
-        Value::Array(items) => items.chunks(2).map(|p| (key(&p[0]), p[1].clone())).collect(),
-        Value::Map(items) => items.iter().map(|(k, v)| (key(k), v.clone())).collect(),
-        other => panic!("not a map: {other:?}"),
-    }
-}
-
-fn field(v: &Value, name: &str) -> Value {
-    pairs(v).into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no {name} in {v:?}"))
-}
-
 fn health_status(c: &mut redis::Connection) -> String {
     text(&field(&val(c, &["HEALTH"]), "status"))
 }

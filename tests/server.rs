@@ -53,15 +53,6 @@ fn items(v: &Value) -> Vec<Value> {
     }
 }
 
-/// A map reply (RESP3) or a flat key/value array (RESP2) as pairs.
-fn pairs(v: &Value) -> Vec<(String, Value)> {
-    match v {
-        Value::Map(m) => m.iter().map(|(k, v)| (text(k), v.clone())).collect(),
-        Value::Array(a) => a.chunks(2).map(|p| (text(&p[0]), p[1].clone())).collect(),
-        other => panic!("not a map: {other:?}"),
-    }
-}
-
 /// INFO (with sections) parsed into `field -> value`, plus the section titles in order.
 fn info(c: &mut redis::Connection, sections: &[&str]) -> (HashMap<String, String>, Vec<String>) {
     let mut args = vec!["INFO"];

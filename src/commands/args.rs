@@ -120,3 +120,13 @@ pub fn mpop(
     }
     Ok((keys, towards_first, count))
 }
+
+/// The command as sent plus `TS at`: the effect of an extension write that depends on the time (CTR.*, EXP.*),
+/// so replicas and the change log record the event where the primary did.
+pub fn with_timestamp(args: &[bytes::Bytes], at: u64) -> Vec<bytes::Bytes> {
+    let mut effect = Vec::with_capacity(args.len() + 2);
+    effect.extend_from_slice(args);
+    effect.push(bytes::Bytes::from_static(b"TS"));
+    effect.push(bytes::Bytes::from(at.to_string()));
+    effect
+}

@@ -5,7 +5,7 @@
 //! Writes that read the clock are replicated with the time they used (`TS ms`), so a replica or a replayed log
 //! buckets the event where the primary did.
 
-use super::args::{int, is};
+use super::args::{int, is, with_timestamp};
 use super::ctx::{Ctx, Ttl};
 use super::flags::*;
 use super::{spec, CommandSpec, Keys};
@@ -102,15 +102,6 @@ fn ctr_create(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.set(key, ext(value), Ttl::Clear, Event::CtrCreate);
     Ok(Reply::OK)
-}
-
-/// The command as sent plus `TS at`, so replicas and the log record the event where the primary did.
-fn with_timestamp(args: &[Bytes], at: u64) -> Vec<Bytes> {
-    let mut effect = Vec::with_capacity(args.len() + 2);
-    effect.extend_from_slice(args);
-    effect.push(Bytes::from_static(b"TS"));
-    effect.push(Bytes::from(at.to_string()));
-    effect
 }
 
 /// Records `sample` into the counter at `key` (created with the defaults when missing) and replicates the command

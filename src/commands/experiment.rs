@@ -55,10 +55,7 @@ fn emit_timed(ctx: &mut Ctx<'_>, args: &[Bytes], at: u64, given: bool) {
     if given {
         ctx.emit_as_sent();
     } else {
-        let mut effect = args.to_vec();
-        effect.push(Bytes::from_static(b"TS"));
-        effect.push(Bytes::from(at.to_string()));
-        ctx.emit(effect);
+        ctx.emit(super::args::with_timestamp(args, at));
     }
 }
 

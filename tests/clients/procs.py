@@ -9,3 +9,23 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def start_strata(binary, port, workdir, *extra):
+    """Starts Strata on `port` in `workdir` (no snapshots) and waits until it answers PING; returns the process."""
+    import subprocess
+    import time
+
+    import redis
+
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir,
+                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            r.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    r.close()
+    return proc

@@ -12,23 +12,16 @@ Usage: python3 tests/clients/test_experiment_stats.py path/to/strata-server [--p
 import json
 import math
 import random
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import redis
 from scipy import stats
 
+from procs import free_port, start_strata
+
 TOL = 1e-6
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 COMPARED = []
@@ -62,17 +55,10 @@ def main():
     show = "--print" in sys.argv
     port = free_port()
     work = tempfile.mkdtemp(prefix="strata-expstats-")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", work],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_strata(binary, port, work)
     failures = []
     try:
         r = redis.Redis(port=port, protocol=3, decode_responses=True)
-        for _ in range(100):
-            try:
-                r.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
         weights = [0.34, 0.33, 0.33]
         spec = {"variations": ["control", "a", "b"], "weights": weights,
                 "metrics": [{"name": "signup", "type": "conversion"}, {"name": "revenue", "type": "revenue"}]}

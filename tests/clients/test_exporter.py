@@ -8,7 +8,6 @@ Usage: python3 tests/clients/test_exporter.py path/to/strata-server
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,12 +15,7 @@ import time
 import urllib.request
 
 import redis
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from procs import free_port, start_strata
 
 
 def wait_http(url, deadline=20.0):
@@ -54,15 +48,8 @@ def main():
     port, eport = free_port(), free_port()
     procs = []
     try:
-        procs.append(subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", work],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(start_strata(binary, port, work))
         r = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                r.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
         for i in range(20):
             r.set(f"k{i}", "v")
         r.setex("ttl", 100, "v")

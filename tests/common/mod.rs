@@ -380,6 +380,25 @@ pub fn text(v: &redis::Value) -> String {
     }
 }
 
+/// A map reply (a RESP3 map, or RESP2's flat array of fields and values) as (name, value) pairs; integer names
+/// (LATENCY HISTOGRAM's buckets) as their decimal text.
+pub fn pairs(v: &redis::Value) -> Vec<(String, redis::Value)> {
+    let name = |k: &redis::Value| match k {
+        redis::Value::Int(n) => n.to_string(),
+        other => text(other),
+    };
+    match v {
+        redis::Value::Array(items) => items.chunks(2).map(|p| (name(&p[0]), p[1].clone())).collect(),
+        redis::Value::Map(items) => items.iter().map(|(k, v)| (name(k), v.clone())).collect(),
+        other => panic!("not a map: {other:?}"),
+    }
+}
+
+/// One field of a map reply.
+pub fn field(v: &redis::Value, name: &str) -> redis::Value {
+    pairs(v).into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no {name} in {v:?}"))
+}
+
 pub fn encoding(c: &mut redis::Connection, key: &str) -> String {
     q::<String>(c, &["OBJECT", "ENCODING", key])
 }
