@@ -42,6 +42,7 @@ pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
             "set" => known("set"),
             "sorted-set" => known("sortedset"),
             "hyperloglog" => known("hyperloglog"),
+            "geo" => known("geo"),
             "scripting" => known("scripting"),
             _ => 0,
         };
@@ -64,6 +65,7 @@ fn key_triplet(k: Keys) -> (i64, i64, i64) {
     match k {
         Keys::None | Keys::NumKeys { .. } => (0, 0, 0),
         Keys::DestNumKeys { .. } => (1, 1, 1),
+        Keys::Store { first, .. } => (first as i64, first as i64, 1),
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
     }
 }
@@ -114,7 +116,62 @@ fn key_specs(c: &Command) -> Reply {
             keynum(vec![Reply::Simple("RO"), Reply::Simple("access")], at, 1),
         ]),
         Keys::NumKeys { at, step } => Reply::Set(vec![keynum(access, at, step)]),
+        Keys::Store { first, words, from, .. } => {
+            let mut specs = vec![key_spec(
+                vec![Reply::Simple("RO"), Reply::Simple("access")],
+                first as i64,
+                "range",
+                [("lastkey", 0), ("keystep", 1), ("limit", 0)],
+            )];
+            let dest = || vec![Reply::Simple("OW"), Reply::Simple("update")];
+            if words.is_empty() {
+                specs.push(unknown_key_spec(dest()));
+            }
+            for w in words {
+                specs.push(keyword_key_spec(dest(), w, from as i64));
+            }
+            Reply::Set(specs)
+        }
     }
+}
+
+/// A key spec whose keys Redis cannot describe (found by the command's own key function).
+fn unknown_key_spec(flags: Vec<Reply>) -> Reply {
+    let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
+    Reply::Map(vec![
+        m("flags", Reply::Set(flags)),
+        m("begin_search", Reply::Map(vec![m("type", Reply::bulk_static("unknown")), m("spec", Reply::Map(vec![]))])),
+        m("find_keys", Reply::Map(vec![m("type", Reply::bulk_static("unknown")), m("spec", Reply::Map(vec![]))])),
+    ])
+}
+
+/// A key spec for the key right after `word`, searched for from argument `from`.
+fn keyword_key_spec(flags: Vec<Reply>, word: &'static str, from: i64) -> Reply {
+    let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
+    Reply::Map(vec![
+        m("flags", Reply::Set(flags)),
+        m(
+            "begin_search",
+            Reply::Map(vec![
+                m("type", Reply::bulk_static("keyword")),
+                m("spec", Reply::Map(vec![m("keyword", Reply::bulk_static(word)), m("startfrom", Reply::Int(from))])),
+            ]),
+        ),
+        m(
+            "find_keys",
+            Reply::Map(vec![
+                m("type", Reply::bulk_static("range")),
+                m(
+                    "spec",
+                    Reply::Map(vec![
+                        m("lastkey", Reply::Int(0)),
+                        m("keystep", Reply::Int(1)),
+                        m("limit", Reply::Int(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])
 }
 
 /// COMMAND INFO's entry for one command.
@@ -123,7 +180,7 @@ pub fn command_info(c: &Command) -> Reply {
     let mut flag_names: Vec<Reply> =
         flags::NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| Reply::Simple(n)).collect();
     // Redis derives `movablekeys` from key specs that a fixed range cannot describe.
-    if matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. }) {
+    if matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. } | Keys::Store { .. }) {
         flag_names.push(Reply::Simple("movablekeys"));
     }
     let (first, last, step) = key_triplet(s.keys);

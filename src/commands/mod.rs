@@ -15,6 +15,7 @@ pub mod docs;
 pub mod experiment;
 pub mod expire;
 pub mod function;
+pub mod geo;
 pub mod hash;
 pub mod health;
 pub mod hyperloglog;
@@ -51,6 +52,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         set::COMMANDS,
         hyperloglog::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         pubsub::COMMANDS,
         memory::COMMANDS,
         transaction::COMMANDS,

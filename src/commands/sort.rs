@@ -42,7 +42,7 @@ use super::{spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::dict::Dict;
-use crate::store::event;
+use crate::store::event::Event;
 use crate::store::types::ranktree::RankTree;
 use crate::store::types::{SetValue, ZSetValue, ZsetLimits};
 use crate::store::Value;
@@ -154,8 +154,8 @@ fn store_position(args: &[Bytes]) -> Option<usize> {
 }
 
 /// What the client's user may do beyond what the gate checked (the source key, read): returns whether it may read
-/// every key (so may use BY patterns and GET). Redis's key finder gives the ACL check STORE's destination too,
-/// which the table's key spec cannot name, so its write permission is checked here.
+/// every key (so may use BY patterns and GET). A selector that allows the command must also allow reading the
+/// source and writing STORE's destination for BY and GET to be judged by it, so both are checked here again.
 ///
 /// # Errors
 /// `NOPERM this user has no permissions to access one of the keys used as arguments` when no selector allows the
@@ -587,25 +587,6 @@ fn to_skiplist(z: &mut ZSetValue) {
     }
 }
 
-/// Publishes the `sortstore` keyspace event (class `l`) for `key`, as `notify::notify` publishes the events of
-/// `store::event::Event`, which has no variant for it.
-fn notify_sortstore(ctx: &Ctx<'_>, key: &[u8]) {
-    let srv = ctx.srv;
-    let flags = srv.hot.notify_flags.load(std::sync::atomic::Ordering::Relaxed);
-    if flags & event::LIST == 0 || !srv.pubsub.has_subscribers() {
-        return;
-    }
-    let db = ctx.db();
-    if flags & event::KEYSPACE != 0 {
-        let mut ch = format!("__keyspace@{db}__:").into_bytes();
-        ch.extend_from_slice(key);
-        srv.pubsub.publish(&ch, b"sortstore");
-    }
-    if flags & event::KEYEVENT != 0 {
-        srv.pubsub.publish(format!("__keyevent@{db}__:sortstore").as_bytes(), key);
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     List,
@@ -796,8 +777,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult<
         // An empty result deletes the destination (a `del` event), and changes nothing when it is missing.
         ctx.remove(&dest);
     } else {
-        ctx.set_without_event(&dest, Value::List(Box::new(list)), Ttl::Clear);
-        notify_sortstore(ctx, &dest);
+        ctx.set(&dest, Value::List(Box::new(list)), Ttl::Clear, Event::Sortstore);
     }
     Ok(Reply::Int(stored))
 }
@@ -812,9 +792,12 @@ const COMPLEXITY: &str = "O(N+M*log(M)) where N is the number of elements in the
 /// here would add `@keyspace` (Redis's SORT is not in it), so the rows say `list`.
 const ACL: &[&str] = &["set", "sortedset", "dangerous"];
 
+/// SORT's source, and the destination after its STORE (Redis's `sortGetKeys`).
+const SORT_KEYS: Keys = Keys::Store { first: 1, find: store_position, words: &[], from: 0 };
+
 /// The SORT rows. `ITERATES`: see the module notes on locking.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("sort", -2, WRITE | DENYOOM | ITERATES, Keys::one(1), sort)
+    spec("sort", -2, WRITE | DENYOOM | ITERATES, SORT_KEYS, sort)
         .key_flags(&["RO", "access"])
         .acl(ACL)
         .doc(G, "1.0.0", "Sort the elements in a list, set or sorted set", USAGE)

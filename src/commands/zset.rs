@@ -57,23 +57,34 @@ fn with_scores(ctx: &Ctx<'_>, items: Vec<(f64, Bytes)>, withscores: bool) -> Rep
     }
 }
 
+/// ZADD's options (GEOADD takes NX, XX and CH).
+#[derive(Clone, Copy, Default)]
+pub(super) struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
+}
+
 fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, false);
+    let mut f = AddFlags::default();
     let mut j = 2;
     while j < args.len() {
         let a = &args[j];
         if is(a, "NX") {
-            nx = true;
+            f.nx = true;
         } else if is(a, "XX") {
-            xx = true;
+            f.xx = true;
         } else if is(a, "GT") {
-            gt = true;
+            f.gt = true;
         } else if is(a, "LT") {
-            lt = true;
+            f.lt = true;
         } else if is(a, "CH") {
-            ch = true;
+            f.ch = true;
         } else if is(a, "INCR") {
-            incr = true;
+            f.incr = true;
         } else {
             break;
         }
@@ -83,20 +94,25 @@ fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
-    if nx && xx {
+    if f.nx && f.xx {
         return Err(CmdError::err("XX and NX options at the same time are not compatible"));
     }
-    if ((gt || lt) && nx) || (gt && lt) {
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
         return Err(CmdError::err("GT, LT, and/or NX options at the same time are not compatible"));
     }
-    if incr && pairs.len() > 2 {
+    if f.incr && pairs.len() > 2 {
         return Err(CmdError::err("INCR option supports a single increment-element pair"));
     }
-    let mut scores = Vec::with_capacity(pairs.len() / 2);
+    let mut scored = Vec::with_capacity(pairs.len() / 2);
     for p in pairs.chunks(2) {
-        scores.push(score_arg(&p[0])?);
+        scored.push((score_arg(&p[0])?, &p[1]));
     }
-    let key = &args[1];
+    add_scored(ctx, &args[1], f, &scored)
+}
+
+/// Adds or updates `scored` members of the sorted set at `key` under ZADD's rules; replies as ZADD does.
+pub(super) fn add_scored(ctx: &mut Ctx<'_>, key: &Bytes, f: AddFlags, scored: &[(f64, &Bytes)]) -> CmdResult<Reply> {
+    let AddFlags { nx, xx, gt, lt, ch, incr } = f;
     if ctx.lookup_write_as(key, Value::as_zset)?.is_none() && xx {
         return Ok(if incr { Reply::Nil } else { Reply::Int(0) });
     }
@@ -104,8 +120,7 @@ fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let z = ctx.write_or_create(key, Value::as_zset_mut, new_zset)?;
     let (mut added, mut updated) = (0, 0);
     let mut incr_result = None;
-    for (p, &score) in pairs.chunks(2).zip(&scores) {
-        let m = &p[1];
+    for &(score, m) in scored {
         let cur = z.score(m);
         match cur {
             None if xx => continue,
@@ -114,7 +129,6 @@ fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         }
         let new = match (cur, incr) {
             (Some(c), true) => c + score,
-            (None, true) => score,
             _ => score,
         };
         if new.is_nan() {
@@ -339,7 +353,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Stores `items` as the sorted set `dest` (deleting it when empty); replies with the count.
-fn store_result(ctx: &mut Ctx<'_>, dest: &[u8], items: Vec<(f64, Bytes)>, event: Event) -> CmdResult<Reply> {
+pub(super) fn store_result(ctx: &mut Ctx<'_>, dest: &[u8], items: Vec<(f64, Bytes)>, event: Event) -> CmdResult<Reply> {
     let n = items.len() as i64;
     if items.is_empty() {
         ctx.remove(dest);

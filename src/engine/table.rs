@@ -88,7 +88,7 @@ pub mod flags {
 }
 
 /// Where a command's keys are among its arguments (argument 0 is the command name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Keys {
     None,
     /// Keys at `first`, `first + step`, ... up to `last` (negative: counted from the end, -1 = last argument).
@@ -105,6 +105,15 @@ pub enum Keys {
     /// A destination key at 1, then a count at `at` and that many source keys (ZUNIONSTORE...).
     DestNumKeys {
         at: i32,
+    },
+    /// A source key at `first`, and a destination that `find` locates among the options (SORT, GEORADIUS with
+    /// STORE). `words` are the keywords before the destination as COMMAND INFO's key specs show them (none: the
+    /// spec is `unknown`, as SORT's is), searched for from `from`.
+    Store {
+        first: i32,
+        find: fn(&[Bytes]) -> Option<usize>,
+        words: &'static [&'static str],
+        from: i32,
     },
 }
 
@@ -152,6 +161,24 @@ impl Keys {
             Keys::DestNumKeys { at } => {
                 let mut v = if n > 1 { vec![1] } else { Vec::new() };
                 v.extend(Keys::NumKeys { at, step: 1 }.positions(args));
+                v
+            }
+            Keys::Store { first, find, words, from } => {
+                if first as i64 >= n {
+                    return Vec::new();
+                }
+                let mut v = vec![first as usize];
+                // Redis's keyword key specs: the argument after each keyword's first occurrence (from `from`,
+                // never the last argument)...
+                for w in words {
+                    let hit = (from.max(1) as usize..args.len().saturating_sub(1))
+                        .find(|&i| args[i].eq_ignore_ascii_case(w.as_bytes()));
+                    v.extend(hit.map(|i| i + 1));
+                }
+                // ...and the destination the command really writes, which those can miss (a repeated STORE).
+                if let Some(p) = find(args).filter(|&p| p < args.len() && !v.contains(&p)) {
+                    v.push(p);
+                }
                 v
             }
         }

@@ -24,6 +24,17 @@ fn put_len(out: &mut BytesMut, prefix: u8, n: usize) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// A double already printed: a RESP3 double, or a bulk string in RESP2.
+fn put_double(out: &mut BytesMut, text: &str, r3: bool) {
+    if r3 {
+        out.put_u8(b',');
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    } else {
+        put_bulk(out, text.as_bytes());
+    }
+}
+
 /// Appends `data` as a bulk string.
 pub fn put_bulk(out: &mut BytesMut, data: &[u8]) {
     put_len(out, b'$', data.len());
@@ -85,16 +96,8 @@ pub fn encode(out: &mut BytesMut, reply: &Reply, proto: Protocol) {
                 encode(out, v, proto);
             }
         }
-        Reply::Double(d) => {
-            let s = format_double(*d);
-            if r3 {
-                out.put_u8(b',');
-                out.extend_from_slice(s.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            } else {
-                put_bulk(out, s.as_bytes());
-            }
-        }
+        Reply::Double(d) => put_double(out, &format_double(*d), r3),
+        Reply::DoubleText(s) => put_double(out, s, r3),
         Reply::Bool(b) => {
             if r3 {
                 out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });

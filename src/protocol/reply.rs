@@ -31,6 +31,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 double; a bulk string in RESP2.
     Double(f64),
+    /// A RESP3 double printed with its own digits (Redis's `addReplyHumanLongDouble`, GEOPOS); a bulk string in
+    /// RESP2.
+    DoubleText(String),
     /// RESP3 boolean; `:1` / `:0` in RESP2.
     Bool(bool),
     /// RESP3 verbatim string with its three-letter format; a bulk string in RESP2.

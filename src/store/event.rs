@@ -132,6 +132,9 @@ pub enum Event {
     Zunionstore,
     Zdiffstore,
     Zrangestore,
+    Georadiusstore,
+    Geosearchstore,
+    Sortstore,
     Expired,
     Evicted,
     CtrCreate,
@@ -153,7 +156,7 @@ pub enum Event {
 
 /// Each event's name and class, indexed by its discriminant; the classes are those Redis 7.0 passes to
 /// `notifyKeyspaceEvent` for the same name.
-const EVENTS: [(&str, u32); 63] = [
+const EVENTS: [(&str, u32); 66] = [
     ("del", GENERIC),           // Del
     ("rename_from", GENERIC),   // RenameFrom
     ("rename_to", GENERIC),     // RenameTo
@@ -200,6 +203,9 @@ const EVENTS: [(&str, u32); 63] = [
     ("zunionstore", ZSET),      // Zunionstore
     ("zdiffstore", ZSET),       // Zdiffstore
     ("zrangestore", ZSET),      // Zrangestore
+    ("georadiusstore", ZSET),   // Georadiusstore
+    ("geosearchstore", ZSET),   // Geosearchstore
+    ("sortstore", LIST),        // Sortstore
     ("expired", EXPIRED),       // Expired
     ("evicted", EVICTED),       // Evicted
     // Strata's own types report as modules' types do (class d).
@@ -222,7 +228,7 @@ const EVENTS: [(&str, u32); 63] = [
 
 impl Event {
     /// Every event, in discriminant order.
-    pub const EVERY: [Event; 63] = [
+    pub const EVERY: [Event; 66] = [
         Event::Del,
         Event::RenameFrom,
         Event::RenameTo,
@@ -269,6 +275,9 @@ impl Event {
         Event::Zunionstore,
         Event::Zdiffstore,
         Event::Zrangestore,
+        Event::Georadiusstore,
+        Event::Geosearchstore,
+        Event::Sortstore,
         Event::Expired,
         Event::Evicted,
         Event::CtrCreate,

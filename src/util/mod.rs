@@ -1,5 +1,6 @@
 //! Helpers reproducing Redis 7.0 `util.c` / `sds.c` behaviour, and the server clock.
 pub mod clock;
+pub mod geohash;
 pub mod glob;
 pub mod latency;
 pub mod num;

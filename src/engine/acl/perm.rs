@@ -51,6 +51,12 @@ pub fn key_accesses(cmd: &Command, args: &[Bytes]) -> Vec<(usize, Access)> {
         let src = Access { read: true, write: false };
         return positions.into_iter().enumerate().map(|(i, p)| (p, if i == 0 { dest } else { src })).collect();
     }
+    if let Keys::Store { .. } = spec.keys {
+        // The source is read; a destination found among the options is written over.
+        let dest = Access { read: false, write: true };
+        let src = Access { read: true, write: false };
+        return positions.into_iter().enumerate().map(|(i, p)| (p, if i == 0 { src } else { dest })).collect();
+    }
     let mut access = access_of(spec.key_spec_flags());
     // SET's key specs vary with its arguments (Redis's setGetKeys): with GET the old value is read as well.
     if cmd.parent.is_none() && spec.name == "set" && args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")) {
@@ -100,7 +106,7 @@ fn check_selector(
             return Err(Denied::Command);
         }
     }
-    if !sel.all_keys && cmd.spec.keys != Keys::None {
+    if !sel.all_keys && !matches!(cmd.spec.keys, Keys::None) {
         for &(pos, need) in keys.get_or_insert_with(|| key_accesses(cmd, args)).iter() {
             if !args.get(pos).is_some_and(|k| key_allowed(sel, k, need)) {
                 return Err(Denied::Key(pos));

@@ -71,6 +71,12 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp: u8) -> mlua::Result<Value> {
             Value::Table(t)
         }
         Reply::Double(d) => Value::String(lua.create_string(crate::util::num::format_double(*d))?),
+        Reply::DoubleText(s) if resp == 3 => {
+            let t = lua.create_table()?;
+            t.raw_set("double", s.parse::<f64>().unwrap_or(0.0))?;
+            Value::Table(t)
+        }
+        Reply::DoubleText(s) => Value::String(lua.create_string(s)?),
         Reply::Bool(b) if resp == 3 => Value::Boolean(*b),
         Reply::Bool(b) => Value::Number(if *b { 1.0 } else { 0.0 }),
     })
