@@ -355,7 +355,7 @@ pub static PARAMS: &[Param] = &[
     p(Id::CompressionColdSeconds, "compression-cold-seconds", Kind::Int(0, I32), "60", MUTABLE, "A value not read for this many seconds is cold and may be compressed."),
     p(Id::CompressionAlgorithm, "compression-algorithm", Kind::Enum(crate::store::compress::Algorithm::NAMES), "auto", MUTABLE, "Codec for cold values: lz4, zstd (trained dictionary, smaller, slower to read), or auto (lz4, then zstd once idle for compression-zstd-seconds)."),
     p(Id::CompressionZstdSeconds, "compression-zstd-seconds", Kind::Int(0, I32), "300", MUTABLE, "With compression-algorithm auto, a value not read for this many seconds is recompressed with zstd."),
-    p(Id::HashMaxListpackEntries, "hash-max-listpack-entries", Kind::Int(0, I32), "128", MUTABLE, "Hashes with at most this many fields use the compact listpack encoding.").aliases(&["hash-max-ziplist-entries"]),
+    p(Id::HashMaxListpackEntries, "hash-max-listpack-entries", Kind::Int(0, I32), "512", MUTABLE, "Hashes with at most this many fields use the compact listpack encoding.").aliases(&["hash-max-ziplist-entries"]),
     p(Id::HashMaxListpackValue, "hash-max-listpack-value", Kind::Int(0, I32), "64", MUTABLE, "... and whose fields and values are at most this many bytes.").aliases(&["hash-max-ziplist-value"]),
     p(Id::SetMaxIntsetEntries, "set-max-intset-entries", Kind::Int(0, I32), "512", MUTABLE, "Sets of at most this many integers use the compact intset encoding."),
     p(Id::ZsetMaxListpackEntries, "zset-max-listpack-entries", Kind::Int(0, I32), "128", MUTABLE, "Sorted sets with at most this many members use the compact listpack encoding.").aliases(&["zset-max-ziplist-entries"]),

@@ -30,6 +30,24 @@ fn setbit_getbit() {
     expect(&mut c, &["SETBIT", "b", "7", "0"], i(1));
     expect(&mut c, &["SETBIT", "b", "7", "0"], i(0));
     expect(&mut c, &["GET", "b"], b("\x00"));
+    // Setting a bit to the value it has changes nothing: no dirty count, and WATCH does not see it.
+    let dirty = |c: &mut redis::Connection| -> i64 {
+        let info: String = q(c, &["INFO", "persistence"]);
+        let line = info.lines().find(|l| l.starts_with("rdb_changes_since_last_save:")).expect("field");
+        line["rdb_changes_since_last_save:".len()..].trim().parse().expect("number")
+    };
+    let mut w = s.conn();
+    expect(&mut w, &["WATCH", "b"], OK);
+    let before = dirty(&mut c);
+    expect(&mut c, &["SETBIT", "b", "7", "0"], i(0));
+    expect(&mut c, &["SETBIT", "b", "3", "0"], i(0));
+    assert_eq!(dirty(&mut c), before);
+    expect(&mut w, &["MULTI"], OK);
+    expect(&mut w, &["GET", "b"], redis::Value::SimpleString("QUEUED".into()));
+    expect(&mut w, &["EXEC"], arr(vec![b("\x00")]));
+    // Growing the value is a change even when the bit is 0.
+    expect(&mut c, &["SETBIT", "b", "15", "0"], i(0));
+    assert_eq!(dirty(&mut c), before + 1);
     expect(&mut c, &["SETBIT", "b", "0", "1"], i(0));
     expect(&mut c, &["GETBIT", "b", "0"], i(1));
     expect(&mut c, &["GETBIT", "b", "1"], i(0));

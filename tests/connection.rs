@@ -900,3 +900,34 @@ fn client_memory_is_measured_from_its_buffers_and_given_back_when_idle() {
     }
     assert!(mem_clients(&mut c) < before + 100_000);
 }
+
+#[test]
+fn a_busy_client_gives_back_a_query_buffer_grown_by_one_big_request() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut r = s.raw();
+    let raw_id = raw_client_id(&mut r).to_string();
+    let mem = |c: &mut redis::Connection| -> usize {
+        let me = client_list(c, &[]).into_iter().find(|f| f["id"] == raw_id).expect("listed");
+        me["tot-mem"].parse::<usize>().expect("tot-mem")
+    };
+    // A big SET followed by a PING in the same write: the buffer grows for the value and keeps its room.
+    let mut frame = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$400000\r\n".to_vec();
+    frame.extend(vec![b'A'; 400_000]);
+    frame.extend_from_slice(b"\r\n*1\r\n$4\r\nPING\r\n");
+    r.send(&frame);
+    assert_eq!(r.read_n(12), b"+OK\r\n+PONG\r\n");
+    let grown = mem(&mut c);
+    assert!(grown > 300_000, "the buffer grew for the request: {grown}");
+    // The client never idles: a PING every 50 ms. Its buffer is trimmed all the same (Redis's resize by peak).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        r.roundtrip(b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n");
+        let now = mem(&mut c);
+        if now < 64 * 1024 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "busy client kept its buffer: {grown} then {now} bytes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

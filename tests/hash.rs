@@ -137,7 +137,7 @@ fn hdel_and_key_removal() {
     expect(&mut c, &["HLEN", "h"], i(0));
     expect_err(&mut c, &["HDEL", "h"], &arity("hdel"));
     // HDEL on a big (hashtable) hash down to nothing removes the key too.
-    fill(&mut c, "big", 300);
+    fill(&mut c, "big", 600);
     assert_eq!(encoding(&mut c, "big"), "hashtable");
     let mut cmd = redis::cmd("HDEL");
     cmd.arg("big");
@@ -573,7 +573,7 @@ fn encoding_listpack_to_hashtable_by_entries() {
     expect(&mut c, &["CONFIG", "GET", "hash-max-listpack-entries"], bulks(&["hash-max-listpack-entries", "0"]));
     expect(&mut c, &["HSET", "h0", "a", "1"], i(1));
     assert_eq!(encoding(&mut c, "h0"), "hashtable");
-    // Default: 128 entries.
+    // A limit of 128 entries.
     expect(&mut c, &["CONFIG", "SET", "hash-max-listpack-entries", "128"], OK);
     fill(&mut c, "h128", 128);
     assert_eq!(encoding(&mut c, "h128"), "listpack");

@@ -737,6 +737,30 @@ fn blocked_on_several_keys() {
 }
 
 #[test]
+fn swapdb_serves_clients_blocked_on_keys_it_brings_in() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut a = Pending::start(&s, &["BLPOP", "l", "0"]);
+    wait_blocked(&mut c, 1);
+    expect(&mut c, &["SELECT", "1"], OK);
+    expect(&mut c, &["RPUSH", "l", "x", "y"], i(2));
+    // A key of the wrong type stays unserved: the client keeps waiting.
+    expect(&mut c, &["SET", "z", "string"], OK);
+    let mut z = Pending::start(&s, &["BLPOP", "z", "0"]);
+    wait_blocked(&mut c, 2);
+    expect(&mut c, &["SWAPDB", "0", "1"], OK);
+    assert_eq!(a.reply(), Ok(bulks(&["l", "x"])));
+    wait_blocked(&mut c, 1);
+    // Database 1 now holds what was database 0 (nothing), and database 0 the rest of the list.
+    expect(&mut c, &["LRANGE", "l", "0", "-1"], bulks(&[]));
+    expect(&mut c, &["SELECT", "0"], OK);
+    expect(&mut c, &["LRANGE", "l", "0", "-1"], bulks(&["y"]));
+    expect(&mut c, &["DEL", "z"], i(1));
+    expect(&mut c, &["RPUSH", "z", "v"], i(1));
+    assert_eq!(z.reply(), Ok(bulks(&["z", "v"])));
+}
+
+#[test]
 fn blocked_client_survives_other_traffic() {
     let s = TestServer::start();
     let mut c = s.conn();

@@ -441,6 +441,30 @@ fn resp3_self_publish_push_precedes_reply() {
 }
 
 #[test]
+fn resp3_pushes_are_not_silenced_by_client_reply_off() {
+    // Push frames are out-of-band: CLIENT REPLY OFF silences replies, not subscribe confirmations or messages.
+    let s = TestServer::start();
+    let mut p = s.conn();
+    let mut a = Resp::new(&s, 3);
+    a.send(&["CLIENT", "REPLY", "OFF"]);
+    a.send(&["SUBSCRIBE", "c"]);
+    a.expect(&confirm(3, "subscribe", Some("c"), 1));
+    assert_eq!(publish(&mut p, "c", "m"), 1);
+    a.expect(&message(3, "c", "m"));
+    a.send(&["PING"]);
+    a.send(&["UNSUBSCRIBE", "c"]);
+    a.expect(&confirm(3, "unsubscribe", Some("c"), 0));
+    a.send(&["CLIENT", "REPLY", "ON"]);
+    a.expect("+OK\r\n");
+    // In RESP2 the confirmations are replies, and are silenced.
+    let mut b = Resp::new(&s, 2);
+    b.send(&["CLIENT", "REPLY", "OFF"]);
+    b.send(&["SUBSCRIBE", "c"]);
+    assert_eq!(publish(&mut p, "c", "m2"), 1);
+    b.expect(&message(2, "c", "m2"));
+}
+
+#[test]
 fn unsubscribe_without_arguments_drops_every_subscription() {
     let s = TestServer::start();
     let mut p = s.conn();

@@ -291,8 +291,9 @@ fn bcast_with_prefixes() {
     // Every write, not just the first after a read.
     w(&mut c, &["SET", "user:1", "y"]);
     t.expect(&inv(&["user:1"]));
-    w(&mut c, &["MSET", "user:2", "a", "user:3", "b", "nope", "c"]);
-    assert_eq!(t.invalidated(2), set(&["user:2", "user:3"]));
+    // One message per prefix for all the keys one command changed, as Redis sends one per event-loop turn.
+    w(&mut c, &["MSET", "user:2", "a", "user:3", "b", "nope", "c", "user:4", "d"]);
+    t.expect(&inv(&["user:2", "user:3", "user:4"]));
     w(&mut c, &["DEL", "session:9"]);
     t.expect(&inv(&["session:9"]));
     // Flushes reach BCAST clients too.
@@ -316,6 +317,37 @@ fn bcast_without_prefix_and_noloop() {
     t.ok(&["SET", "mine", "2"], OK);
     w(&mut c, &["SET", "theirs", "1"]);
     t.expect(&inv(&["theirs"]));
+}
+
+#[test]
+fn bcast_batches_the_keys_of_one_command() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut t = tracker(&s, &["BCAST", "PREFIX", "k", "PREFIX", "kk"]);
+    // A transaction is one command: its keys arrive together, each once.
+    w(&mut c, &["MULTI"]);
+    w(&mut c, &["SET", "k1", "a"]);
+    w(&mut c, &["SET", "k2", "b"]);
+    w(&mut c, &["SET", "k1", "c"]);
+    w(&mut c, &["EXEC"]);
+    t.expect(&inv(&["k1", "k2"]));
+    // A key under two prefixes is announced for each.
+    w(&mut c, &["SET", "kk1", "x"]);
+    t.expect(&format!("{}{}", inv(&["kk1"]), inv(&["kk1"])));
+    // A script's writes too.
+    w(&mut c, &["EVAL", "redis.call('SET', 'k3', 1) redis.call('DEL', 'k2') return 1", "0"]);
+    t.expect(&inv(&["k3", "k2"]));
+    // With NOLOOP, the keys only this client changed are left out of the batch; others' stay.
+    t.ok(&["CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP"], OK);
+    t.ok(&["MSET", "k5", "1", "k6", "2"], OK);
+    w(&mut c, &["MSET", "k7", "1", "k8", "2"]);
+    t.expect(&inv(&["k7", "k8"]));
+    // Keys that expire are batched too (the expiry cycle, or the lazy expiry of a read).
+    w(&mut c, &["SET", "k9", "1", "PX", "1"]);
+    t.expect(&inv(&["k9"]));
+    std::thread::sleep(Duration::from_millis(20));
+    w(&mut c, &["GET", "k9"]);
+    t.expect(&inv(&["k9"]));
 }
 
 #[test]

@@ -29,7 +29,12 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         b"0" => false,
         _ => return Err(error::BIT_VALUE),
     };
-    let old = ctx.modify_str(&args[1], Event::Setbit, |v, _| Ok((bits::set_bit(v, offset, on), true)))?;
+    // Only a new key, a longer value or a flipped bit is a change (an event, dirty, WATCH), as in Redis.
+    let old = ctx.modify_str(&args[1], Event::Setbit, |v, existed| {
+        let len = v.len();
+        let old = bits::set_bit(v, offset, on);
+        Ok((old, !existed || v.len() != len || (old != 0) != on))
+    })?;
     Ok(Reply::Int(old as i64))
 }
 

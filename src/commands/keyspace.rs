@@ -448,6 +448,15 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.dirty += 1;
     ctx.srv.keyspace.note_flush();
+    // Clients blocked on a key that the swap brought into their database are served now (Redis's
+    // scanDatabaseForReadyKeys); the serving step checks the type.
+    for db in [a, b] {
+        for key in ctx.srv.blocking.keys_in(db) {
+            if ctx.peek_in(db, &key).is_some() {
+                ctx.ready.push((db, key));
+            }
+        }
+    }
     Ok(Reply::OK)
 }
 

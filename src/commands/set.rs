@@ -132,7 +132,7 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         None => return Ok(Reply::Int(0)),
         Some(s) => s.contains(m),
     };
-    ctx.lookup_write_as(dst, Value::as_set)?;
+    let dst_has = ctx.lookup_write_as(dst, Value::as_set)?.is_some_and(|d| d.contains(m));
     if !src_has {
         return Ok(Reply::Int(0));
     }
@@ -143,6 +143,10 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         s.remove(m);
     }
     ctx.after_write(src, Event::Srem);
+    if dst_has {
+        // The destination does not change: no `sadd`, and WATCH and tracking do not see it, as in Redis.
+        return Ok(Reply::Int(1));
+    }
     let limit = max_ints(ctx);
     let d = ctx.write_or_create(dst, Value::as_set_mut, || Value::Set(Box::default()))?;
     if d.is_empty() {

@@ -150,6 +150,14 @@ impl Blocking {
         map.get(&(db, key.clone()))?.iter().find(|w| w.state.load(Ordering::Acquire) == WAITING).cloned()
     }
 
+    /// The keys some client waits on in `db` (SWAPDB looks for those the swap brought in).
+    pub fn keys_in(&self, db: usize) -> Vec<Bytes> {
+        if self.count() == 0 {
+            return Vec::new();
+        }
+        self.by_key.lock().keys().filter(|(d, _)| *d == db).map(|(_, k)| k.clone()).collect()
+    }
+
     /// The waiter of a client, if it is blocked (CLIENT UNBLOCK).
     pub fn of_client(&self, client_id: u64) -> Option<Arc<Waiter>> {
         self.by_client.lock().get(&client_id).cloned()

@@ -335,6 +335,10 @@ pub const CLIENT_STRUCT_BYTES: usize =
 /// The size of a connection task's state (its future), measured when the listener spawns one.
 pub static CONNECTION_TASK_BYTES: AtomicUsize = AtomicUsize::new(0);
 
+/// A query buffer larger than this is shrunk by the cron even while its client is busy (Redis's
+/// `PROTO_RESIZE_THRESHOLD`).
+const QUERY_BUFFER_RESIZE_THRESHOLD: usize = 32 * 1024;
+
 /// Every connected client, by id (ids increase, so iteration order is connection order as in Redis).
 #[derive(Debug, Default)]
 pub struct ClientRegistry {
@@ -430,8 +434,11 @@ impl ClientRegistry {
     /// Asks clients idle for at least `idle_secs` that still hold buffers to give them back.
     pub fn trim_idle(&self, idle_secs: u64) {
         for c in self.clients.lock().values() {
-            let holding = c.qbuf_cap.load(Ordering::Relaxed) + c.rbuf_cap.load(Ordering::Relaxed) > 0;
-            if holding && c.idle_secs() >= idle_secs {
+            let qbuf = c.qbuf_cap.load(Ordering::Relaxed);
+            let holding = qbuf + c.rbuf_cap.load(Ordering::Relaxed) > 0;
+            // A busy client keeps a small buffer, but one grown past Redis's resize threshold by a big request
+            // is given back too once the request is done (an unfinished request keeps what it has read).
+            if holding && (c.idle_secs() >= idle_secs || qbuf > QUERY_BUFFER_RESIZE_THRESHOLD) {
                 c.request_trim();
             }
         }

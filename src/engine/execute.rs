@@ -176,6 +176,7 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     ctx.unlock_all();
     let ready = std::mem::take(&mut ctx.ready);
     drop(ctx);
+    srv.tracking.flush_bcast(&srv.clients, &srv.pubsub);
     if client.tracking {
         track_reads(srv, client, cmd, args);
     }
@@ -281,6 +282,7 @@ pub fn serve_ready(srv: &Server, client: &mut Session, ready: Vec<(usize, Bytes)
             w.send(reply);
         }
     }
+    srv.tracking.flush_bcast(&srv.clients, &srv.pubsub);
     client.db = saved_db;
 }
 

@@ -12,7 +12,7 @@ use crate::protocol::Reply;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// One client's tracking options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,11 +37,26 @@ struct Tables {
     clients: HashMap<u64, TrackingMode>,
 }
 
+/// A BCAST invalidation waiting for the end of the command: the client, which of its prefixes matched, the key
+/// and the client whose write changed it.
+#[derive(Debug)]
+struct PendingBcast {
+    client: u64,
+    prefix: usize,
+    key: Bytes,
+    origin: u64,
+}
+
 /// The tracking tables.
 #[derive(Debug, Default)]
 pub struct Tracking {
     tables: Mutex<Tables>,
     active: AtomicUsize,
+    /// BCAST invalidations collected until [`Tracking::flush_bcast`], so that every key a command (an MSET, an
+    /// EXEC, a script) changed under one prefix reaches a client as one message, as Redis sends them once per
+    /// event-loop turn.
+    pending: Mutex<Vec<PendingBcast>>,
+    has_pending: AtomicBool,
 }
 
 impl Tracking {
@@ -98,11 +113,28 @@ impl Tracking {
         }
         let targets: Vec<(u64, TrackingMode)> = {
             let mut t = self.tables.lock();
-            let mut ids: HashSet<u64> = t.keys.remove(key).unwrap_or_default();
+            let ids: HashSet<u64> = t.keys.remove(key).unwrap_or_default();
+            let mut pending = Vec::new();
             for (id, m) in &t.clients {
-                if m.bcast && (m.prefixes.is_empty() || m.prefixes.iter().any(|p| key.starts_with(p))) {
-                    ids.insert(*id);
+                if !m.bcast {
+                    continue;
                 }
+                if m.prefixes.is_empty() {
+                    pending.push((*id, 0));
+                }
+                // A key under two of a client's prefixes is announced once for each, as in Redis.
+                pending
+                    .extend(m.prefixes.iter().enumerate().filter(|(_, p)| key.starts_with(p)).map(|(i, _)| (*id, i)));
+            }
+            if !pending.is_empty() {
+                let mut q = self.pending.lock();
+                q.extend(pending.into_iter().map(|(client, prefix)| PendingBcast {
+                    client,
+                    prefix,
+                    key: Bytes::copy_from_slice(key),
+                    origin,
+                }));
+                self.has_pending.store(true, Ordering::Release);
             }
             ids.into_iter().filter_map(|id| t.clients.get(&id).map(|m| (id, m.clone()))).collect()
         };
@@ -112,6 +144,47 @@ impl Tracking {
                 continue;
             }
             send(clients, pubsub, id, &mode, keys.clone(), origin);
+        }
+    }
+
+    /// Sends the BCAST invalidations collected since the last call: one message per client and prefix with every
+    /// key changed under it (each once). Called when a command ends and by the server cron (expiry, eviction).
+    pub fn flush_bcast(&self, clients: &ClientRegistry, pubsub: &PubSub) {
+        if !self.has_pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let pending = std::mem::take(&mut *self.pending.lock());
+        // Groups in first-seen order: (client, prefix) -> each key once, with the one client that changed it
+        // (`None` when several did, as Redis keeps it for NOLOOP).
+        type Group = ((u64, usize), Vec<(Bytes, Option<u64>)>);
+        let mut groups: Vec<Group> = Vec::new();
+        for p in pending {
+            let at = match groups.iter().position(|(g, _)| *g == (p.client, p.prefix)) {
+                Some(i) => i,
+                None => {
+                    groups.push(((p.client, p.prefix), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let keys = &mut groups[at].1;
+            match keys.iter_mut().find(|(k, _)| *k == p.key) {
+                Some((_, o)) if *o != Some(p.origin) => *o = None,
+                Some(_) => {}
+                None => keys.push((p.key, Some(p.origin))),
+            }
+        }
+        for ((id, _), keys) in groups {
+            let Some(mode) = self.mode(id) else { continue };
+            let keys: Vec<(Bytes, Option<u64>)> =
+                keys.into_iter().filter(|(_, o)| !(mode.noloop && *o == Some(id))).collect();
+            if !mode.bcast || keys.is_empty() {
+                continue;
+            }
+            // Keys the receiving connection changed itself are announced after its reply.
+            let target = if mode.redirect != 0 { mode.redirect } else { id };
+            let origin = if keys.iter().any(|(_, o)| *o == Some(target)) { target } else { 0 };
+            let keys = Reply::Array(keys.into_iter().map(|(k, _)| Reply::Bulk(k)).collect());
+            send(clients, pubsub, id, &mode, keys, origin);
         }
     }
 

@@ -45,6 +45,15 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// True for a push frame, or a sequence made only of push frames (SUBSCRIBE's confirmations).
+    pub fn is_push(&self) -> bool {
+        match self {
+            Reply::Push(_) => true,
+            Reply::Sequence(items) => !items.is_empty() && items.iter().all(Reply::is_push),
+            _ => false,
+        }
+    }
+
     /// The `+OK` reply.
     pub const OK: Reply = Reply::Simple("OK");
 

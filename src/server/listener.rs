@@ -296,6 +296,8 @@ async fn cron(srv: Arc<Server>) {
             let threshold = srv.hot.latency_threshold_ms.load(Ordering::Relaxed);
             srv.latency_monitor.add_if_needed("expire-cycle", took_ms, threshold);
         }
+        // Keys that expired or were evicted outside a command reach BCAST clients now, batched.
+        srv.tracking.flush_bcast(&srv.clients, &srv.pubsub);
         if srv.hot.compression.load(Ordering::Relaxed) && !script_running {
             let params = crate::store::compress::ColdParams {
                 min_size: srv.hot.compression_min_size.load(Ordering::Relaxed),
