@@ -277,11 +277,27 @@ fn command_getkeys(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn command_getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let target = &args[2..];
     let pos = getkeys_common(args)?;
-    let f: Vec<Reply> = crate::engine::execute::resolve(target)
-        .map(|c| c.spec.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect())
-        .unwrap_or_default();
+    let Ok(cmd) = crate::engine::execute::resolve(target) else { return Ok(Reply::Array(vec![])) };
+    const DEST: &[&str] = &["OW", "update"];
+    const SOURCE: &[&str] = &["RO", "access"];
+    // A destination is written over and its sources read; other commands' keys share the row's flags.
+    let flags_of = |i: usize| -> &'static [&'static str] {
+        match cmd.spec.keys {
+            Keys::DestNumKeys { .. } if i == 0 => DEST,
+            Keys::DestNumKeys { .. } => SOURCE,
+            Keys::Store { .. } if i == 0 => SOURCE,
+            Keys::Store { .. } => DEST,
+            _ => cmd.spec.key_spec_flags(),
+        }
+    };
     Ok(Reply::Array(
-        pos.into_iter().map(|p| Reply::Array(vec![Reply::Bulk(target[p].clone()), Reply::Set(f.clone())])).collect(),
+        pos.into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let f = flags_of(i).iter().map(|f| Reply::Simple(f)).collect();
+                Reply::Array(vec![Reply::Bulk(target[p].clone()), Reply::Set(f)])
+            })
+            .collect(),
     ))
 }
 
