@@ -404,7 +404,7 @@ fn parse_read(ctx: &Ctx<'_>, args: &[Bytes], group_cmd: bool) -> CmdResult<ReadA
         } else if is(a, "STREAMS") && more > 0 {
             r.streams = i + 1;
             let rest = args.len() - r.streams;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 let symbol = if group_cmd { '>' } else { '$' };
                 return Err(CmdError::err(format!(
                     "Unbalanced {} list of streams: for each stream key an ID or '{symbol}' must be specified.",
@@ -440,6 +440,14 @@ fn parse_read(ctx: &Ctx<'_>, args: &[Bytes], group_cmd: bool) -> CmdResult<ReadA
         return Err(CmdError::err("Missing GROUP option for XREADGROUP"));
     }
     Ok(r)
+}
+
+/// How a group read delivers: at most `count` entries (0: all), without PEL entries under NOACK, at `now`.
+#[derive(Debug, Clone, Copy)]
+struct ReadHow {
+    count: usize,
+    noack: bool,
+    now: u64,
 }
 
 /// What one XREADGROUP read did, for its effects.
@@ -490,10 +498,9 @@ fn group_read(
     gname: &Bytes,
     consumer: &Bytes,
     after: Option<StreamId>,
-    count: usize,
-    noack: bool,
-    now: u64,
+    how: ReadHow,
 ) -> Option<GroupRead> {
+    let ReadHow { count, noack, now } = how;
     let mut effects = Vec::new();
     let mut g = s.groups.remove(gname)?;
     let reply = match after {
@@ -623,11 +630,15 @@ fn read_generic(ctx: &mut Ctx<'_>, args: &[Bytes], group_cmd: bool) -> CmdResult
                 let history = id.map(|i| i.incr().unwrap_or(StreamId::MAX));
                 if history.is_none() {
                     let last = s.groups.get(gname).map_or(StreamId::MAX, |g| g.last_id);
-                    if !s.edge(true).is_some_and(|top| top.id > last) {
+                    if s.edge(true).is_none_or(|top| top.id <= last) {
                         continue;
                     }
                 }
-                let Some(read) = group_read(k, s, gname, consumer, history, r.count, r.noack, now) else { continue };
+                let Some(read) =
+                    group_read(k, s, gname, consumer, history, ReadHow { count: r.count, noack: r.noack, now })
+                else {
+                    continue;
+                };
                 ctx.modified_quiet(k);
                 for e in read.effects {
                     ctx.emit(e);
@@ -687,7 +698,7 @@ pub fn serve_blocked(ctx: &mut Ctx<'_>, w: &Waiter, key: &Bytes) -> Option<Reply
             }
             touch_consumer(ctx, key, group, consumer);
             let s = ctx.write_as(key, Value::as_stream_mut).ok()??;
-            let read = group_read(key, s, group, consumer, None, *count, *noack, now)?;
+            let read = group_read(key, s, group, consumer, None, ReadHow { count: *count, noack: *noack, now })?;
             ctx.modified_quiet(key);
             for e in read.effects {
                 ctx.emit(e);

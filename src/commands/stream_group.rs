@@ -304,26 +304,26 @@ fn claim_effect(
     ]
 }
 
-/// Gives pending entry `id` of `g` to `consumer` (created if needed, reported through `created`).
-fn transfer(
-    g: &mut Group,
-    id: StreamId,
-    consumer: &Bytes,
+/// A claim's delivery time and count: `count` None increments the count, unless `justid`.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
     time: u64,
     count: Option<u64>,
     justid: bool,
     now: u64,
-    created: &mut bool,
-) {
-    let (_, new) = g.consumer(consumer, now, true);
-    *created |= new;
+}
+
+/// Gives pending entry `id` of `g` to `consumer` (created if needed; returns whether it was).
+fn transfer(g: &mut Group, id: StreamId, consumer: &Bytes, c: Claim) -> bool {
+    let (_, created) = g.consumer(consumer, c.now, true);
     let prev = g.pel.get(&id).map_or(0, |n| n.delivery_count);
-    let c = match count {
-        Some(c) => c,
-        None if justid => prev,
+    let count = match c.count {
+        Some(n) => n,
+        None if c.justid => prev,
         None => prev + 1,
     };
-    g.deliver(id, consumer, time, c);
+    g.deliver(id, consumer, c.time, count);
+    created
 }
 
 fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -400,7 +400,7 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             Some(n) if min_idle > 0 && (now as i64 - n.delivery_time as i64) < min_idle => continue,
             _ => {}
         }
-        transfer(&mut g, id, consumer, time, retry, justid, now, &mut created);
+        created |= transfer(&mut g, id, consumer, Claim { time, count: retry, justid, now });
         dirty = true;
         if let Some(n) = g.pel.get(&id) {
             effects.push(claim_effect(key, group, consumer, &g, id, n.delivery_time, n.delivery_count));
@@ -469,7 +469,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if min_idle > 0 && (now as i64 - n.delivery_time as i64) < min_idle {
             continue;
         }
-        transfer(&mut g, id, consumer, now, None, justid, now, &mut created);
+        created |= transfer(&mut g, id, consumer, Claim { time: now, count: None, justid, now });
         if let Some(n) = g.pel.get(&id) {
             effects.push(claim_effect(key, group, consumer, &g, id, n.delivery_time, n.delivery_count));
         }

@@ -492,8 +492,7 @@ impl Stream {
     /// Returns the entries removed. As in Redis, trimming does not change the max deleted id.
     pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
         let mut deleted = 0u64;
-        loop {
-            let Some((&base, b)) = self.blocks.first_key_value() else { break };
+        while let Some((&base, b)) = self.blocks.first_key_value() {
             let entries = u64::from(b.count);
             let done = match how {
                 Trim::MaxLen(max) => self.len <= max,
