@@ -43,6 +43,7 @@ pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
             "sorted-set" => known("sortedset"),
             "hyperloglog" => known("hyperloglog"),
             "geo" => known("geo"),
+            "stream" => known("stream"),
             "scripting" => known("scripting"),
             _ => 0,
         };
@@ -63,7 +64,7 @@ pub fn acl_categories(c: &Command) -> Vec<String> {
 
 fn key_triplet(k: Keys) -> (i64, i64, i64) {
     match k {
-        Keys::None | Keys::NumKeys { .. } => (0, 0, 0),
+        Keys::None | Keys::NumKeys { .. } | Keys::Streams { .. } => (0, 0, 0),
         Keys::DestNumKeys { .. } => (1, 1, 1),
         Keys::Store { first, .. } => (first as i64, first as i64, 1),
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
@@ -128,10 +129,12 @@ fn key_specs(c: &Command) -> Reply {
                 specs.push(unknown_key_spec(dest()));
             }
             for w in words {
-                specs.push(keyword_key_spec(dest(), w, from as i64));
+                specs.push(keyword_key_spec(dest(), w, from as i64, 0, 0));
             }
             Reply::Set(specs)
         }
+        // The keys run from after STREAMS to the end, of which they are the first half (limit 2).
+        Keys::Streams { from } => Reply::Set(vec![keyword_key_spec(access, "STREAMS", from as i64, -1, 2)]),
     }
 }
 
@@ -145,8 +148,9 @@ fn unknown_key_spec(flags: Vec<Reply>) -> Reply {
     ])
 }
 
-/// A key spec for the key right after `word`, searched for from argument `from`.
-fn keyword_key_spec(flags: Vec<Reply>, word: &'static str, from: i64) -> Reply {
+/// A key spec for the keys after `word`, searched for from argument `from`: up to `lastkey` (0: the one right after
+/// it, -1: the last argument), of which the first `1/limit` (0: all).
+fn keyword_key_spec(flags: Vec<Reply>, word: &'static str, from: i64, lastkey: i64, limit: i64) -> Reply {
     let m = |k: &'static str, v: Reply| (Reply::bulk_static(k), v);
     Reply::Map(vec![
         m("flags", Reply::Set(flags)),
@@ -164,9 +168,9 @@ fn keyword_key_spec(flags: Vec<Reply>, word: &'static str, from: i64) -> Reply {
                 m(
                     "spec",
                     Reply::Map(vec![
-                        m("lastkey", Reply::Int(0)),
+                        m("lastkey", Reply::Int(lastkey)),
                         m("keystep", Reply::Int(1)),
-                        m("limit", Reply::Int(0)),
+                        m("limit", Reply::Int(limit)),
                     ]),
                 ),
             ]),
@@ -180,7 +184,7 @@ pub fn command_info(c: &Command) -> Reply {
     let mut flag_names: Vec<Reply> =
         flags::NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| Reply::Simple(n)).collect();
     // Redis derives `movablekeys` from key specs that a fixed range cannot describe.
-    if matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. } | Keys::Store { .. }) {
+    if matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. } | Keys::Store { .. } | Keys::Streams { .. }) {
         flag_names.push(Reply::Simple("movablekeys"));
     }
     let (first, last, step) = key_triplet(s.keys);

@@ -27,6 +27,7 @@ pub fn key_cost(key: &[u8], e: &Entry, table_share: usize) -> usize {
         Value::List(l) => 64 + l.iter().map(|x| size_class(x.len()) + 32).sum::<usize>(),
         Value::Set(s) => size_class(std::mem::size_of_val(&**s)) + s.heap_bytes(),
         Value::ZSet(z) => size_class(std::mem::size_of_val(&**z)) + z.heap_bytes(),
+        Value::Stream(st) => st.heap_bytes(),
         Value::Ext(x) => x.heap_bytes(),
     };
     slot + key_bytes + value

@@ -31,6 +31,8 @@ pub mod set;
 pub mod sketch;
 pub mod slowlog;
 pub mod sort;
+pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod transaction;
 pub mod zset;
@@ -53,6 +55,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         hyperloglog::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
+        stream_group::COMMANDS,
         pubsub::COMMANDS,
         memory::COMMANDS,
         transaction::COMMANDS,

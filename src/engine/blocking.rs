@@ -1,4 +1,4 @@
-//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...).
+//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, XREAD, XREADGROUP...).
 //!
 //! A blocking command that finds no data registers a [`Waiter`] on its keys and its connection awaits the reply.
 //! When a write makes one of those keys hold data, the engine serves the waiters of that key first-come first-served,
@@ -31,6 +31,11 @@ pub enum BlockedOp {
     ZPop { min: bool },
     /// BZMPOP.
     ZMPop { min: bool, count: usize },
+    /// XREAD BLOCK: entries after `ids[i]` of `keys[i]`, at most `count`; the reply shape depends on the waiting
+    /// client's protocol (a map in RESP3).
+    XRead { ids: Vec<crate::store::types::StreamId>, count: usize, resp3: bool },
+    /// XREADGROUP BLOCK with `>`: new entries for `consumer` of `group`.
+    XReadGroup { group: Bytes, consumer: Bytes, count: usize, noack: bool, resp3: bool },
 }
 
 impl BlockedOp {
@@ -38,6 +43,12 @@ impl BlockedOp {
     pub fn timeout_reply(&self) -> Reply {
         // Redis answers a null array for every blocking command, BLMOVE included.
         Reply::NilArray
+    }
+
+    /// True when serving the client takes the data it waits for (a pop), so a waiter that cannot be served means
+    /// those after it cannot be either. Stream readers only read: each is tried in turn.
+    pub fn takes_data(&self) -> bool {
+        !matches!(self, BlockedOp::XRead { .. } | BlockedOp::XReadGroup { .. })
     }
 }
 
@@ -156,6 +167,15 @@ impl Blocking {
             return Vec::new();
         }
         self.by_key.lock().keys().filter(|(d, _)| *d == db).map(|(_, k)| k.clone()).collect()
+    }
+
+    /// The longest-waiting client on `key` that is still waiting and not in `skip` (tried already).
+    pub fn first_waiting_except(&self, db: usize, key: &Bytes, skip: &[Arc<Waiter>]) -> Option<Arc<Waiter>> {
+        let map = self.by_key.lock();
+        map.get(&(db, key.clone()))?
+            .iter()
+            .find(|w| w.state.load(Ordering::Acquire) == WAITING && !skip.iter().any(|s| Arc::ptr_eq(s, w)))
+            .cloned()
     }
 
     /// The waiter of a client, if it is blocked (CLIENT UNBLOCK).

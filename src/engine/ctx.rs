@@ -484,6 +484,13 @@ impl<'a> Ctx<'a> {
         self.changed_in(db, key, ChangeKind::Write, Some(event));
     }
 
+    /// Records a change to `key` that Redis makes without a keyspace event (XREADGROUP moving a group's position):
+    /// WATCH, the change hooks and blocked clients see it as any other change.
+    pub fn modified_quiet(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.changed_in(db, key, ChangeKind::Write, None);
+    }
+
     fn changed_in(&mut self, db: usize, key: &[u8], kind: ChangeKind, event: Option<Event>) {
         let li = match self.memo_hit(db, key) {
             Some((li, _)) => li,
@@ -496,7 +503,9 @@ impl<'a> Ctx<'a> {
         key_changed(&mut self.locks[li].1, change, &mut self.sink, self.srv);
         self.forget_announced();
         self.dirty += 1;
-        if kind == ChangeKind::Write && self.srv.blocking.has_waiters(db, key) {
+        // A deleted key wakes its waiters too: XREADGROUP readers are released with an error when their stream
+        // goes (the others find nothing and keep waiting).
+        if self.srv.blocking.has_waiters(db, key) {
             self.ready.push((db, Bytes::copy_from_slice(key)));
         }
     }

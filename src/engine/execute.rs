@@ -256,7 +256,9 @@ pub fn serve_ready(srv: &Server, client: &mut Session, ready: Vec<(usize, Bytes)
     let mut queue: std::collections::VecDeque<(usize, Bytes)> = ready.into();
     let saved_db = client.db;
     while let Some((db, key)) = queue.pop_front() {
-        while let Some(w) = srv.blocking.first_waiting(db, &key) {
+        // Readers that could not be served (stream readers waiting for later ids) are passed over.
+        let mut skipped = Vec::new();
+        while let Some(w) = srv.blocking.first_waiting_except(db, &key, &skipped) {
             if !w.claim() {
                 continue;
             }
@@ -272,7 +274,11 @@ pub fn serve_ready(srv: &Server, client: &mut Session, ready: Vec<(usize, Bytes)
                 ctx.unlock_all();
                 drop(ctx);
                 w.unclaim();
-                break;
+                if w.op.takes_data() {
+                    break;
+                }
+                skipped.push(w);
+                continue;
             };
             srv.effects.append(&mut ctx.sink, None, false);
             ctx.unlock_all();

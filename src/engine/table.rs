@@ -115,6 +115,12 @@ pub enum Keys {
         words: &'static [&'static str],
         from: i32,
     },
+    /// XREAD and XREADGROUP: after the options (`from` is where they start), the `STREAMS` keyword and then keys
+    /// and as many ids; the keys are the first half (Redis's `xreadGetKeys`). `from` is also where COMMAND INFO's key
+    /// spec starts looking for the keyword.
+    Streams {
+        from: i32,
+    },
 }
 
 impl Keys {
@@ -180,6 +186,31 @@ impl Keys {
                     v.push(p);
                 }
                 v
+            }
+            Keys::Streams { .. } => {
+                // Options are skipped with their arguments, as Redis's key finder does; anything else before
+                // STREAMS names no keys.
+                let mut i = 1;
+                let mut at = None;
+                while i < args.len() {
+                    let a = &args[i];
+                    if a.eq_ignore_ascii_case(b"BLOCK") || a.eq_ignore_ascii_case(b"COUNT") {
+                        i += 2;
+                    } else if a.eq_ignore_ascii_case(b"GROUP") {
+                        i += 3;
+                    } else if a.eq_ignore_ascii_case(b"NOACK") {
+                        i += 1;
+                    } else if a.eq_ignore_ascii_case(b"STREAMS") {
+                        at = Some(i);
+                        break;
+                    } else {
+                        break;
+                    }
+                }
+                let Some(at) = at else { return Vec::new() };
+                // Half of what follows, rounded down, as Redis's key spec (range to the end, limit 2) counts.
+                let rest = args.len() - at - 1;
+                (at + 1..at + 1 + rest / 2).collect()
             }
         }
     }

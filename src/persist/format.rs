@@ -12,7 +12,7 @@
 //! What belongs here: bytes in, bytes out, and every check a reader makes. What does not: the keyspace walk and
 //! the copy-on-write hooks (`persist::snapshot`), files and directories (`persist::file`).
 
-use crate::store::types::{ExtValue, HashLimits, HashValue, SetValue, ZSetValue, ZsetLimits};
+use crate::store::types::{ExtValue, HashLimits, HashValue, SetValue, Stream, ZSetValue, ZsetLimits};
 use crate::store::{Entry, StrValue, Value};
 use bincode::de::BorrowDecode;
 use bincode::{BorrowDecode as DeriveBorrowDecode, Encode};
@@ -115,6 +115,8 @@ mod kind {
     pub const ZSET: u8 = 6;
     /// An extension value (counters, sketches): one element, its own bincode encoding.
     pub const EXT: u8 = 7;
+    /// A stream with its consumer groups: one element, `Stream::to_bytes`.
+    pub const STREAM: u8 = 8;
 }
 
 /// Appends one key's record to `out`. `idle` is the key's idle time in seconds.
@@ -172,6 +174,10 @@ pub fn encode_record(out: &mut Vec<u8>, db: usize, key: &[u8], e: &Entry, idle: 
                 put(&&m[..]);
                 put(score);
             }
+        }
+        Value::Stream(st) => {
+            put(&head(kind::STREAM, 1));
+            put(&&st.to_bytes()[..]);
         }
         Value::Ext(x) => {
             put(&head(kind::EXT, 1));
@@ -307,6 +313,11 @@ fn decode_value(cur: &mut Cursor<'_>, head: &RecordHead<'_>, limits: &Limits) ->
             one(kind::EXT)?;
             let bytes: &[u8] = cur.take()?;
             Value::Ext(Box::new(ExtValue::from_bytes(bytes).ok_or("damaged extension value")?))
+        }
+        kind::STREAM => {
+            one(kind::STREAM)?;
+            let bytes: &[u8] = cur.take()?;
+            Value::Stream(Box::new(Stream::from_bytes(bytes).ok_or("damaged stream value")?))
         }
         other => return Err(format!("unknown value kind {other}")),
     })
@@ -594,6 +605,14 @@ mod tests {
             c.record(t * 700, crate::store::types::counter::Sample::Int(t as i64), 70_000).expect("admitted");
         }
         with(4, "counter", Value::Ext(Box::new(ExtValue::Counter(c))), 0);
+        let mut st = Stream::default();
+        for i in 1..=150u64 {
+            let v = Bytes::from(i.to_string());
+            st.append(crate::store::types::StreamId::new(i, 1), &[Bytes::from_static(b"f"), v]);
+        }
+        st.delete(&[crate::store::types::StreamId::new(3, 1)]);
+        st.groups.insert(Bytes::from_static(b"g"), crate::store::types::stream::Group::new(Default::default(), 0));
+        with(5, "stream", Value::Stream(Box::new(st)), 0);
         out
     }
 

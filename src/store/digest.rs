@@ -74,6 +74,7 @@ pub fn value_digest(e: &Entry) -> Digest20 {
             h.update((entries.len() as u64).to_be_bytes());
             h.update(unordered(entries.iter().zip(&scores).map(|((m, _), s)| (&m[..], &s[..]))));
         }
+        Value::Stream(st) => chunk(&mut h, &st.digest_bytes()),
         Value::Ext(x) => chunk(&mut h, &x.to_bytes()),
     }
     h.update(e.expire_at.to_be_bytes());

@@ -135,6 +135,15 @@ pub enum Event {
     Georadiusstore,
     Geosearchstore,
     Sortstore,
+    Xadd,
+    Xtrim,
+    Xdel,
+    Xsetid,
+    XgroupCreate,
+    XgroupSetid,
+    XgroupDestroy,
+    XgroupCreateconsumer,
+    XgroupDelconsumer,
     Expired,
     Evicted,
     CtrCreate,
@@ -156,58 +165,67 @@ pub enum Event {
 
 /// Each event's name and class, indexed by its discriminant; the classes are those Redis 7.0 passes to
 /// `notifyKeyspaceEvent` for the same name.
-const EVENTS: [(&str, u32); 66] = [
-    ("del", GENERIC),           // Del
-    ("rename_from", GENERIC),   // RenameFrom
-    ("rename_to", GENERIC),     // RenameTo
-    ("move_from", GENERIC),     // MoveFrom
-    ("move_to", GENERIC),       // MoveTo
-    ("copy_to", GENERIC),       // CopyTo
-    ("restore", GENERIC),       // Restore
-    ("expire", GENERIC),        // Expire
-    ("persist", GENERIC),       // Persist
-    ("set", STRING),            // Set
-    ("setrange", STRING),       // Setrange
-    ("incrby", STRING),         // Incrby
-    ("incrbyfloat", STRING),    // Incrbyfloat
-    ("append", STRING),         // Append
-    ("setbit", STRING),         // Setbit
-    ("pfadd", STRING),          // Pfadd
-    ("lpush", LIST),            // Lpush
-    ("rpush", LIST),            // Rpush
-    ("linsert", LIST),          // Linsert
-    ("lset", LIST),             // Lset
-    ("lpop", LIST),             // Lpop
-    ("rpop", LIST),             // Rpop
-    ("ltrim", LIST),            // Ltrim
-    ("lrem", LIST),             // Lrem
-    ("sadd", SET),              // Sadd
-    ("srem", SET),              // Srem
-    ("spop", SET),              // Spop
-    ("sinterstore", SET),       // Sinterstore
-    ("sunionstore", SET),       // Sunionstore
-    ("sdiffstore", SET),        // Sdiffstore
-    ("hset", HASH),             // Hset
-    ("hdel", HASH),             // Hdel
-    ("hincrby", HASH),          // Hincrby
-    ("hincrbyfloat", HASH),     // Hincrbyfloat
-    ("zadd", ZSET),             // Zadd
-    ("zincr", ZSET),            // Zincr
-    ("zrem", ZSET),             // Zrem
-    ("zremrangebyscore", ZSET), // Zremrangebyscore
-    ("zremrangebyrank", ZSET),  // Zremrangebyrank
-    ("zremrangebylex", ZSET),   // Zremrangebylex
-    ("zpopmin", ZSET),          // Zpopmin
-    ("zpopmax", ZSET),          // Zpopmax
-    ("zinterstore", ZSET),      // Zinterstore
-    ("zunionstore", ZSET),      // Zunionstore
-    ("zdiffstore", ZSET),       // Zdiffstore
-    ("zrangestore", ZSET),      // Zrangestore
-    ("georadiusstore", ZSET),   // Georadiusstore
-    ("geosearchstore", ZSET),   // Geosearchstore
-    ("sortstore", LIST),        // Sortstore
-    ("expired", EXPIRED),       // Expired
-    ("evicted", EVICTED),       // Evicted
+const EVENTS: [(&str, u32); 75] = [
+    ("del", GENERIC),                  // Del
+    ("rename_from", GENERIC),          // RenameFrom
+    ("rename_to", GENERIC),            // RenameTo
+    ("move_from", GENERIC),            // MoveFrom
+    ("move_to", GENERIC),              // MoveTo
+    ("copy_to", GENERIC),              // CopyTo
+    ("restore", GENERIC),              // Restore
+    ("expire", GENERIC),               // Expire
+    ("persist", GENERIC),              // Persist
+    ("set", STRING),                   // Set
+    ("setrange", STRING),              // Setrange
+    ("incrby", STRING),                // Incrby
+    ("incrbyfloat", STRING),           // Incrbyfloat
+    ("append", STRING),                // Append
+    ("setbit", STRING),                // Setbit
+    ("pfadd", STRING),                 // Pfadd
+    ("lpush", LIST),                   // Lpush
+    ("rpush", LIST),                   // Rpush
+    ("linsert", LIST),                 // Linsert
+    ("lset", LIST),                    // Lset
+    ("lpop", LIST),                    // Lpop
+    ("rpop", LIST),                    // Rpop
+    ("ltrim", LIST),                   // Ltrim
+    ("lrem", LIST),                    // Lrem
+    ("sadd", SET),                     // Sadd
+    ("srem", SET),                     // Srem
+    ("spop", SET),                     // Spop
+    ("sinterstore", SET),              // Sinterstore
+    ("sunionstore", SET),              // Sunionstore
+    ("sdiffstore", SET),               // Sdiffstore
+    ("hset", HASH),                    // Hset
+    ("hdel", HASH),                    // Hdel
+    ("hincrby", HASH),                 // Hincrby
+    ("hincrbyfloat", HASH),            // Hincrbyfloat
+    ("zadd", ZSET),                    // Zadd
+    ("zincr", ZSET),                   // Zincr
+    ("zrem", ZSET),                    // Zrem
+    ("zremrangebyscore", ZSET),        // Zremrangebyscore
+    ("zremrangebyrank", ZSET),         // Zremrangebyrank
+    ("zremrangebylex", ZSET),          // Zremrangebylex
+    ("zpopmin", ZSET),                 // Zpopmin
+    ("zpopmax", ZSET),                 // Zpopmax
+    ("zinterstore", ZSET),             // Zinterstore
+    ("zunionstore", ZSET),             // Zunionstore
+    ("zdiffstore", ZSET),              // Zdiffstore
+    ("zrangestore", ZSET),             // Zrangestore
+    ("georadiusstore", ZSET),          // Georadiusstore
+    ("geosearchstore", ZSET),          // Geosearchstore
+    ("sortstore", LIST),               // Sortstore
+    ("xadd", STREAM),                  // Xadd
+    ("xtrim", STREAM),                 // Xtrim
+    ("xdel", STREAM),                  // Xdel
+    ("xsetid", STREAM),                // Xsetid
+    ("xgroup-create", STREAM),         // XgroupCreate
+    ("xgroup-setid", STREAM),          // XgroupSetid
+    ("xgroup-destroy", STREAM),        // XgroupDestroy
+    ("xgroup-createconsumer", STREAM), // XgroupCreateconsumer
+    ("xgroup-delconsumer", STREAM),    // XgroupDelconsumer
+    ("expired", EXPIRED),              // Expired
+    ("evicted", EVICTED),              // Evicted
     // Strata's own types report as modules' types do (class d).
     ("ctr.create", MODULE),   // CtrCreate
     ("ctr.incr", MODULE),     // CtrIncr
@@ -228,7 +246,7 @@ const EVENTS: [(&str, u32); 66] = [
 
 impl Event {
     /// Every event, in discriminant order.
-    pub const EVERY: [Event; 66] = [
+    pub const EVERY: [Event; 75] = [
         Event::Del,
         Event::RenameFrom,
         Event::RenameTo,
@@ -278,6 +296,15 @@ impl Event {
         Event::Georadiusstore,
         Event::Geosearchstore,
         Event::Sortstore,
+        Event::Xadd,
+        Event::Xtrim,
+        Event::Xdel,
+        Event::Xsetid,
+        Event::XgroupCreate,
+        Event::XgroupSetid,
+        Event::XgroupDestroy,
+        Event::XgroupCreateconsumer,
+        Event::XgroupDelconsumer,
         Event::Expired,
         Event::Evicted,
         Event::CtrCreate,
@@ -327,6 +354,8 @@ mod tests {
         assert_eq!(Event::Setbit.class(), STRING);
         assert_eq!(Event::Expired.class(), EXPIRED);
         assert_eq!(Event::Evicted.name(), "evicted");
+        assert_eq!(Event::Xadd.class(), STREAM);
+        assert_eq!(Event::XgroupCreateconsumer.name(), "xgroup-createconsumer");
     }
 
     /// The table is indexed by discriminant: each row must be its variant's, whose name is the variant's in snake
@@ -346,7 +375,9 @@ mod tests {
             let dotted = ["ctr_", "topk_", "cms_", "exp_"]
                 .iter()
                 .find_map(|p| snake.strip_prefix(p).map(|r| format!("{}.{r}", &p[..p.len() - 1])));
-            assert_eq!(e.name(), dotted.unwrap_or(snake));
+            // Redis names the XGROUP subcommands' events with a dash (xgroup-create).
+            let dashed = snake.strip_prefix("xgroup_").map(|r| format!("xgroup-{r}"));
+            assert_eq!(e.name(), dotted.or(dashed).unwrap_or(snake));
         }
     }
 }

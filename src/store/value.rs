@@ -1,6 +1,6 @@
 //! Values stored under keys, their type names (TYPE, WRONGTYPE) and encodings (OBJECT ENCODING).
 
-use super::types::{ExtValue, HashValue, SetValue, ZSetValue};
+use super::types::{ExtValue, HashValue, SetValue, Stream, ZSetValue};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -92,6 +92,7 @@ pub enum Value {
     List(Box<VecDeque<Bytes>>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
+    Stream(Box<Stream>),
     /// Strata's own types (counters, sketches), one pointer wide so the Redis types pay nothing for them.
     Ext(Box<ExtValue>),
 }
@@ -105,6 +106,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
             Value::Ext(e) => e.type_name(),
         }
     }
@@ -117,6 +119,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
             Value::Ext(e) => e.encoding(),
         }
     }
@@ -131,6 +134,7 @@ impl Value {
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
             Value::Set(s) => s.heap_bytes(),
             Value::ZSet(z) => z.heap_bytes(),
+            Value::Stream(s) => s.heap_bytes(),
             Value::Ext(e) => e.heap_bytes(),
         }
     }
@@ -216,6 +220,29 @@ impl Value {
         }
     }
 
+    /// The stream inside.
+    pub fn as_stream(&self) -> Option<&Stream> {
+        if let Value::Stream(s) = self {
+            Some(s)
+        } else {
+            None
+        }
+    }
+
+    /// The stream inside, for update.
+    pub fn as_stream_mut(&mut self) -> Option<&mut Stream> {
+        if let Value::Stream(s) = self {
+            Some(s)
+        } else {
+            None
+        }
+    }
+
+    /// An empty stream.
+    pub fn new_stream() -> Value {
+        Value::Stream(Box::default())
+    }
+
     /// The extension value inside.
     pub fn as_ext(&self) -> Option<&ExtValue> {
         if let Value::Ext(e) = self {
@@ -257,7 +284,8 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
-            Value::Ext(_) => false,
+            // A stream stays when its last entry goes (XDEL, XTRIM), as in Redis: it keeps its ids and groups.
+            Value::Stream(_) | Value::Ext(_) => false,
         }
     }
 }

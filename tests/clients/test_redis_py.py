@@ -1,5 +1,5 @@
 """redis-py as a second real client: plain commands, pipelines, transactions, RESP3, scanning, pub/sub,
-keyspace notifications, pipelines over every data type, WATCH on a hash, and client tracking.
+keyspace notifications, pipelines over every data type, streams, WATCH on a hash, and client tracking.
 
 Usage: python3 tests/clients/test_redis_py.py path/to/strata-server
 """
@@ -108,6 +108,23 @@ class StrataTest(unittest.TestCase):
         cfg = r3.config_get("maxmemory")
         self.assertEqual(cfg, {"maxmemory": "0"})
         self.assertEqual(r3.execute_command("HELLO", "3")["proto"], 3)
+
+    def test_streams(self):
+        for r in (self.r, self.r2):
+            r.delete("st")
+            self.assertEqual(r.xadd("st", {"f": "v"}, id="1-1"), "1-1")
+            self.assertEqual(r.xadd("st", {"g": "w"}, id="1-*"), "1-2")
+            self.assertEqual(r.xlen("st"), 2)
+            self.assertEqual(r.xrange("st", "-", "+"), [("1-1", {"f": "v"}), ("1-2", {"g": "w"})])
+            got = r.xread({"st": "1-1"})
+            entries = got["st"][0] if isinstance(got, dict) else got[0][1]
+            self.assertEqual(entries, [("1-2", {"g": "w"})])
+            self.assertTrue(r.xgroup_create("st", "grp", id="0"))
+            read = r.xreadgroup("grp", "alice", {"st": ">"}, count=1)
+            entries = read["st"][0] if isinstance(read, dict) else read[0][1]
+            self.assertEqual(entries, [("1-1", {"f": "v"})])
+            self.assertEqual(r.xack("st", "grp", "1-1"), 1)
+            self.assertEqual(r.xpending("st", "grp")["pending"], 0)
 
     def test_info_and_client(self):
         r = self.r

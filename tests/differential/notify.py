@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import HOST, ManagedServer, RespReader, StartError, encode_command, free_port, redis_argv  # noqa: E402
 
 # Classes one at a time (each with K, E or both), then all of them.
-SETTINGS = ["KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Kx", "Ee", "Elshz", "K$lx", "AKE", ""]
+SETTINGS = ["KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Kx", "Ee", "Kt", "Et", "Elshz", "K$lx", "AKE", ""]
 
 MARKER = b"notify-test-marker"
 
@@ -155,6 +155,30 @@ PFADD hll a
 PFADD hll2 d
 PFCOUNT hll
 PFMERGE hll3 hll hll2
+XADD x 1-1 f v
+XADD x NOMKSTREAM 1-2 f v
+XADD nox NOMKSTREAM 1-1 f v
+XADD x MAXLEN 1 1-3 f v
+XADD x 1-1 f v
+XDEL x 1-3 9-9
+XDEL x 9-9
+XADD x 2-1 f v
+XADD x 2-2 f v
+XTRIM x MAXLEN 1
+XTRIM x MAXLEN 1
+XSETID x 5-5
+XGROUP CREATE x g $
+XGROUP CREATE x2 g $ MKSTREAM
+XGROUP CREATECONSUMER x g c
+XGROUP CREATECONSUMER x g c
+XGROUP SETID x g 0
+XREADGROUP GROUP g d STREAMS x >
+XACK x g 2-2
+XGROUP DELCONSUMER x g c
+XGROUP DELCONSUMER x g nobody
+XGROUP DESTROY x g
+XGROUP DESTROY x g
+XRANGE x - +
 MULTI
 SET t1 a
 INCR t2

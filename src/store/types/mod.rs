@@ -7,6 +7,7 @@
 //! - `counter`: windowed counters (rings of time buckets) and windowed distinct counters.
 //! - `topk`, `cms`: HeavyKeeper top-k and count-min sketches, with RedisBloom's semantics (TOPK.*, CMS.*).
 //! - `gcra`: GCRA rate limiting as redis-cell's CL.THROTTLE decides it (CTR.THROTTLE).
+//! - `stream`: streams (entries in packed blocks keyed by id) and their consumer groups.
 //! - `ext`: the extension values (`Value::Ext`): counters, sliding-window logs.
 //!
 //! Lists are a `VecDeque` of byte strings (Redis 7.0 reports them as `quicklist` at every size).
@@ -20,10 +21,12 @@ pub mod hll;
 pub mod listpack;
 pub mod ranktree;
 pub mod set;
+pub mod stream;
 pub mod topk;
 pub mod zset;
 
 pub use ext::ExtValue;
 pub use hash::{HashLimits, HashValue};
 pub use set::SetValue;
+pub use stream::{Stream, StreamId};
 pub use zset::{LexBound, ScoreBound, ZSetValue, ZsetLimits};
