@@ -123,6 +123,15 @@ pub const NOT_FLOAT: CmdError = CmdError::fixed("ERR value is not a valid float"
 pub const OVERFLOW: CmdError = CmdError::fixed("ERR increment or decrement would overflow");
 pub const INCR_NAN_INF: CmdError = CmdError::fixed("ERR increment would produce NaN or Infinity");
 pub const NO_SUCH_KEY: CmdError = CmdError::fixed("ERR no such key");
+/// RESTORE: the payload's RDB version is newer than 10 or its CRC64 does not match.
+pub const DUMP_PAYLOAD: CmdError = CmdError::fixed("ERR DUMP payload version or checksum are wrong");
+/// RESTORE: the value inside a well-sealed payload could not be decoded (or failed validation).
+pub const BAD_DATA_FORMAT: CmdError = CmdError::fixed("ERR Bad data format");
+/// RESTORE without REPLACE onto an existing key.
+pub const BUSYKEY: CmdError = CmdError::fixed("BUSYKEY Target key name already exists.");
+pub const INVALID_TTL: CmdError = CmdError::fixed("ERR Invalid TTL value, must be >= 0");
+pub const INVALID_IDLETIME: CmdError = CmdError::fixed("ERR Invalid IDLETIME value, must be >= 0");
+pub const INVALID_FREQ: CmdError = CmdError::fixed("ERR Invalid FREQ value, must be >= 0 and <= 255");
 pub const DB_INDEX_OUT_OF_RANGE: CmdError = CmdError::fixed("ERR DB index is out of range");
 pub const INVALID_DB_INDEX: CmdError = CmdError::fixed("ERR invalid DB index");
 pub const STRING_TOO_LONG: CmdError = CmdError::fixed("ERR string exceeds maximum allowed size (proto-max-bulk-len)");

@@ -12,6 +12,7 @@ pub mod bitmap;
 pub mod connection;
 pub mod counter;
 pub mod docs;
+pub mod dump;
 pub mod experiment;
 pub mod expire;
 pub mod function;
@@ -72,6 +73,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         sketch::COMMANDS,
         experiment::COMMANDS,
         sort::COMMANDS,
+        dump::COMMANDS,
         backup::COMMANDS,
     ]
 }

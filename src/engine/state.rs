@@ -132,6 +132,11 @@ pub struct Pause {
     pub writes_only: bool,
 }
 
+/// Where the LRU clock starts: an idle time up to this many seconds (2^24, about 194 days, the range of Redis's
+/// 24-bit clock) can be given to a key just after start (RESTORE IDLETIME, a snapshot's idle times) and read back
+/// by OBJECT IDLETIME, instead of being cut to the server's uptime.
+pub const LRU_CLOCK_BASE: u32 = 1 << 24;
+
 /// State shared by every connection and background task.
 #[derive(Debug)]
 pub struct Server {
@@ -288,7 +293,7 @@ impl Server {
         self.started.elapsed().as_secs()
     }
 
-    /// The LRU clock: seconds since start, as stored in entries' access field.
+    /// The LRU clock: seconds since start plus [`LRU_CLOCK_BASE`], as stored in entries' access field.
     pub fn lru_clock(&self) -> u32 {
         self.lru_clock_at(unix_ms())
     }
@@ -296,7 +301,7 @@ impl Server {
     /// The LRU clock at unix time `now_ms` (wall time, as Redis's LRU clock).
     #[inline]
     pub fn lru_clock_at(&self, now_ms: u64) -> u32 {
-        (now_ms.saturating_sub(self.started_unix_ms) / 1000) as u32
+        LRU_CLOCK_BASE.saturating_add((now_ms.saturating_sub(self.started_unix_ms) / 1000) as u32)
     }
 
     /// Reads the allocator's figure now and caches it.

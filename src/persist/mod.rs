@@ -5,12 +5,14 @@
 //! - `remote`: backups in S3-compatible object storage (object_store).
 //! - `seal`: a backup file's compression and AES-256-GCM encryption.
 //! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
+//! - `rdb`: Redis's RDB encoding of one value (DUMP and RESTORE payloads); not used by snapshots.
 //!
 //! This module depends on the store and the effect log only; the server's commands and cron drive it.
 
 pub mod backup;
 pub mod changelog;
 pub mod format;
+pub mod rdb;
 pub mod remote;
 pub mod seal;
 pub mod snapshot;
