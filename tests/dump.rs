@@ -96,6 +96,13 @@ fn fill(c: &mut redis::Connection) -> Vec<(&'static str, &'static str)> {
     let _: i64 = q(c, &["ZADD", "zsmall", "1", "a", "1.5", "b", "0.1", "c", "-3", "d"]);
     let _: i64 = q(c, &["ZADD", "zbig", "1", "a", "2", &big, "-inf", "m", "inf", "n"]);
     let _: Value = val(c, &["CTR.INCR", "ctr", "BY", "5"]);
+    // A stream with a deleted entry, a group, a consumer and a pending entry (Strata's own stream payload).
+    let _: Value = val(c, &["XADD", "stream", "1-1", "f", "v"]);
+    let _: Value = val(c, &["XADD", "stream", "2-1", "f", "w", "g", "x"]);
+    let _: Value = val(c, &["XADD", "stream", "3-1", "f", "y"]);
+    let _: Value = val(c, &["XDEL", "stream", "2-1"]);
+    let _: Value = val(c, &["XGROUP", "CREATE", "stream", "grp", "0"]);
+    let _: Value = val(c, &["XREADGROUP", "GROUP", "grp", "alice", "COUNT", "1", "STREAMS", "stream", ">"]);
     vec![
         ("int", "int"),
         ("emb", "embstr"),
@@ -111,6 +118,7 @@ fn fill(c: &mut redis::Connection) -> Vec<(&'static str, &'static str)> {
         ("zsmall", "listpack"),
         ("zbig", "skiplist"),
         ("ctr", "window"),
+        ("stream", "stream"),
     ]
 }
 

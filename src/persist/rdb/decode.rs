@@ -6,9 +6,12 @@
 //! payload, so a count is never used to reserve more than the payload could hold, and an LZF string may claim
 //! at most [`lzf::MAX_RATIO`] times its compressed size.
 
-use super::{intset, listpack, lzf, types, ziplist, zipmap, Elem, CONTAINER_PACKED, CONTAINER_PLAIN, TYPE_STRATA_EXT};
+use super::{
+    intset, listpack, lzf, types, ziplist, zipmap, Elem, CONTAINER_PACKED, CONTAINER_PLAIN, TYPE_STRATA_EXT,
+    TYPE_STRATA_STREAM,
+};
 use crate::persist::format::Limits;
-use crate::store::types::{ExtValue, HashLimits, HashValue, SetValue, ZSetValue, ZsetLimits};
+use crate::store::types::{ExtValue, HashLimits, HashValue, SetValue, Stream, ZSetValue, ZsetLimits};
 use crate::store::{StrValue, Value};
 use crate::util::num::parse_f64;
 use bytes::Bytes;
@@ -285,6 +288,10 @@ pub fn decode(body: &[u8], limits: &Limits) -> R<Value> {
         TYPE_STRATA_EXT => {
             let blob = r.blob()?;
             Value::Ext(Box::new(ExtValue::from_bytes(&blob).ok_or(DecodeError("extension value"))?))
+        }
+        TYPE_STRATA_STREAM => {
+            let blob = r.blob()?;
+            Value::Stream(Box::new(Stream::from_bytes(&blob).ok_or(DecodeError("stream value"))?))
         }
         types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => return bad("streams are not supported"),
         types::MODULE_PRE_GA | types::MODULE_2 => return bad("module values are not supported"),

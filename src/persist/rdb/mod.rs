@@ -57,6 +57,10 @@ pub mod types {
 /// redis-server answers such a payload with `ERR Bad data format`.
 pub const TYPE_STRATA_EXT: u8 = 0xA5;
 
+/// The type byte of a stream in Strata's own stream encoding (`Stream::to_bytes`, as snapshots store it): Redis's
+/// `STREAM_LISTPACKS_2` encoding is not written yet, so stream payloads move between Strata servers only.
+pub const TYPE_STRATA_STREAM: u8 = 0xA6;
+
 /// Quicklist node containers (`QUICKLIST_NODE_CONTAINER_*`).
 pub const CONTAINER_PLAIN: u64 = 1;
 pub const CONTAINER_PACKED: u64 = 2;

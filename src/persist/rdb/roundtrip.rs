@@ -32,6 +32,7 @@ fn shape(v: &Value) -> (String, String, Vec<Vec<u8>>) {
             z.range(0, z.len()).into_iter().map(|(s, m)| [&m[..], b"=", s.to_string().as_bytes()].concat()).collect()
         }
         Value::Ext(e) => vec![e.to_bytes()],
+        Value::Stream(st) => vec![st.digest_bytes()],
     };
     if let Value::List(_) = v {
     } else if let Value::ZSet(_) = v {
