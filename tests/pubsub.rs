@@ -460,6 +460,8 @@ fn resp3_pushes_are_not_silenced_by_client_reply_off() {
     let mut b = Resp::new(&s, 2);
     b.send(&["CLIENT", "REPLY", "OFF"]);
     b.send(&["SUBSCRIBE", "c"]);
+    // No confirmation to wait for: poll until the subscription is in place.
+    assert!(wait_for(|| q::<Vec<Value>>(&mut p, &["PUBSUB", "NUMSUB", "c"]).get(1) == Some(&Value::Int(1))));
     assert_eq!(publish(&mut p, "c", "m2"), 1);
     b.expect(&message(2, "c", "m2"));
 }
