@@ -155,12 +155,6 @@ impl Blocking {
         self.count() > 0 && self.by_key.lock().contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
-    /// The longest-waiting client on `key` that is still waiting.
-    pub fn first_waiting(&self, db: usize, key: &Bytes) -> Option<Arc<Waiter>> {
-        let map = self.by_key.lock();
-        map.get(&(db, key.clone()))?.iter().find(|w| w.state.load(Ordering::Acquire) == WAITING).cloned()
-    }
-
     /// The keys some client waits on in `db` (SWAPDB looks for those the swap brought in).
     pub fn keys_in(&self, db: usize) -> Vec<Bytes> {
         if self.count() == 0 {

@@ -150,7 +150,8 @@ impl Tracking {
     /// Sends the BCAST invalidations collected since the last call: one message per client and prefix with every
     /// key changed under it (each once). Called when a command ends and by the server cron (expiry, eviction).
     pub fn flush_bcast(&self, clients: &ClientRegistry, pubsub: &PubSub) {
-        if !self.has_pending.swap(false, Ordering::AcqRel) {
+        // Every command ends here: a plain load keeps the common case (nothing pending) off the shared line.
+        if !self.has_pending.load(Ordering::Acquire) || !self.has_pending.swap(false, Ordering::AcqRel) {
             return;
         }
         let pending = std::mem::take(&mut *self.pending.lock());

@@ -6,33 +6,16 @@ encoding is deterministic (strings, lists, listpacks, intsets, skiplists) are by
 Usage: python3 tests/clients/test_dump_restore.py path/to/strata-server
 """
 import os
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 import redis
 
-from procs import free_port, start_strata
+from procs import free_port, start_redis, start_strata
 
 BIN = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else "target/release/strata-server")
 BIG = "x" * 100
-
-
-def start_redis(port, workdir):
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", workdir], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    r = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            r.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    r.close()
-    return proc
 
 
 # (key, commands that build it, expected encoding, whether Redis's payload bytes are deterministic)
