@@ -122,7 +122,7 @@ impl Tracking {
                 if m.prefixes.is_empty() {
                     pending.push((*id, 0));
                 }
-                // A key under two of a client's prefixes is announced once for each, as in Redis.
+                // A client's prefixes never overlap (CLIENT TRACKING refuses that), so at most one matches.
                 pending
                     .extend(m.prefixes.iter().enumerate().filter(|(_, p)| key.starts_with(p)).map(|(i, _)| (*id, i)));
             }
