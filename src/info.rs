@@ -318,6 +318,10 @@ fn memory(srv: &Server, out: &mut Fields) {
         kv(out, &format!("compression_saved_bytes_{}", codec.name()), saved);
     }
     kv(out, "compression_zstd_dict_bytes", srv.tier.zstd_dict_len());
+    let meta = &srv.keyspace.meta.stats;
+    kv(out, "tagged_keys", meta.keys.load(Ordering::Relaxed));
+    kv(out, "tag_index_entries", meta.members.load(Ordering::Relaxed));
+    kv(out, "tag_index_bytes", meta.bytes.load(Ordering::Relaxed));
     kv(out, "active_defrag_running", 0);
     kv(out, "lazyfree_pending_objects", 0);
     kv(out, "lazyfreed_objects", 0);

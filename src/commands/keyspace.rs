@@ -365,6 +365,10 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let mut entry = entry;
     entry.freq = crate::store::LFU_INIT_VAL;
+    if entry.flags & crate::store::Entry::HAS_META != 0 {
+        // Tags are copied with the value, as the TTL is.
+        crate::store::keymeta::carry_to_destination(ctx.key_meta(src));
+    }
     ctx.put_entry(dst_db, dst, entry, Event::CopyTo);
     Ok(Reply::Int(1))
 }

@@ -35,6 +35,7 @@ pub mod sort;
 pub mod stream;
 pub mod stream_group;
 pub mod string;
+pub mod tag;
 pub mod transaction;
 pub mod zset;
 
@@ -75,6 +76,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         sort::COMMANDS,
         dump::COMMANDS,
         backup::COMMANDS,
+        tag::COMMANDS,
     ]
 }
 

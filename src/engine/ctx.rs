@@ -11,6 +11,7 @@ use crate::engine::state::Server;
 use crate::error::{CmdResult, WRONGTYPE};
 use crate::store::change::{before_change, key_changed, ChangeKind, KeyChange};
 use crate::store::event::Event;
+use crate::store::keymeta::{KeyMeta, MetaHooks, MetaSide, MetaStats};
 use crate::store::{hash_key, Entry, HeldShard, Shard, StrValue, Value};
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -538,7 +539,8 @@ impl<'a> Ctx<'a> {
                 if let Some(e) = data.entry_mut(idx) {
                     e.value = value;
                     e.access = lru;
-                    e.flags = 0;
+                    // A replaced value loses its metadata (tags) with its TTL; KEEPTTL keeps both.
+                    e.flags = if matches!(ttl, Ttl::Keep) { e.flags & Entry::HAS_META } else { 0 };
                 }
                 match ttl {
                     Ttl::Keep => {}
@@ -574,8 +576,37 @@ impl<'a> Ctx<'a> {
         if let Some(idx) = found {
             shard.data.remove(idx);
         }
+        if entry.flags & Entry::HAS_META != 0 {
+            // The metadata arrives with the key (RENAME, MOVE, COPY): this shard must index it.
+            shard.ensure_hooks(&self.srv.keyspace.meta_hooks());
+        }
         shard.data.insert(h, Bytes::copy_from_slice(key), entry);
         self.changed_in(db, key, ChangeKind::Write, Some(event));
+    }
+
+    /// Runs `f` with `key`'s entry flags and its shard's key metadata ([`Entry::HAS_META`] and
+    /// `store::keymeta`), installing the metadata hook on the shard first; `None` when the key does not exist.
+    /// Changing metadata is not a change of the key's value: no event, WATCH or invalidation.
+    pub fn with_meta<R>(&mut self, key: &[u8], f: impl FnOnce(&mut u8, &mut MetaSide, &MetaStats) -> R) -> Option<R> {
+        let db = self.client.db;
+        let (li, idx) = self.find_live(db, key)?;
+        let ks = &self.srv.keyspace;
+        let shard = &mut *self.locks[li].1;
+        shard.ensure_hooks(&ks.meta_hooks());
+        let Shard { data, side, .. } = shard;
+        let e = data.entry_mut(idx)?;
+        Some(f(&mut e.flags, MetaHooks::side_mut(side), &ks.meta.stats))
+    }
+
+    /// A copy of `key`'s metadata, if it exists and has any.
+    pub fn key_meta(&mut self, key: &[u8]) -> Option<KeyMeta> {
+        let db = self.client.db;
+        let (li, idx) = self.find_live(db, key)?;
+        let shard = &self.locks[li].1;
+        if shard.data.entry(idx)?.flags & Entry::HAS_META == 0 {
+            return None;
+        }
+        shard.side.get::<MetaSide>()?.get(key).cloned()
     }
 
     /// Removes `key` from the selected database; returns its entry.

@@ -135,6 +135,9 @@ pub fn swap_shards(a: &mut Shard, db_a: usize, b: &mut Shard, db_b: usize, s: us
     a.data.replace(dbb);
     b.data.replace(da);
     std::mem::swap(&mut a.side, &mut b.side);
+    // Hooks added to single shards for their keys (key metadata) go where those keys go; hooks on every shard
+    // are the same list on both sides.
+    std::mem::swap(&mut a.hooks, &mut b.hooks);
     shard_hooks(a, db_a, s, ShardChange::SwapDb { other: db_b }, false);
     shard_hooks(b, db_b, s, ShardChange::SwapDb { other: db_a }, false);
 }

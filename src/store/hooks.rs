@@ -89,6 +89,11 @@ impl HookList {
         self.0.push(hooks);
     }
 
+    /// True when `hooks` (the same `Arc`) is installed.
+    pub fn contains(&self, hooks: &Arc<dyn ChangeHooks>) -> bool {
+        self.0.iter().any(|h| std::ptr::addr_eq(Arc::as_ptr(h), Arc::as_ptr(hooks)))
+    }
+
     pub(super) fn remove(&mut self, hooks: &Arc<dyn ChangeHooks>) -> bool {
         let before = self.0.len();
         // Compared by address only: the vtable half of a fat pointer may differ between codegen units.
@@ -119,6 +124,22 @@ impl ShardSide {
     /// The state of type `T`, for update.
     pub fn get_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
         self.slots.iter_mut().find(|(t, _)| *t == TypeId::of::<T>()).and_then(|(_, v)| v.downcast_mut())
+    }
+
+    /// The state of type `T`, created with its default first if there is none.
+    pub fn get_or_default<T: Any + Send + Default>(&mut self) -> &mut T {
+        let at = match self.slots.iter().position(|(t, _)| *t == TypeId::of::<T>()) {
+            Some(at) => at,
+            None => {
+                self.slots.push((TypeId::of::<T>(), Box::new(T::default())));
+                self.slots.len() - 1
+            }
+        };
+        let slot: &mut dyn Any = &mut *self.slots[at].1;
+        match slot.downcast_mut::<T>() {
+            Some(v) => v,
+            None => unreachable!("slots are keyed by their type"),
+        }
     }
 
     /// Stores `value` as the state of its type, replacing any earlier one.

@@ -22,6 +22,7 @@ pub mod event;
 pub mod evict;
 pub mod expire;
 pub mod hooks;
+pub mod keymeta;
 pub mod lazyfree;
 pub mod lfu;
 pub mod shard;
@@ -63,6 +64,8 @@ pub struct Keyspace {
     counts: Vec<Arc<ShardCounts>>,
     /// Bumped by every FLUSHALL/FLUSHDB/SWAPDB, for `INFO` and tests.
     pub flushes: AtomicU64,
+    /// The hook keeping key metadata and the tag index exact, installed on shards as tagged keys arrive.
+    pub meta: Arc<keymeta::MetaHooks>,
 }
 
 impl Keyspace {
@@ -81,7 +84,13 @@ impl Keyspace {
                     .collect(),
             })
             .collect();
-        Keyspace { dbs, shard_bits, counts, flushes: AtomicU64::new(0) }
+        let meta = Arc::new(keymeta::MetaHooks::default());
+        Keyspace { dbs, shard_bits, counts, flushes: AtomicU64::new(0), meta }
+    }
+
+    /// The key-metadata hook as installed on shards.
+    pub fn meta_hooks(&self) -> Arc<dyn ChangeHooks> {
+        self.meta.clone()
     }
 
     /// Number of databases.

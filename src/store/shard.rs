@@ -1,7 +1,7 @@
 //! One shard of one database: its key table and the side structures that must change under the same lock.
 
 use super::dict::Dict;
-use super::hooks::{HookList, ShardSide};
+use super::hooks::{ChangeHooks, HookList, ShardSide};
 use super::value::Entry;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -177,6 +177,14 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// Installs `hooks` on this shard alone if it is not there yet: hooks whose state only shards holding certain
+    /// keys need (key metadata) are added as such a key arrives, so other shards keep the no-hook fast path.
+    pub fn ensure_hooks(&mut self, hooks: &Arc<dyn ChangeHooks>) {
+        if !self.hooks.contains(hooks) {
+            self.hooks.add(hooks.clone());
+        }
+    }
+
     /// Marks every client watching `key` dirty.
     #[inline]
     pub fn touch_watchers(&self, key: &[u8]) {

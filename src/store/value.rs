@@ -314,4 +314,7 @@ impl Entry {
 
     /// The value did not compress well: the cold tier does not try it again until it changes.
     pub const INCOMPRESSIBLE: u8 = 1;
+    /// The key has metadata (tags) in its shard's side state (`store::keymeta`). Kept by modifications, dropped
+    /// with the entry when a write replaces it, as the TTL is.
+    pub const HAS_META: u8 = 2;
 }
