@@ -232,3 +232,26 @@ fn object_freq_rises_with_access_under_lfu() {
     let after: i64 = q(&mut c, &["OBJECT", "FREQ", "f"]);
     assert!(after > start + 2, "OBJECT FREQ went from {start} to {after}");
 }
+
+/// As in Redis, any command evicts first when memory is over the limit: EVAL too, whose script's writes would
+/// otherwise be refused with OOM while eviction could make room.
+#[test]
+fn scripts_writing_past_the_limit_evict_instead_of_failing() {
+    let s = TestServer::start_with(&["--maxmemory-policy", "allkeys-random"]);
+    let mut c = s.conn();
+    fill(&mut c, "k", 2000, 1000, false);
+    let limit = limit_just_above_current(&mut c, 256 * 1024);
+    let v = "y".repeat(1000);
+    let script = "for i = 1, 50 do redis.call('SET', KEYS[1] .. i, ARGV[1]) end return 1";
+    for n in 0..200 {
+        let r: i64 = q(&mut c, &["EVAL", script, "1", &format!("lua:{n}:"), &v]);
+        assert_eq!(r, 1);
+    }
+    let (used, keys): (u64, i64) = (used_memory(&mut c), q(&mut c, &["DBSIZE"]));
+    assert!(
+        stat(&mut c, "evicted_keys") > 5000,
+        "{} evicted, used {used}, limit {limit}, keys {keys}",
+        stat(&mut c, "evicted_keys")
+    );
+    assert!(used_memory(&mut c) <= limit + 512 * 1024, "{} > {limit}", used_memory(&mut c));
+}

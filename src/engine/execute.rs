@@ -133,7 +133,9 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     }
     let runs_queue = spec.has(flags::RUNS_QUEUE);
     let denyoom = spec.has(flags::DENYOOM) || runs_queue && queue_has(client.multi.as_ref(), flags::DENYOOM);
-    if denyoom && !client.replaying && !srv.perform_evictions() {
+    // As Redis, every command evicts first when over maxmemory (EVAL too: the commands its script runs do not),
+    // and only those that may grow memory are refused when nothing more can go.
+    if !client.replaying && !srv.perform_evictions() && denyoom {
         return reject(srv, client, Some(cmd), error::OOM);
     }
     let now = crate::util::clock::unix_ms();

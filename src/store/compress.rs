@@ -548,6 +548,12 @@ const SAMPLES: usize = 256;
 /// Values sampled when a zstd dictionary is trained too: the trainer wants on the order of a hundred times the
 /// dictionary's size in samples to tell recurring fragments from chance ones.
 const ZSTD_SAMPLES: usize = 2048;
+/// Samples are copies (a shared reference would keep an evicted or overwritten value's memory allocated while
+/// training runs, and eviction would then empty the keyspace chasing memory that cannot come back): each at
+/// most this long...
+const SAMPLE_MAX: usize = 4096;
+/// ...and all of them together at most this much.
+const SAMPLE_BUDGET: usize = 4 << 20;
 /// Slots examined per shard per pass (the cycle's bounded work).
 const SLOTS_PER_PASS: usize = 1024;
 /// Slots examined between two looks at the clock: a zstd compression takes tens of microseconds.
@@ -629,15 +635,19 @@ impl Tier {
         }
         let want = if zstd { ZSTD_SAMPLES } else { SAMPLES };
         let mut samples = Vec::new();
+        let mut budget = SAMPLE_BUDGET;
         for _ in 0..want * 4 {
-            if samples.len() >= want {
+            if samples.len() >= want || budget == 0 {
                 break;
             }
             let shard = ks.lock_gid(occupied[rng.gen_range(0..occupied.len())]);
             let Some(idx) = shard.data.dict.random_slot(&mut rng) else { continue };
             if let Some(super::Entry { value: super::Value::Str(s), .. }) = shard.data.entry(idx) {
                 if !matches!(s, super::StrValue::Int(_)) && s.len() >= p.min_size {
-                    samples.push(s.to_bytes());
+                    let b = s.to_bytes();
+                    let take = b.len().min(SAMPLE_MAX).min(budget);
+                    budget -= take;
+                    samples.push(Bytes::copy_from_slice(&b[..take]));
                 }
             }
         }

@@ -124,6 +124,10 @@ impl Run<'_, '_> {
             self.ctx.srv.scripts.state.wrote.store(writes || self.ctx.srv.scripts.state.wrote.load(Relaxed), Relaxed);
         }
         let reply = call(self.ctx, cmd, &argv, true);
+        if writes {
+            // Counted toward the memory estimate as a client's write is, so the next command evicts in time.
+            self.ctx.srv.note_written(&argv);
+        }
         let resp = self.bindings.raw_get::<u8>("resp").unwrap_or(2);
         let failed = matches!(reply, Reply::Error(_));
         Ok((reply_to_lua(lua, &reply, resp)?, failed))
