@@ -1081,6 +1081,7 @@ fn a_snapshot_taken_during_a_mixed_workload_is_the_dataset_at_its_offset() {
         hash: strata::store::types::HashLimits { max_entries: 128, max_value: 64 },
         zset: strata::store::types::ZsetLimits { max_entries: 128, max_value: 64 },
         set_max_intset: 512,
+        key_load_delay_us: 0,
     };
     let reader = std::io::BufReader::new(std::fs::File::open(&path).expect("snapshot"));
     let (header, _) = strata::persist::format::read_snapshot(reader, &file, &limits, |_| {}).expect("read");

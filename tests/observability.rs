@@ -387,11 +387,12 @@ fn ready_is_503_while_the_snapshot_loads() {
     {
         let p = spawn(&dir, &[]);
         let mut c = connect(p.1);
-        fill(&mut c, 300_000, "key", 64);
+        fill(&mut c, 20_000, "key", 64);
         expect(&mut c, &["SAVE"], OK);
     }
     let http = free_port();
-    let _p = spawn(&dir, &["--http-port", &http.to_string()]);
+    // A paced load (at least 2 s) that the probe cannot miss however fast the machine.
+    let _p = spawn(&dir, &["--http-port", &http.to_string(), "--key-load-delay", "100"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut saw_loading = false;
     loop {

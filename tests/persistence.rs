@@ -529,6 +529,7 @@ fn bgsave_during_transfers_is_point_in_time() {
         hash: strata::store::types::HashLimits { max_entries: 128, max_value: 64 },
         zset: strata::store::types::ZsetLimits { max_entries: 128, max_value: 64 },
         set_max_intset: 512,
+        key_load_delay_us: 0,
     };
     for _ in 0..5 {
         assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");

@@ -47,6 +47,7 @@ impl Server {
                 max_value: h.zset_max_value.load(Relaxed),
             },
             set_max_intset: h.set_max_intset.load(Relaxed),
+            key_load_delay_us: u64::try_from(self.config.read().value(Id::KeyLoadDelay).as_i64()).unwrap_or(0),
         }
     }
 

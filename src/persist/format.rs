@@ -204,6 +204,8 @@ pub struct Limits {
     pub hash: HashLimits,
     pub zset: ZsetLimits,
     pub set_max_intset: usize,
+    /// Pause after each key loaded, in microseconds (`key-load-delay`, for tests that must see a load running).
+    pub key_load_delay_us: u64,
 }
 
 /// One decoded record.
@@ -560,6 +562,7 @@ mod tests {
             hash: HashLimits { max_entries: 128, max_value: 64 },
             zset: ZsetLimits { max_entries: 128, max_value: 64 },
             set_max_intset: 512,
+            key_load_delay_us: 0,
         }
     }
 

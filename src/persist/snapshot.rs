@@ -224,7 +224,11 @@ pub fn load_snapshot(
         let mut entry = r.entry;
         entry.access = lru_now.saturating_sub(r.idle);
         shard.data.insert(hash, r.key, entry);
+        drop(shard);
         loaded.keys += 1;
+        if limits.key_load_delay_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(limits.key_load_delay_us));
+        }
     })?;
     if let Some(db) = bad_db {
         return Err(format::FormatError {

@@ -11,6 +11,7 @@ const LIMITS: Limits = Limits {
     hash: HashLimits { max_entries: 128, max_value: 64 },
     zset: ZsetLimits { max_entries: 128, max_value: 64 },
     set_max_intset: 512,
+    key_load_delay_us: 0,
 };
 
 /// The value in a comparable form: type, encoding and contents (unordered types sorted).
