@@ -461,6 +461,20 @@ fn stats(srv: &Server, out: &mut Fields) {
     kv(out, "experiment_assignments", s.experiment_assignments.get());
     kv(out, "experiment_events_tracked", s.experiment_events.get());
     kv(out, "experiment_auto_stops", s.experiment_auto_stops.get());
+    let c = &srv.keyspace.meta.counters;
+    for (name, n) in [
+        ("cache_hits", &c.hits),
+        ("cache_misses", &c.misses),
+        ("cache_stale_hits", &c.stale_hits),
+        ("cache_refreshes", &c.refreshes),
+        ("cache_leases_granted", &c.leases_granted),
+        ("cache_lease_waits", &c.lease_waits),
+        ("cache_fills", &c.fills),
+        ("cache_fills_rejected", &c.fills_rejected),
+        ("cache_ttl_extensions", &c.ttl_extensions),
+    ] {
+        kv(out, name, n.load(Ordering::Relaxed));
+    }
 }
 
 fn replication(srv: &Server, out: &mut Fields) {

@@ -9,6 +9,7 @@ pub mod acl;
 pub mod args;
 pub mod backup;
 pub mod bitmap;
+pub mod cache;
 pub mod connection;
 pub mod counter;
 pub mod docs;
@@ -77,6 +78,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         dump::COMMANDS,
         backup::COMMANDS,
         tag::COMMANDS,
+        cache::COMMANDS,
     ]
 }
 

@@ -180,7 +180,7 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], o: StrOpts, expire_
 
 /// The representation a written string is stored in: compressed at once when every value counts as cold
 /// (`compression-cold-seconds 0`) and it is large enough, otherwise as Redis would encode it.
-fn stored_form(ctx: &Ctx<'_>, value: &[u8]) -> StrValue {
+pub fn stored_form(ctx: &Ctx<'_>, value: &[u8]) -> StrValue {
     let hot = &ctx.srv.hot;
     if hot.compression.load(std::sync::atomic::Ordering::Relaxed)
         && hot.compression_cold_secs.load(std::sync::atomic::Ordering::Relaxed) == 0

@@ -29,7 +29,7 @@ const BAD_CURSOR: CmdError = CmdError::fixed("ERR invalid cursor");
 /// Names returned per call when CURSOR is given without COUNT.
 const DEFAULT_COUNT: usize = 100;
 
-fn check_tags(tags: &[Bytes]) -> CmdResult<()> {
+pub fn check_tags(tags: &[Bytes]) -> CmdResult<()> {
     for t in tags {
         if t.is_empty() {
             return Err(EMPTY_TAG);

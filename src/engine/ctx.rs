@@ -588,14 +588,28 @@ impl<'a> Ctx<'a> {
     /// `store::keymeta`), installing the metadata hook on the shard first; `None` when the key does not exist.
     /// Changing metadata is not a change of the key's value: no event, WATCH or invalidation.
     pub fn with_meta<R>(&mut self, key: &[u8], f: impl FnOnce(&mut u8, &mut MetaSide, &MetaStats) -> R) -> Option<R> {
+        self.with_key_side(key, |e, side, hooks| e.map(|e| f(&mut e.flags, side, &hooks.stats)))
+    }
+
+    /// Runs `f` with `key`'s entry (`None` when it does not exist) and its shard's key-metadata side, the
+    /// metadata hook installed on the shard first (fill leases are kept for keys that do not exist).
+    pub fn with_key_side<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(Option<&mut Entry>, &mut MetaSide, &MetaHooks) -> R,
+    ) -> R {
         let db = self.client.db;
-        let (li, idx) = self.find_live(db, key)?;
+        let found = self.find_live(db, key);
         let ks = &self.srv.keyspace;
+        let li = match found {
+            Some((li, _)) => li,
+            None => self.lock_index(ks.global_id(db, ks.shard_of(hash_key(key)))),
+        };
         let shard = &mut *self.locks[li].1;
         shard.ensure_hooks(&ks.meta_hooks());
         let Shard { data, side, .. } = shard;
-        let e = data.entry_mut(idx)?;
-        Some(f(&mut e.flags, MetaHooks::side_mut(side), &ks.meta.stats))
+        let e = found.and_then(|(_, idx)| data.entry_mut(idx));
+        f(e, MetaHooks::side_mut(side), &ks.meta)
     }
 
     /// A copy of `key`'s metadata, if it exists and has any.

@@ -21,7 +21,7 @@ use super::value::Entry;
 use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Longest tag accepted (Fastly's surrogate-key limit).
 pub const MAX_TAG_LEN: usize = 1024;
@@ -36,11 +36,52 @@ const NODE_OVERHEAD: i64 = 64;
 pub struct KeyMeta {
     /// The key's tags, sorted and unique.
     pub tags: Vec<Bytes>,
+    /// Cache policy and read statistics (CACHE.SET options), boxed: most tagged keys have none.
+    pub cache: Option<Box<CacheState>>,
+}
+
+/// TTLPOLICY ADAPTIVE: the TTL a write sets and the range hits move it in, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adaptive {
+    pub base_ms: u64,
+    pub min_ms: u64,
+    pub max_ms: u64,
+}
+
+/// A cached value's policy and what reads have learned about it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CacheState {
+    /// How long the value stays servable as stale after it stops being fresh. The entry's TTL covers both: the
+    /// value is fresh until `expire_at - stale_ms`, so freshness never needs replicating on its own.
+    pub stale_ms: u64,
+    pub adaptive: Option<Adaptive>,
+    /// How long the value took to compute, as reported by the filler (COMPUTE) or measured from lease to fill;
+    /// XFetch's delta.
+    pub delta_ms: u64,
+    /// CACHE.GET hits since the value was written.
+    pub hits: u64,
+    /// Hits decayed with a half-life of the base TTL (ADAPTIVE's access frequency), as of `scored_at`.
+    pub score: f64,
+    pub scored_at: u64,
+    /// A refresh was handed to one reader and is expected until this time (unix ms); readers meanwhile are told
+    /// to keep using the current value. Local to this server.
+    pub refresh_until: u64,
+}
+
+impl CacheState {
+    /// When the value stops being fresh, given the entry's absolute expiry (0: never).
+    pub fn fresh_until(&self, expire_at: u64) -> u64 {
+        if expire_at == 0 {
+            0
+        } else {
+            expire_at.saturating_sub(self.stale_ms)
+        }
+    }
 }
 
 impl KeyMeta {
     fn is_empty(&self) -> bool {
-        self.tags.is_empty()
+        self.tags.is_empty() && self.cache.is_none()
     }
 
     /// Bytes of tags the key carries (the per-key limit counts these).
@@ -49,17 +90,61 @@ impl KeyMeta {
     }
 }
 
+/// A fill lease (CACHE.GETL): the one reader allowed to fill a missing or stale key, until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub token: u64,
+    pub granted_at: u64,
+    pub until: u64,
+}
+
+/// Leases kept before the expired ones are swept out.
+const LEASE_SWEEP_AT: usize = 1024;
+
 /// One shard's metadata and tag index.
 #[derive(Debug, Default)]
 pub struct MetaSide {
     keys: HashMap<Bytes, KeyMeta>,
     tags: BTreeMap<Bytes, BTreeSet<Bytes>>,
+    /// Live fill leases by key (the key usually does not exist). Any change of the key ends its lease, so a
+    /// filler that was overtaken cannot overwrite the newer value.
+    leases: HashMap<Bytes, Lease>,
 }
 
 impl MetaSide {
     /// The metadata of `key`, if it has any.
     pub fn get(&self, key: &[u8]) -> Option<&KeyMeta> {
         self.keys.get(key)
+    }
+
+    /// The metadata of `key`, for update (tags must be changed through [`MetaSide::add_tags`] and
+    /// [`MetaSide::remove_tags`], which keep the index).
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut KeyMeta> {
+        self.keys.get_mut(key)
+    }
+
+    /// Replaces `key`'s metadata (its entry must carry [`Entry::HAS_META`] unless `meta` is empty).
+    pub fn set(&mut self, stats: &MetaStats, key: &[u8], meta: KeyMeta) {
+        self.put(stats, key, meta);
+    }
+
+    /// The live lease on `key`, if any.
+    pub fn lease(&self, key: &[u8], now: u64) -> Option<Lease> {
+        self.leases.get(key).copied().filter(|l| l.until > now)
+    }
+
+    /// Grants `lease` on `key`, replacing any earlier one.
+    pub fn grant_lease(&mut self, key: &[u8], lease: Lease) {
+        if self.leases.len() >= LEASE_SWEEP_AT {
+            let now = lease.granted_at;
+            self.leases.retain(|_, l| l.until > now);
+        }
+        self.leases.insert(Bytes::copy_from_slice(key), lease);
+    }
+
+    /// Ends the lease on `key` and returns it, live or not.
+    pub fn take_lease(&mut self, key: &[u8]) -> Option<Lease> {
+        self.leases.remove(key)
     }
 
     /// The keys of `tag` in this shard.
@@ -81,7 +166,7 @@ impl MetaSide {
     pub fn add_tags(&mut self, stats: &MetaStats, key: &[u8], tags: &[Bytes]) -> usize {
         let meta = self.keys.entry(Bytes::copy_from_slice(key)).or_insert_with(|| {
             stats.keys.fetch_add(1, Ordering::Relaxed);
-            stats.bytes.fetch_add(NODE_OVERHEAD + key.len() as i64, Ordering::Relaxed);
+            stats.bytes.fetch_add(meta_bytes(key, &KeyMeta::default()), Ordering::Relaxed);
             KeyMeta::default()
         });
         let mut added = 0;
@@ -133,16 +218,16 @@ impl MetaSide {
             return;
         }
         let tags = std::mem::take(&mut meta.tags);
-        self.keys.insert(Bytes::copy_from_slice(key), meta);
         stats.keys.fetch_add(1, Ordering::Relaxed);
-        stats.bytes.fetch_add(NODE_OVERHEAD + key.len() as i64, Ordering::Relaxed);
+        stats.bytes.fetch_add(meta_bytes(key, &meta), Ordering::Relaxed);
+        self.keys.insert(Bytes::copy_from_slice(key), meta);
         self.add_tags(stats, key, &tags);
     }
 
     fn drop_key(&mut self, stats: &MetaStats, key: &[u8]) -> Option<KeyMeta> {
         let meta = self.keys.remove(key)?;
         stats.keys.fetch_sub(1, Ordering::Relaxed);
-        stats.bytes.fetch_sub(NODE_OVERHEAD + key.len() as i64, Ordering::Relaxed);
+        stats.bytes.fetch_sub(meta_bytes(key, &meta), Ordering::Relaxed);
         Some(meta)
     }
 
@@ -165,7 +250,15 @@ impl MetaSide {
         for k in keys {
             self.take(stats, &k);
         }
+        self.leases.clear();
     }
+}
+
+/// Estimated bytes of a key's metadata record, tags aside (counted per index entry). The cache state may only be
+/// added or removed through [`MetaSide::set`], so what is added here is what is taken away.
+fn meta_bytes(key: &[u8], meta: &KeyMeta) -> i64 {
+    let cache = if meta.cache.is_some() { std::mem::size_of::<CacheState>() } else { 0 };
+    NODE_OVERHEAD + (key.len() + cache) as i64
 }
 
 /// Totals over every shard, for INFO (updated as the index changes, read without locks).
@@ -183,6 +276,37 @@ pub struct MetaStats {
 #[derive(Debug, Default)]
 pub struct MetaHooks {
     pub stats: MetaStats,
+    /// Source of lease tokens (unique for the server's life).
+    pub next_token: AtomicU64,
+    pub counters: CacheCounters,
+}
+
+/// What the CACHE.* reads and fills did, for INFO stats.
+#[derive(Debug, Default)]
+pub struct CacheCounters {
+    /// Reads that found a fresh value.
+    pub hits: AtomicU64,
+    /// Reads that found nothing.
+    pub misses: AtomicU64,
+    /// Reads answered with a stale value.
+    pub stale_hits: AtomicU64,
+    /// Refreshes handed to one reader (XFetch's early refresh, or the first reader of a stale value).
+    pub refreshes: AtomicU64,
+    pub leases_granted: AtomicU64,
+    /// Readers told to wait for another's fill.
+    pub lease_waits: AtomicU64,
+    pub fills: AtomicU64,
+    /// Fills refused because their lease had ended or been superseded.
+    pub fills_rejected: AtomicU64,
+    /// Expiries moved by ADAPTIVE hits.
+    pub ttl_extensions: AtomicU64,
+}
+
+impl CacheCounters {
+    /// Adds one to `counter`.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 thread_local! {
@@ -205,6 +329,11 @@ impl MetaHooks {
 
 impl ChangeHooks for MetaHooks {
     fn after_change(&self, side: &mut ShardSide, change: &KeyChange<'_>, new: Option<&Entry>) {
+        if let Some(ms) = side.get_mut::<MetaSide>() {
+            if !ms.leases.is_empty() {
+                ms.leases.remove(change.key);
+            }
+        }
         let carried = match change.event {
             Some(Event::RenameFrom | Event::MoveFrom) => {
                 let meta = side.get_mut::<MetaSide>().and_then(|ms| ms.take(&self.stats, change.key));
