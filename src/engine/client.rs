@@ -521,6 +521,10 @@ pub struct Session {
     /// Replaying the change log: the gate's admission checks (auth, ACL, LOADING, MISCONF, OOM, pause) are
     /// skipped, since what is replayed was admitted once already.
     pub replaying: bool,
+    /// The gate's eviction before the current command could not bring memory under `maxmemory` (Redis's
+    /// `pre_command_oom_state`): scripts decide their OOM refusals from it, not from a later reading that the
+    /// cron may have refreshed meanwhile.
+    pub pre_command_oom: bool,
     /// With `appendfsync always`: the stream offset this session's writes reach, which the change log must have
     /// synced before the connection sends their replies (0: nothing to wait for).
     pub durable_at: u64,
@@ -574,6 +578,7 @@ impl Session {
             shard_channels: Default::default(),
             offload_scripts: false,
             replaying: false,
+            pre_command_oom: false,
             durable_at: 0,
         }
     }

@@ -135,7 +135,8 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     let denyoom = spec.has(flags::DENYOOM) || runs_queue && queue_has(client.multi.as_ref(), flags::DENYOOM);
     // As Redis, every command evicts first when over maxmemory (EVAL too: the commands its script runs do not),
     // and only those that may grow memory are refused when nothing more can go.
-    if !client.replaying && !srv.perform_evictions() && denyoom {
+    client.pre_command_oom = !client.replaying && !srv.perform_evictions();
+    if client.pre_command_oom && denyoom {
         return reject(srv, client, Some(cmd), error::OOM);
     }
     let now = crate::util::clock::unix_ms();

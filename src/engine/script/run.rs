@@ -343,8 +343,7 @@ fn error_reply(t: &Table, name: &str) -> CmdError {
 /// Over maxmemory after the gate's eviction attempt: a script that may write is refused (shebang scripts and
 /// functions at the start; legacy scripts at their first denyoom call).
 fn over_maxmemory(ctx: &Ctx<'_>) -> bool {
-    let max = ctx.srv.hot.maxmemory.load(Relaxed);
-    max > 0 && ctx.srv.used_memory.load(Relaxed) > max
+    ctx.client.pre_command_oom
 }
 
 /// EVAL and friends.
