@@ -391,10 +391,10 @@ fn damaged_files_are_refused_with_the_block_and_offset() {
         (
             {
                 let mut b = good.clone();
-                b[8] = 2;
+                b[8] = 9;
                 b
             },
-            "format version 2",
+            "format version 9",
         ),
     ];
     for (bytes, want) in cases {
@@ -1184,6 +1184,109 @@ fn a_failed_backup_gives_misconf_until_one_succeeds() {
     let _: () = q(&mut c, &["CONFIG", "SET", "backup-storage", ""]);
     let _: String = q(&mut c, &["BACKUP", "CREATE"]);
     let _: () = q(&mut c, &["SET", "k", "w"]);
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every key's tags and cache policy, and the tag index as a whole, in a comparable form.
+fn key_metadata(c: &mut redis::Connection) -> Vec<(String, Vec<String>, Vec<redis::Value>)> {
+    let mut keys: Vec<String> = q(c, &["KEYS", "*"]);
+    keys.sort();
+    let mut out = Vec::new();
+    for k in keys {
+        let tags: Vec<String> = q(c, &["TAG.GET", &k]);
+        let info: Vec<redis::Value> = q(c, &["CACHE.TTLINFO", &k]);
+        // Remaining times and the decayed frequency move with the clock; the policy, windows, hits and compute
+        // time must not.
+        let moving = |n: &[u8]| n == b"ttl-ms" || n == b"fresh-ms" || n == b"frequency";
+        let stable: Vec<redis::Value> = info
+            .chunks(2)
+            .filter(|p| !matches!(&p[0], redis::Value::BulkString(n) if moving(n)))
+            .flat_map(|p| p.to_vec())
+            .collect();
+        out.push((k, tags, stable));
+    }
+    out
+}
+
+fn check_index(c: &mut redis::Connection) {
+    let tags: Vec<String> = q(c, &["TAG.LIST"]);
+    for t in tags {
+        let keys: Vec<String> = q(c, &["TAG.KEYS", &t]);
+        assert!(!keys.is_empty(), "tag {t} listed without keys");
+        for k in keys {
+            let own: Vec<String> = q(c, &["TAG.GET", &k]);
+            assert!(own.contains(&t), "{k} is under {t} but carries {own:?}");
+        }
+    }
+}
+
+#[test]
+fn tags_and_cache_policies_survive_a_restart() {
+    let dir = temp_dir("keymeta");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    let mut pipe = redis::pipe();
+    for n in 0..3000 {
+        let k = format!("k{n}");
+        match n % 3 {
+            0 => pipe.cmd("CACHE.SET").arg(&k).arg("v").arg("TAGS").arg(2).arg(format!("t{}", n % 10)).arg("all"),
+            1 => pipe
+                .cmd("CACHE.SET")
+                .arg(&k)
+                .arg("v")
+                .arg("TTLPOLICY")
+                .arg("ADAPTIVE")
+                .arg(1000)
+                .arg(100)
+                .arg(10_000)
+                .arg("STALE")
+                .arg(60)
+                .arg("COMPUTE")
+                .arg(25),
+            _ => pipe.cmd("SET").arg(&k).arg("plain"),
+        };
+        pipe.ignore();
+    }
+    let _: () = pipe.query(&mut c).expect("pipeline");
+    for _ in 0..3 {
+        let _: redis::Value = q(&mut c, &["CACHE.GET", "k1"]);
+    }
+    let before = key_metadata(&mut c);
+    assert_eq!(q::<i64>(&mut c, &["TAG.COUNT", "all"]), 1000);
+    assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+    stop(p, "NOSAVE");
+
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    assert_eq!(key_metadata(&mut c), before);
+    assert_eq!(q::<i64>(&mut c, &["TAG.COUNT", "all"]), 1000);
+    assert_eq!(q::<i64>(&mut c, &["TAG.COUNT", "t3"]), 100);
+    let memory: String = q(&mut c, &["INFO", "memory"]);
+    assert!(memory.lines().any(|l| l.trim() == "tagged_keys:2000"), "{memory}");
+    assert_eq!(q::<i64>(&mut c, &["TAG.INVALIDATE", "t3"]), 100);
+
+    // A background save while tags change under it: the loaded index is the inverse of the keys' own tags.
+    let port = p.port;
+    let writer = std::thread::spawn(move || {
+        let mut w = client(port).expect("connect");
+        for n in 0..3000 {
+            let k = format!("k{}", (n * 7) % 3000);
+            let _: redis::RedisResult<redis::Value> = match n % 4 {
+                0 => redis::cmd("TAG.ADD").arg(&k).arg("late").query(&mut w),
+                1 => redis::cmd("DEL").arg(&k).query(&mut w),
+                2 => redis::cmd("CACHE.SET").arg(&k).arg("w").arg("TAGS").arg(1).arg("moved").query(&mut w),
+                _ => redis::cmd("SET").arg(&k).arg("plain").query(&mut w),
+            };
+        }
+    });
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    wait_bgsave(&mut c);
+    writer.join().expect("writer");
+    stop(p, "NOSAVE");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = conn(&p);
+    check_index(&mut c);
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }

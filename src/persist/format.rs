@@ -23,14 +23,19 @@ use std::io::{Read, Write};
 
 /// The first eight bytes of every snapshot file.
 pub const MAGIC: &[u8; 8] = b"STRATASN";
-/// The format version this build writes and the only one it reads. Bump it for any change to the layout or the
-/// record encoding; a reader refuses versions it does not know rather than guess.
-pub const VERSION: u32 = 1;
+/// The format version this build writes. Bump it for any change to the layout or the record encoding; a reader
+/// refuses versions it does not know rather than guess. Version 2 added key-metadata records ([`META_DB`]).
+pub const VERSION: u32 = 2;
+/// The oldest version this build still reads (version 1 is version 2 without metadata records).
+pub const OLDEST_READ: u32 = 1;
 /// Header length in bytes, CRC included.
 pub const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 4;
 /// The database number of records that carry a FUNCTION library's code (a string value under the key
 /// `function-library`) instead of a key: functions survive restarts with the data, as in Redis's RDB.
 pub const LIBRARY_DB: usize = u32::MAX as usize;
+/// The database number of a key's metadata record: it follows the key's own record and carries the key's real
+/// database and `KeyMeta::encode`'s form as its string value.
+pub const META_DB: usize = u32::MAX as usize - 1;
 /// A block is closed once its raw records reach this size: large enough for LZ4 to find repeats across keys,
 /// small enough that a reader holds little in memory.
 pub const BLOCK_TARGET: usize = 1 << 20;
@@ -451,8 +456,12 @@ pub fn read_snapshot(
         return Err(err(None, 0, "not a Strata snapshot (bad magic)".into()));
     }
     let version = le32(&h[8..12]);
-    if version != VERSION {
-        return Err(err(None, 8, format!("format version {version}, this build reads version {VERSION}")));
+    if !(OLDEST_READ..=VERSION).contains(&version) {
+        return Err(err(
+            None,
+            8,
+            format!("format version {version}, this build reads versions {OLDEST_READ} to {VERSION}"),
+        ));
     }
     if le32(&h[32..36]) != crc32fast::hash(&h[..32]) {
         return Err(err(None, 32, "header checksum mismatch".into()));

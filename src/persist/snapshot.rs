@@ -13,7 +13,8 @@
 
 use super::format::{self, BlockWriter, Chunker, Header, Limits, Totals};
 use crate::effects::EffectLog;
-use crate::store::{ChangeHooks, Entry, Keyspace, ShardChange, ShardData, ShardSide};
+use crate::store::keymeta::{KeyMeta, MetaSide};
+use crate::store::{ChangeHooks, Entry, Keyspace, ShardChange, ShardData, ShardSide, StrValue, Value};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::HashSet;
@@ -47,14 +48,28 @@ fn idle(lru_now: u32, e: &Entry) -> u32 {
     lru_now.saturating_sub(e.access)
 }
 
+/// Encodes one key, followed by a [`format::META_DB`] record of its metadata (tags, cache policy) when it has
+/// some, so loading attaches the metadata to the key just loaded.
+fn record_key(p: &mut Pending, key: &[u8], e: &Entry, idle: u32, metas: Option<&MetaSide>) {
+    p.chunks.record(p.db, key, e, idle);
+    if e.flags & Entry::HAS_META != 0 {
+        if let Some(meta) = metas.and_then(|m| m.get(key)) {
+            let mut raw = (p.db as u32).to_le_bytes().to_vec();
+            meta.encode(&mut raw);
+            let carrier = Entry::new(Value::Str(StrValue::Bytes(Bytes::from(raw))));
+            p.chunks.record(format::META_DB, key, &carrier, 0);
+        }
+    }
+}
+
 impl CowHooks {
     /// Encodes the keys of the next `slots` slots not yet dealt with; true when the walk reached the end.
-    fn walk(&self, p: &mut Pending, data: &ShardData, slots: usize) -> bool {
+    fn walk(&self, p: &mut Pending, data: &ShardData, metas: Option<&MetaSide>, slots: usize) -> bool {
         let end = p.cursor.saturating_add(slots).min(data.dict.slot_count());
         for idx in p.cursor..end {
             if let Some(slot) = data.dict.slot(idx as u32) {
                 if !p.seen.contains(&slot.key) {
-                    p.chunks.record(p.db, &slot.key, &slot.val, idle(self.lru_now, &slot.val));
+                    record_key(p, &slot.key, &slot.val, idle(self.lru_now, &slot.val), metas);
                 }
             }
         }
@@ -64,8 +79,8 @@ impl CowHooks {
 
     /// Encodes every key of `data` the walk has not reached and not yet dealt with, and everything `p` collected,
     /// into blocks.
-    fn finish_shard(&self, mut p: Pending, data: &ShardData) -> Vec<(Vec<u8>, u32)> {
-        self.walk(&mut p, data, usize::MAX);
+    fn finish_shard(&self, mut p: Pending, data: &ShardData, metas: Option<&MetaSide>) -> Vec<(Vec<u8>, u32)> {
+        self.walk(&mut p, data, metas, usize::MAX);
         p.chunks.close();
         p.chunks.done
     }
@@ -73,19 +88,19 @@ impl CowHooks {
 
 impl ChangeHooks for CowHooks {
     fn before_change(&self, side: &mut ShardSide, _db: usize, key: &[u8], old: Option<&Entry>) {
-        let Some(p) = side.get_mut::<Pending>() else { return };
-        if p.seen.contains(key) {
-            return;
+        // Out of the side state while the key's metadata is read from it.
+        let Some(mut p) = side.remove::<Pending>() else { return };
+        if p.seen.insert(Bytes::copy_from_slice(key)) {
+            if let Some(e) = old {
+                record_key(&mut p, key, e, idle(self.lru_now, e), side.get::<MetaSide>());
+            }
         }
-        p.seen.insert(Bytes::copy_from_slice(key));
-        if let Some(e) = old {
-            p.chunks.record(p.db, key, e, idle(self.lru_now, e));
-        }
+        side.insert(p);
     }
 
     fn before_shard_change(&self, side: &mut ShardSide, _db: usize, _shard: usize, _c: ShardChange, data: &ShardData) {
         if let Some(p) = side.remove::<Pending>() {
-            let blocks = self.finish_shard(p, data);
+            let blocks = self.finish_shard(p, data, side.get::<MetaSide>());
             self.flushed.lock().extend(blocks);
         }
     }
@@ -135,17 +150,18 @@ pub fn write_snapshot<W: Write>(
                 let mut guard = ks.lock_gid(gid);
                 let shard = &mut *guard;
                 // None: finished by a whole-shard change, whose blocks are in `flushed`.
-                let walked = shard.side.get_mut::<Pending>().map(|p| cow.walk(p, &shard.data, WALK_SLICE));
-                match walked {
+                match shard.side.remove::<Pending>() {
                     None => (Vec::new(), true),
-                    Some(true) => match shard.side.remove::<Pending>() {
-                        Some(p) => (cow.finish_shard(p, &shard.data), true),
-                        None => (Vec::new(), true),
-                    },
-                    Some(false) => (
-                        shard.side.get_mut::<Pending>().map(|p| std::mem::take(&mut p.chunks.done)).unwrap_or_default(),
-                        false,
-                    ),
+                    Some(mut p) => {
+                        let metas = shard.side.get::<MetaSide>();
+                        if cow.walk(&mut p, &shard.data, metas, WALK_SLICE) {
+                            (cow.finish_shard(p, &shard.data, metas), true)
+                        } else {
+                            let done = std::mem::take(&mut p.chunks.done);
+                            shard.side.insert(p);
+                            (done, false)
+                        }
+                    }
                 }
             };
             let flushed = std::mem::take(&mut *cow.flushed.lock());
@@ -200,7 +216,25 @@ pub fn load_snapshot(
 ) -> Result<Loaded, format::FormatError> {
     let mut loaded = Loaded::default();
     let mut bad_db = None;
+    let mut bad_meta = None;
     let (header, _) = format::read_snapshot(input, file, limits, |r| {
+        if r.db == format::META_DB {
+            let raw = match &r.entry.value {
+                Value::Str(s) => s.to_bytes(),
+                _ => Bytes::new(),
+            };
+            let db = raw.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes).map(|d| d as usize);
+            match (db, KeyMeta::decode(raw.get(4..).unwrap_or_default())) {
+                (Some(db), Some(meta)) if db < ks.db_count() => {
+                    let mut shard = ks.lock(db, ks.shard_of(crate::store::hash_key(&r.key)));
+                    ks.meta.attach(&mut shard, &r.key, meta);
+                }
+                _ => {
+                    bad_meta.get_or_insert(r.key);
+                }
+            }
+            return;
+        }
         if r.db == format::LIBRARY_DB {
             if let crate::store::Value::Str(s) = &r.entry.value {
                 loaded.libraries.push(s.to_bytes().to_vec());
@@ -219,6 +253,7 @@ pub fn load_snapshot(
         let mut shard = ks.lock(r.db, ks.shard_of(hash));
         if let Some(idx) = shard.data.find(hash, &r.key) {
             shard.data.remove(idx);
+            ks.meta.detach(&mut shard, &r.key);
             loaded.keys -= 1;
         }
         let mut entry = r.entry;
@@ -230,6 +265,14 @@ pub fn load_snapshot(
             std::thread::sleep(std::time::Duration::from_micros(limits.key_load_delay_us));
         }
     })?;
+    if let Some(key) = bad_meta {
+        return Err(format::FormatError {
+            file: file.to_string(),
+            block: None,
+            offset: 0,
+            why: format!("damaged metadata (tags, cache policy) of key {}", String::from_utf8_lossy(&key)),
+        });
+    }
     if let Some(db) = bad_db {
         return Err(format::FormatError {
             file: file.to_string(),

@@ -16,12 +16,13 @@
 use super::change::KeyChange;
 use super::event::Event;
 use super::hooks::{ChangeHooks, ShardChange, ShardSide};
-use super::shard::ShardData;
+use super::shard::{Shard, ShardData};
 use super::value::Entry;
 use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Longest tag accepted (Fastly's surrogate-key limit).
 pub const MAX_TAG_LEN: usize = 1024;
@@ -79,9 +80,91 @@ impl CacheState {
     }
 }
 
+/// Version byte of [`KeyMeta::encode`]'s form.
+const ENCODING_V1: u8 = 1;
+
 impl KeyMeta {
     fn is_empty(&self) -> bool {
         self.tags.is_empty() && self.cache.is_none()
+    }
+
+    /// The persistent form (snapshots): tags, and the cache policy with its read statistics. A handed-out
+    /// refresh is local to the running server and left out.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(ENCODING_V1);
+        out.extend_from_slice(&(self.tags.len() as u32).to_le_bytes());
+        for t in &self.tags {
+            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            out.extend_from_slice(t);
+        }
+        let Some(c) = &self.cache else {
+            out.push(0);
+            return;
+        };
+        out.push(1);
+        let a = c.adaptive.map_or([0; 3], |a| [a.base_ms, a.min_ms, a.max_ms]);
+        for n in [c.stale_ms, a[0], a[1], a[2], c.delta_ms, c.hits, c.score.to_bits(), c.scored_at] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+
+    /// Reads [`KeyMeta::encode`]'s form back, checking it as a key's own TAG.ADD would (tag sizes, the per-key
+    /// limit, sorted unique tags, a valid policy); `None` when it is damaged.
+    pub fn decode(mut b: &[u8]) -> Option<KeyMeta> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            let (head, rest) = (b.get(..n)?, b.get(n..)?);
+            *b = rest;
+            Some(head)
+        }
+        fn u32_of(b: &mut &[u8]) -> Option<usize> {
+            Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?) as usize)
+        }
+        fn u64_of(b: &mut &[u8]) -> Option<u64> {
+            Some(u64::from_le_bytes(take(b, 8)?.try_into().ok()?))
+        }
+        if take(&mut b, 1)? != [ENCODING_V1] {
+            return None;
+        }
+        let n = u32_of(&mut b)?;
+        let mut tags: Vec<Bytes> = Vec::with_capacity(n.min(b.len() / 4));
+        let mut total = 0;
+        for _ in 0..n {
+            let len = u32_of(&mut b)?;
+            total += len;
+            if len == 0 || len > MAX_TAG_LEN || total > MAX_TAG_BYTES_PER_KEY {
+                return None;
+            }
+            let t = Bytes::copy_from_slice(take(&mut b, len)?);
+            if tags.last().is_some_and(|last| *last >= t) {
+                return None;
+            }
+            tags.push(t);
+        }
+        let cache = match take(&mut b, 1)? {
+            [0] => None,
+            [1] => {
+                let mut f = [0u64; 8];
+                for v in &mut f {
+                    *v = u64_of(&mut b)?;
+                }
+                let [stale_ms, base_ms, min_ms, max_ms, delta_ms, hits, score, scored_at] = f;
+                let adaptive = match (base_ms, min_ms, max_ms) {
+                    (0, 0, 0) => None,
+                    _ if 0 < min_ms && min_ms <= base_ms && base_ms <= max_ms => {
+                        Some(Adaptive { base_ms, min_ms, max_ms })
+                    }
+                    _ => return None,
+                };
+                let score = f64::from_bits(score);
+                if !score.is_finite() || score < 0.0 {
+                    return None;
+                }
+                Some(Box::new(CacheState { stale_ms, adaptive, delta_ms, hits, score, scored_at, refresh_until: 0 }))
+            }
+            _ => return None,
+        };
+        let meta = KeyMeta { tags, cache };
+        (b.is_empty() && !meta.is_empty()).then_some(meta)
     }
 
     /// Bytes of tags the key carries (the per-key limit counts these).
@@ -321,6 +404,26 @@ pub fn carry_to_destination(meta: Option<KeyMeta>) {
 }
 
 impl MetaHooks {
+    /// Attaches `meta` to `key` of `shard` (a snapshot being loaded): flags the entry, installs the hook on the
+    /// shard and indexes the tags. False when the key is not there (it had expired, or was not loaded).
+    pub fn attach(self: &Arc<Self>, shard: &mut Shard, key: &[u8], meta: KeyMeta) -> bool {
+        let Some(idx) = shard.data.find(super::hash_key(key), key) else { return false };
+        let Some(e) = shard.data.entry_mut(idx) else { return false };
+        e.flags |= Entry::HAS_META;
+        let hooks: Arc<dyn ChangeHooks> = self.clone();
+        shard.ensure_hooks(&hooks);
+        Self::side_mut(&mut shard.side).set(&self.stats, key, meta);
+        true
+    }
+
+    /// Forgets `key`'s metadata in `shard` (a snapshot being loaded replaces a key with a later record of it,
+    /// which brings its own metadata record if it has any).
+    pub fn detach(&self, shard: &mut Shard, key: &[u8]) {
+        if let Some(side) = shard.side.get_mut::<MetaSide>() {
+            side.take(&self.stats, key);
+        }
+    }
+
     /// The shard's side state, created on first use.
     pub fn side_mut(side: &mut ShardSide) -> &mut MetaSide {
         side.get_or_default::<MetaSide>()
@@ -368,4 +471,79 @@ impl ChangeHooks for MetaHooks {
 
 fn carried_event(e: Option<Event>) -> bool {
     matches!(e, Some(Event::RenameTo | Event::MoveTo | Event::CopyTo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> KeyMeta {
+        KeyMeta {
+            tags: vec![Bytes::from_static(b"a"), Bytes::from_static(b"site")],
+            cache: Some(Box::new(CacheState {
+                stale_ms: 30_000,
+                adaptive: Some(Adaptive { base_ms: 100_000, min_ms: 10_000, max_ms: 1_000_000 }),
+                delta_ms: 25,
+                hits: 7,
+                score: 3.5,
+                scored_at: 1_700_000_000_000,
+                refresh_until: 99,
+            })),
+        }
+    }
+
+    #[test]
+    fn the_persistent_form_round_trips_without_the_local_refresh() {
+        let m = sample();
+        let mut raw = Vec::new();
+        m.encode(&mut raw);
+        let mut want = m.clone();
+        if let Some(c) = want.cache.as_mut() {
+            c.refresh_until = 0;
+        }
+        assert_eq!(KeyMeta::decode(&raw), Some(want));
+        let tags_only = KeyMeta { tags: vec![Bytes::from_static(b"t")], cache: None };
+        let mut raw = Vec::new();
+        tags_only.encode(&mut raw);
+        assert_eq!(KeyMeta::decode(&raw), Some(tags_only));
+    }
+
+    #[test]
+    fn damaged_forms_are_refused_never_a_panic() {
+        let mut raw = Vec::new();
+        sample().encode(&mut raw);
+        for cut in 0..raw.len() {
+            assert_eq!(KeyMeta::decode(&raw[..cut]), None, "cut at {cut}");
+        }
+        let mut longer = raw.clone();
+        longer.push(0);
+        assert_eq!(KeyMeta::decode(&longer), None);
+        // Unsorted tags, an empty tag, a bad policy, a huge tag count.
+        let unsorted = KeyMeta { tags: vec![Bytes::from_static(b"b"), Bytes::from_static(b"a")], cache: None };
+        let mut raw = Vec::new();
+        unsorted.encode(&mut raw);
+        assert_eq!(KeyMeta::decode(&raw), None);
+        assert_eq!(KeyMeta::decode(&[1, 1, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(KeyMeta::decode(&[1, 255, 255, 255, 255]), None);
+        let mut bad = KeyMeta { tags: Vec::new(), cache: sample().cache };
+        if let Some(c) = bad.cache.as_mut() {
+            c.adaptive = Some(Adaptive { base_ms: 1, min_ms: 2, max_ms: 3 });
+        }
+        let mut raw = Vec::new();
+        bad.encode(&mut raw);
+        assert_eq!(KeyMeta::decode(&raw), None);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let n = (seed % 40) as usize;
+            let bytes: Vec<u8> = (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            let _ = KeyMeta::decode(&bytes);
+        }
+    }
 }
