@@ -469,6 +469,65 @@ def adaptive(a):
           "distorts a run). total %.0f s" % (time.time() - started))
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Tag invalidation
+# ---------------------------------------------------------------------------------------------------------------
+
+def probe_latencies(port, stop, out):
+    """One client's GET round trips, back to back, while the invalidations run: what other clients wait."""
+    c = Conn(port)
+    while not stop.is_set():
+        t = time.perf_counter()
+        c.cmd("GET", "k:%d" % random.randrange(1000))
+        out.append(time.perf_counter() - t)
+
+
+def invalidate(a):
+    """TAG.INVALIDATE of a tag of `--tag-keys` keys in a keyspace of `--keys`, each key carrying `--tags-per-key`
+    tags, repeated `--rounds` times (the keys re-created between rounds); the command's own time from INFO
+    commandstats, its round trip, and a concurrent client's GET latency during the invalidations."""
+    srv = strata_server(a.strata, free_port(), tuple(a.strata_args.split()))
+    try:
+        c = srv.conn
+        value = b"v" * a.value_bytes
+        batch = []
+        for n in range(a.keys):
+            tags = ["other:%d" % ((n * 7 + j) % 1000) for j in range(a.tags_per_key - 1)]
+            batch.append(("CACHE.SET", "k:%d" % n, value, "TAGS", len(tags) + 1, "t:%d" % (n % a.groups), *tags))
+            if len(batch) == 1000:
+                c.pipeline(batch)
+                batch = []
+        c.pipeline(batch)
+        per_tag = a.keys // a.groups
+        mem = dict(l.split(":", 1) for l in c.cmd("INFO", "memory").decode().split("\r\n") if ":" in l)
+        print("keyspace: %d keys of %d B, %d tags each; tag index %s entries, ~%s bytes; used_memory %s"
+              % (a.keys, a.value_bytes, a.tags_per_key, mem["tag_index_entries"], mem["tag_index_bytes"],
+                 mem["used_memory"]))
+        stop, lat = threading.Event(), []
+        probe = threading.Thread(target=probe_latencies, args=(srv.port, stop, lat))
+        probe.start()
+        trips = []
+        for r in range(a.rounds):
+            t = time.perf_counter()
+            n = c.cmd("TAG.INVALIDATE", "t:%d" % r)
+            trips.append(time.perf_counter() - t)
+            assert n == per_tag, (n, per_tag)
+        stop.set()
+        probe.join()
+        stats = c.cmd("INFO", "commandstats").decode()
+        line = next(l for l in stats.split("\r\n") if l.startswith("cmdstat_tag.invalidate:"))
+        usec = float(line.split("usec_per_call=")[1].split(",")[0])
+        trips.sort()
+        lat.sort()
+        print("TAG.INVALIDATE of %d keys, %d rounds: %.2f ms per call in the server (commandstats), round trip "
+              "median %.2f ms, max %.2f ms" % (per_tag, a.rounds, usec / 1000, 1000 * percentile(trips, 0.5),
+                                               1000 * trips[-1]))
+        print("concurrent GETs meanwhile: %d, p50 %.3f ms, p99 %.3f ms, max %.2f ms"
+              % (len(lat), 1000 * percentile(lat, 0.5), 1000 * percentile(lat, 0.99), 1000 * lat[-1]))
+    finally:
+        srv.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -515,8 +574,17 @@ def main():
     d.add_argument("--live-sample", type=int, default=2000, help="keys probed with EXISTS per sample")
     d.add_argument("--quick", action="store_true", help="30 s runs (10 s warm-up), 3 grid TTLs")
 
+    t = sub.add_parser("invalidate", help="TAG.INVALIDATE time and other clients' latency meanwhile")
+    t.add_argument("--strata", required=True, help="strata-server binary")
+    t.add_argument("--strata-args", default="", help="extra Strata flags")
+    t.add_argument("--keys", type=int, default=200_000, help="tagged keys")
+    t.add_argument("--groups", type=int, default=20, help="tags the keys are split over (keys / groups per tag)")
+    t.add_argument("--tags-per-key", type=int, default=3, help="tags each key carries")
+    t.add_argument("--value-bytes", type=int, default=200, help="value size")
+    t.add_argument("--rounds", type=int, default=10, help="tags invalidated (at most --groups)")
+
     a = ap.parse_args()
-    {"stampede": stampede, "adaptive": adaptive}[a.cmd](a)
+    {"stampede": stampede, "adaptive": adaptive, "invalidate": invalidate}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -219,7 +219,22 @@ fn tag_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db();
-    let keys = keys_of(ctx, &args[1..], None, usize::MAX);
+    let srv = ctx.srv;
+    // The tags' key sets leave the index whole, so deleting their keys does not unindex them one by one.
+    let mut keys = Vec::new();
+    for s in 0..srv.keyspace.shard_count() {
+        ctx.with_shard(db, s, |shard, _| {
+            if let Some(side) = shard.side.get_mut::<MetaSide>() {
+                for tag in &args[1..] {
+                    keys.extend(side.take_tag(&srv.keyspace.meta.stats, tag));
+                }
+            }
+        });
+    }
+    if args.len() > 2 {
+        keys.sort_unstable();
+        keys.dedup();
+    }
     let mut deleted = vec![Bytes::from_static(b"DEL")];
     for k in keys {
         if ctx.remove_in(db, &k, Event::Del).is_some() {

@@ -95,7 +95,11 @@ pub fn key_changed(shard: &mut Shard, change: KeyChange<'_>, sink: &mut EffectSi
 #[inline(never)]
 fn run_after_hooks(shard: &mut Shard, change: &KeyChange<'_>) {
     let Shard { data, hooks, side, .. } = shard;
-    let new = data.find(super::hash_key(change.key), change.key).and_then(|i| data.entry(i));
+    // A removal leaves nothing to find: spare the lookup (TAG.INVALIDATE makes thousands in a row).
+    let new = match change.kind {
+        ChangeKind::Write => data.find(super::hash_key(change.key), change.key).and_then(|i| data.entry(i)),
+        ChangeKind::Delete | ChangeKind::Expire | ChangeKind::Evict => None,
+    };
     for h in hooks.iter() {
         h.after_change(side, change, new);
     }

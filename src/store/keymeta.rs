@@ -19,8 +19,9 @@ use super::hooks::{ChangeHooks, ShardChange, ShardSide};
 use super::shard::{Shard, ShardData};
 use super::value::Entry;
 use bytes::Bytes;
+use hashbrown::HashMap;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -29,8 +30,12 @@ pub const MAX_TAG_LEN: usize = 1024;
 /// Most bytes of tags one key may carry (Fastly's 16 KB per object).
 pub const MAX_TAG_BYTES_PER_KEY: usize = 16 * 1024;
 
-/// Approximate bytes of bookkeeping per stored key or tag reference (map node, `Bytes` header), for INFO.
+/// Approximate bytes of bookkeeping, for INFO: a key's metadata record (map slot, name header, the record)...
 const NODE_OVERHEAD: i64 = 64;
+/// ...one tag on one key (its place in the key's list and in the tag's ordered set)...
+const MEMBER_BYTES: i64 = 80;
+/// ...and one tag in use (its map node and name header), plus the name.
+const TAG_BYTES: i64 = 64;
 
 /// What one key carries beyond its value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -245,28 +250,49 @@ impl MetaSide {
         self.tags.range::<[u8], _>((start, Bound::Unbounded)).map(|(t, _)| t)
     }
 
-    /// Adds `tags` to `key` (whose entry must carry [`Entry::HAS_META`]); returns how many were new.
+    /// Adds `tags` to `key` (whose entry must carry [`Entry::HAS_META`]); returns how many were new. Tags are
+    /// interned (every key of a tag shares the index's copy) and the key's name is stored once for the record
+    /// and all its index entries; neither keeps a request's read buffer alive.
     pub fn add_tags(&mut self, stats: &MetaStats, key: &[u8], tags: &[Bytes]) -> usize {
-        let meta = self.keys.entry(Bytes::copy_from_slice(key)).or_insert_with(|| {
-            stats.keys.fetch_add(1, Ordering::Relaxed);
-            stats.bytes.fetch_add(meta_bytes(key, &KeyMeta::default()), Ordering::Relaxed);
-            KeyMeta::default()
-        });
+        let name = match self.keys.get_key_value(key) {
+            Some((k, _)) => k.clone(),
+            None => {
+                let k = Bytes::copy_from_slice(key);
+                stats.keys.fetch_add(1, Ordering::Relaxed);
+                stats.bytes.fetch_add(meta_bytes(key, &KeyMeta::default()), Ordering::Relaxed);
+                self.keys.insert(k.clone(), KeyMeta::default());
+                k
+            }
+        };
         let mut added = 0;
         for t in tags {
-            if let Err(at) = meta.tags.binary_search(t) {
-                meta.tags.insert(at, t.clone());
+            let tag = match self.tags.get_key_value(&t[..]) {
+                Some((k, _)) => k.clone(),
+                None => {
+                    stats.bytes.fetch_add(TAG_BYTES + t.len() as i64, Ordering::Relaxed);
+                    Bytes::copy_from_slice(t)
+                }
+            };
+            let Some(meta) = self.keys.get_mut(key) else { break };
+            if let Err(at) = meta.tags.binary_search(&tag) {
+                meta.tags.insert(at, tag.clone());
                 added += 1;
-            }
-        }
-        let key = Bytes::copy_from_slice(key);
-        for t in tags {
-            if self.tags.entry(t.clone()).or_default().insert(key.clone()) {
                 stats.members.fetch_add(1, Ordering::Relaxed);
-                stats.bytes.fetch_add(2 * NODE_OVERHEAD + (t.len() + key.len()) as i64, Ordering::Relaxed);
+                stats.bytes.fetch_add(MEMBER_BYTES, Ordering::Relaxed);
+                self.tags.entry(tag).or_default().insert(name.clone());
             }
         }
         added
+    }
+
+    /// Takes `tag` out of the index whole and returns its keys (TAG.INVALIDATE, which deletes them all at once:
+    /// their own records still name the tag until they go, and unindexing finds nothing left to do).
+    pub fn take_tag(&mut self, stats: &MetaStats, tag: &[u8]) -> Vec<Bytes> {
+        let Some(keys) = self.tags.remove(tag) else { return Vec::new() };
+        let n = keys.len() as i64;
+        stats.members.fetch_sub(n, Ordering::Relaxed);
+        stats.bytes.fetch_sub(n * MEMBER_BYTES + TAG_BYTES + tag.len() as i64, Ordering::Relaxed);
+        keys.into_iter().collect()
     }
 
     /// Removes `tags` from `key`; returns how many it had. Metadata left empty is dropped (the caller then clears
@@ -319,10 +345,11 @@ impl MetaSide {
             let Some(set) = self.tags.get_mut(t) else { continue };
             if set.remove(key) {
                 stats.members.fetch_sub(1, Ordering::Relaxed);
-                stats.bytes.fetch_sub(2 * NODE_OVERHEAD + (t.len() + key.len()) as i64, Ordering::Relaxed);
+                stats.bytes.fetch_sub(MEMBER_BYTES, Ordering::Relaxed);
             }
             if set.is_empty() {
                 self.tags.remove(t);
+                stats.bytes.fetch_sub(TAG_BYTES + t.len() as i64, Ordering::Relaxed);
             }
         }
     }
