@@ -330,7 +330,9 @@ def main():
                     "touched alike in both servers) but leaves the value out of the reply; a batch of GET replies "
                     "waits in the output buffer, which counts as used memory, so the server evicts up to a batch of "
                     "hit values to hold it")
-    ap.add_argument("--strata-args", default="", help="extra Strata flags (default: the server's defaults)")
+    # Cold-tier compression off: the values are random, so it cannot help, and its dictionary training copies up
+    # to 4 MB of samples that come and go in used_memory, which throws off the calibration of caches of a few MB.
+    ap.add_argument("--strata-args", default="--compression no", help="extra Strata flags")
     ap.add_argument("--dir", default=os.path.normpath(TRACES_DIR), help="traces folder")
     ap.add_argument("--selfcheck", action="store_true", help="compare offline LRU / OPT with the published figures")
     ap.add_argument("--offline", action="store_true", help="offline LRU / OPT only, no servers")
