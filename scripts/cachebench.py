@@ -531,10 +531,12 @@ def invalidate(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--strata", required=True, help="strata-server binary")
+    server.add_argument("--strata-args", default="", help="extra Strata flags")
 
-    s = sub.add_parser("stampede", help="one hot key, many readers: naive read-through, leases, refresh-ahead")
-    s.add_argument("--strata", required=True, help="strata-server binary")
-    s.add_argument("--strata-args", default="", help="extra Strata flags")
+    s = sub.add_parser("stampede", help="one hot key, many readers: naive read-through, leases, refresh-ahead",
+                       parents=[server])
     s.add_argument("--readers", type=int, default=100, help="concurrent readers, each with its own connection")
     s.add_argument("--procs", type=int, default=4, help="client processes the readers are spread over (threads "
                    "within each): enough that one process's GIL does not queue a hundred readers, few enough for a "
@@ -555,9 +557,8 @@ def main():
     s.add_argument("--no-redis", action="store_true", help="skip the redis-server naive baseline")
     s.add_argument("--quick", action="store_true", help="5 s per strategy")
 
-    d = sub.add_parser("adaptive", help="Zipf read-through over TTLs: ADAPTIVE against a fixed TTL at equal memory")
-    d.add_argument("--strata", required=True, help="strata-server binary")
-    d.add_argument("--strata-args", default="", help="extra Strata flags")
+    d = sub.add_parser("adaptive", help="Zipf read-through over TTLs: ADAPTIVE against a fixed TTL at equal memory",
+                       parents=[server])
     d.add_argument("--keys", type=int, default=50_000, help="key universe")
     d.add_argument("--zipf", type=float, default=0.99, help="Zipf exponent of key popularity")
     d.add_argument("--rate", type=int, default=4000, help="requests per second (paced: TTLs are real time)")
@@ -574,9 +575,8 @@ def main():
     d.add_argument("--live-sample", type=int, default=2000, help="keys probed with EXISTS per sample")
     d.add_argument("--quick", action="store_true", help="30 s runs (10 s warm-up), 3 grid TTLs")
 
-    t = sub.add_parser("invalidate", help="TAG.INVALIDATE time and other clients' latency meanwhile")
-    t.add_argument("--strata", required=True, help="strata-server binary")
-    t.add_argument("--strata-args", default="", help="extra Strata flags")
+    t = sub.add_parser("invalidate", help="TAG.INVALIDATE time and other clients' latency meanwhile",
+                       parents=[server])
     t.add_argument("--keys", type=int, default=200_000, help="tagged keys")
     t.add_argument("--groups", type=int, default=20, help="tags the keys are split over (keys / groups per tag)")
     t.add_argument("--tags-per-key", type=int, default=3, help="tags each key carries")
