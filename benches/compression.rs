@@ -62,6 +62,7 @@ fn get_raw_vs_compressed(c: &mut Criterion) {
         zstd_after: None,
         lru_now: srv.lru_clock() + 10,
         deadline,
+        headroom: None,
     };
     for _ in 0..3 {
         srv.tier.cycle(&srv.keyspace, params(std::time::Instant::now() + std::time::Duration::from_secs(1)));
@@ -102,6 +103,7 @@ fn get_cold_2k(c: &mut Criterion) {
         zstd_after: Some(0),
         lru_now: srv.lru_clock() + 10,
         deadline: std::time::Instant::now() + std::time::Duration::from_secs(1),
+        headroom: None,
     };
     // The zstd dictionary is trained on a thread of its own; passes install it once it is ready.
     for _ in 0..200 {

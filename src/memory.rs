@@ -44,6 +44,14 @@ pub fn purge() {
     let _ = unsafe { tikv_jemalloc_ctl::raw::write(b"arena.4096.purge\0", ()) };
 }
 
+/// Returns what the calling thread's cache holds to the arenas. jemalloc counts a freed object still sitting in
+/// a thread cache as allocated, so eviction flushes its own thread's cache before it reads the figure again:
+/// otherwise the values it just freed would not show and it would go on evicting to chase them.
+pub fn flush_thread_cache() {
+    // SAFETY: the name is a valid NUL-terminated mallctl key and the command takes no value.
+    let _ = unsafe { tikv_jemalloc_ctl::raw::write(b"thread.tcache.flush\0", ()) };
+}
+
 /// Resident set size of the process in bytes.
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")

@@ -237,8 +237,8 @@ fn object_freq_rises_with_access_under_lfu() {
 /// otherwise be refused with OOM while eviction could make room.
 #[test]
 fn scripts_writing_past_the_limit_evict_instead_of_failing() {
-    let s = TestServer::start_with(&["--maxmemory-policy", "allkeys-random"]);
-    let mut c = s.conn();
+    let s = ServerProcess::start(&["--maxmemory-policy", "allkeys-random"]);
+    let mut c = s.client().get_connection().expect("connect");
     fill(&mut c, "k", 2000, 1000, false);
     let limit = limit_just_above_current(&mut c, 256 * 1024);
     let v = "y".repeat(1000);

@@ -383,6 +383,7 @@ impl Server {
                 self.used_memory.store(used - freed_total.min(used), Ordering::Relaxed);
                 return true;
             }
+            crate::memory::flush_thread_cache();
             used = self.refresh_used_memory();
             if used <= max {
                 return true;

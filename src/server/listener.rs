@@ -305,6 +305,10 @@ async fn cron(srv: Arc<Server>) {
                 zstd_after: srv.hot.compression_zstd_after(),
                 lru_now: srv.lru_clock(),
                 deadline: Instant::now() + period / 4,
+                headroom: match srv.hot.maxmemory.load(Ordering::Relaxed) {
+                    0 => None,
+                    max => Some(max.saturating_sub(srv.used_memory.load(Ordering::Relaxed))),
+                },
             };
             srv.tier.cycle(&srv.keyspace, params);
         }

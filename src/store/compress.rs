@@ -541,6 +541,16 @@ pub struct ColdParams {
     pub zstd_after: Option<u32>,
     pub lru_now: u32,
     pub deadline: std::time::Instant,
+    /// Bytes left below `maxmemory` (`None`: no limit). Sampling and training allocate, and eviction cannot free
+    /// that memory, so near the limit they shrink or wait rather than make eviction empty the keyspace.
+    pub headroom: Option<u64>,
+}
+
+impl ColdParams {
+    /// zstd is wanted and there is room below `maxmemory` to train its dictionary.
+    fn may_train_zstd(&self) -> bool {
+        self.zstd_after.is_some() && self.headroom.is_none_or(|h| h >= TRAIN_HEADROOM)
+    }
 }
 
 /// Values sampled to build an LZ4-only dictionary (only the most recent 64 KB of them are used).
@@ -552,8 +562,11 @@ const ZSTD_SAMPLES: usize = 2048;
 /// training runs, and eviction would then empty the keyspace chasing memory that cannot come back): each at
 /// most this long...
 const SAMPLE_MAX: usize = 4096;
-/// ...and all of them together at most this much.
+/// ...and all of them together at most this much, and at most an eighth of the room left below `maxmemory`.
 const SAMPLE_BUDGET: usize = 4 << 20;
+/// A zstd dictionary is trained only with at least this much room below `maxmemory`: the trainer's own tables
+/// take several times its samples, on a thread eviction cannot reclaim from (until then LZ4 serves alone).
+const TRAIN_HEADROOM: u64 = 64 << 20;
 /// Slots examined per shard per pass (the cycle's bounded work).
 const SLOTS_PER_PASS: usize = 1024;
 /// Slots examined between two looks at the clock: a zstd compression takes tens of microseconds.
@@ -622,7 +635,8 @@ impl Tier {
     /// zstd dictionary must be trained (the next passes install it).
     fn build(&self, ks: &super::Keyspace, p: &ColdParams) {
         use rand::Rng;
-        let zstd = p.zstd_after.is_some();
+        let zstd = p.may_train_zstd();
+        let budget = p.headroom.map_or(SAMPLE_BUDGET, |h| SAMPLE_BUDGET.min((h / 8) as usize));
         if zstd && !matches!(*self.training.lock(), Training::Idle) {
             return;
         }
@@ -635,7 +649,7 @@ impl Tier {
         }
         let want = if zstd { ZSTD_SAMPLES } else { SAMPLES };
         let mut samples = Vec::new();
-        let mut budget = SAMPLE_BUDGET;
+        let mut budget = budget;
         for _ in 0..want * 4 {
             if samples.len() >= want || budget == 0 {
                 break;
@@ -721,9 +735,10 @@ impl Tier {
             }
         }
         let current = self.current.read().clone();
-        // A version built for LZ4 alone is replaced once zstd is wanted; it keeps serving LZ4 meanwhile.
+        // A version built for LZ4 alone is replaced once zstd is wanted (and there is room to train it); it keeps
+        // serving LZ4 meanwhile.
         let enc = match current {
-            Some(enc) if p.zstd_after.is_none() || enc.has_zstd() => enc,
+            Some(enc) if !p.may_train_zstd() || enc.has_zstd() => enc,
             Some(enc) => {
                 self.build(ks, &p);
                 enc
