@@ -262,8 +262,10 @@ pub const POLICIES: &[&str] = &[
     "volatile-lfu",
     "volatile-random",
     "volatile-ttl",
+    "allkeys-tinylfu",
 ];
-/// The same words in Redis's order, for its error text.
+/// Redis's words in its order, for its error text (allkeys-tinylfu is Strata's own and not listed, so the text
+/// stays Redis's).
 const POLICIES_REDIS_ORDER: &str =
     "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
 const I32: i64 = i32::MAX as i64;

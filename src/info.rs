@@ -322,6 +322,9 @@ fn memory(srv: &Server, out: &mut Fields) {
     kv(out, "tagged_keys", meta.keys.load(Ordering::Relaxed));
     kv(out, "tag_index_entries", meta.members.load(Ordering::Relaxed));
     kv(out, "tag_index_bytes", meta.bytes.load(Ordering::Relaxed));
+    let (window, sketch) = srv.keyspace.tinylfu.sizes();
+    kv(out, "tinylfu_window_keys", window);
+    kv(out, "tinylfu_sketch_bytes", sketch);
     kv(out, "active_defrag_running", 0);
     kv(out, "lazyfree_pending_objects", 0);
     kv(out, "lazyfreed_objects", 0);

@@ -255,3 +255,54 @@ fn scripts_writing_past_the_limit_evict_instead_of_failing() {
     );
     assert!(used_memory(&mut c) <= limit + 512 * 1024, "{} > {limit}", used_memory(&mut c));
 }
+
+/// Read-through of a hot set requested again and again, interleaved with a scan of keys requested once: under
+/// allkeys-tinylfu the one-off keys pass through the admission window and leave, while allkeys-lru lets the scan
+/// push hot keys out. Returns how many of the 300 hot keys are cached at the end and INFO's window size.
+fn hot_set_through_a_scan(policy: &str) -> (i64, i64) {
+    let s = ServerProcess::start(&["--maxmemory-policy", policy, "--compression", "no"]);
+    let mut c = s.client().get_connection().expect("connect");
+    // Let the cron create the policy's sketch before the first lookup.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let value = "x".repeat(2000);
+    let read_through = |c: &mut redis::Connection, key: &str| {
+        let hit: Option<String> = q(c, &["GET", key]);
+        if hit.is_none() {
+            let _: () = q(c, &["SET", key, &value]);
+        }
+    };
+    for _ in 0..4 {
+        for i in 0..300 {
+            read_through(&mut c, &format!("hot:{i}"));
+        }
+    }
+    // Room for about 500 keys: the hot set plus some.
+    limit_just_above_current(&mut c, 400 * 2100);
+    for round in 0..6 {
+        for i in 0..500 {
+            read_through(&mut c, &format!("scan:{round}:{i}"));
+            if i % 5 == 0 {
+                read_through(&mut c, &format!("hot:{}", (round * 100 + i / 5) % 300));
+            }
+        }
+    }
+    let hot: i64 = (0..300).map(|i| q::<i64>(&mut c, &["EXISTS", &format!("hot:{i}")])).sum();
+    let info: String = q(&mut c, &["INFO", "memory"]);
+    let window = info
+        .lines()
+        .find_map(|l| l.strip_prefix("tinylfu_window_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1);
+    assert!(stat(&mut c, "evicted_keys") > 1000, "{policy}: the scan did not fill the cache");
+    (hot, window)
+}
+
+#[test]
+fn tinylfu_keeps_a_frequently_requested_set_through_a_scan() {
+    let (tiny, window) = hot_set_through_a_scan("allkeys-tinylfu");
+    let (lru, lru_window) = hot_set_through_a_scan("allkeys-lru");
+    assert!(tiny >= 270, "tinylfu kept {tiny} of 300 hot keys (lru {lru})");
+    assert!(tiny > lru, "tinylfu {tiny} against lru {lru}");
+    assert!(window > 0, "{window}");
+    assert_eq!(lru_window, 0);
+}

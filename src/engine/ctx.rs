@@ -74,6 +74,8 @@ pub struct Ctx<'a> {
     announced: Option<(usize, u32)>,
     lru: u32,
     lfu: bool,
+    /// allkeys-tinylfu is selected: lookups feed its sketch, new keys enter its window.
+    tinylfu: bool,
 }
 
 /// A found key's place: database, shard (global id and index into the held locks) and slot.
@@ -118,6 +120,7 @@ impl<'a> Ctx<'a> {
             announced: None,
             lru: srv.lru_clock_at(now_ms),
             lfu: srv.hot.policy().is_lfu(),
+            tinylfu: srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
         }
     }
 
@@ -357,6 +360,10 @@ impl<'a> Ctx<'a> {
     fn find_live_slow(&mut self, db: usize, key: &[u8]) -> Option<(usize, u32)> {
         let h = hash_key(key);
         let ks = &self.srv.keyspace;
+        if self.tinylfu {
+            // Every lookup counts, found or not: TinyLFU knows a key is popular before it is cached.
+            ks.tinylfu.record(h);
+        }
         let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
         let shard = &mut *self.locks[li].1;
         let idx = shard.data.find(h, key)?;
@@ -559,6 +566,9 @@ impl<'a> Ctx<'a> {
                 let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
                 self.announce(li, db, key, None);
                 self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+                if self.tinylfu {
+                    ks.tinylfu.admit_to_window(db, h, key);
+                }
             }
         }
         self.changed_in(db, key, ChangeKind::Write, event);
@@ -801,6 +811,9 @@ impl<'a> Ctx<'a> {
                 let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
                 self.announce(li, db, key, None);
                 let idx = self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+                if self.tinylfu {
+                    ks.tinylfu.admit_to_window(db, h, key);
+                }
                 self.memo = Some(Memo { db, gid: self.locks[li].0, li, idx });
                 // Announced as absent: further opens in this change must not report the new empty container.
                 if !self.locks[li].1.hooks.is_empty() {

@@ -275,6 +275,9 @@ async fn cron(srv: Arc<Server>) {
             // Once a second, so a status change is published even when nobody asks.
             srv.check_health();
         }
+        let tinylfu = srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu;
+        let keys = if tinylfu { (0..srv.keyspace.db_count()).map(|db| srv.keyspace.db_sizes(db).0).sum() } else { 0 };
+        srv.keyspace.tinylfu.maintain(tinylfu, keys);
         // A running script holds shards for as long as it runs; the keyspace cycles wait for their next tick
         // rather than block this runtime worker (Redis's cron does not run them during a script either).
         let script_running = srv.scripts.state.active();

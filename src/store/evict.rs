@@ -26,10 +26,12 @@ pub enum Policy {
     VolatileLfu,
     VolatileRandom,
     VolatileTtl,
+    /// W-TinyLFU (`store::tinylfu`): an admission window before a frequency-ordered main space.
+    AllkeysTinyLfu,
 }
 
 impl Policy {
-    const ALL: [Policy; 8] = [
+    const ALL: [Policy; 9] = [
         Policy::NoEviction,
         Policy::AllkeysLru,
         Policy::AllkeysLfu,
@@ -38,6 +40,7 @@ impl Policy {
         Policy::VolatileLfu,
         Policy::VolatileRandom,
         Policy::VolatileTtl,
+        Policy::AllkeysTinyLfu,
     ];
 
     /// The policy stored as `byte` (an unknown byte reads as `noeviction`, which evicts nothing).
@@ -57,6 +60,7 @@ impl Policy {
             Policy::VolatileLfu => "volatile-lfu",
             Policy::VolatileRandom => "volatile-random",
             Policy::VolatileTtl => "volatile-ttl",
+            Policy::AllkeysTinyLfu => "allkeys-tinylfu",
         }
     }
 
@@ -87,9 +91,14 @@ pub struct EvictParams {
 }
 
 impl EvictParams {
-    /// How good a victim `e` is under the policy: higher is better.
-    fn score(&self, e: &super::value::Entry) -> u64 {
+    /// How good a victim `e` (whose key hashes to `hash`) is under the policy: higher is better.
+    fn score(&self, ks: &Keyspace, hash: u64, e: &super::value::Entry) -> u64 {
         match self.policy {
+            // Least requested first (the sketch counts misses too), then least recently used.
+            Policy::AllkeysTinyLfu => {
+                (u64::from(15 - ks.tinylfu.frequency(hash).min(15)) << 32)
+                    | u64::from(self.lru_now.saturating_sub(e.access))
+            }
             Policy::AllkeysLru | Policy::VolatileLru => u64::from(self.lru_now.saturating_sub(e.access)),
             p if p.is_lfu() => {
                 255 - u64::from(super::lfu::decayed(e.freq, e.access, self.lru_now, self.lfu_decay_minutes))
@@ -159,7 +168,11 @@ impl EvictionPool {
                     };
                     let Some(idx) = idx else { continue };
                     let (Some(e), Some(key)) = (shard.data.entry(idx), shard.data.key(idx)) else { continue };
-                    let c = Candidate { score: p.score(e), db, hash: super::hash_key(key), key: key.clone() };
+                    let hash = super::hash_key(key);
+                    if p.policy == Policy::AllkeysTinyLfu && ks.tinylfu.in_window(db, hash) {
+                        continue;
+                    }
+                    let c = Candidate { score: p.score(ks, hash, e), db, hash, key: key.clone() };
                     self.offer(c);
                 }
                 break;
@@ -187,6 +200,11 @@ pub fn evict_one(
         pool.candidates.clear();
         pool.policy = Some(p.policy);
     }
+    if p.policy == Policy::AllkeysTinyLfu {
+        if let Some(freed) = admit_or_reject(ks, listener, stream, pool, p, rng) {
+            return Some(freed);
+        }
+    }
     // A few rounds: candidates may have been deleted or touched since they were pooled.
     for _ in 0..4 {
         pool.refill(ks, &p, rng);
@@ -195,9 +213,39 @@ pub fn evict_one(
             let Some(idx) = shard.data.find(c.hash, &c.key) else { continue };
             let Some(e) = shard.data.entry(idx) else { continue };
             // Used since it was pooled (its score only grows while untouched): no longer a victim to trust.
-            if p.score(e) < c.score || (p.policy.volatile_only() && e.expire_at == 0) {
+            if p.score(ks, c.hash, e) < c.score || (p.policy.volatile_only() && e.expire_at == 0) {
                 continue;
             }
+            return Some(remove_evicted(&mut shard, c.db, idx, listener, stream));
+        }
+    }
+    None
+}
+
+/// allkeys-tinylfu's admission step: when the window is over its share, its oldest key is evicted unless the
+/// sketch counts it more often than the main space's best victim, which is then evicted instead (the candidate
+/// joins the main space). `None` when the window has no candidate (the caller evicts from the main space).
+fn admit_or_reject(
+    ks: &Keyspace,
+    listener: &dyn ChangeListener,
+    stream: &EffectLog,
+    pool: &mut EvictionPool,
+    p: EvictParams,
+    rng: &mut impl Rng,
+) -> Option<u64> {
+    let keys: usize = (0..ks.db_count()).map(|db| ks.db_sizes(db).0).sum();
+    while let Some(c) = ks.tinylfu.take_candidate(keys) {
+        let shard = ks.lock(c.db, ks.shard_of(c.hash));
+        let Some(idx) = shard.data.find(c.hash, &c.key) else { continue };
+        drop(shard);
+        pool.refill(ks, &p, rng);
+        let candidate = ks.tinylfu.frequency(c.hash);
+        let victim = pool.candidates.last().map(|v| ks.tinylfu.frequency(v.hash));
+        if victim.is_some_and(|v| candidate > v) {
+            return None;
+        }
+        let mut shard = ks.lock(c.db, ks.shard_of(c.hash));
+        if shard.data.key(idx).is_some_and(|k| k[..] == c.key[..]) {
             return Some(remove_evicted(&mut shard, c.db, idx, listener, stream));
         }
     }

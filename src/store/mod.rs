@@ -26,6 +26,7 @@ pub mod keymeta;
 pub mod lazyfree;
 pub mod lfu;
 pub mod shard;
+pub mod tinylfu;
 pub mod types;
 pub mod value;
 
@@ -66,6 +67,8 @@ pub struct Keyspace {
     pub flushes: AtomicU64,
     /// The hook keeping key metadata and the tag index exact, installed on shards as tagged keys arrive.
     pub meta: Arc<keymeta::MetaHooks>,
+    /// allkeys-tinylfu's sketch and admission window (empty under other policies).
+    pub tinylfu: tinylfu::TinyLfu,
 }
 
 impl Keyspace {
@@ -85,7 +88,7 @@ impl Keyspace {
             })
             .collect();
         let meta = Arc::new(keymeta::MetaHooks::default());
-        Keyspace { dbs, shard_bits, counts, flushes: AtomicU64::new(0), meta }
+        Keyspace { dbs, shard_bits, counts, flushes: AtomicU64::new(0), meta, tinylfu: Default::default() }
     }
 
     /// The key-metadata hook as installed on shards.
