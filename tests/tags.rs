@@ -44,6 +44,11 @@ fn add_get_remove_count_and_list() {
     expect(&mut c, &["TAG.GET", "page:1"], bulks(&["site", "user:7"]));
     expect(&mut c, &["TAG.GET", "missing"], arr(vec![]));
     assert_eq!(tag_keys(&mut c, "site"), ["page:1", "page:2"]);
+    // COUNT pages as CURSOR does, whatever the number of keys: the reply's shape is fixed by the options.
+    expect(&mut c, &["TAG.KEYS", "site", "COUNT", "5"], arr(vec![b("0"), bulks(&["page:1", "page:2"])]));
+    let cursor: String = "page:1".bytes().map(|x| format!("{x:02x}")).collect();
+    expect(&mut c, &["TAG.KEYS", "site", "COUNT", "1"], arr(vec![b(&cursor), bulks(&["page:1"])]));
+    expect(&mut c, &["TAG.KEYS", "site", "CURSOR", &cursor], arr(vec![b("0"), bulks(&["page:2"])]));
     assert_eq!(count(&mut c, "site"), 2);
     assert_eq!(count(&mut c, "nothing"), 0);
     expect(&mut c, &["TAG.LIST"], bulks(&["site", "user:7"]));

@@ -141,16 +141,17 @@ fn paging(args: &[Bytes], from: usize, allow_match: bool) -> CmdResult<Paging> {
         }
         j += 2;
     }
+    // COUNT alone pages too (from the start), so the reply's shape never depends on how many names there are.
+    p.paged |= count.is_some();
     p.count = count.unwrap_or(if p.paged { DEFAULT_COUNT } else { usize::MAX });
     Ok(p)
 }
 
-/// The reply of a listing: a plain array, or `[next cursor, names]` when a cursor was given (or the listing was
-/// cut at COUNT).
+/// The reply of a listing: a plain array, or `[next cursor, names]` when CURSOR or COUNT was given.
 fn page_reply(p: &Paging, mut names: Vec<Bytes>) -> Reply {
     let more = names.len() > p.count;
     names.truncate(p.count);
-    if !p.paged && !more {
+    if !p.paged {
         return Reply::Array(names.into_iter().map(Reply::Bulk).collect());
     }
     let next = match names.last() {
