@@ -211,11 +211,6 @@ impl MetaSide {
         self.keys.get_mut(key)
     }
 
-    /// Replaces `key`'s metadata (its entry must carry [`Entry::HAS_META`] unless `meta` is empty).
-    pub fn set(&mut self, stats: &MetaStats, key: &[u8], meta: KeyMeta) {
-        self.put(stats, key, meta);
-    }
-
     /// The live lease on `key`, if any.
     pub fn lease(&self, key: &[u8], now: u64) -> Option<Lease> {
         self.leases.get(key).copied().filter(|l| l.until > now)
@@ -320,8 +315,9 @@ impl MetaSide {
         Some(meta)
     }
 
-    /// Installs `meta` for `key` (replacing what it had), indexing its tags.
-    fn put(&mut self, stats: &MetaStats, key: &[u8], mut meta: KeyMeta) {
+    /// Replaces `key`'s metadata, indexing its tags (its entry must carry [`Entry::HAS_META`] unless `meta` is
+    /// empty).
+    pub fn set(&mut self, stats: &MetaStats, key: &[u8], mut meta: KeyMeta) {
         self.take(stats, key);
         if meta.is_empty() {
             return;
@@ -470,14 +466,14 @@ impl ChangeHooks for MetaHooks {
                 IN_FLIGHT.with(|f| *f.borrow_mut() = meta);
                 return;
             }
-            Some(Event::RenameTo | Event::MoveTo | Event::CopyTo) => IN_FLIGHT.with(|f| f.borrow_mut().take()),
+            e if is_carried(e) => IN_FLIGHT.with(|f| f.borrow_mut().take()),
             _ => None,
         };
         let keeps = new.is_some_and(|e| e.flags & Entry::HAS_META != 0);
         match carried.filter(|_| keeps) {
-            Some(meta) => Self::side_mut(side).put(&self.stats, change.key, meta),
+            Some(meta) => Self::side_mut(side).set(&self.stats, change.key, meta),
             // Removed or replaced, or a destination whose source carried nothing: its old metadata goes.
-            None if !keeps || carried_event(change.event) => {
+            None if !keeps || is_carried(change.event) => {
                 if let Some(ms) = side.get_mut::<MetaSide>() {
                     ms.take(&self.stats, change.key);
                 }
@@ -496,7 +492,8 @@ impl ChangeHooks for MetaHooks {
     }
 }
 
-fn carried_event(e: Option<Event>) -> bool {
+/// A destination write that receives a source's metadata (RENAME, MOVE, COPY).
+fn is_carried(e: Option<Event>) -> bool {
     matches!(e, Some(Event::RenameTo | Event::MoveTo | Event::CopyTo))
 }
 

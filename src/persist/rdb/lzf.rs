@@ -124,30 +124,16 @@ fn compress_with(inp: &[u8], out_len: usize, htab: &mut [u32], used: &mut Vec<u3
             if op >= out_len {
                 return None;
             }
-            lit += 1;
-            out[op] = inp[ip];
-            op += 1;
+            push_literal(&mut out, &mut op, &mut lit, inp[ip]);
             ip += 1;
-            if lit == MAX_LIT {
-                out[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
         }
     }
     if op + 3 > out_len {
         return None;
     }
     while ip < in_end {
-        lit += 1;
-        out[op] = inp[ip];
-        op += 1;
+        push_literal(&mut out, &mut op, &mut lit, inp[ip]);
         ip += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1); // end run
     if lit == 0 {
@@ -155,6 +141,19 @@ fn compress_with(inp: &[u8], out_len: usize, htab: &mut [u32], used: &mut Vec<u3
     }
     out.truncate(op);
     Some(out)
+}
+
+/// Copies one literal byte, closing the literal run (its length byte written before it) once it is full, as
+/// lzf_c.c does in both of its literal loops.
+fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    *lit += 1;
+    out[*op] = byte;
+    *op += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1;
+    }
 }
 
 /// Decompresses `input`, which must expand to exactly `out_len` bytes (Redis's `lzf_decompress(...) != len`
