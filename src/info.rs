@@ -325,6 +325,11 @@ fn memory(srv: &Server, out: &mut Fields) {
     let (window, sketch) = srv.keyspace.tinylfu.sizes();
     kv(out, "tinylfu_window_keys", window);
     kv(out, "tinylfu_sketch_bytes", sketch);
+    let (follows, missed, hints, bytes) = srv.warm.model_size();
+    kv(out, "warm_model_keys", follows);
+    kv(out, "warm_missed_keys", missed);
+    kv(out, "warm_hinted_keys", hints);
+    kv(out, "warm_model_bytes", bytes);
     kv(out, "active_defrag_running", 0);
     kv(out, "lazyfree_pending_objects", 0);
     kv(out, "lazyfreed_objects", 0);
@@ -478,6 +483,16 @@ fn stats(srv: &Server, out: &mut Fields) {
     ] {
         kv(out, name, n.load(Ordering::Relaxed));
     }
+    let w = &srv.warm.stats;
+    let (hits, misses) = (w.hits.load(Ordering::Relaxed), w.misses.load(Ordering::Relaxed));
+    kv(out, "warm_predictions", w.predictions.load(Ordering::Relaxed));
+    kv(out, "warm_prediction_hits", hits);
+    kv(out, "warm_prediction_misses", misses);
+    kv(out, "warm_predictions_pending", srv.warm.pending());
+    let precision = if hits + misses == 0 { 0.0 } else { hits as f64 / (hits + misses) as f64 };
+    kv(out, "warm_prediction_precision", format!("{precision:.4}"));
+    kv(out, "warm_prewarmed_keys", w.prewarmed.load(Ordering::Relaxed));
+    kv(out, "warm_hints", w.hints.load(Ordering::Relaxed));
 }
 
 fn replication(srv: &Server, out: &mut Fields) {

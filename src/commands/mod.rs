@@ -38,6 +38,7 @@ pub mod stream_group;
 pub mod string;
 pub mod tag;
 pub mod transaction;
+pub mod warm;
 pub mod zset;
 
 pub use crate::engine::ctx::{self, Ctx};
@@ -79,6 +80,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         backup::COMMANDS,
         tag::COMMANDS,
         cache::COMMANDS,
+        warm::COMMANDS,
     ]
 }
 

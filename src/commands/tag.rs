@@ -237,11 +237,15 @@ fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         keys.dedup();
     }
     let mut deleted = vec![Bytes::from_static(b"DEL")];
+    // The values are freed on the lazy-free thread: the command holds the database's shards meanwhile.
+    let mut values = Vec::with_capacity(keys.len());
     for k in keys {
-        if ctx.remove_in(db, &k, Event::Del).is_some() {
+        if let Some(entry) = ctx.remove_in(db, &k, Event::Del) {
+            values.push(entry);
             deleted.push(k);
         }
     }
+    crate::store::lazyfree::free_later(values);
     let n = deleted.len() - 1;
     if n > 0 {
         ctx.emit(deleted);

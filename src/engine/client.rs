@@ -528,6 +528,8 @@ pub struct Session {
     /// With `appendfsync always`: the stream offset this session's writes reach, which the change log must have
     /// synced before the connection sends their replies (0: nothing to wait for).
     pub durable_at: u64,
+    /// The key this client read last, for predictive warming's co-access pairs.
+    pub warm_trail: crate::engine::warm::Trail,
 }
 
 impl Session {
@@ -580,6 +582,7 @@ impl Session {
             replaying: false,
             pre_command_oom: false,
             durable_at: 0,
+            warm_trail: Default::default(),
         }
     }
 

@@ -386,6 +386,15 @@ impl<'a> Ctx<'a> {
         Some((li, idx))
     }
 
+    /// Tells predictive warming about a read lookup (`engine/warm.rs`).
+    #[inline]
+    fn note_read(&mut self, db: usize, key: &[u8], found: bool) {
+        let warm = &self.srv.warm;
+        if warm.enabled() {
+            warm.note_read(&mut self.client.warm_trail, db, key, found, self.now_ms);
+        }
+    }
+
     /// Looks a key up for reading in the selected database (counts a hit or miss, updates access time).
     pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
         let db = self.client.db;
@@ -410,11 +419,15 @@ impl<'a> Ctx<'a> {
         match self.find_live(db, key) {
             None => {
                 self.srv.stats.keyspace_misses.add(1);
+                if touch {
+                    self.note_read(db, key, false);
+                }
                 None
             }
             Some((li, idx)) => {
                 self.srv.stats.keyspace_hits.add(1);
                 if touch {
+                    self.note_read(db, key, true);
                     self.touch(li, idx);
                 }
                 self.locks[li].1.data.entry(idx)
@@ -433,6 +446,19 @@ impl<'a> Ctx<'a> {
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let (li, idx) = self.find_live(db, key)?;
         self.locks[li].1.data.entry(idx)
+    }
+
+    /// [`Ctx::peek`] for a change of representation only (the value stays what it was: a compressed value
+    /// decompressed ahead of use), which no hook, WATCH or effect needs to know about.
+    pub fn peek_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let db = self.client.db;
+        let (li, idx) = self.find_live(db, key)?;
+        self.locks[li].1.data.entry_mut(idx)
+    }
+
+    /// The LRU clock of this command's time.
+    pub fn lru_now(&self) -> u32 {
+        self.lru
     }
 
     /// Looks a key up for modification in place. Call [`Ctx::modified`] afterwards.

@@ -121,6 +121,8 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::CompressionColdSeconds => h.compression_cold_secs.store(v.as_u64(), Relaxed),
         Id::CompressionAlgorithm => h.compression_algorithm.store(v.as_u64() as u8, Relaxed),
         Id::CompressionZstdSeconds => h.compression_zstd_secs.store(v.as_u64(), Relaxed),
+        Id::WarmSample => srv.warm.set_sample(v.as_u64()),
+        Id::WarmWindowMs => srv.warm.set_window_ms(v.as_u64()),
         Id::Hz => h.hz.store(v.as_u64().clamp(1, 500), Relaxed),
         Id::LazyfreeLazyUserFlush => h.lazyfree_user_flush.store(v.as_bool(), Relaxed),
         Id::NotifyKeyspaceEvents => {

@@ -39,6 +39,7 @@ pub mod slowlog;
 pub mod state;
 pub mod table;
 pub mod tracking;
+pub mod warm;
 
 pub use client::Session;
 pub use ctx::Ctx;

@@ -157,6 +157,8 @@ pub struct Server {
     pub tracking: tracking::Tracking,
     /// The compressed cold tier.
     pub tier: crate::store::compress::Tier,
+    /// Predictive warming's model and counters (`engine/warm.rs`).
+    pub warm: crate::engine::warm::Warm,
     pub stats: Stats,
     pub started: Instant,
     pub started_unix_ms: u64,
@@ -229,6 +231,7 @@ impl Server {
             pubsub: Default::default(),
             tracking: Default::default(),
             tier: Default::default(),
+            warm: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix_ms: unix_ms(),

@@ -281,6 +281,9 @@ async fn cron(srv: Arc<Server>) {
         // A running script holds shards for as long as it runs; the keyspace cycles wait for their next tick
         // rather than block this runtime worker (Redis's cron does not run them during a script either).
         let script_running = srv.scripts.state.active();
+        if !script_running {
+            crate::engine::warm::cron(&srv, crate::util::clock::unix_ms());
+        }
         if srv.active_expire.load(Ordering::Relaxed) && !script_running {
             let started = Instant::now();
             let deadline = started + period / 4;
