@@ -6,6 +6,9 @@ stampede: many concurrent readers of one hot key with a short TTL and a slow rec
           refresh-ahead (CACHE.GET's "refresh" hand-outs); recomputes per expiry, read latency, stale reads.
 adaptive: a paced Zipf read-through workload over TTLs only (no maxmemory), CACHE.SET with TTLPOLICY ADAPTIVE
           against a fixed TTL tuned to the same mean number of resident keys; hit rates side by side.
+predict:  sessions walking fixed paths of keys (pages a user visits in turn), read through with think time between
+          pages, alone and with a loader that SETs what WARM.PREDICT reports missing or expiring; hit rates (overall
+          and on the steps a prediction can serve), loader loads, INFO's prediction precision, GET latency.
 
 Standard library only; servers are started and spoken to with memtools' helpers."""
 import argparse
@@ -528,6 +531,196 @@ def invalidate(a):
         srv.stop()
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Predictive warming
+# ---------------------------------------------------------------------------------------------------------------
+
+# Strategy -> extra server flags (None: no loader). The server runs with its defaults otherwise (warm-sample 16,
+# warm-window-ms 2000), "none" included: it learns there too, but nobody asks it.
+PREDICT_STRATEGIES = {"none": None, "predict": (), "predict-sample1": ("--warm-sample", "1")}
+
+
+def path_key(group, step):
+    return b"g:%d:%d" % (group, step)
+
+
+def session_thread(port, n, a, cdf, start_at, end_at, loaded, out):
+    """One client, its own connection: picks a group by Zipf and walks its path of keys, one GET per page, each a
+    read-through (a miss costs --compute-ms, then SET ... EX ttl), with --think-ms between pages. Its random
+    sequence depends on the seed and the client's number only, so every strategy sees the same walks (as far as
+    the duration lets each get)."""
+    rng = random.Random(a.seed * 1000 + n)
+    conn = Conn(port)
+    value = b"v" * a.value_bytes
+    hits, misses = [0] * a.path_len, [0] * a.path_len
+    latencies, used = [], 0
+    # Spread over one think time, so the sessions are not in lockstep.
+    time.sleep(max(0.0, start_at - time.time()) + rng.random() * a.think_ms / 1000)
+    while time.time() < end_at:
+        # (The CDF's last entry may round to just under 1.)
+        group = min(a.groups - 1, bisect.bisect_left(cdf, rng.random()))
+        for step in range(a.path_len):
+            if time.time() >= end_at:
+                break
+            key = path_key(group, step)
+            t = time.perf_counter()
+            got = conn.cmd("GET", key)
+            latencies.append(time.perf_counter() - t)
+            # A load the loader made is used when the app's next read of the key finds it, wasted otherwise.
+            was_loaded = loaded.pop(key, False)
+            if got is None:
+                misses[step] += 1
+                time.sleep(a.compute_ms / 1000)
+                if conn.cmd("SET", key, value, "EX", a.ttl) != b"OK":
+                    raise RuntimeError("SET %r failed" % key)
+            else:
+                hits[step] += 1
+                used += was_loaded
+            time.sleep(a.think_ms / 1000)
+    out.append({"hits": hits, "misses": misses, "latencies": latencies, "used": used})
+
+
+def loader_thread(port, a, start_at, end_at, loaded, out):
+    """The prewarmer, its own connection: every --loader-ms, WARM.PREDICT COUNT n WITHREASONS, and a SET ... EX ttl
+    of each key reported missing or expiring, sent as one pipeline (it computes any key from its name at once:
+    no --compute-ms). Compressed keys were decompressed by the command itself; there is nothing to load."""
+    conn = Conn(port)
+    value = b"v" * a.value_bytes
+    loads = polls = 0
+    next_at = start_at
+    while True:
+        now = time.time()
+        if now >= end_at:
+            break
+        if now < next_at:
+            time.sleep(next_at - now)
+            continue
+        # A late poll does not start a burst of catch-up polls.
+        next_at = max(next_at + a.loader_ms / 1000, now)
+        polls += 1
+        keys = [k for k, why in conn.cmd("WARM.PREDICT", "COUNT", a.loader_count, "WITHREASONS")
+                if why in (b"missing", b"expiring")]
+        if keys:
+            for r in conn.pipeline([("SET", k, value, "EX", a.ttl) for k in keys]):
+                if r != b"OK":
+                    raise RuntimeError("loader SET answered %r" % r)
+            for k in keys:
+                loaded[k] = True
+            loads += len(keys)
+    out.append({"loads": loads, "polls": polls})
+
+
+WARM_COUNTERS = ("warm_predictions", "warm_prediction_hits", "warm_prediction_misses", "warm_prewarmed_keys")
+
+
+def predict_run(strategy, a, cdf):
+    """One strategy on its own fresh server: the sessions (and the loader, if the strategy has one) for --duration,
+    then INFO once the last predictions have resolved."""
+    srv = strata_server(a.strata, free_port(), (*a.strata_args.split(), *(PREDICT_STRATEGIES[strategy] or ())))
+    try:
+        config = srv.conn.cmd("CONFIG", "GET", "warm-*")
+        config = {config[i].decode(): config[i + 1].decode() for i in range(0, len(config), 2)}
+        loaded, sessions, loader = {}, [], []
+        # Time for the threads to open their connections before the measured window.
+        start_at = time.time() + 0.3
+        end_at = start_at + a.duration
+        threads = [threading.Thread(target=session_thread, args=(srv.port, n, a, cdf, start_at, end_at, loaded,
+                                                                  sessions)) for n in range(a.clients)]
+        if PREDICT_STRATEGIES[strategy] is not None:
+            threads.append(threading.Thread(target=loader_thread, args=(srv.port, a, start_at, end_at, loaded,
+                                                                         loader)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # Predictions made in the last window resolve (read or not) when it passes.
+        time.sleep(int(config.get("warm-window-ms", "2000")) / 1000 + 0.2)
+        stats = srv.conn.info("stats")
+    finally:
+        srv.stop()
+    if len(sessions) != a.clients or len(loader) != (PREDICT_STRATEGIES[strategy] is not None):
+        raise RuntimeError("%s: a client thread failed (see its traceback above)" % strategy)
+    hits = [sum(s["hits"][i] for s in sessions) for i in range(a.path_len)]
+    misses = [sum(s["misses"][i] for s in sessions) for i in range(a.path_len)]
+    latencies = sorted(x for s in sessions for x in s["latencies"])
+    return {"strategy": strategy, "config": config, "hits": hits, "misses": misses,
+            "reads": sum(hits) + sum(misses), "p50": percentile(latencies, 0.50), "p99": percentile(latencies, 0.99),
+            "used": sum(s["used"] for s in sessions), "loader": loader[0] if loader else None,
+            "counters": {c: int(stats.get(c, 0)) for c in WARM_COUNTERS},
+            "precision": float(stats.get("warm_prediction_precision", "nan"))}
+
+
+def rate(hits, misses):
+    return 100.0 * hits / max(1, hits + misses)
+
+
+def predict(a):
+    """Read-through sessions walking fixed paths of keys (pages a user visits in turn), without and with a loader
+    that SETs what WARM.PREDICT reports missing or expiring ahead of the reads; each strategy on a fresh, cold
+    server, with the same seeded walks."""
+    if a.quick and a.duration > 10.0:
+        # What a prediction can serve is a path read again after its keys expired: a TTL as long as the quick run
+        # would leave nothing to predict, so it shrinks with the duration.
+        a.ttl = max(1, round(a.ttl * 10.0 / a.duration))
+        a.duration = 10.0
+    strategies = a.strategies.split(",")
+    for s in strategies:
+        if s not in PREDICT_STRATEGIES:
+            sys.exit("unknown strategy %r (choose from %s)" % (s, ", ".join(PREDICT_STRATEGIES)))
+    if a.path_len < 2:
+        sys.exit("--path-len must be at least 2 (step 0 cannot be predicted)")
+    cdf = zipf_cdf(a.groups, a.zipf)
+    rows = []
+    for s in strategies:
+        print("%s: %g s..." % (s, a.duration), flush=True)
+        rows.append(predict_run(s, a, cdf))
+
+    print()
+    print("Predictive warming: %d sessions (threads, one connection each) walking paths of %d keys g:<group>:<step> "
+          "of %d groups (%d keys), group by Zipf %g, %d-byte values, %g ms think time between pages; read-through: a "
+          "miss sleeps %g ms then SET ... EX %d. %g s per strategy, each on a fresh server started cold, seed %d. "
+          "Loader: every %g ms WARM.PREDICT COUNT %d WITHREASONS, then one pipeline of SET ... EX %d for the keys "
+          "reported missing or expiring. Clients and server share this machine's %d cores." % (
+              a.clients, a.path_len, a.groups, a.groups * a.path_len, a.zipf, a.value_bytes, a.think_ms,
+              a.compute_ms, a.ttl, a.duration, a.seed, a.loader_ms, a.loader_count, a.ttl, os.cpu_count()))
+    print()
+    head = "%-16s %6s %6s %8s %8s %8s %9s %7s %7s %8s %10s %6s %7s %7s" % (
+        "strategy", "sample", "window", "reads", "hit", "hit 1+", "misses/s", "loads", "loads/s", "used",
+        "predictions", "prec", "p50 ms", "p99 ms")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        hits, misses, ld = r["hits"], r["misses"], r["loader"]
+        hit_all = rate(sum(hits), sum(misses))
+        hit_later = rate(sum(hits[1:]), sum(misses[1:]))
+        if ld:
+            loads = "%7d %7.0f %7.1f%%" % (ld["loads"], ld["loads"] / a.duration,
+                                           100.0 * r["used"] / max(1, ld["loads"]))
+            warm = "%10d %5.1f%%" % (r["counters"]["warm_predictions"], 100 * r["precision"])
+        else:
+            loads = "%7s %7s %8s" % ("-", "-", "-")
+            warm = "%10s %6s" % ("-", "-")
+        print("%-16s %6s %6s %8d %7.2f%% %7.2f%% %9.2f %s %s %7.3f %7.3f" % (
+            r["strategy"], r["config"].get("warm-sample", "?"), r["config"].get("warm-window-ms", "?"), r["reads"],
+            hit_all, hit_later, sum(misses) / a.duration, loads, warm, 1000 * r["p50"], 1000 * r["p99"]))
+    print()
+    print("Hit rate by step of the path (step 0 cannot be predicted: its group is picked at random):")
+    for r in rows:
+        print("  %-16s %s" % (r["strategy"], "  ".join(
+            "%d: %6.2f%%" % (i, rate(h, m)) for i, (h, m) in enumerate(zip(r["hits"], r["misses"])))))
+    print()
+    print("hit 1+: hit rate on steps 1 and later, the reads a prediction can serve. loads: keys the loader SET; "
+          "used: loads whose key the app's next read found (client-side, any time before the key expired); "
+          "predictions, prec: INFO's warm_predictions and warm_prediction_precision (keys WARM.PREDICT reported "
+          "that were read within warm-window-ms; all of them were loaded, as no value is compressed here). "
+          "sample, window: the server's warm-sample and warm-window-ms. p50/p99: the app's GET round trips.")
+    base = next((r for r in rows if r["strategy"] == "none"), None)
+    for r in rows:
+        if base is not None and r is not base:
+            gain = rate(sum(r["hits"][1:]), sum(r["misses"][1:])) - rate(sum(base["hits"][1:]), sum(base["misses"][1:]))
+            print("%s against none, hit rate on steps 1+: %+.2f points" % (r["strategy"], gain))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -583,8 +776,27 @@ def main():
     t.add_argument("--value-bytes", type=int, default=200, help="value size")
     t.add_argument("--rounds", type=int, default=10, help="tags invalidated (at most --groups)")
 
+    w = sub.add_parser("predict", help="sessions walking paths of keys, read-through, without and with a "
+                       "WARM.PREDICT loader", parents=[server])
+    w.add_argument("--groups", type=int, default=5000, help="paths (groups of keys)")
+    w.add_argument("--path-len", type=int, default=4, help="keys per path, read in order g:<group>:0, 1, ...")
+    w.add_argument("--value-bytes", type=int, default=500, help="value size")
+    w.add_argument("--ttl", type=int, default=20, help="EX of every SET, seconds")
+    w.add_argument("--clients", type=int, default=8, help="sessions, each a thread with its own connection")
+    w.add_argument("--duration", type=float, default=30.0, help="seconds per strategy")
+    w.add_argument("--zipf", type=float, default=0.9, help="Zipf exponent of group popularity")
+    w.add_argument("--compute-ms", type=float, default=5.0, help="the app's recompute after a miss")
+    w.add_argument("--think-ms", type=float, default=100.0, help="pause after each page (read)")
+    w.add_argument("--loader-ms", type=float, default=20.0, help="the loader's WARM.PREDICT period")
+    w.add_argument("--loader-count", type=int, default=50, help="WARM.PREDICT COUNT")
+    w.add_argument("--strategies", default=",".join(PREDICT_STRATEGIES), help="comma-separated subset of " +
+                   ", ".join(PREDICT_STRATEGIES))
+    w.add_argument("--seed", type=int, default=1, help="seed of the sessions' walks")
+    w.add_argument("--quick", action="store_true", help="10 s per strategy, the TTL shortened in proportion "
+                   "(20 s of 30 s: 7 s), so keys still expire and are read again within a run")
+
     a = ap.parse_args()
-    {"stampede": stampede, "adaptive": adaptive, "invalidate": invalidate}[a.cmd](a)
+    {"stampede": stampede, "adaptive": adaptive, "invalidate": invalidate, "predict": predict}[a.cmd](a)
 
 
 if __name__ == "__main__":

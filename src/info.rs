@@ -365,6 +365,7 @@ fn persistence(srv: &Server, out: &mut Fields) {
     kv(out, "rdb_last_cow_size", 0);
     kv(out, "rdb_last_load_keys_expired", p.last_load_keys_expired.load(Ordering::Relaxed));
     kv(out, "rdb_last_load_keys_loaded", p.last_load_keys_loaded.load(Ordering::Relaxed));
+    kv(out, "rdb_last_load_keys_compressed", p.last_load_keys_compressed.load(Ordering::Relaxed));
     if loading {
         // Redis adds these only while loading.
         let started = p.loading_started_unix.load(Ordering::Relaxed);

@@ -279,6 +279,64 @@ fn every_type_and_ttl_survive_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A document of about 1 KB that compresses well.
+fn doc(i: usize) -> String {
+    format!("{{\"id\":{i},\"name\":\"user {i}\",\"bio\":\"{}\"}}", "lorem ipsum dolor sit amet ".repeat(40))
+}
+
+fn memory_field(c: &mut redis::Connection, field: &str) -> u64 {
+    let info: String = q(c, &["INFO", "memory"]);
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))?.trim().parse().ok()).expect(field)
+}
+
+#[test]
+fn a_restart_brings_the_cold_tier_back_compressed_and_the_hot_keys_raw() {
+    let dir = temp_dir("coldtier");
+    let args = ["--save", "", "--compression-cold-seconds", "1", "--compression-min-size", "64", "--hz", "50"];
+    let p = start(&dir, &args);
+    let mut c = conn(&p);
+    for i in 0..2000 {
+        let _: () = q(&mut c, &["SET", &format!("doc:{i}"), &doc(i)]);
+    }
+    // The first 100 are read all along (hot); the rest go cold and the cycle compresses them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for i in 0..100 {
+            let _: String = q(&mut c, &["GET", &format!("doc:{i}")]);
+        }
+        if memory_field(&mut c, "compressed_keys") >= 1900 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the cycle did not compress the cold documents");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for i in 0..100 {
+        let _: String = q(&mut c, &["GET", &format!("doc:{i}")]);
+    }
+    let before = digest(&mut c);
+    assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+    stop(p, "NOSAVE");
+
+    let p = start(&dir, &args);
+    let mut c = conn(&p);
+    // From here on the cycle leaves everything as the load left it.
+    let _: () = q(&mut c, &["CONFIG", "SET", "compression-cold-seconds", "3600"]);
+    // The load itself compressed what was cold, less the first values it took as dictionary samples (which the
+    // cycle compresses afterwards); what was hot came back raw.
+    let loaded: u64 = info_field(&mut c, "rdb_last_load_keys_compressed").parse().expect("number");
+    assert!((1900 - 256..=1900).contains(&loaded), "{loaded}");
+    let lz4 = (100..2000).filter(|i| q::<String>(&mut c, &["OBJECT", "ENCODING", &format!("doc:{i}")]) == "lz4").count()
+        as u64;
+    assert!(lz4 >= loaded, "{lz4} {loaded}");
+    for i in 0..100 {
+        assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", &format!("doc:{i}")]), "raw");
+    }
+    assert_eq!(digest(&mut c), before);
+    assert_eq!(q::<String>(&mut c, &["GET", "doc:1500"]), doc(1500));
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn streams_with_groups_survive_a_restart() {
     let dir = temp_dir("streams");

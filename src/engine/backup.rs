@@ -444,6 +444,7 @@ impl Server {
             &limits,
             unix_ms(),
             self.lru_clock(),
+            self.cold_load().as_ref(),
         );
         let result = loaded.map_err(|e| e.to_string()).and_then(|l| {
             if !l.libraries.is_empty() {

@@ -74,6 +74,7 @@ pub struct Ctx<'a> {
     announced: Option<(usize, u32)>,
     lru: u32,
     lfu: bool,
+    /// An LFU policy or allkeys-tinylfu is selected: accesses raise the entries' LFU counters.
     /// allkeys-tinylfu is selected: lookups feed its sketch, new keys enter its window.
     tinylfu: bool,
 }
@@ -119,7 +120,9 @@ impl<'a> Ctx<'a> {
             memo: None,
             announced: None,
             lru: srv.lru_clock_at(now_ms),
-            lfu: srv.hot.policy().is_lfu(),
+            // allkeys-tinylfu keeps the entries' LFU counters too: snapshots carry them, and a restart seeds the
+            // sketch from them (`TinyLfu::seed`).
+            lfu: srv.hot.policy().is_lfu() || srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
             tinylfu: srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
         }
     }

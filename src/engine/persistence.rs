@@ -35,6 +35,17 @@ impl Server {
     }
 
     /// The encoding thresholds loaded containers are built with.
+    /// How a load restores the compressed tier: with compression on, values that were cold when saved are loaded
+    /// compressed (`None` with compression off).
+    pub fn cold_load(&self) -> Option<snapshot::ColdLoad<'_>> {
+        let h = &self.hot;
+        h.compression.load(Relaxed).then(|| snapshot::ColdLoad {
+            tier: &self.tier,
+            min_size: h.compression_min_size.load(Relaxed),
+            cold_secs: u32::try_from(h.compression_cold_secs.load(Relaxed)).unwrap_or(u32::MAX),
+        })
+    }
+
     pub fn load_limits(&self) -> Limits {
         let h = &self.hot;
         Limits {
@@ -217,14 +228,30 @@ impl Server {
         let started = std::time::Instant::now();
         let counted = CountingReader { inner: std::io::BufReader::with_capacity(1 << 20, file), srv: self };
         let name = path.display().to_string();
-        let result =
-            snapshot::load_snapshot(&self.keyspace, counted, &name, &self.load_limits(), unix_ms(), self.lru_clock());
+        let cold = self.cold_load();
+        let result = snapshot::load_snapshot(
+            &self.keyspace,
+            counted,
+            &name,
+            &self.load_limits(),
+            unix_ms(),
+            self.lru_clock(),
+            cold.as_ref(),
+        );
         let loaded = result.map_err(|e| e.to_string())?;
         if !loaded.libraries.is_empty() {
             crate::engine::script::restore_libraries(self, loaded.libraries.clone())
                 .map_err(|e| format!("snapshot {}: a FUNCTION library failed to load: {e}", path.display()))?;
         }
         p.last_load_keys_loaded.store(loaded.keys, Relaxed);
+        p.last_load_keys_compressed.store(loaded.compressed, Relaxed);
+        if self.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu {
+            let (lru, decay) = (self.lru_clock(), self.hot.lfu_decay_time.load(Relaxed));
+            let factor = self.hot.lfu_log_factor.load(Relaxed);
+            self.keyspace.tinylfu.seed(&self.keyspace, loaded.keys as usize, factor, |e| {
+                crate::store::lfu::decayed(e.freq, e.access, lru, decay)
+            });
+        }
         p.last_load_keys_expired.store(loaded.expired, Relaxed);
         tracing::info!(
             "DB loaded from disk: {} keys ({} expired, not loaded) in {:.2?}",

@@ -28,6 +28,8 @@ pub struct Status {
     pub loading_total_bytes: AtomicU64,
     pub loading_loaded_bytes: AtomicU64,
     pub last_load_keys_loaded: AtomicU64,
+    /// Values the last load put straight into the compressed tier.
+    pub last_load_keys_compressed: AtomicU64,
     pub last_load_keys_expired: AtomicU64,
     /// A background save is running (only one at a time, as in Redis).
     pub bgsave_in_progress: AtomicBool,
@@ -53,6 +55,7 @@ impl Default for Status {
             loading_total_bytes: AtomicU64::new(0),
             loading_loaded_bytes: AtomicU64::new(0),
             last_load_keys_loaded: AtomicU64::new(0),
+            last_load_keys_compressed: AtomicU64::new(0),
             last_load_keys_expired: AtomicU64::new(0),
             bgsave_in_progress: AtomicBool::new(false),
             bgsave_scheduled: AtomicBool::new(false),

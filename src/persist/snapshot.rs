@@ -201,11 +201,42 @@ pub struct Loaded {
     pub keys: u64,
     /// Keys whose expiry had passed: not loaded.
     pub expired: u64,
+    /// Values loaded straight into the compressed tier (see [`ColdLoad`]).
+    pub compressed: u64,
     pub header: Option<Header>,
 }
 
+/// The compressed tier, restored as a snapshot loads: a string value of at least `min_size` bytes that had been
+/// idle for `cold_secs` or more when it was saved goes straight into `tier` (see
+/// [`crate::store::compress::Tier::compress_loaded`]).
+pub struct ColdLoad<'a> {
+    pub tier: &'a crate::store::compress::Tier,
+    pub min_size: usize,
+    pub cold_secs: u32,
+}
+
+impl ColdLoad<'_> {
+    /// Compresses `entry`'s value if it was cold; true if it did.
+    fn restore(&self, entry: &mut Entry, idle: u32, samples: &mut Vec<Bytes>) -> bool {
+        if idle < self.cold_secs {
+            return false;
+        }
+        let Value::Str(s) = &entry.value else { return false };
+        if matches!(s, StrValue::Int(_)) || s.len() < self.min_size {
+            return false;
+        }
+        match self.tier.compress_loaded(&s.to_bytes(), samples) {
+            Some(c) => {
+                entry.value = Value::Str(StrValue::Compressed(Box::new(c)));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Loads the snapshot read from `input` into `ks`, which should be empty; keys whose expiry is at or before
-/// `now_ms` are skipped. `progress` is called with the bytes read so far (for INFO's `loading_*` fields).
+/// `now_ms` are skipped. With `cold`, values that were cold when saved are loaded compressed.
 pub fn load_snapshot(
     ks: &Keyspace,
     input: impl std::io::Read,
@@ -213,8 +244,10 @@ pub fn load_snapshot(
     limits: &Limits,
     now_ms: u64,
     lru_now: u32,
+    cold: Option<&ColdLoad<'_>>,
 ) -> Result<Loaded, format::FormatError> {
     let mut loaded = Loaded::default();
+    let mut samples = Vec::new();
     let mut bad_db = None;
     let mut bad_meta = None;
     let (header, _) = format::read_snapshot(input, file, limits, |r| {
@@ -249,15 +282,21 @@ pub fn load_snapshot(
             loaded.expired += 1;
             return;
         }
+        let mut entry = r.entry;
+        entry.access = lru_now.saturating_sub(r.idle);
+        let compressed = cold.is_some_and(|c| c.restore(&mut entry, r.idle, &mut samples));
         let hash = crate::store::hash_key(&r.key);
         let mut shard = ks.lock(r.db, ks.shard_of(hash));
         if let Some(idx) = shard.data.find(hash, &r.key) {
-            shard.data.remove(idx);
+            if let Some((_, old)) = shard.data.remove(idx) {
+                if matches!(old.value, Value::Str(StrValue::Compressed(_))) {
+                    loaded.compressed -= 1;
+                }
+            }
             ks.meta.detach(&mut shard, &r.key);
             loaded.keys -= 1;
         }
-        let mut entry = r.entry;
-        entry.access = lru_now.saturating_sub(r.idle);
+        loaded.compressed += u64::from(compressed);
         shard.data.insert(hash, r.key, entry);
         drop(shard);
         loaded.keys += 1;

@@ -722,6 +722,28 @@ impl Tier {
         Some(c)
     }
 
+    /// Compresses a value that was cold when its snapshot was saved, as the snapshot loads, so the tier comes back
+    /// as it was instead of the whole keyspace raw until the cycle gets through it (twice the memory for a while,
+    /// and evictions under `maxmemory`). Until the tier has a dictionary the values are kept as samples (copies,
+    /// within the usual budget); with enough of them an LZ4 version is built on the spot (zstd is trained later by
+    /// the cycle, as after any build). `None`: kept raw (no dictionary yet, or compression does not pay).
+    pub fn compress_loaded(&self, value: &[u8], samples: &mut Vec<Bytes>) -> Option<Compressed> {
+        if self.current.read().is_none() {
+            let used: usize = samples.iter().map(|s| s.len()).sum();
+            let take = value.len().min(SAMPLE_MAX).min(SAMPLE_BUDGET.saturating_sub(used));
+            if take > 0 {
+                samples.push(Bytes::copy_from_slice(&value[..take]));
+            }
+            if samples.len() >= SAMPLES || take == 0 {
+                let id = self.next_id.fetch_add(1, Relaxed) + 1;
+                self.install(Encoder::train(id, samples, false, self.totals.clone()));
+                samples.clear();
+            }
+            return None;
+        }
+        self.compress_on_write(value, false)
+    }
+
     /// One bounded pass: compresses cold, large-enough string values shard by shard until the deadline, and
     /// recompresses with zstd the LZ4 values idle past `zstd_after`. Returns the number of values compressed.
     pub fn cycle(&self, ks: &super::Keyspace, p: ColdParams) -> usize {
