@@ -210,6 +210,42 @@ fn invalidate_deletes_atomically_with_events_watch_and_effects() {
 }
 
 #[test]
+fn keys_invalidated_are_unindexed_before_the_clients_next_command_and_a_new_key_starts_untagged() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for i in 0..300 {
+        let _: () = q(&mut c, &["CACHE.SET", &format!("k{i}"), "v", "TAGS", "2", "a", &format!("b{}", i % 3)]);
+    }
+    assert_eq!(count(&mut c, "b0"), 100);
+    assert_eq!(q::<i64>(&mut c, &["TAG.INVALIDATE", "a"]), 300);
+    // The deleted keys left their other tags once the reply was written, before this client's next command.
+    assert_eq!((count(&mut c, "b0"), count(&mut c, "b1")), (0, 0));
+    assert_eq!(texts(&val(&mut c, &["TAG.LIST"])), Vec::<String>::new());
+    assert_eq!((info_field(&mut c, "tagged_keys"), info_field(&mut c, "tag_index_entries")), (0, 0));
+    // Inside MULTI the unindexing waits for EXEC: a key recreated meanwhile starts untagged, or with its new tags
+    // only, and keeps them afterwards.
+    for i in 0..3 {
+        let _: () = q(&mut c, &["CACHE.SET", &format!("k{i}"), "v", "TAGS", "2", "a", "old"]);
+    }
+    let _: () = q(&mut c, &["MULTI"]);
+    let _: () = q(&mut c, &["TAG.INVALIDATE", "a"]);
+    let _: () = q(&mut c, &["CACHE.SET", "k0", "new", "TAGS", "1", "fresh"]);
+    let _: () = q(&mut c, &["SET", "k1", "plain"]);
+    let _: () = q(&mut c, &["TAG.GET", "k0"]);
+    let _: () = q(&mut c, &["TAG.GET", "k1"]);
+    let _: () = q(&mut c, &["TAG.KEYS", "old"]);
+    expect(&mut c, &["EXEC"], arr(vec![i(3), OK, OK, bulks(&["fresh"]), arr(vec![]), arr(vec![])]));
+    assert_eq!(texts(&val(&mut c, &["TAG.GET", "k0"])), strs(&["fresh"]));
+    assert_eq!((count(&mut c, "old"), count(&mut c, "a"), count(&mut c, "fresh")), (0, 0, 1));
+    assert_eq!((info_field(&mut c, "tagged_keys"), info_field(&mut c, "tag_index_entries")), (1, 1));
+    // The same from a script.
+    let _: () = q(&mut c, &["CACHE.SET", "k5", "v", "TAGS", "2", "a", "old"]);
+    let script = "redis.call('TAG.INVALIDATE', 'a'); redis.call('CACHE.SET', 'k5', 'v', 'TAGS', '1', 'new'); return redis.call('TAG.GET', 'k5')";
+    expect(&mut c, &["EVAL", script, "0"], bulks(&["new"]));
+    assert_eq!((count(&mut c, "old"), count(&mut c, "new")), (0, 1));
+}
+
+#[test]
 fn expire_sets_a_ttl_on_every_key_of_the_tag() {
     let s = TestServer::start();
     let mut c = s.conn();

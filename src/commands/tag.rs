@@ -16,7 +16,7 @@ use super::{spec, CommandSpec, Keys};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::event::Event;
-use crate::store::keymeta::{MetaSide, MAX_TAG_BYTES_PER_KEY, MAX_TAG_LEN};
+use crate::store::keymeta::{self, MetaSide, MAX_TAG_BYTES_PER_KEY, MAX_TAG_LEN};
 use crate::store::Entry;
 use bytes::Bytes;
 use std::collections::BTreeSet;
@@ -237,15 +237,30 @@ fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         keys.dedup();
     }
     let mut deleted = vec![Bytes::from_static(b"DEL")];
-    // The values are freed on the lazy-free thread: the command holds the database's shards meanwhile.
+    // What must happen while the database's shards are held is the deletion itself; the keys' records and their
+    // other tags are unindexed once the shards are released (see `keymeta::defer_unindex`), and the values are
+    // freed on the lazy-free thread.
     let mut values = Vec::with_capacity(keys.len());
-    for k in keys {
-        if let Some(entry) = ctx.remove_in(db, &k, Event::Del) {
-            values.push(entry);
-            deleted.push(k);
+    {
+        let _deferred = keymeta::defer_unindex();
+        for k in keys {
+            if let Some(entry) = ctx.remove_in(db, &k, Event::Del) {
+                values.push(entry);
+                deleted.push(k);
+            }
         }
     }
     crate::store::lazyfree::free_later(values);
+    let mut by_shard: Vec<Vec<Bytes>> = vec![Vec::new(); srv.keyspace.shard_count()];
+    for k in &deleted[1..] {
+        by_shard[srv.keyspace.shard_of(crate::store::hash_key(k))].push(k.clone());
+    }
+    ctx.after_unlock(move |srv| {
+        let ks = &srv.keyspace;
+        for (s, keys) in by_shard.iter().enumerate().filter(|(_, k)| !k.is_empty()) {
+            keymeta::unindex_removed(ks, &mut ks.lock(db, s), keys);
+        }
+    });
     let n = deleted.len() - 1;
     if n > 0 {
         ctx.emit(deleted);

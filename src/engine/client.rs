@@ -530,9 +530,30 @@ pub struct Session {
     pub durable_at: u64,
     /// The key this client read last, for predictive warming's co-access pairs.
     pub warm_trail: crate::engine::warm::Trail,
+    /// A connection's session: work a command leaves for after its locks are released waits until its reply has
+    /// been written (see `Ctx::after_unlock`); elsewhere it runs as soon as the locks are released.
+    pub defer_to_reply: bool,
+    /// That work, for the connection to run after writing the replies (before reading its next commands).
+    pub after_reply: Vec<AfterReply>,
+}
+
+/// Clean-up a command leaves for after its reply (see `Ctx::after_unlock`).
+pub struct AfterReply(pub Box<dyn FnOnce(&super::Server) + Send>);
+
+impl std::fmt::Debug for AfterReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterReply")
+    }
 }
 
 impl Session {
+    /// Runs the work commands left for after their replies.
+    pub fn run_after_reply(&mut self, srv: &super::Server) {
+        for f in std::mem::take(&mut self.after_reply) {
+            (f.0)(srv);
+        }
+    }
+
     /// Leaves MULTI state, returning the queue.
     pub fn end_multi(&mut self) -> Option<MultiState> {
         self.info.set_flag(cflags::MULTI, false);
@@ -583,6 +604,8 @@ impl Session {
             pre_command_oom: false,
             durable_at: 0,
             warm_trail: Default::default(),
+            defer_to_reply: false,
+            after_reply: Vec::new(),
         }
     }
 

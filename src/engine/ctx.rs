@@ -77,6 +77,8 @@ pub struct Ctx<'a> {
     /// An LFU policy or allkeys-tinylfu is selected: accesses raise the entries' LFU counters.
     /// allkeys-tinylfu is selected: lookups feed its sketch, new keys enter its window.
     tinylfu: bool,
+    /// Work for after the locks are released (see [`Ctx::after_unlock`]).
+    deferred: Vec<crate::engine::client::AfterReply>,
 }
 
 /// A found key's place: database, shard (global id and index into the held locks) and slot.
@@ -124,7 +126,16 @@ impl<'a> Ctx<'a> {
             // sketch from them (`TinyLfu::seed`).
             lfu: srv.hot.policy().is_lfu() || srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
             tinylfu: srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
+            deferred: Vec::new(),
         }
+    }
+
+    /// Runs `f` once this command (or the EXEC or script it runs in) has released its shard locks and logged its
+    /// effects; for a connection, once its reply has been written, before the client's next command. For clean-up
+    /// nobody else can observe, which must not lengthen the time other clients wait for the shards nor this
+    /// client's reply (TAG.INVALIDATE's unindexing).
+    pub fn after_unlock(&mut self, f: impl FnOnce(&Server) + Send + 'static) {
+        self.deferred.push(crate::engine::client::AfterReply(Box::new(f)));
     }
 
     /// The selected database.
@@ -882,5 +893,20 @@ impl<'a> Ctx<'a> {
     /// A random number generator for commands with random choices.
     pub fn rng(&self) -> rand::rngs::ThreadRng {
         rand::thread_rng()
+    }
+}
+
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        if !self.deferred.is_empty() {
+            self.unlock_all();
+            if self.client.defer_to_reply {
+                self.client.after_reply.append(&mut self.deferred);
+            } else {
+                for f in std::mem::take(&mut self.deferred) {
+                    (f.0)(self.srv);
+                }
+            }
+        }
     }
 }

@@ -54,7 +54,10 @@ pub fn key_id(db: usize, key: &[u8]) -> u64 {
 pub struct Trail {
     last: u64,
     at_ms: u64,
-    reads: u64,
+    /// The next read completes a sampled pair.
+    armed: bool,
+    /// xorshift state for picking the pairs (0: not seeded yet).
+    rng: u64,
 }
 
 /// Why a key was predicted.
@@ -229,11 +232,21 @@ impl Warm {
         if sample == 0 {
             return;
         }
-        trail.reads = trail.reads.wrapping_add(1);
-        let phase = trail.reads % sample;
-        let sampled = phase == 0 || phase == sample - 1;
-        if sampled || self.watched.load(Relaxed) > 0 {
-            self.note_sampled(trail, db, key, found, now_ms, phase == 0);
+        // A read starts a pair with probability 1/sample, at random rather than every n-th read: a client that
+        // reads fixed sequences whose length divides the period would otherwise only ever teach one step of them.
+        let learn = std::mem::take(&mut trail.armed);
+        let starts = sample == 1 || {
+            if trail.rng == 0 {
+                trail.rng = (trail as *const Trail as u64) | 1;
+            }
+            trail.rng ^= trail.rng << 13;
+            trail.rng ^= trail.rng >> 7;
+            trail.rng ^= trail.rng << 17;
+            trail.rng.is_multiple_of(sample)
+        };
+        if learn || starts || self.watched.load(Relaxed) > 0 {
+            trail.armed = starts;
+            self.note_sampled(trail, db, key, found, now_ms, learn || sample == 1);
         }
     }
 
@@ -522,15 +535,18 @@ mod tests {
     }
 
     #[test]
-    fn sampling_learns_from_two_reads_in_a_row_per_period() {
+    fn sampling_picks_pairs_at_random_so_every_step_of_a_fixed_path_is_learnt() {
         let w = Warm::default();
         w.set_sample(4);
         let mut t = Trail::default();
-        for i in 0..8 {
-            read(&w, &mut t, &format!("k{i}"), true, i);
+        let path = ["a", "b", "c", "d"];
+        for i in 0..4000u64 {
+            read(&w, &mut t, path[i as usize % 4], true, i);
         }
-        // Reads 3 -> 4 and 7 -> 8 (k2 -> k3, k6 -> k7) are the pairs looked at.
-        assert_eq!(w.model_size().0, 2);
-        assert_eq!(w.candidates(Some(0), 10, 7).iter().map(|c| &c.key[..]).collect::<Vec<_>>(), [&b"k7"[..], b"k3"]);
+        // A pair every fourth read would only ever teach one of the four steps of a path of four.
+        assert_eq!(w.model_size().0, 4);
+        let m = w.model.lock();
+        let learnt: u32 = m.follows.values().flat_map(|l| l.iter().map(|f| f.count)).sum();
+        assert!((800..1200).contains(&learnt), "about one read in four starts a pair: {learnt}");
     }
 }

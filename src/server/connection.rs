@@ -42,6 +42,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
     let _reg = Registration { srv: srv.clone(), id: info.id };
     let needs_auth = srv.hot.requirepass_set.load(Ordering::Relaxed);
     let mut state = Session::new(info.clone(), !needs_auth);
+    state.defer_to_reply = true;
     state.offload_scripts = true;
     // Buffers are allocated on first use and given back when the client idles (see `trim`), so an idle
     // connection costs little more than its state.
@@ -115,6 +116,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
         if flush(&srv, &io, &mut out).is_err() {
             break;
         }
+        state.run_after_reply(&srv);
         if state.close_after_reply {
             Box::pin(drain(&srv, &info, &io, &mut out)).await;
             break;
@@ -128,6 +130,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
             tokio::task::yield_now().await;
         }
     }
+    state.run_after_reply(&srv);
     io.shutdown().await;
     state.unwatch_all(&srv);
     crate::commands::pubsub::unsubscribe_all(&srv, &mut state);

@@ -308,6 +308,34 @@ impl MetaSide {
         n
     }
 
+    /// Takes the metadata of many keys out, removing them from the index tag by tag, each tag's keys in order:
+    /// one lookup per tag and removals along one path of its set, instead of a lookup per key and tag.
+    fn take_many<'k>(&mut self, stats: &MetaStats, keys: impl Iterator<Item = &'k Bytes>) {
+        let mut by_tag: HashMap<Bytes, Vec<Bytes>> = HashMap::new();
+        for k in keys {
+            if let Some(meta) = self.drop_key(stats, k) {
+                for t in meta.tags {
+                    by_tag.entry(t).or_default().push(k.clone());
+                }
+            }
+        }
+        for (t, mut keys) in by_tag {
+            keys.sort_unstable();
+            let Some(set) = self.tags.get_mut(&t) else { continue };
+            let before = set.len();
+            for k in &keys {
+                set.remove(k);
+            }
+            let removed = (before - set.len()) as i64;
+            stats.members.fetch_sub(removed, Ordering::Relaxed);
+            stats.bytes.fetch_sub(removed * MEMBER_BYTES, Ordering::Relaxed);
+            if set.is_empty() {
+                self.tags.remove(&t);
+                stats.bytes.fetch_sub(TAG_BYTES + t.len() as i64, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Takes `key`'s metadata out, removing it from the index.
     fn take(&mut self, stats: &MetaStats, key: &[u8]) -> Option<KeyMeta> {
         let meta = self.drop_key(stats, key)?;
@@ -419,6 +447,37 @@ thread_local! {
     /// Metadata between a RENAME's or MOVE's removal of the source and its write of the destination (or the
     /// source's metadata that COPY hands to its destination).
     static IN_FLIGHT: RefCell<Option<KeyMeta>> = const { RefCell::new(None) };
+    /// Set while TAG.INVALIDATE deletes: removed keys keep their records for [`unindex_removed`] (see there).
+    static DEFER_UNINDEX: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While the returned guard lives, keys removed on this thread keep their metadata records and index entries
+/// (orphans) instead of being unindexed on the spot: TAG.INVALIDATE deletes thousands of keys while it holds every
+/// shard of the database, and unindexing (the key's other tags, its record) is most of the work per key, so it
+/// is left for [`unindex_removed`] once the shards are released. An orphan is invisible: readers of the index
+/// check that the key exists (TAG.KEYS), any write that recreates the key unindexes the orphan first (the hook
+/// sees a change without [`Entry::HAS_META`]), and snapshots only write the records of keys that exist. Only
+/// TAG.COUNT, TAG.LIST and INFO's tag counters may include orphans, for the moment between the two steps.
+pub fn defer_unindex() -> DeferGuard {
+    DEFER_UNINDEX.with(|d| d.set(true));
+    DeferGuard(())
+}
+
+/// Ends [`defer_unindex`] when dropped.
+pub struct DeferGuard(());
+
+impl Drop for DeferGuard {
+    fn drop(&mut self) {
+        DEFER_UNINDEX.with(|d| d.set(false));
+    }
+}
+
+/// Unindexes the orphans among `keys` in a locked shard: those still absent (a key recreated meanwhile was
+/// unindexed by its write, and may carry new metadata that must stay).
+pub fn unindex_removed(ks: &super::Keyspace, shard: &mut Shard, keys: &[Bytes]) {
+    let Shard { data, side, .. } = shard;
+    let Some(ms) = side.get_mut::<MetaSide>() else { return };
+    ms.take_many(&ks.meta.stats, keys.iter().filter(|k| data.find(super::hash_key(k), k).is_none()));
 }
 
 /// Hands `meta` to the next destination write on this thread that carries [`Entry::HAS_META`] (COPY).
@@ -470,6 +529,9 @@ impl ChangeHooks for MetaHooks {
             _ => None,
         };
         let keeps = new.is_some_and(|e| e.flags & Entry::HAS_META != 0);
+        if new.is_none() && DEFER_UNINDEX.with(|d| d.get()) {
+            return;
+        }
         match carried.filter(|_| keeps) {
             Some(meta) => Self::side_mut(side).set(&self.stats, change.key, meta),
             // Removed or replaced, or a destination whose source carried nothing: its old metadata goes.
