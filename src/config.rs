@@ -361,7 +361,7 @@ pub static PARAMS: &[Param] = &[
     p(Id::CompressionColdSeconds, "compression-cold-seconds", Kind::Int(0, I32), "60", MUTABLE, "A value not read for this many seconds is cold and may be compressed."),
     p(Id::CompressionAlgorithm, "compression-algorithm", Kind::Enum(crate::store::compress::Algorithm::NAMES), "auto", MUTABLE, "Codec for cold values: lz4, zstd (trained dictionary, smaller, slower to read), or auto (lz4, then zstd once idle for compression-zstd-seconds)."),
     p(Id::CompressionZstdSeconds, "compression-zstd-seconds", Kind::Int(0, I32), "300", MUTABLE, "With compression-algorithm auto, a value not read for this many seconds is recompressed with zstd."),
-    p(Id::WarmSample, "warm-sample", Kind::Int(0, I32), "16", MUTABLE, "Predictive warming learns from two reads in a row out of every this many of a client (keys read together, keys found missing); 1: every read; 0: off."),
+    p(Id::WarmSample, "warm-sample", Kind::Int(0, I32), "16", MUTABLE, "Predictive warming learns from one pair of consecutive reads of a client per this many reads, picked at random (keys read together, keys found missing); 1: every read; 0: off."),
     p(Id::WarmWindowMs, "warm-window-ms", Kind::Int(1, I32), "2000", MUTABLE, "Reads of one client this close are read together; a predicted key read within this time is a precise prediction."),
     p(Id::HashMaxListpackEntries, "hash-max-listpack-entries", Kind::Int(0, I32), "512", MUTABLE, "Hashes with at most this many fields use the compact listpack encoding.").aliases(&["hash-max-ziplist-entries"]),
     p(Id::HashMaxListpackValue, "hash-max-listpack-value", Kind::Int(0, I32), "64", MUTABLE, "... and whose fields and values are at most this many bytes.").aliases(&["hash-max-ziplist-value"]),

@@ -1,10 +1,10 @@
 //! Predictive warming: which keys are about to be read, learnt from what clients read together before.
 //!
-//! - Every read lookup, hit or miss (`Ctx::read_counted`), goes into a ring of the most recent reads, and each
-//!   client remembers the key it read last. One read in `warm-sample` also teaches the model: the pair (this
-//!   client's previous key -> this key), when the two reads are at most `warm-window-ms` apart, counts in the
-//!   previous key's short list of successors (Space-Saving: a full list replaces its least counted successor),
-//!   and a key found missing counts in a table of missed keys. Both tables are bounded; when one fills, every count
+//! - Read lookups that count as an access, hits and misses (`Ctx::read_counted`), are sampled: a read starts a pair
+//!   with probability 1/`warm-sample` (at random, so a fixed sequence is learnt at every step), and the pair's
+//!   reads go into a ring of recent reads. The pair (this client's previous key -> this key), when the two reads
+//!   are at most `warm-window-ms` apart, counts in the previous key's short list of successors (Space-Saving: a
+//!   full list replaces its least counted successor), and a key found missing counts in a table of missed keys. Both tables are bounded; when one fills, every count
 //!   is halved and what reaches zero is forgotten, so old habits fade.
 //! - A prediction scores the successors of the keys read within the window (weighted by how recently, and by each
 //!   successor's share of its predecessor's count), the keys applications announced with WARM.HINT, and the keys
@@ -15,8 +15,8 @@
 //!   itself. A prediction is a hit if the key is read within the window; INFO's `warm_prediction_precision` is
 //!   hits over predictions resolved (read in time, or not).
 //!
-//! The model is a global mutex taken on sampled reads only; an unsampled read costs a hash, a ring store and two
-//! session fields.
+//! The model is a global mutex taken on sampled reads only; an unsampled read costs a few instructions of the
+//! session's random generator (and a hash when predictions are waiting for their reads).
 
 use crate::store::value::{Entry, StrValue, Value};
 use crate::store::{hash_key, ShardData};
