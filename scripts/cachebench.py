@@ -309,11 +309,11 @@ def fixed_options(ttl):
     return ("PX", max(1, int(round(ttl * 1000))))
 
 
-def read_through(a, requests, options, port, queue):
+def read_through(a, requests, options, port, queue, server_args=()):
     """One paced read-through run against its own server: request i is due at start + i / rate, and everything due
     is sent as one pipeline of CACHE.GETs, then one of CACHE.SETs for the distinct misses. Hits, misses and memory
     samples count from the end of the warm-up on."""
-    srv = strata_server(a.strata, port, a.strata_args.split())
+    srv = strata_server(a.strata, port, tuple(a.strata_args.split()) + tuple(server_args))
     try:
         conn, probe = Conn(port), srv.conn
         names = ["k:%d" % k for k in range(a.keys)]
@@ -370,14 +370,14 @@ def run_parallel(a, requests, runs):
     """Runs (label, ttl or None for adaptive, options) at the same time, each with its own server and client
     process: they see the same machine load, and the calibration costs one run's time instead of several."""
     queues, procs = [], []
-    for label, ttl, options in runs:
+    for label, ttl, options, *server_args in runs:
         q = MP.Queue()
-        p = MP.Process(target=read_through, args=(a, requests, options, free_port(), q))
+        p = MP.Process(target=read_through, args=(a, requests, options, free_port(), q, *server_args))
         p.start()
         queues.append(q)
         procs.append(p)
     out = []
-    for (label, ttl, options), q, p in zip(runs, queues, procs):
+    for (label, ttl, *_), q, p in zip(runs, queues, procs):
         r = q.get()
         p.join()
         r.update(label=label, ttl=ttl, rate=r["hits"] / (r["hits"] + r["misses"]))
@@ -416,11 +416,16 @@ def adaptive(a):
         # From min to max (geometric): the adaptive TTLs lie in that range, so its mean resident keys are expected
         # between those of these fixed TTLs.
         grid = [a.min * (a.max / a.min) ** (i / max(1, a.grid - 1)) for i in range(a.grid)]
-    policy = "adaptive %g/%g/%g" % (a.base, a.min, a.max)
+    policy = "adaptive %g/%g/%g%s" % (a.base, a.min, a.max, " (prefix)" if a.prefix else "")
+    if a.prefix:
+        # The policy comes from the key prefix: CACHE.SET carries no TTLPOLICY and the keys keep no metadata.
+        adaptive_run = (policy, None, (), ("--adaptive-ttl", "k: %d %d %d" % (a.base, a.min, a.max)))
+    else:
+        adaptive_run = (policy, None, adaptive_policy_options(a))
     started = time.time()
     print("phase 1: %s and fixed TTLs %s s, in parallel, %g s each..." % (
         policy, ", ".join("%.3g" % t for t in grid), a.duration), flush=True)
-    runs = run_parallel(a, requests, [(policy, None, adaptive_policy_options(a))] +
+    runs = run_parallel(a, requests, [adaptive_run] +
                         [("fixed %.3g s" % t, t, fixed_options(t)) for t in grid])
     adapt, fixed = runs[0], runs[1:]
     target = adapt["keys"]
@@ -774,6 +779,8 @@ def main():
     d.add_argument("--sample-s", type=float, default=1.0, help="seconds between DBSIZE samples")
     d.add_argument("--live-sample", type=int, default=2000, help="keys probed with EXISTS per sample")
     d.add_argument("--quick", action="store_true", help="30 s runs (10 s warm-up), 3 grid TTLs")
+    d.add_argument("--prefix", action="store_true", help="the ADAPTIVE policy from the key prefix (adaptive-ttl) "
+                   "instead of TTLPOLICY on every CACHE.SET: no metadata per key")
 
     t = sub.add_parser("invalidate", help="TAG.INVALIDATE time and other clients' latency meanwhile",
                        parents=[server])

@@ -9,6 +9,7 @@
 #        and refresh-ahead: scripts/hitrate-bench.sh --stampede [--readers 100] [--ttl 1] [--compute-ms 100] [--quick]
 # --adaptive-ttl: Zipf read-through over TTLs alone, TTLPOLICY ADAPTIVE against a fixed TTL tuned to the same mean
 #        resident keys: scripts/hitrate-bench.sh --adaptive-ttl [--base 5 --min 1 --max 60] [--rate 4000] [--quick]
+#        [--prefix: the policy from adaptive-ttl by key prefix instead of TTLPOLICY on every CACHE.SET]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-redis.sh

@@ -286,6 +286,69 @@ fn adaptive_ttls_follow_the_hit_rate_within_bounds() {
 }
 
 #[test]
+fn prefix_policies_adapt_ttls_without_metadata() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for bad in ["user: 10 1", "user: 10 20 100", "user: 0 0 10", "user: 10 1 x"] {
+        let e = err(&mut c, &["CONFIG", "SET", "adaptive-ttl", bad]);
+        assert!(e.contains("adaptive-ttl"), "{bad}: {e}");
+    }
+    expect(&mut c, &["CONFIG", "SET", "adaptive-ttl", "user: 100 10 1000 user:vip: 100 100 1000"], OK);
+    expect(
+        &mut c,
+        &["CONFIG", "GET", "adaptive-ttl"],
+        bulks(&["adaptive-ttl", "user: 100 10 1000 user:vip: 100 100 1000"]),
+    );
+    // Written without an expiry: the prefix's base.
+    expect(&mut c, &["CACHE.SET", "user:1", "v"], OK);
+    let ttl = ttl_ms(&mut c, "user:1");
+    assert!((99_000..=100_000).contains(&ttl), "base {ttl}");
+    let info = ttlinfo(&mut c, "user:1");
+    assert_eq!(text(&info.iter().find(|(n, _)| n == "policy").expect("policy").1), "adaptive");
+    assert_eq!(text(&info.iter().find(|(n, _)| n == "policy-source").expect("source").1), "prefix");
+    assert_eq!((info_int(&info, "base"), info_int(&info, "min"), info_int(&info, "max")), (100, 10, 1000));
+    // The first hit: the LFU counter stands for one access, TTL = min. The longest prefix wins.
+    expect(&mut c, &["CACHE.GET", "user:1"], arr(vec![b("v"), simple("fresh")]));
+    let ttl = ttl_ms(&mut c, "user:1");
+    assert!((9_000..=10_000).contains(&ttl), "one hit: min {ttl}");
+    expect(&mut c, &["CACHE.SET", "user:vip:1", "v"], OK);
+    let _ = val(&mut c, &["CACHE.GET", "user:vip:1"]);
+    assert!(ttl_ms(&mut c, "user:vip:1") > 99_000, "user:vip:'s min is 100 s");
+    // A popular key climbs towards max as its counter grows.
+    for _ in 0..300 {
+        let _ = val(&mut c, &["CACHE.GET", "user:1"]);
+    }
+    let ttl = ttl_ms(&mut c, "user:1");
+    assert!(ttl > 100_000 && ttl <= 1_000_000, "hot: {ttl}");
+    // No metadata per key; a key without an expiry, one with a policy of its own, and one outside every prefix
+    // are left alone.
+    assert_eq!(info_int_memory(&mut c, "tagged_keys"), 0);
+    let _: () = q(&mut c, &["SET", "user:2", "v"]);
+    let _ = val(&mut c, &["CACHE.GET", "user:2"]);
+    assert_eq!(ttl_ms(&mut c, "user:2"), -1);
+    expect(&mut c, &["CACHE.SET", "user:3", "v", "TTLPOLICY", "ADAPTIVE", "50", "5", "500"], OK);
+    let _ = val(&mut c, &["CACHE.GET", "user:3"]);
+    assert!((4_000..=5_000).contains(&ttl_ms(&mut c, "user:3")), "its own min");
+    assert_eq!(text(&ttlinfo(&mut c, "user:3").iter().find(|(n, _)| n == "policy-source").expect("source").1), "key");
+    expect(&mut c, &["CACHE.SET", "other", "v", "EX", "100"], OK);
+    for _ in 0..50 {
+        let _ = val(&mut c, &["CACHE.GET", "other"]);
+    }
+    assert!((99_000..=100_000).contains(&ttl_ms(&mut c, "other")));
+    // Turned off, the TTLs stay where they are and hits no longer move them.
+    expect(&mut c, &["CONFIG", "SET", "adaptive-ttl", ""], OK);
+    let before = ttl_ms(&mut c, "user:1");
+    let _ = val(&mut c, &["CACHE.GET", "user:1"]);
+    assert!(ttl_ms(&mut c, "user:1") <= before);
+}
+
+fn info_int_memory(c: &mut redis::Connection, name: &str) -> i64 {
+    let info: String = q(c, &["INFO", "memory"]);
+    let line = info.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("{name}"));
+    line[name.len() + 1..].trim().parse().expect("number")
+}
+
+#[test]
 fn ttlinfo_is_a_map_in_resp3_and_works_in_multi_and_lua() {
     let s = TestServer::start();
     let mut c3 = s.conn3();

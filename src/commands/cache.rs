@@ -24,7 +24,9 @@ use super::{spec, CommandSpec, Keys};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::store::event::Event;
-use crate::store::keymeta::{Adaptive, CacheCounters, CacheState, Lease, MetaSide, MAX_TAG_BYTES_PER_KEY};
+use crate::store::keymeta::{
+    Adaptive, CacheCounters, CacheState, Lease, MetaSide, MAX_POLICY_SECONDS, MAX_TAG_BYTES_PER_KEY,
+};
 use crate::store::{Entry, Value};
 use bytes::Bytes;
 
@@ -40,8 +42,7 @@ pub const REFRESH_CHANNEL: &[u8] = b"__strata__:refresh";
 const XFETCH_BETA: f64 = 1.0;
 /// An ADAPTIVE hit moves the expiry only by at least this much, so a hot key is not rewritten on every read.
 const EXTEND_STEP_MS: u64 = 1_000;
-/// Longest TTLPOLICY / STALE time accepted (ten years), so expiries stay far from overflow.
-const MAX_SECONDS: i64 = 10 * 365 * 86_400;
+const MAX_SECONDS: i64 = MAX_POLICY_SECONDS as i64;
 
 /// The options CACHE.SET and CACHE.FILL add to SET's.
 #[derive(Default)]
@@ -113,11 +114,14 @@ fn parse_cache_opts(args: &[Bytes], from: usize, mut head: Vec<Bytes>) -> CmdRes
     Ok((co, o))
 }
 
-/// When the value written stops being fresh (`None`: no expiry, or KEEPTTL).
-fn fresh_until(o: &StrOpts, co: &CacheOpts, now: u64) -> CmdResult<Option<u64>> {
+/// When the value written to `key` stops being fresh (`None`: no expiry, or KEEPTTL): the expiry given, else
+/// the base TTL of its own ADAPTIVE policy or of its prefix's (`adaptive-ttl`).
+fn fresh_until(ctx: &Ctx<'_>, key: &[u8], o: &StrOpts, co: &CacheOpts) -> CmdResult<Option<u64>> {
+    let now = ctx.now_ms;
     let mut at = o.expire_at(now, "cache.set")?;
     if at.is_none() && !o.keepttl {
-        at = co.adaptive.map(|a| now + a.base_ms);
+        let policy = co.adaptive.or_else(|| ctx.srv.keyspace.meta.prefixes.policy_for(key));
+        at = policy.map(|a| now + a.base_ms);
     }
     if co.stale_ms > 0 && at.is_none() {
         return Err(STALE_NEEDS_TTL);
@@ -199,8 +203,8 @@ fn num(n: u64) -> Bytes {
 
 fn cache_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (co, o) = parse_cache_opts(args, 3, args[..3].to_vec())?;
-    let fresh = fresh_until(&o, &co, ctx.now_ms)?;
     let key = &args[1];
+    let fresh = fresh_until(ctx, key, &o, &co)?;
     let found = ctx.peek(key).is_some();
     if (o.nx && found) || (o.xx && !found) {
         return Ok(Reply::Nil);
@@ -253,14 +257,35 @@ fn refresh_window(delta_ms: u64) -> u64 {
     (2 * delta_ms).clamp(1_000, 60_000)
 }
 
+/// A key's prefix policy (`adaptive-ttl`) with the accesses its LFU counter stands for, the policy's score.
+type PrefixScore = Option<(Adaptive, f64)>;
+
+/// The prefix policy of `key`, scored from its entry's LFU counter (which every access keeps current while
+/// prefixes are configured). Only keys with an expiry follow it.
+fn prefix_score(srv: &crate::engine::Server, key: &[u8], freq: u8, expire_at: u64) -> PrefixScore {
+    let a = srv.keyspace.meta.prefixes.policy_for(key).filter(|_| expire_at != 0)?;
+    let factor = srv.hot.lfu_log_factor.load(std::sync::atomic::Ordering::Relaxed);
+    Some((a, crate::store::lfu::accesses(freq, factor) as f64))
+}
+
+/// ADAPTIVE's rule: the expiry a hit moves the key to, `min x score` within [min, max] (plus the stale window),
+/// if that moves it by a step or more.
+fn adaptive_expiry(e: &Entry, a: Adaptive, score: f64, stale_ms: u64, now: u64) -> Option<u64> {
+    let ttl = ((a.min_ms as f64 * score) as u64).clamp(a.min_ms, a.max_ms);
+    let at = now + ttl + stale_ms;
+    (at.abs_diff(e.expire_at) >= EXTEND_STEP_MS).then_some(at)
+}
+
 /// Records a CACHE.GET / CACHE.GETL hit on an existing key: counts it, decides its freshness (handing out at
-/// most one refresh at a time when `may_refresh`), and applies ADAPTIVE's TTL rule.
-fn on_hit(e: &Entry, side: &mut MetaSide, key: &[u8], now: u64, may_refresh: bool) -> Hit {
-    let plain = Hit { freshness: Freshness::Fresh, extend: None, hits: 0 };
+/// most one refresh at a time when `may_refresh`), and applies ADAPTIVE's TTL rule: the key's own policy, else
+/// its prefix's (`prefix`).
+fn on_hit(e: &Entry, side: &mut MetaSide, key: &[u8], now: u64, may_refresh: bool, prefix: PrefixScore) -> Hit {
+    let by_prefix = || prefix.and_then(|(a, score)| adaptive_expiry(e, a, score, 0, now));
+    let plain = || Hit { freshness: Freshness::Fresh, extend: by_prefix(), hits: 0 };
     if e.flags & Entry::HAS_META == 0 {
-        return plain;
+        return plain();
     }
-    let Some(c) = side.get_mut(key).and_then(|m| m.cache.as_deref_mut()) else { return plain };
+    let Some(c) = side.get_mut(key).and_then(|m| m.cache.as_deref_mut()) else { return plain() };
     c.hits += 1;
     let stale = is_stale(e, c, now);
     let until = c.fresh_until(e.expire_at);
@@ -273,17 +298,17 @@ fn on_hit(e: &Entry, side: &mut MetaSide, key: &[u8], now: u64, may_refresh: boo
     } else {
         Freshness::Fresh
     };
-    let mut extend = None;
-    if let (Some(a), false) = (c.adaptive, stale) {
-        let half_lives = now.saturating_sub(c.scored_at) as f64 / a.base_ms as f64;
-        c.score = c.score * 0.5f64.powf(half_lives) + 1.0;
-        c.scored_at = now;
-        let ttl = ((a.min_ms as f64 * c.score) as u64).clamp(a.min_ms, a.max_ms);
-        let at = now + ttl + c.stale_ms;
-        if at.abs_diff(e.expire_at) >= EXTEND_STEP_MS {
-            extend = Some(at);
+    let extend = match (c.adaptive, prefix) {
+        _ if stale => None,
+        (Some(a), _) => {
+            let half_lives = now.saturating_sub(c.scored_at) as f64 / a.base_ms as f64;
+            c.score = c.score * 0.5f64.powf(half_lives) + 1.0;
+            c.scored_at = now;
+            adaptive_expiry(e, a, c.score, c.stale_ms, now)
         }
-    }
+        (None, Some((a, score))) => adaptive_expiry(e, a, score, c.stale_ms, now),
+        (None, None) => None,
+    };
     Hit { freshness, extend, hits: c.hits }
 }
 
@@ -302,7 +327,9 @@ fn cache_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Nil);
     };
     let now = ctx.now_ms;
-    let hit = ctx.with_key_side(key, |e, side, _| e.map(|e| on_hit(e, side, key, now, true)));
+    let srv = ctx.srv;
+    let prefix = ctx.peek(key).and_then(|e| prefix_score(srv, key, e.freq, e.expire_at));
+    let hit = ctx.with_key_side(key, |e, side, _| e.map(|e| on_hit(e, side, key, now, true, prefix)));
     let Some(hit) = hit else { return Ok(Reply::Nil) };
     match hit.freshness {
         Freshness::Fresh => CacheCounters::bump(&counters.hits),
@@ -335,11 +362,13 @@ fn cache_getl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let value = ctx.read_str(key)?;
     let now = ctx.now_ms;
+    let srv = ctx.srv;
+    let prefix = ctx.peek(key).and_then(|e| prefix_score(srv, key, e.freq, e.expire_at));
     let outcome = ctx.with_key_side(key, |e, side, hooks| {
         if let Some(e) = e {
             let stale = side.get(key).and_then(|m| m.cache.as_deref()).is_some_and(|c| is_stale(e, c, now));
             if !stale {
-                return Getl::Hit(on_hit(e, side, key, now, false).extend);
+                return Getl::Hit(on_hit(e, side, key, now, false, prefix).extend);
             }
         }
         if side.lease(key, now).is_some() {
@@ -382,7 +411,7 @@ fn cache_fill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if o.nx || o.xx {
         return Err(error::SYNTAX);
     }
-    let fresh = fresh_until(&o, &co, ctx.now_ms)?;
+    let fresh = fresh_until(ctx, key, &o, &co)?;
     let now = ctx.now_ms;
     let granted = ctx.with_key_side(key, |_, side, _| match side.lease(key, now) {
         Some(l) if l.token == token => side.take_lease(key).map(|l| l.granted_at),
@@ -400,24 +429,36 @@ fn cache_fill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn cache_ttlinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let key = &args[1];
-    let Some(expire_at) = ctx.peek(key).map(|e| e.expire_at) else { return Ok(Reply::Nil) };
+    let srv = ctx.srv;
+    let lru = ctx.lru_now();
+    let decay = srv.hot.lfu_decay_time.load(std::sync::atomic::Ordering::Relaxed);
+    let Some((expire_at, prefix)) = ctx.peek(key).map(|e| {
+        // The LFU counter as of now (decayed as the next access would), for a prefix policy's score.
+        let freq = crate::store::lfu::decayed(e.freq, e.access, lru, decay);
+        (e.expire_at, prefix_score(srv, key, freq, e.expire_at))
+    }) else {
+        return Ok(Reply::Nil);
+    };
     let now = ctx.now_ms;
     let meta = ctx.key_meta(key).unwrap_or_default();
     let c = meta.cache.as_deref().cloned().unwrap_or_default();
     let left = |at: u64| if at == 0 { Reply::Int(-1) } else { Reply::Int(at.saturating_sub(now) as i64) };
     let secs = |ms: u64| Reply::Int((ms / 1000) as i64);
-    let (policy, base, min, max) = match (c.adaptive, expire_at) {
-        (Some(a), _) => ("adaptive", secs(a.base_ms), secs(a.min_ms), secs(a.max_ms)),
-        (None, 0) => ("none", Reply::Nil, Reply::Nil, Reply::Nil),
-        (None, _) => ("fixed", Reply::Nil, Reply::Nil, Reply::Nil),
+    let adaptive = |a: Adaptive| ("adaptive", secs(a.base_ms), secs(a.min_ms), secs(a.max_ms));
+    let (policy, base, min, max) = match (c.adaptive, prefix, expire_at) {
+        (Some(a), _, _) | (None, Some((a, _)), _) => adaptive(a),
+        (None, None, 0) => ("none", Reply::Nil, Reply::Nil, Reply::Nil),
+        (None, None, _) => ("fixed", Reply::Nil, Reply::Nil, Reply::Nil),
     };
-    let score = match c.adaptive {
-        Some(a) => c.score * 0.5f64.powf(now.saturating_sub(c.scored_at) as f64 / a.base_ms as f64),
-        None => 0.0,
+    let (score, source) = match (c.adaptive, prefix) {
+        (Some(a), _) => (c.score * 0.5f64.powf(now.saturating_sub(c.scored_at) as f64 / a.base_ms as f64), "key"),
+        (None, Some((_, score))) => (score, "prefix"),
+        (None, None) => (0.0, "none"),
     };
     let field = |name: &'static str, v: Reply| (Reply::Bulk(Bytes::from_static(name.as_bytes())), v);
     Ok(Reply::Map(vec![
         field("policy", Reply::Simple(policy)),
+        field("policy-source", Reply::Simple(source)),
         field("base", base),
         field("min", min),
         field("max", max),

@@ -122,9 +122,11 @@ impl<'a> Ctx<'a> {
             memo: None,
             announced: None,
             lru: srv.lru_clock_at(now_ms),
-            // allkeys-tinylfu keeps the entries' LFU counters too: snapshots carry them, and a restart seeds the
-            // sketch from them (`TinyLfu::seed`).
-            lfu: srv.hot.policy().is_lfu() || srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
+            // allkeys-tinylfu keeps the entries' LFU counters too (snapshots carry them, and a restart seeds the
+            // sketch from them: `TinyLfu::seed`), and so do `adaptive-ttl` prefixes (their keys' frequency).
+            lfu: srv.hot.policy().is_lfu()
+                || srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu
+                || srv.keyspace.meta.prefixes.any(),
             tinylfu: srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
             deferred: Vec::new(),
         }

@@ -123,6 +123,10 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::CompressionZstdSeconds => h.compression_zstd_secs.store(v.as_u64(), Relaxed),
         Id::WarmSample => srv.warm.set_sample(v.as_u64()),
         Id::WarmWindowMs => srv.warm.set_window_ms(v.as_u64()),
+        Id::AdaptiveTtl => {
+            let list = crate::store::keymeta::PrefixPolicies::parse(v.as_str())?;
+            srv.keyspace.meta.prefixes.set(list);
+        }
         Id::Hz => h.hz.store(v.as_u64().clamp(1, 500), Relaxed),
         Id::LazyfreeLazyUserFlush => h.lazyfree_user_flush.store(v.as_bool(), Relaxed),
         Id::NotifyKeyspaceEvents => {

@@ -413,6 +413,65 @@ pub struct MetaHooks {
     /// Source of lease tokens (unique for the server's life).
     pub next_token: AtomicU64,
     pub counters: CacheCounters,
+    pub prefixes: PrefixPolicies,
+}
+
+/// Longest TTLPOLICY / STALE time accepted (ten years), so expiries stay far from overflow.
+pub const MAX_POLICY_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// `adaptive-ttl`: ADAPTIVE policies by key prefix, for keys with an expiry and no TTLPOLICY of their own. Such a
+/// key keeps no metadata for it: its access frequency is the entry's LFU counter (kept up to date on every access
+/// while any prefix is configured), so the policy costs no memory per key.
+#[derive(Debug, Default)]
+pub struct PrefixPolicies {
+    list: parking_lot::RwLock<Vec<(Bytes, Adaptive)>>,
+    any: std::sync::atomic::AtomicBool,
+}
+
+impl PrefixPolicies {
+    /// Parses `prefix base min max [prefix base min max ...]` (seconds, `0 < min <= base <= max`).
+    pub fn parse(spec: &str) -> Result<Vec<(Bytes, Adaptive)>, String> {
+        let words: Vec<&str> = spec.split_whitespace().collect();
+        if !words.len().is_multiple_of(4) {
+            return Err("adaptive-ttl takes groups of: prefix base min max (seconds)".into());
+        }
+        words
+            .chunks(4)
+            .map(|w| {
+                let secs: Vec<u64> = w[1..].iter().filter_map(|s| s.parse().ok()).collect();
+                match secs[..] {
+                    [base, min, max] if 0 < min && min <= base && base <= max && max <= MAX_POLICY_SECONDS => Ok((
+                        Bytes::copy_from_slice(w[0].as_bytes()),
+                        Adaptive { base_ms: base * 1000, min_ms: min * 1000, max_ms: max * 1000 },
+                    )),
+                    _ => Err(format!(
+                        "adaptive-ttl '{}': base, min and max must be seconds with 0 < min <= base <= max",
+                        w[0]
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    pub fn set(&self, list: Vec<(Bytes, Adaptive)>) {
+        self.any.store(!list.is_empty(), Ordering::Relaxed);
+        *self.list.write() = list;
+    }
+
+    /// Some prefix is configured.
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.any.load(Ordering::Relaxed)
+    }
+
+    /// The policy of the longest prefix of `key`.
+    pub fn policy_for(&self, key: &[u8]) -> Option<Adaptive> {
+        if !self.any() {
+            return None;
+        }
+        let list = self.list.read();
+        list.iter().filter(|(p, _)| key.starts_with(p)).max_by_key(|(p, _)| p.len()).map(|(_, a)| *a)
+    }
 }
 
 /// What the CACHE.* reads and fills did, for INFO stats.

@@ -13,6 +13,13 @@ pub fn decayed(freq: u8, last_access_secs: u32, now_secs: u32, decay_minutes: u6
     freq.saturating_sub(periods.min(255) as u8)
 }
 
+/// The accesses a counter stands for: the expected number for [`log_incr`] to raise it from its initial
+/// [`LFU_INIT_VAL`] to `freq` under `log_factor`, `(c - 5) + f (c - 5)(c - 6) / 2`.
+pub fn accesses(freq: u8, log_factor: u64) -> u64 {
+    let c = u64::from(freq.saturating_sub(LFU_INIT_VAL));
+    c + log_factor * c * c.saturating_sub(1) / 2
+}
+
 /// Logarithmic increment: the higher the counter, the less likely an access raises it (LFULogIncr).
 pub fn log_incr(freq: u8, log_factor: u64, rng: &mut impl rand::Rng) -> u8 {
     if freq == u8::MAX {

@@ -151,9 +151,8 @@ impl TinyLfu {
     }
 
     /// Seeds the counters from the keys' LFU counters (`freq_of`, decayed to now), so that after a restart
-    /// admission starts from the popularity the keys had instead of from nothing. A counter `c` stands for about
-    /// `(c - 5) + f (c - 5) (c - 6) / 2` accesses under `lfu-log-factor f` (the expected accesses for the
-    /// logarithmic counter to climb from its initial 5 to `c`), capped at the sketch's 15.
+    /// admission starts from the popularity the keys had instead of from nothing: each key counts the accesses
+    /// its counter stands for (`lfu::accesses`), capped at the sketch's 15.
     pub fn seed(&self, ks: &super::Keyspace, keys: usize, log_factor: u64, freq_of: impl Fn(&super::Entry) -> u8) {
         self.maintain(true, keys);
         let Some(sketch) = self.sketch() else { return };
@@ -162,8 +161,7 @@ impl TinyLfu {
             let dict = &shard.data.dict;
             for idx in 0..dict.slot_count() {
                 let Some(slot) = dict.slot(idx as u32) else { continue };
-                let c = u64::from(freq_of(&slot.val).saturating_sub(super::LFU_INIT_VAL));
-                let accesses = (c + log_factor * c * c.saturating_sub(1) / 2).min(15);
+                let accesses = super::lfu::accesses(freq_of(&slot.val), log_factor).min(15);
                 let hash = super::hash_key(&slot.key);
                 for _ in 0..accesses {
                     sketch.increment(hash);
