@@ -74,6 +74,31 @@ cli CONFIG SET latency-monitor-threshold 1 >/dev/null
 cli DEBUG SLEEP 0.01 >/dev/null
 check cli-latency-latest command "$(cli LATENCY LATEST | head -1)"
 
+# Cache intelligence from redis-cli, as docs/EXTENSIONS.md shows it: tags, invalidation, leases, predictions.
+check cache-set-tags OK "$(cli CACHE.SET page:/users/7 html EX 300 TAGS 2 user:7 site)"
+check cache-set-tags-2 OK "$(cli CACHE.SET page:/about html EX 300 TAGS 1 site)"
+check tag-keys $'page:/about\npage:/users/7' "$(cli TAG.KEYS site)"
+check tag-get $'site\nuser:7' "$(cli TAG.GET page:/users/7)"
+check cache-get $'html\nfresh' "$(cli CACHE.GET page:/users/7)"
+check tag-invalidate 1 "$(cli TAG.INVALIDATE user:7)"
+check tag-count-after 1 "$(cli TAG.COUNT site)"
+check tag-add-missing 'ERR no such key' "$(cli TAG.ADD nokey t)"
+lease=$(cli CACHE.GETL report:1 5000)
+check getl-lease yes "$(sed -n 1p <<<"$lease" | grep -qx lease && echo yes)"
+token=$(sed -n 3p <<<"$lease")
+check getl-wait wait "$(cli CACHE.GETL report:1 5000 | sed -n 1p)"
+check cache-fill OK "$(cli CACHE.FILL report:1 "$token" computed EX 60)"
+check cache-fill-again '' "$(cli CACHE.FILL report:1 "$token" stale EX 60)"
+check getl-hit $'hit\ncomputed' "$(cli CACHE.GETL report:1 5000 | sed -n 1,2p)"
+check bad-lease 'ERR lease time must be a positive number of milliseconds' "$(cli CACHE.GETL report:1 0)"
+cli CONFIG SET warm-sample 1 >/dev/null
+cli MSET user:9 a profile:9 b >/dev/null
+printf 'GET user:9\nGET profile:9\n' | cli >/dev/null
+cli DEL profile:9 >/dev/null
+check warm-predict $'profile:9\nmissing' "$(printf 'GET user:9\nWARM.PREDICT COUNT 1 WITHREASONS\n' | cli | tail -2)"
+check warm-hint 1 "$(cli WARM.HINT user:9 profile:9)"
+check warm-count-zero 'ERR COUNT must be positive' "$(cli WARM.PREDICT COUNT 0)"
+
 # SIGTERM stops the server cleanly (exit status 0).
 kill -TERM "$pid"
 status=0
