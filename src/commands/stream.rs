@@ -14,7 +14,7 @@ use crate::engine::blocking::{BlockedOp, Waiter};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::{Protocol, Reply};
 use crate::store::event::Event;
-use crate::store::types::stream::{Group, StreamEntry, Trim};
+use crate::store::types::stream::{Group, NodeLimits, StreamEntry, Trim};
 use crate::store::types::{Stream, StreamId};
 use crate::store::Value;
 use bytes::Bytes;
@@ -172,7 +172,7 @@ fn parse_add_trim(ctx: &Ctx<'_>, args: &[Bytes], xadd: bool) -> CmdResult<(AddTr
             return Err(CmdError::err("syntax error, LIMIT cannot be used without the special ~ option"));
         }
     } else if o.approx {
-        o.limit = 100 * u64::from(crate::store::types::stream::NODE_MAX_ENTRIES);
+        o.limit = node_limits(ctx).trim_limit();
     }
     Ok((o, i))
 }
@@ -184,6 +184,15 @@ fn exact_trim_args(s: &Stream, how: Trim) -> [Bytes; 3] {
             [Bytes::from_static(b"MINID"), Bytes::from_static(b"="), s.first_id.to_bytes()]
         }
         _ => [Bytes::from_static(b"MAXLEN"), Bytes::from_static(b"="), num(s.len())],
+    }
+}
+
+/// The block sizes `stream-node-max-entries` and `stream-node-max-bytes` set.
+fn node_limits(ctx: &Ctx<'_>) -> NodeLimits {
+    let h = &ctx.srv.hot;
+    NodeLimits {
+        entries: h.stream_node_max_entries.load(std::sync::atomic::Ordering::Relaxed),
+        bytes: h.stream_node_max_bytes.load(std::sync::atomic::Ordering::Relaxed),
     }
 }
 
@@ -203,6 +212,7 @@ fn xadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Nil);
     }
     let now = ctx.now_ms;
+    let limits = node_limits(ctx);
     let s = ctx.write_or_create(key, Value::as_stream_mut, Value::new_stream)?;
     if s.last_id == StreamId::MAX {
         ctx.after_write_quiet(key);
@@ -217,7 +227,7 @@ fn xadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         ctx.after_write_quiet(key);
         return Err(XADD_TOO_SMALL);
     };
-    s.append(id, &args[fields..]);
+    s.append_within(id, &args[fields..], limits);
     let trimmed = o.trim.map_or(0, |how| s.trim(how, o.approx, o.limit));
     let exact = o.trim.filter(|_| o.approx).map(|how| exact_trim_args(s, how));
     ctx.after_write(key, Event::Xadd);

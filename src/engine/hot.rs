@@ -41,6 +41,8 @@ pub struct Hot {
     pub zset_max_entries: AtomicUsize,
     pub zset_max_value: AtomicUsize,
     pub hll_sparse_max: AtomicUsize,
+    pub stream_node_max_entries: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
     /// Bytes written since `used_memory` was last read from the allocator (only counted with maxmemory set).
     /// Not configuration, but read beside `maxmemory` on every write.
     pub pending_bytes: AtomicU64,
@@ -116,6 +118,8 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
         Id::ZsetMaxListpackEntries => h.zset_max_entries.store(v.as_usize(), Relaxed),
         Id::ZsetMaxListpackValue => h.zset_max_value.store(v.as_usize(), Relaxed),
         Id::HllSparseMaxBytes => h.hll_sparse_max.store(v.as_usize(), Relaxed),
+        Id::StreamNodeMaxEntries => h.stream_node_max_entries.store(v.as_u64(), Relaxed),
+        Id::StreamNodeMaxBytes => h.stream_node_max_bytes.store(v.as_u64(), Relaxed),
         Id::Compression => h.compression.store(v.as_bool(), Relaxed),
         Id::CompressionMinSize => h.compression_min_size.store(v.as_usize().max(16), Relaxed),
         Id::CompressionColdSeconds => h.compression_cold_secs.store(v.as_u64(), Relaxed),

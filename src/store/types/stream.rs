@@ -27,6 +27,37 @@ use std::fmt;
 pub const NODE_MAX_ENTRIES: u32 = 100;
 /// Redis's default `stream-node-max-bytes`.
 pub const NODE_MAX_BYTES: usize = 4096;
+/// The block size `stream-node-max-bytes 0` means (Redis's largest listpack).
+const NODE_BYTES_CAP: usize = 1 << 30;
+
+/// How large a block may grow: `stream-node-max-entries` (0: any number) and `stream-node-max-bytes` (0: up to
+/// 1 GB), as Redis bounds its listpack nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeLimits {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+impl Default for NodeLimits {
+    fn default() -> NodeLimits {
+        NodeLimits { entries: u64::from(NODE_MAX_ENTRIES), bytes: NODE_MAX_BYTES as u64 }
+    }
+}
+
+impl NodeLimits {
+    fn full(&self, count: u32, bytes: usize) -> bool {
+        let max_bytes = if self.bytes == 0 { NODE_BYTES_CAP } else { self.bytes.min(NODE_BYTES_CAP as u64) as usize };
+        (self.entries != 0 && u64::from(count) >= self.entries) || bytes >= max_bytes
+    }
+
+    /// The default LIMIT of an approximate trim: 100 blocks' worth of entries, or 10,000 with no entry limit.
+    pub fn trim_limit(&self) -> u64 {
+        match self.entries {
+            0 => 10_000,
+            n => n.saturating_mul(100),
+        }
+    }
+}
 
 /// A stream entry id: milliseconds and a sequence number, ordered as a 128-bit number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
@@ -378,9 +409,16 @@ impl Stream {
     }
 
     /// Appends an entry with the flat field-value list `fv`; `id` must be above `last_id` (the caller checks).
+    /// Blocks are cut at Redis's default sizes.
     pub fn append(&mut self, id: StreamId, fv: &[Bytes]) {
+        self.append_within(id, fv, NodeLimits::default());
+    }
+
+    /// [`Stream::append`], starting a new block once the last one reaches `limits` (XADD, with the server's
+    /// `stream-node-max-*`).
+    pub fn append_within(&mut self, id: StreamId, fv: &[Bytes], limits: NodeLimits) {
         let fresh = match self.blocks.last_key_value() {
-            Some((_, b)) => b.count >= NODE_MAX_ENTRIES || b.data.len() >= NODE_MAX_BYTES,
+            Some((_, b)) => limits.full(b.count, b.data.len()),
             None => true,
         };
         if fresh {
