@@ -238,6 +238,38 @@ fn blocked_group_readers_share_entries_and_are_released_with_errors() {
 }
 
 #[test]
+fn group_readers_are_released_when_their_stream_expires_or_is_flushed_or_swapped_away() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut a = Resp::new(&s, 2);
+    let mut list_reader = Resp::new(&s, 2);
+    let unblocked = "-UNBLOCKED the stream key no longer exists\r\n";
+    let block = |a: &mut Resp, c: &mut redis::Connection, n: usize| {
+        expect_ok(c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        a.send(&["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(c, n);
+    };
+    // A BLPOP reader waits throughout: an emptied database has nothing for it yet.
+    list_reader.send(&["BLPOP", "list", "0"]);
+    wait_blocked(&mut c, 1);
+    for how in [&["FLUSHDB"][..], &["FLUSHALL"], &["SWAPDB", "0", "1"]] {
+        block(&mut a, &mut c, 2);
+        let _: redis::Value = q(&mut c, how);
+        assert_eq!(a.read_reply(), unblocked, "{how:?}");
+        wait_blocked(&mut c, 1);
+    }
+    // Expiry with nobody reading the key: the active cycle removes it and releases the reader.
+    let _: redis::Value = q(&mut c, &["SWAPDB", "0", "1"]);
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    block(&mut a, &mut c, 2);
+    expect(&mut c, &["PEXPIRE", "s", "50"], i(1));
+    assert_eq!(a.read_reply(), unblocked);
+    wait_blocked(&mut c, 1);
+    expect(&mut c, &["RPUSH", "list", "x"], i(1));
+    assert_eq!(list_reader.read_reply(), "*2\r\n$4\r\nlist\r\n$1\r\nx\r\n");
+}
+
+#[test]
 fn consumer_groups_track_pending_entries_and_claims() {
     let s = TestServer::start();
     let mut c = s.conn();

@@ -414,6 +414,10 @@ fn flush_db(ctx: &mut Ctx<'_>, db: usize, lazy: bool, change: ShardChange) {
     if lazy {
         crate::store::lazyfree::free_later(garbage);
     }
+    // Clients blocked on keys of the database are looked at again: XREADGROUP readers whose stream went are
+    // released with an error, as Redis does; the others keep waiting.
+    let waited = ctx.srv.blocking.keys_in(db);
+    ctx.ready.extend(waited.into_iter().map(|k| (db, k)));
 }
 
 fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -452,13 +456,12 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.dirty += 1;
     ctx.srv.keyspace.note_flush();
-    // Clients blocked on a key that the swap brought into their database are served now (Redis's
-    // scanDatabaseForReadyKeys); the serving step checks the type.
+    // Clients blocked on keys of either database are looked at again (Redis's scanDatabaseForReadyKeys and
+    // scanDatabaseForDeletedKeys): one whose key the swap brought in is served, an XREADGROUP reader whose stream
+    // went is released with an error; the serving step checks.
     for db in [a, b] {
         for key in ctx.srv.blocking.keys_in(db) {
-            if ctx.peek_in(db, &key).is_some() {
-                ctx.ready.push((db, key));
-            }
+            ctx.ready.push((db, key));
         }
     }
     Ok(Reply::OK)

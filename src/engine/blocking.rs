@@ -95,6 +95,9 @@ pub struct Blocking {
     by_key: Mutex<WaitQueues>,
     by_client: Mutex<HashMap<u64, Arc<Waiter>>>,
     count: AtomicUsize,
+    /// Keys with waiters that expiry or eviction removed, for whoever runs next to serve (Redis's
+    /// signalDeletedKeyAsReady): XREADGROUP readers are released with an error when their stream goes.
+    gone: Mutex<Vec<(usize, Bytes)>>,
 }
 
 impl Blocking {
@@ -153,6 +156,21 @@ impl Blocking {
     /// True when some client waits on `key` in `db`.
     pub fn has_waiters(&self, db: usize, key: &[u8]) -> bool {
         self.count() > 0 && self.by_key.lock().contains_key(&(db, Bytes::copy_from_slice(key)))
+    }
+
+    /// Notes that `key` of `db`, which clients wait on, was removed by expiry or eviction.
+    pub fn note_gone(&self, db: usize, key: &[u8]) {
+        if self.has_waiters(db, key) {
+            self.gone.lock().push((db, Bytes::copy_from_slice(key)));
+        }
+    }
+
+    /// The keys [`Blocking::note_gone`] collected, to be served.
+    pub fn take_gone(&self) -> Vec<(usize, Bytes)> {
+        if self.count() == 0 && self.gone.lock().is_empty() {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.gone.lock())
     }
 
     /// The keys some client waits on in `db` (SWAPDB looks for those the swap brought in).

@@ -177,8 +177,10 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
     });
     flush_effects(&mut ctx, cmd, args);
     ctx.unlock_all();
-    let ready = std::mem::take(&mut ctx.ready);
+    let mut ready = std::mem::take(&mut ctx.ready);
     drop(ctx);
+    // Keys with waiters that expired or were evicted meanwhile (here or in the cron) are served too.
+    ready.extend(srv.blocking.take_gone());
     srv.tracking.flush_bcast(&srv.clients, &srv.pubsub);
     if client.tracking {
         track_reads(srv, client, cmd, args);

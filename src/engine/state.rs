@@ -20,6 +20,10 @@ impl crate::store::change::ChangeListener for Server {
             notify::notify(self, change.db, change.key, event);
         }
         self.tracking.invalidate(&self.clients, &self.pubsub, change.key, change.client);
+        use crate::store::change::ChangeKind;
+        if matches!(change.kind, ChangeKind::Expire | ChangeKind::Evict) && self.blocking.count() > 0 {
+            self.blocking.note_gone(change.db, change.key);
+        }
     }
 
     fn effect_log(&self) -> Option<&crate::effects::EffectLog> {

@@ -302,6 +302,12 @@ async fn cron(srv: Arc<Server>) {
             let threshold = srv.hot.latency_threshold_ms.load(Ordering::Relaxed);
             srv.latency_monitor.add_if_needed("expire-cycle", took_ms, threshold);
         }
+        // Clients blocked on keys that expired (XREADGROUP readers of a stream that went) are answered now.
+        let gone = srv.blocking.take_gone();
+        if !gone.is_empty() {
+            let mut session = crate::engine::Session::detached(&srv);
+            crate::engine::execute::serve_ready(&srv, &mut session, gone);
+        }
         // Keys that expired or were evicted outside a command reach BCAST clients now, batched.
         srv.tracking.flush_bcast(&srv.clients, &srv.pubsub);
         if srv.hot.compression.load(Ordering::Relaxed) && !script_running {
