@@ -587,8 +587,8 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec("id", 2, CONN, Keys::None, client_id).doc(G, "5.0.0", "Returns the unique client ID of the connection.", "").complexity("O(1)"),
     spec("setname", 3, CONN, Keys::None, client_setname).doc(G, "2.6.9", "Sets the connection name.", "connection-name").complexity("O(1)"),
     spec("getname", 2, CONN, Keys::None, client_getname).doc(G, "2.6.9", "Returns the name of the connection.", "").complexity("O(1)"),
-    spec("list", -2, ADMIN | CONN, Keys::None, client_list).doc(G, "2.4.0", "Lists open connections.", "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id:integer [client-id:integer ...]]").complexity("O(N) where N is the number of client connections"),
-    spec("info", 2, CONN, Keys::None, client_info).doc(G, "6.2.0", "Returns information about the connection.", "").complexity("O(1)"),
+    spec("list", -2, ADMIN | CONN, Keys::None, client_list).tips(&["nondeterministic_output"]).doc(G, "2.4.0", "Lists open connections.", "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id:integer [client-id:integer ...]]").complexity("O(N) where N is the number of client connections"),
+    spec("info", 2, CONN, Keys::None, client_info).tips(&["nondeterministic_output"]).doc(G, "6.2.0", "Returns information about the connection.", "").complexity("O(1)"),
     spec("kill", -3, ADMIN | CONN, Keys::None, client_kill).doc(G, "2.4.0", "Terminates open connections.", "<filter=ip:port | <new-format=[ID client-id:integer] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]>>").complexity("O(N) where N is the number of client connections"),
     spec("setinfo", 4, CONN, Keys::None, client_setinfo).doc(G, "7.2.0", "Sets information specific to the client or connection.", "<attr=LIB-NAME libname | LIB-VER libver>").complexity("O(1)"),
     spec("no-evict", 3, ADMIN | CONN, Keys::None, client_no_evict).doc(G, "7.0.0", "Sets the client eviction mode of the connection.", "<enabled=ON | OFF>").complexity("O(1)"),
@@ -606,6 +606,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
 /// The connection family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("ping", -1, FAST | SUBSCRIBER_OK | REPORTS_DISK_ERROR, Keys::None, ping)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(G, "1.0.0", "Returns the server's liveliness response.", "[message]")
         .complexity("O(1)"),
     spec("echo", 2, FAST, Keys::None, echo).doc(G, "1.0.0", "Returns the given string.", "message").complexity("O(1)"),

@@ -125,6 +125,7 @@ const G: &str = "generic";
 /// The DUMP/RESTORE rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("dump", 2, READONLY, Keys::one(1), dump)
+        .tips(&["nondeterministic_output"])
         .doc(G, "2.6.0", "Returns a serialized representation of the value stored at a key.", "key")
         .complexity("O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
     spec("restore", -4, WRITE | DENYOOM, Keys::one(1), restore)

@@ -150,10 +150,12 @@ const G: &str = "generic";
 /// The expiry family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("expire", -3, WRITE | FAST, Keys::one(1), expire)
+        .key_flags(&["RW", "update"])
         .rewritten()
         .doc(G, "1.0.0", "Sets the expiration time of a key in seconds.", "key seconds [condition=NX | XX | GT | LT]")
         .complexity("O(1)"),
     spec("pexpire", -3, WRITE | FAST, Keys::one(1), pexpire)
+        .key_flags(&["RW", "update"])
         .rewritten()
         .doc(
             G,
@@ -163,6 +165,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .complexity("O(1)"),
     spec("expireat", -3, WRITE | FAST, Keys::one(1), expireat)
+        .key_flags(&["RW", "update"])
         .rewritten()
         .doc(
             G,
@@ -172,6 +175,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .complexity("O(1)"),
     spec("pexpireat", -3, WRITE | FAST, Keys::one(1), pexpireat)
+        .key_flags(&["RW", "update"])
         .rewritten()
         .doc(
             G,
@@ -181,9 +185,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .complexity("O(1)"),
     spec("ttl", 2, READONLY | FAST, Keys::one(1), ttl)
+        .tips(&["nondeterministic_output"])
         .doc(G, "1.0.0", "Returns the expiration time in seconds of a key.", "key")
         .complexity("O(1)"),
     spec("pttl", 2, READONLY | FAST, Keys::one(1), pttl)
+        .tips(&["nondeterministic_output"])
         .doc(G, "2.6.0", "Returns the expiration time in milliseconds of a key.", "key")
         .complexity("O(1)"),
     spec("expiretime", 2, READONLY | FAST, Keys::one(1), expiretime)
@@ -193,6 +199,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc(G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key")
         .complexity("O(1)"),
     spec("persist", 2, WRITE | FAST, Keys::one(1), persist)
+        .key_flags(&["RW", "update"])
         .doc(G, "2.2.0", "Removes the expiration time of a key.", "key")
         .complexity("O(1)"),
 ];

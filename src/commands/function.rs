@@ -190,27 +190,33 @@ const FCALL_KEYS: Keys = Keys::NumKeys { at: 2, step: 1 };
 
 static FUNCTION_SUBS: &[CommandSpec] = &[
     spec("delete", 3, WRITE | NOSCRIPT | RUNS_SCRIPT, Keys::None, function_delete)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(G, "7.0.0", "Deletes a library and its functions.", "library-name")
         .complexity("O(1)"),
     spec("dump", 2, NOSCRIPT, Keys::None, function_dump)
         .doc(G, "7.0.0", "Dumps all libraries into a serialized binary payload.", "")
         .complexity("O(N) where N is the number of functions"),
     spec("flush", -2, WRITE | NOSCRIPT | RUNS_SCRIPT, Keys::None, function_flush)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(G, "7.0.0", "Deletes all libraries and functions.", "[flush-type:oneof(ASYNC|SYNC)]")
         .complexity("O(N) where N is the number of functions deleted"),
     spec("help", 2, LOADING | STALE, Keys::None, function_help)
         .doc(G, "7.0.0", "Returns helpful text about the different subcommands.", "")
         .complexity("O(1)"),
     spec("kill", 2, NOSCRIPT | ALLOW_BUSY, Keys::None, function_kill)
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
         .doc(G, "7.0.0", "Terminates a function during execution.", "")
         .complexity("O(1)"),
     spec("list", -2, NOSCRIPT, Keys::None, function_list)
+        .tips(&["nondeterministic_output_order"])
         .doc(G, "7.0.0", "Returns information about all libraries.", "[LIBRARYNAME library-name-pattern] [WITHCODE]")
         .complexity("O(N) where N is the number of functions"),
     spec("load", -3, WRITE | DENYOOM | NOSCRIPT | RUNS_SCRIPT, Keys::None, function_load)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(G, "7.0.0", "Creates a library.", "[REPLACE] function-code")
         .complexity("O(1) (considering compilation time is redundant)"),
     spec("restore", -3, WRITE | DENYOOM | NOSCRIPT | RUNS_SCRIPT, Keys::None, function_restore)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(
             G,
             "7.0.0",
@@ -219,6 +225,7 @@ static FUNCTION_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the number of functions on the payload"),
     spec("stats", 2, NOSCRIPT | ALLOW_BUSY, Keys::None, function_stats)
+        .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
         .doc(G, "7.0.0", "Returns information about a function during execution.", "")
         .complexity("O(1)"),
 ];
@@ -226,11 +233,13 @@ static FUNCTION_SUBS: &[CommandSpec] = &[
 /// The functions family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("fcall", -3, FCALL_FLAGS, FCALL_KEYS, fcall)
+        .key_notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
         .rewritten()
         .key_flags(&["RW", "access", "update"])
         .doc(G, "7.0.0", "Invokes a function.", "function numkeys [key [key ...]] [arg [arg ...]]")
         .complexity("Depends on the function that is executed."),
     spec("fcall_ro", -3, FCALL_FLAGS | READONLY, FCALL_KEYS, fcall_ro)
+        .key_notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
         .key_flags(&["RO", "access"])
         .doc(G, "7.0.0", "Invokes a read-only function.", "function numkeys [key [key ...]] [arg [arg ...]]")
         .complexity("Depends on the function that is executed."),

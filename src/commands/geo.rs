@@ -450,6 +450,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc(G, "6.2.0", "Queries a geospatial index for members inside an area of a box or a circle.", "key from=FROMMEMBER member | FROMLONLAT longitude:double latitude:double by=BYRADIUS radius:double unit=M | KM | FT | MI | BYBOX width:double height:double unit=M | KM | FT | MI [order=ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")
         .complexity("O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),
     spec("geosearchstore", -8, WRITE | DENYOOM, Keys::range(1, 2, 1), geosearchstore)
+        .key_flags_each(&[&["OW", "update"], &["RO", "access"]])
         .doc(G, "6.2.0", "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result.", "destination source from=FROMMEMBER member | FROMLONLAT longitude:double latitude:double by=BYRADIUS radius:double unit=M | KM | FT | MI | BYBOX width:double height:double unit=M | KM | FT | MI [order=ASC | DESC] [COUNT count [ANY]] [STOREDIST]")
         .complexity("O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),
 ];

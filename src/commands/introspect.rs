@@ -95,6 +95,17 @@ fn key_spec(flags: Vec<Reply>, index: i64, kind: &'static str, spec: [(&'static 
 }
 
 fn key_specs(c: &Command) -> Reply {
+    let mut specs = key_specs_bare(c);
+    // Redis prints a spec's note before its flags.
+    if let (Reply::Set(list), false) = (&mut specs, c.spec.key_notes.is_empty()) {
+        if let Some(Reply::Map(first)) = list.first_mut() {
+            first.insert(0, (Reply::bulk_static("notes"), Reply::bulk_static(c.spec.key_notes)));
+        }
+    }
+    specs
+}
+
+fn key_specs_bare(c: &Command) -> Reply {
     let s = c.spec;
     let access: Vec<Reply> = s.key_spec_flags().iter().map(|f| Reply::Simple(f)).collect();
     let keynum = |flags, at: i32, step: i32| {
@@ -102,10 +113,30 @@ fn key_specs(c: &Command) -> Reply {
     };
     match s.keys {
         Keys::None => Reply::Set(vec![]),
+        Keys::Range { first, last, step } if s.key_flags_each.len() > 1 => {
+            // One spec per key with flags of its own, the last covering the rest of the range (RENAME: source,
+            // destination; SINTERSTORE: destination, sources).
+            let n = s.key_flags_each.len() as i32;
+            let specs = (0..n).map(|i| {
+                let flags = s.key_flags_each[i as usize].iter().map(|f| Reply::Simple(f)).collect();
+                let at = first + i * step;
+                let lastkey = match (i == n - 1, last < 0) {
+                    (false, _) => 0,
+                    (true, true) => last as i64,
+                    (true, false) => (last - at) as i64,
+                };
+                key_spec(flags, at as i64, "range", [("lastkey", lastkey), ("keystep", step as i64), ("limit", 0)])
+            });
+            Reply::Set(specs.collect())
+        }
         Keys::Range { first, last, step } => {
             let lastkey = if last < 0 { last as i64 } else { (last - first) as i64 };
             let spec = [("lastkey", lastkey), ("keystep", step as i64), ("limit", 0)];
-            Reply::Set(vec![key_spec(access, first as i64, "range", spec)])
+            let flags = match s.key_flags_each.first() {
+                Some(f) => f.iter().map(|f| Reply::Simple(f)).collect(),
+                None => access,
+            };
+            Reply::Set(vec![key_spec(flags, first as i64, "range", spec)])
         }
         Keys::DestNumKeys { at } => Reply::Set(vec![
             key_spec(
@@ -196,7 +227,7 @@ pub fn command_info(c: &Command) -> Reply {
         Reply::Int(last),
         Reply::Int(step),
         Reply::Set(acl_categories(c).into_iter().map(Reply::SimpleOwned).collect()),
-        Reply::Set(vec![]),
+        Reply::Set(s.tips.iter().map(|t| Reply::bulk_static(t)).collect()),
         key_specs(c),
         Reply::Set(c.subs.iter().map(|&i| command_info(&TABLE.commands[i])).collect()),
     ])
@@ -282,18 +313,7 @@ fn command_getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Repl
     let target = &args[2..];
     let pos = getkeys_common(args)?;
     let Ok(cmd) = crate::engine::execute::resolve(target) else { return Ok(Reply::Array(vec![])) };
-    const DEST: &[&str] = &["OW", "update"];
-    const SOURCE: &[&str] = &["RO", "access"];
-    // A destination is written over and its sources read; other commands' keys share the row's flags.
-    let flags_of = |i: usize| -> &'static [&'static str] {
-        match cmd.spec.keys {
-            Keys::DestNumKeys { .. } if i == 0 => DEST,
-            Keys::DestNumKeys { .. } => SOURCE,
-            Keys::Store { .. } if i == 0 => SOURCE,
-            Keys::Store { .. } => DEST,
-            _ => cmd.spec.key_spec_flags(),
-        }
-    };
+    let flags_of = |i: usize| cmd.spec.key_flags_for(i, target);
     Ok(Reply::Array(
         pos.into_iter()
             .enumerate()
@@ -340,6 +360,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         .doc(G, "2.8.13", "Returns a count of commands.", "")
         .complexity("O(1)"),
     spec("info", -2, F, Keys::None, command_info_cmd)
+        .tips(&["nondeterministic_output_order"])
         .acl(CONN)
         .doc(
             G,
@@ -349,6 +370,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the number of commands to look up"),
     spec("docs", -2, F, Keys::None, command_docs_cmd)
+        .tips(&["nondeterministic_output_order"])
         .acl(CONN)
         .doc(
             G,
@@ -358,6 +380,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the number of commands to look up"),
     spec("list", -2, F, Keys::None, command_list)
+        .tips(&["nondeterministic_output_order"])
         .acl(CONN)
         .doc(
             G,
@@ -383,6 +406,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
 /// The introspection family's rows.
 pub static COMMANDS: &[CommandSpec] = &[spec("command", -1, F, Keys::None, command)
     .acl(CONN)
+    .tips(&["nondeterministic_output_order"])
     .subcommands(COMMAND_SUBS)
     .doc(G, "2.8.13", "Returns detailed information about all commands.", "")
     .complexity("O(N) where N is the total number of Redis commands")];

@@ -540,15 +540,23 @@ const KEYSPACE_DANGEROUS: &[&str] = &["keyspace", "dangerous"];
 
 static OBJECT_SUBS: &[CommandSpec] = &[
     spec("encoding", 3, READONLY, Keys::one(2), object_encoding)
+        .tips(&["nondeterministic_output"])
+        .key_flags(&["RO"])
         .doc(G, "2.2.3", "Returns the internal encoding of a Redis object.", "key")
         .complexity("O(1)"),
     spec("freq", 3, READONLY, Keys::one(2), object_freq)
+        .tips(&["nondeterministic_output"])
+        .key_flags(&["RO"])
         .doc(G, "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", "key")
         .complexity("O(1)"),
     spec("idletime", 3, READONLY, Keys::one(2), object_idletime)
+        .tips(&["nondeterministic_output"])
+        .key_flags(&["RO"])
         .doc(G, "2.2.3", "Returns the time since the last access to a Redis object.", "key")
         .complexity("O(1)"),
     spec("refcount", 3, READONLY, Keys::one(2), object_refcount)
+        .tips(&["nondeterministic_output"])
+        .key_flags(&["RO"])
         .doc(G, "2.2.3", "Returns the reference count of a value of a key.", "key")
         .complexity("O(1)"),
     spec("help", 2, LOADING | STALE, Keys::None, object_help)
@@ -558,21 +566,21 @@ static OBJECT_SUBS: &[CommandSpec] = &[
 
 /// The keyspace family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, Keys::range(1, -1, 1), del).key_flags(&["RM", "delete"]).doc(G, "1.0.0", "Deletes one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys that will be removed."),
-    spec("unlink", -2, WRITE | FAST, Keys::range(1, -1, 1), del).key_flags(&["RM", "delete"]).doc(G, "4.0.0", "Asynchronously deletes one or more keys.", "key [key ...]").complexity("O(1) for each key removed regardless of its size."),
-    spec("exists", -2, READONLY | FAST, Keys::range(1, -1, 1), exists).doc(G, "1.0.0", "Determines whether one or more keys exist.", "key [key ...]").complexity("O(N) where N is the number of keys to check."),
-    spec("touch", -2, READONLY | FAST, Keys::range(1, -1, 1), touch).doc(G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "key [key ...]").complexity("O(N) where N is the number of keys that will be touched."),
-    spec("type", 2, READONLY | FAST, Keys::one(1), type_cmd).doc(G, "1.0.0", "Determines the type of value stored at a key.", "key").complexity("O(1)"),
-    spec("keys", 2, READONLY | ITERATES, Keys::None, keys).acl(&["dangerous"]).doc(G, "1.0.0", "Returns all key names that match a pattern.", "pattern").complexity("O(N) with N being the number of keys in the database"),
-    spec("scan", -2, READONLY | ITERATES, Keys::None, scan).doc(G, "2.8.0", "Iterates over the key names in the database.", "cursor:integer [MATCH pattern] [COUNT count] [TYPE type]").complexity("O(1) for every call. O(N) for a complete iteration."),
-    spec("randomkey", 1, READONLY | ITERATES, Keys::None, randomkey).doc(G, "1.0.0", "Returns a random key name from the database.", "").complexity("O(1)"),
-    spec("rename", 3, WRITE, Keys::range(1, 2, 1), rename).doc(G, "1.0.0", "Renames a key and overwrites the destination.", "key newkey").complexity("O(1)"),
-    spec("renamenx", 3, WRITE | FAST, Keys::range(1, 2, 1), renamenx).doc(G, "1.0.0", "Renames a key only when the target key name doesn't exist.", "key newkey").complexity("O(1)"),
-    spec("copy", -3, WRITE | DENYOOM | GLOBAL, Keys::range(1, 2, 1), copy).doc(G, "6.2.0", "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]").complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+    spec("del", -2, WRITE, Keys::range(1, -1, 1), del).key_flags(&["RM", "delete"]).tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).doc(G, "1.0.0", "Deletes one or more keys.", "key [key ...]").complexity("O(N) where N is the number of keys that will be removed."),
+    spec("unlink", -2, WRITE | FAST, Keys::range(1, -1, 1), del).key_flags(&["RM", "delete"]).tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).doc(G, "4.0.0", "Asynchronously deletes one or more keys.", "key [key ...]").complexity("O(1) for each key removed regardless of its size."),
+    spec("exists", -2, READONLY | FAST, Keys::range(1, -1, 1), exists).key_flags(&["RO"]).tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).doc(G, "1.0.0", "Determines whether one or more keys exist.", "key [key ...]").complexity("O(N) where N is the number of keys to check."),
+    spec("touch", -2, READONLY | FAST, Keys::range(1, -1, 1), touch).key_flags(&["RO"]).tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).doc(G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "key [key ...]").complexity("O(N) where N is the number of keys that will be touched."),
+    spec("type", 2, READONLY | FAST, Keys::one(1), type_cmd).key_flags(&["RO"]).doc(G, "1.0.0", "Determines the type of value stored at a key.", "key").complexity("O(1)"),
+    spec("keys", 2, READONLY | ITERATES, Keys::None, keys).acl(&["dangerous"]).tips(&["request_policy:all_shards", "nondeterministic_output_order"]).doc(G, "1.0.0", "Returns all key names that match a pattern.", "pattern").complexity("O(N) with N being the number of keys in the database"),
+    spec("scan", -2, READONLY | ITERATES, Keys::None, scan).tips(&["nondeterministic_output", "request_policy:special"]).doc(G, "2.8.0", "Iterates over the key names in the database.", "cursor:integer [MATCH pattern] [COUNT count] [TYPE type]").complexity("O(1) for every call. O(N) for a complete iteration."),
+    spec("randomkey", 1, READONLY | ITERATES, Keys::None, randomkey).tips(&["request_policy:all_shards", "nondeterministic_output"]).doc(G, "1.0.0", "Returns a random key name from the database.", "").complexity("O(1)"),
+    spec("rename", 3, WRITE, Keys::range(1, 2, 1), rename).key_flags_each(&[&["RW", "access", "delete"], &["OW", "update"]]).doc(G, "1.0.0", "Renames a key and overwrites the destination.", "key newkey").complexity("O(1)"),
+    spec("renamenx", 3, WRITE | FAST, Keys::range(1, 2, 1), renamenx).key_flags_each(&[&["RW", "access", "delete"], &["OW", "insert"]]).doc(G, "1.0.0", "Renames a key only when the target key name doesn't exist.", "key newkey").complexity("O(1)"),
+    spec("copy", -3, WRITE | DENYOOM | GLOBAL, Keys::range(1, 2, 1), copy).key_flags_each(&[&["RO", "access"], &["OW", "update"]]).doc(G, "6.2.0", "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]").complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
     spec("move", 3, WRITE | FAST | GLOBAL, Keys::one(1), move_cmd).doc(G, "1.0.0", "Moves a key to another database.", "key db").complexity("O(1)"),
-    spec("dbsize", 1, READONLY | FAST | ITERATES, Keys::None, dbsize).acl(&["keyspace"]).doc("server", "1.0.0", "Returns the number of keys in the database.", "").complexity("O(1)"),
-    spec("flushdb", -1, WRITE | GLOBAL, Keys::None, flushdb).acl(KEYSPACE_DANGEROUS).doc("server", "1.0.0", "Removes all keys from the current database.", "[flush-type=ASYNC | SYNC]").complexity("O(N) where N is the number of keys in the selected database"),
-    spec("flushall", -1, WRITE | GLOBAL, Keys::None, flushall).acl(KEYSPACE_DANGEROUS).doc("server", "1.0.0", "Removes all keys from all databases.", "[flush-type=ASYNC | SYNC]").complexity("O(N) where N is the total number of keys in all databases"),
+    spec("dbsize", 1, READONLY | FAST | ITERATES, Keys::None, dbsize).acl(&["keyspace"]).tips(&["request_policy:all_shards", "response_policy:agg_sum"]).doc("server", "1.0.0", "Returns the number of keys in the database.", "").complexity("O(1)"),
+    spec("flushdb", -1, WRITE | GLOBAL, Keys::None, flushdb).acl(KEYSPACE_DANGEROUS).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).doc("server", "1.0.0", "Removes all keys from the current database.", "[flush-type=ASYNC | SYNC]").complexity("O(N) where N is the number of keys in the selected database"),
+    spec("flushall", -1, WRITE | GLOBAL, Keys::None, flushall).acl(KEYSPACE_DANGEROUS).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).doc("server", "1.0.0", "Removes all keys from all databases.", "[flush-type=ASYNC | SYNC]").complexity("O(N) where N is the total number of keys in all databases"),
     spec("swapdb", 3, WRITE | FAST | GLOBAL, Keys::None, swapdb).acl(KEYSPACE_DANGEROUS).doc("server", "4.0.0", "Swaps two Redis databases.", "index1:integer index2:integer").complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
     container("object", OBJECT_SUBS).doc(G, "2.2.3", "A container for object introspection commands.", ""),
 ];

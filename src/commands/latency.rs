@@ -130,15 +130,18 @@ const A: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 static LATENCY_SUBS: &[CommandSpec] = &[
     spec("doctor", 2, A, Keys::None, latency_doctor)
+        .tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"])
         .doc(G, "2.8.13", "Returns a human-readable latency analysis report.", "")
         .complexity("O(1)"),
     spec("graph", 3, A, Keys::None, latency_graph)
+        .tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"])
         .doc(G, "2.8.13", "Returns a latency graph for an event.", "event")
         .complexity("O(1)"),
     spec("help", 2, LOADING | STALE, Keys::None, latency_help)
         .doc(G, "2.8.13", "Returns helpful text about the different subcommands.", "")
         .complexity("O(1)"),
     spec("histogram", -2, A, Keys::None, latency_histogram)
+        .tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"])
         .doc(
             G,
             "7.0.0",
@@ -147,12 +150,15 @@ static LATENCY_SUBS: &[CommandSpec] = &[
         )
         .complexity("O(N) where N is the number of commands with latency information being retrieved."),
     spec("history", 3, A, Keys::None, latency_history)
+        .tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"])
         .doc(G, "2.8.13", "Returns timestamp-latency samples for an event.", "event")
         .complexity("O(1)"),
     spec("latest", 2, A, Keys::None, latency_latest)
+        .tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"])
         .doc(G, "2.8.13", "Returns the latest latency samples for all events.", "")
         .complexity("O(1)"),
     spec("reset", -2, A, Keys::None, latency_reset)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc(G, "2.8.13", "Resets the latency data for one or more events.", "[event [event ...]]")
         .complexity("O(1)"),
 ];

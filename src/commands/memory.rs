@@ -169,18 +169,23 @@ const G: &str = "server";
 
 static MEMORY_SUBS: &[CommandSpec] = &[
     spec("usage", -3, READONLY, Keys::one(2), memory_usage)
+        .key_flags(&["RO"])
         .doc(G, "4.0.0", "Estimates the memory usage of a key.", "key [SAMPLES count]")
         .complexity("O(N) where N is the number of samples."),
     spec("stats", 2, 0, Keys::None, memory_stats)
+        .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
         .doc(G, "4.0.0", "Returns details about memory usage.", "")
         .complexity("O(1)"),
     spec("doctor", 2, 0, Keys::None, memory_doctor)
+        .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
         .doc(G, "4.0.0", "Outputs a memory problems report.", "")
         .complexity("O(1)"),
     spec("purge", 2, 0, Keys::None, memory_purge)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(G, "4.0.0", "Asks the allocator to release memory.", "")
         .complexity("Depends on how much memory is allocated, could be slow"),
     spec("malloc-stats", 2, 0, Keys::None, memory_malloc_stats)
+        .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
         .doc(G, "4.0.0", "Returns the allocator statistics.", "")
         .complexity("Depends on how much memory is allocated, could be slow"),
     spec("help", 2, LOADING | STALE, Keys::None, memory_help)

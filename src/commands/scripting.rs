@@ -82,20 +82,24 @@ static SCRIPT_SUBS: &[CommandSpec] = &[
         .doc(G, "3.2.0", "Sets the debug mode of server-side Lua scripts.", "mode:oneof(YES|SYNC|NO)")
         .complexity("O(1)"),
     spec("exists", -3, NOSCRIPT | RUNS_SCRIPT, Keys::None, script_exists)
+        .tips(&["request_policy:all_shards", "response_policy:agg_logical_and"])
         .doc(G, "2.6.0", "Determines whether server-side Lua scripts exist in the script cache.", "sha1 [sha1 ...]")
         .complexity(
             "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
         ),
     spec("flush", -2, NOSCRIPT | RUNS_SCRIPT, Keys::None, script_flush)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc(G, "2.6.0", "Removes all server-side Lua scripts from the script cache.", "[flush-type:oneof(ASYNC|SYNC)]")
         .complexity("O(N) with N being the number of scripts in cache"),
     spec("help", 2, LOADING | STALE, Keys::None, script_help)
         .doc(G, "5.0.0", "Returns helpful text about the different subcommands.", "")
         .complexity("O(1)"),
     spec("kill", 2, NOSCRIPT | ALLOW_BUSY, Keys::None, script_kill)
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
         .doc(G, "2.6.0", "Terminates a server-side Lua script during execution.", "")
         .complexity("O(1)"),
     spec("load", 3, NOSCRIPT | STALE | RUNS_SCRIPT, Keys::None, script_load)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc(G, "2.6.0", "Loads a server-side Lua script to the script cache.", "script")
         .complexity("O(N) with N being the length in bytes of the script body."),
 ];
@@ -103,6 +107,7 @@ static SCRIPT_SUBS: &[CommandSpec] = &[
 /// The scripting family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("eval", -3, EVAL_FLAGS, EVAL_KEYS, eval)
+        .key_notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
         .rewritten()
         .key_flags(&["RW", "access", "update"])
         .doc(G, "2.6.0", "Executes a server-side Lua script.", "script numkeys [key [key ...]] [arg [arg ...]]")
@@ -118,6 +123,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .complexity("Depends on the script that is executed."),
     spec("eval_ro", -3, EVAL_FLAGS | READONLY, EVAL_KEYS, eval_ro)
+        .key_notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
         .key_flags(&["RO", "access"])
         .doc(
             G,

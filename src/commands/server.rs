@@ -320,6 +320,7 @@ static CONFIG_SUBS: &[CommandSpec] = &[
         .doc(G, "2.0.0", "Returns the effective values of configuration parameters.", "parameter [parameter ...]")
         .complexity("O(N) when N is the number of configuration parameters provided"),
     spec("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc(G, "2.0.0", "Sets configuration parameters in-flight.", "parameter value [parameter value ...]")
         .complexity("O(N) when N is the number of configuration parameters provided"),
     spec("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat)
@@ -336,14 +337,17 @@ static CONFIG_SUBS: &[CommandSpec] = &[
 /// The server family's rows.
 pub static COMMANDS: &[CommandSpec] = &[
     spec("info", -1, LOADING | STALE, Keys::None, info)
+        .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
         .acl(&["dangerous"])
         .doc(G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]")
         .complexity("O(1)"),
     container("config", CONFIG_SUBS).doc(G, "2.0.0", "A container for server configuration commands.", ""),
     spec("time", 1, LOADING | STALE | FAST, Keys::None, time)
+        .tips(&["nondeterministic_output"])
         .doc(G, "2.6.0", "Returns the server time.", "")
         .complexity("O(1)"),
     spec("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave)
+        .tips(&["nondeterministic_output"])
         .acl(&["admin", "dangerous"])
         .doc(G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "")
         .complexity("O(1)"),

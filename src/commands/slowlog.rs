@@ -69,15 +69,18 @@ const A: u32 = ADMIN | LOADING | STALE;
 
 static SLOWLOG_SUBS: &[CommandSpec] = &[
     spec("get", -2, A, Keys::None, slowlog_get)
+        .tips(&["request_policy:all_nodes", "nondeterministic_output"])
         .doc(G, "2.2.12", "Returns the slow log's entries.", "[count]")
         .complexity("O(N) where N is the number of entries returned"),
     spec("help", 2, LOADING | STALE, Keys::None, slowlog_help)
         .doc(G, "6.2.0", "Show helpful text about the different subcommands", "")
         .complexity("O(1)"),
     spec("len", 2, A, Keys::None, slowlog_len)
+        .tips(&["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"])
         .doc(G, "2.2.12", "Returns the number of entries in the slow log.", "")
         .complexity("O(1)"),
     spec("reset", 2, A, Keys::None, slowlog_reset)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc(G, "2.2.12", "Clears all entries from the slow log.", "")
         .complexity("O(N) where N is the number of entries in the slowlog"),
 ];

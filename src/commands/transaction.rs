@@ -110,6 +110,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc(G, "2.0.0", "Discards a transaction.", "")
         .complexity("O(N), when N is the number of queued commands"),
     spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL, Keys::range(1, -1, 1), watch)
+        .key_flags(&["RO"])
         .doc(G, "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]")
         .complexity("O(1) for every key."),
     spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, unwatch)

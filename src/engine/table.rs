@@ -255,6 +255,13 @@ pub struct CommandSpec {
     pub acl: &'static [&'static str],
     /// Key-spec flags (`OW`, `update`, ...); empty means derived from WRITE/READONLY.
     pub key_flags: &'static [&'static str],
+    /// Flags of each key spec, for commands whose keys differ (a source read and deleted, a destination written
+    /// over): the n-th key takes the n-th set, the last set covering the rest.
+    pub key_flags_each: &'static [&'static [&'static str]],
+    /// Redis's command tips (COMMAND INFO): `nondeterministic_output`, `request_policy:...` and so on.
+    pub tips: &'static [&'static str],
+    /// The note Redis attaches to the first key spec (COMMAND INFO), when it has one.
+    pub key_notes: &'static str,
 }
 
 fn no_handler(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult<Reply> {
@@ -266,7 +273,21 @@ const NO_DOCS: Docs = Docs { group: "generic", since: "1.0.0", summary: "", comp
 /// A table row. Writes default to a verbatim effect, everything else to none.
 pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: Keys, handler: Handler) -> CommandSpec {
     let effect = if flags & flags::WRITE != 0 { Effect::Verbatim } else { Effect::Never };
-    CommandSpec { name, arity, flags, keys, effect, handler, docs: NO_DOCS, subcommands: &[], acl: &[], key_flags: &[] }
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys,
+        effect,
+        handler,
+        docs: NO_DOCS,
+        subcommands: &[],
+        acl: &[],
+        key_flags: &[],
+        key_flags_each: &[],
+        tips: &[],
+        key_notes: "",
+    }
 }
 
 /// A container row (CONFIG, CLIENT, OBJECT...) whose subcommands are rows of their own.
@@ -282,6 +303,9 @@ pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) 
         subcommands,
         acl: &[],
         key_flags: &[],
+        key_flags_each: &[],
+        tips: &[],
+        key_notes: "",
     }
 }
 
@@ -320,6 +344,59 @@ impl CommandSpec {
     pub const fn key_flags(mut self, f: &'static [&'static str]) -> Self {
         self.key_flags = f;
         self
+    }
+
+    /// Sets Redis's command tips.
+    pub const fn tips(mut self, tips: &'static [&'static str]) -> Self {
+        self.tips = tips;
+        self
+    }
+
+    /// Sets the first key spec's note.
+    pub const fn key_notes(mut self, notes: &'static str) -> Self {
+        self.key_notes = notes;
+        self
+    }
+
+    /// Sets the flags of each key spec (see [`CommandSpec::key_flags_each`]).
+    pub const fn key_flags_each(mut self, f: &'static [&'static [&'static str]]) -> Self {
+        self.key_flags_each = f;
+        self
+    }
+
+    /// The flags of the `i`-th key a command names (GETKEYSANDFLAGS, ACL key checks): its own key spec's, or for
+    /// a destination and its sources (`DestNumKeys`, `Store`) `OW update` and `RO access`.
+    pub fn flags_for_key(&self, i: usize) -> &'static [&'static str] {
+        const DEST: &[&str] = &["OW", "update"];
+        const SOURCE: &[&str] = &["RO", "access"];
+        if let Some(last) = self.key_flags_each.last() {
+            return self.key_flags_each.get(i).unwrap_or(last);
+        }
+        match self.keys {
+            Keys::DestNumKeys { .. } if i == 0 => DEST,
+            Keys::DestNumKeys { .. } => SOURCE,
+            Keys::Store { .. } if i == 0 => SOURCE,
+            Keys::Store { .. } => DEST,
+            _ => self.key_spec_flags(),
+        }
+    }
+
+    /// [`CommandSpec::flags_for_key`] for this invocation: a key spec with `variable_flags` is resolved as Redis's
+    /// key-finding functions do (SET: `RW access update` with GET, else `OW update`; BITFIELD: `RO access` when it
+    /// only reads).
+    pub fn key_flags_for(&self, i: usize, args: &[Bytes]) -> &'static [&'static str] {
+        let flags = self.flags_for_key(i);
+        if !flags.contains(&"variable_flags") {
+            return flags;
+        }
+        let any =
+            |words: &[&str]| args.iter().skip(2).any(|a| words.iter().any(|w| a.eq_ignore_ascii_case(w.as_bytes())));
+        match self.name {
+            "set" if any(&["GET"]) => &["RW", "access", "update"],
+            "set" => &["OW", "update"],
+            "bitfield" if !any(&["SET", "INCRBY"]) => &["RO", "access"],
+            _ => &["RW", "access", "update"],
+        }
     }
 
     /// Key-spec flags: explicit ones, else `RW access update` for writes and `RO access` for reads.

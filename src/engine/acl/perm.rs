@@ -44,25 +44,10 @@ fn access_of(spec_flags: &[&str]) -> Access {
 /// The keys of `args` (argument 0 is the command name) with the access each needs.
 pub fn key_accesses(cmd: &Command, args: &[Bytes]) -> Vec<(usize, Access)> {
     let spec = cmd.spec;
+    // Flags that vary with the arguments are resolved as Redis's key-finding functions do (SET with GET reads the
+    // old value; BITFIELD with GET only does not write).
     let positions = spec.keys.positions(args);
-    if let Keys::DestNumKeys { .. } = spec.keys {
-        // The destination is written over (`OW update`), the sources are read (`RO access`).
-        let dest = Access { read: false, write: true };
-        let src = Access { read: true, write: false };
-        return positions.into_iter().enumerate().map(|(i, p)| (p, if i == 0 { dest } else { src })).collect();
-    }
-    if let Keys::Store { .. } = spec.keys {
-        // The source is read; a destination found among the options is written over.
-        let dest = Access { read: false, write: true };
-        let src = Access { read: true, write: false };
-        return positions.into_iter().enumerate().map(|(i, p)| (p, if i == 0 { src } else { dest })).collect();
-    }
-    let mut access = access_of(spec.key_spec_flags());
-    // SET's key specs vary with its arguments (Redis's setGetKeys): with GET the old value is read as well.
-    if cmd.parent.is_none() && spec.name == "set" && args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")) {
-        access.read = true;
-    }
-    positions.into_iter().map(|p| (p, access)).collect()
+    positions.into_iter().enumerate().map(|(i, p)| (p, access_of(spec.key_flags_for(i, args)))).collect()
 }
 
 /// The channels of `args` and whether each is a pattern (PSUBSCRIBE), for the commands whose channels ACLs
