@@ -94,12 +94,33 @@ fn key_spec(flags: Vec<Reply>, index: i64, kind: &'static str, spec: [(&'static 
     ])
 }
 
+/// Redis's notes on SORT's key specs of unknown position.
+const PATTERN_NOTES: &str =
+    "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort";
+const STORE_NOTES: &str =
+    "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array";
+
 fn key_specs(c: &Command) -> Reply {
     let mut specs = key_specs_bare(c);
-    // Redis prints a spec's note before its flags.
-    if let (Reply::Set(list), false) = (&mut specs, c.spec.key_notes.is_empty()) {
-        if let Some(Reply::Map(first)) = list.first_mut() {
-            first.insert(0, (Reply::bulk_static("notes"), Reply::bulk_static(c.spec.key_notes)));
+    let noted = |note: &'static str, spec: &mut Reply| {
+        if let Reply::Map(fields) = spec {
+            // Redis prints a spec's note before its flags.
+            fields.insert(0, (Reply::bulk_static("notes"), Reply::bulk_static(note)));
+        }
+    };
+    if let Reply::Set(list) = &mut specs {
+        if !c.spec.key_notes.is_empty() {
+            if let Some(first) = list.first_mut() {
+                noted(c.spec.key_notes, first);
+            }
+        }
+        if c.spec.pattern_keys {
+            if let Some(store) = list.get_mut(1) {
+                noted(STORE_NOTES, store);
+            }
+            let mut pattern = unknown_key_spec(vec![Reply::Simple("RO"), Reply::Simple("access")]);
+            noted(PATTERN_NOTES, &mut pattern);
+            list.insert(1.min(list.len()), pattern);
         }
     }
     specs
@@ -215,7 +236,9 @@ pub fn command_info(c: &Command) -> Reply {
     let mut flag_names: Vec<Reply> =
         flags::NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| Reply::Simple(n)).collect();
     // Redis derives `movablekeys` from key specs that a fixed range cannot describe.
-    if matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. } | Keys::Store { .. } | Keys::Streams { .. }) {
+    if s.pattern_keys
+        || matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. } | Keys::Store { .. } | Keys::Streams { .. })
+    {
         flag_names.push(Reply::Simple("movablekeys"));
     }
     let (first, last, step) = key_triplet(s.keys);

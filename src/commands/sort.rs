@@ -799,10 +799,12 @@ const SORT_KEYS: Keys = Keys::Store { first: 1, find: store_position, words: &[]
 pub static COMMANDS: &[CommandSpec] = &[
     spec("sort", -2, WRITE | DENYOOM | ITERATES, SORT_KEYS, sort)
         .key_flags(&["RO", "access"])
+        .pattern_keys()
         .acl(ACL)
         .doc(G, "1.0.0", "Sort the elements in a list, set or sorted set", USAGE)
         .complexity(COMPLEXITY),
     spec("sort_ro", -2, READONLY | ITERATES, Keys::one(1), sort_ro)
+        .pattern_keys()
         .acl(ACL)
         .doc(G, "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", USAGE_RO)
         .complexity(COMPLEXITY),

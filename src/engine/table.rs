@@ -262,6 +262,9 @@ pub struct CommandSpec {
     pub tips: &'static [&'static str],
     /// The note Redis attaches to the first key spec (COMMAND INFO), when it has one.
     pub key_notes: &'static str,
+    /// Reads keys named by patterns over its source's content (SORT's BY and GET): COMMAND INFO shows a key spec
+    /// of unknown position for them, which makes the command `movablekeys`.
+    pub pattern_keys: bool,
 }
 
 fn no_handler(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult<Reply> {
@@ -287,6 +290,7 @@ pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: Keys, handle
         key_flags_each: &[],
         tips: &[],
         key_notes: "",
+        pattern_keys: false,
     }
 }
 
@@ -306,6 +310,7 @@ pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) 
         key_flags_each: &[],
         tips: &[],
         key_notes: "",
+        pattern_keys: false,
     }
 }
 
@@ -349,6 +354,12 @@ impl CommandSpec {
     /// Sets Redis's command tips.
     pub const fn tips(mut self, tips: &'static [&'static str]) -> Self {
         self.tips = tips;
+        self
+    }
+
+    /// Marks a command that reads keys named by patterns (see [`CommandSpec::pattern_keys`]).
+    pub const fn pattern_keys(mut self) -> Self {
+        self.pattern_keys = true;
         self
     }
 
