@@ -296,22 +296,7 @@ pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: Keys, handle
 
 /// A container row (CONFIG, CLIENT, OBJECT...) whose subcommands are rows of their own.
 pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity: -2,
-        flags: 0,
-        keys: Keys::None,
-        effect: Effect::Never,
-        handler: no_handler,
-        docs: NO_DOCS,
-        subcommands,
-        acl: &[],
-        key_flags: &[],
-        key_flags_each: &[],
-        tips: &[],
-        key_notes: "",
-        pattern_keys: false,
-    }
+    spec(name, -2, 0, Keys::None, no_handler).subcommands(subcommands)
 }
 
 impl CommandSpec {
