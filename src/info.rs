@@ -366,6 +366,20 @@ fn persistence(srv: &Server, out: &mut Fields) {
     kv(out, "rdb_last_load_keys_expired", p.last_load_keys_expired.load(Ordering::Relaxed));
     kv(out, "rdb_last_load_keys_loaded", p.last_load_keys_loaded.load(Ordering::Relaxed));
     kv(out, "rdb_last_load_keys_compressed", p.last_load_keys_compressed.load(Ordering::Relaxed));
+    // A warm restart (`warm-restart yes`): the keys loaded before clients were served, and the background pass.
+    let w = &p.warming;
+    let warming = w.active();
+    kv(out, "warming", u8::from(warming));
+    kv(out, "warming_hot_keys", w.hot_keys.load(Ordering::Relaxed));
+    kv(out, "warming_keys_total", w.keys_total.load(Ordering::Relaxed));
+    kv(out, "warming_keys_loaded", w.keys_loaded.load(Ordering::Relaxed));
+    kv(out, "warming_loaded_perc", format!("{:.2}", w.loaded_perc()));
+    let elapsed = if warming {
+        now_ms.saturating_sub(w.started_ms.load(Ordering::Relaxed))
+    } else {
+        w.last_time_ms.load(Ordering::Relaxed)
+    };
+    kv(out, "warming_time_ms", elapsed);
     if loading {
         // Redis adds these only while loading.
         let started = p.loading_started_unix.load(Ordering::Relaxed);

@@ -288,6 +288,8 @@ impl Server {
     /// Why the backup could not be taken (also counted as a failure, with its reason kept for STATUS and INFO).
     pub fn backup_create(&self, kind: Kind) -> Result<Manifest, String> {
         let _running = self.start_running()?;
+        // A backup of a keyspace still warming would miss the keys not loaded yet.
+        self.wait_warmed();
         let result = self.backup_store().and_then(|store| match kind {
             Kind::Full => self.backup_full(&store),
             Kind::Incremental => self.backup_incremental(&store),
@@ -445,6 +447,7 @@ impl Server {
             unix_ms(),
             self.lru_clock(),
             self.cold_load().as_ref(),
+            snapshot::Pass::Whole,
         );
         let result = loaded.map_err(|e| e.to_string()).and_then(|l| {
             if !l.libraries.is_empty() {

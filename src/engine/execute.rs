@@ -228,12 +228,25 @@ fn admit(srv: &Server, client: &mut Session, cmd: &'static Command, args: &[Byte
     if srv.persistence.is_loading() && !spec.has(flags::LOADING) {
         return Some(reject(srv, client, Some(cmd), error::LOADING));
     }
+    if srv.persistence.warming.active() && !spec.has(flags::LOADING) && waits_for_warming(srv, spec, args) {
+        return Some(reject(srv, client, Some(cmd), error::LOADING));
+    }
     if srv.scripts.state.active() && !spec.has(flags::ALLOW_BUSY) {
         if let Some(e) = srv.scripts.state.busy_refusal() {
             return Some(reject(srv, client, Some(cmd), e));
         }
     }
     None
+}
+
+/// During a warm restart's second pass: whether a command must wait for it (`-LOADING`), because it names a key
+/// not loaded yet, or may touch keys it does not name (keyless commands, scripts, SORT's BY and GET patterns).
+fn waits_for_warming(srv: &Server, spec: &crate::engine::table::CommandSpec, args: &[Bytes]) -> bool {
+    if spec.has(flags::RUNS_SCRIPT) || spec.pattern_keys {
+        return true;
+    }
+    let keys = spec.keys.positions(args);
+    keys.is_empty() || keys.iter().any(|&p| srv.persistence.warming.is_pending(&args[p]))
 }
 
 /// Remembers the keys a tracking client just read (default mode; OPTIN/OPTOUT honour CLIENT CACHING).

@@ -350,16 +350,24 @@ impl Server {
         ));
 
         // Loading: the dataset is not complete until the snapshot and the change log are in.
+        // A warm restart's second pass serves the hot keys already: a warning, not a failure.
         let loading = p.is_loading();
+        let warming = !loading && p.warming.active();
         let total = p.loading_total_bytes.load(Relaxed);
         let done = pct(p.loading_loaded_bytes.load(Relaxed), total);
-        components.push(component(
-            "loading",
-            if loading { Level::Fail } else { Level::Ok },
-            if loading { format!("loading, {done:.1}% done") } else { "loaded".to_string() },
-            "none while loading".to_string(),
-            if loading { format!("loading the dataset ({done:.1}%)") } else { String::new() },
-        ));
+        let warmed = p.warming.loaded_perc();
+        let (level, value, why) = if loading {
+            (Level::Fail, format!("loading, {done:.1}% done"), format!("loading the dataset ({done:.1}%)"))
+        } else if warming {
+            (
+                Level::Warn,
+                format!("warming, {warmed:.1}% of the cold keys loaded"),
+                format!("hot keys served, cold keys still loading ({warmed:.1}%)"),
+            )
+        } else {
+            (Level::Ok, "loaded".to_string(), String::new())
+        };
+        components.push(component("loading", level, value, "none while loading".to_string(), why));
         drop(cfg);
 
         let level = components.iter().map(|c| c.level).max().unwrap_or(Level::Ok);

@@ -102,6 +102,7 @@ impl Server {
     /// Writes the snapshot now even while a BGSAVE runs (SHUTDOWN, a signal): the two write different temporary
     /// files, and whichever renames last leaves a whole snapshot.
     pub fn save_now(&self) -> Result<(), SaveError> {
+        self.wait_warmed();
         let dirty = self.changes_since_save.load(Relaxed);
         let path = self.snapshot_path();
         let started = std::time::Instant::now();
@@ -160,6 +161,10 @@ impl Server {
 
     /// The cron's part: a scheduled BGSAVE once none runs, and the `save` points (Redis's serverCron rules).
     pub fn persistence_cron(&self) {
+        if self.persistence.warming.active() {
+            // Scheduled saves and backups wait for the whole keyspace.
+            return;
+        }
         self.backup_cron();
         let p = &self.persistence;
         if p.bgsave_in_progress.load(Relaxed) {
@@ -212,16 +217,32 @@ impl Server {
     /// at (0 without a file). Called once at startup; the caller sets `persistence.loading` around it so that
     /// commands without the LOADING flag are refused meanwhile.
     ///
+    /// With `warm-restart yes` (and no change log, whose replay needs every key), only the keys that were hot when
+    /// saved are loaded here; the second value is the file again, for [`Server::start_warming`] to load the rest
+    /// from once clients are served.
+    ///
     /// # Errors
     /// The file exists but cannot be read or is damaged: the message names the file, block and byte offset.
-    pub fn load_snapshot_at_startup(&self) -> Result<u64, String> {
+    pub fn load_snapshot_at_startup(&self) -> Result<(u64, Option<std::fs::File>), String> {
         let path = self.snapshot_path();
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, None)),
             Err(e) => return Err(format!("snapshot {}: {e}", path.display())),
         };
+        let (warm, hot_secs) = {
+            let cfg = self.config.read();
+            let hot_secs = u32::try_from(cfg.u64(Id::CompressionColdSeconds)).unwrap_or(u32::MAX);
+            (cfg.bool(Id::WarmRestart) && !cfg.bool(Id::Appendonly), hot_secs)
+        };
+        // Opened now, so a CONFIG SET dir or dbfilename before the second pass cannot change what it reads.
+        let rest = if warm {
+            Some(std::fs::File::open(&path).map_err(|e| format!("snapshot {}: {e}", path.display()))?)
+        } else {
+            None
+        };
         let p = &self.persistence;
+        let w = &p.warming;
         p.loading_total_bytes.store(file.metadata().map(|m| m.len()).unwrap_or(0), Relaxed);
         p.loading_loaded_bytes.store(0, Relaxed);
         p.loading_started_unix.store(unix_ms() / 1000, Relaxed);
@@ -229,6 +250,13 @@ impl Server {
         let counted = CountingReader { inner: std::io::BufReader::with_capacity(1 << 20, file), srv: self };
         let name = path.display().to_string();
         let cold = self.cold_load();
+        let pass = if warm {
+            w.started_ms.store(unix_ms(), Relaxed);
+            w.set_active(true);
+            snapshot::Pass::Hot { hot_secs, warming: w }
+        } else {
+            snapshot::Pass::Whole
+        };
         let result = snapshot::load_snapshot(
             &self.keyspace,
             counted,
@@ -237,29 +265,103 @@ impl Server {
             unix_ms(),
             self.lru_clock(),
             cold.as_ref(),
+            pass,
         );
-        let loaded = result.map_err(|e| e.to_string())?;
+        let loaded = result.map_err(|e| {
+            w.finish();
+            e.to_string()
+        })?;
         if !loaded.libraries.is_empty() {
             crate::engine::script::restore_libraries(self, loaded.libraries.clone())
                 .map_err(|e| format!("snapshot {}: a FUNCTION library failed to load: {e}", path.display()))?;
         }
+        let deferred = w.keys_total.load(Relaxed);
         p.last_load_keys_loaded.store(loaded.keys, Relaxed);
         p.last_load_keys_compressed.store(loaded.compressed, Relaxed);
+        p.last_load_keys_expired.store(loaded.expired, Relaxed);
+        w.hot_keys.store(if warm { loaded.keys } else { 0 }, Relaxed);
         if self.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu {
             let (lru, decay) = (self.lru_clock(), self.hot.lfu_decay_time.load(Relaxed));
             let factor = self.hot.lfu_log_factor.load(Relaxed);
-            self.keyspace.tinylfu.seed(&self.keyspace, loaded.keys as usize, factor, |e| {
+            self.keyspace.tinylfu.seed(&self.keyspace, (loaded.keys + deferred) as usize, factor, |e| {
                 crate::store::lfu::decayed(e.freq, e.access, lru, decay)
             });
         }
-        p.last_load_keys_expired.store(loaded.expired, Relaxed);
-        tracing::info!(
-            "DB loaded from disk: {} keys ({} expired, not loaded) in {:.2?}",
-            loaded.keys,
-            loaded.expired,
-            started.elapsed()
+        if warm {
+            tracing::info!(
+                "DB loaded from disk, hot keys first: {} keys ({} expired, not loaded) in {:.2?}; {deferred} more \
+                 load in the background",
+                loaded.keys,
+                loaded.expired,
+                started.elapsed()
+            );
+        } else {
+            tracing::info!(
+                "DB loaded from disk: {} keys ({} expired, not loaded) in {:.2?}",
+                loaded.keys,
+                loaded.expired,
+                started.elapsed()
+            );
+        }
+        let rest = rest.filter(|_| deferred > 0);
+        if rest.is_none() {
+            w.finish();
+        }
+        Ok((loaded.header.map_or(0, |h| h.effect_offset), rest))
+    }
+
+    /// A warm restart's second pass, on a thread of its own: loads the keys the first pass deferred from `file`,
+    /// compressing the cold ones as it goes, then ends warming (the gate serves every key again).
+    pub fn start_warming(&self, file: std::fs::File) {
+        let Some(srv) = self.this.get().and_then(std::sync::Weak::upgrade) else {
+            self.persistence.warming.finish();
+            return;
+        };
+        let spawned = std::thread::Builder::new().name("strata-warming".into()).spawn(move || srv.warm_rest(file));
+        if let Err(e) = spawned {
+            tracing::warn!("Could not start loading the rest of the snapshot: {e}");
+            self.persistence.warming.finish();
+        }
+    }
+
+    fn warm_rest(&self, file: std::fs::File) {
+        let w = &self.persistence.warming;
+        let hot_secs = u32::try_from(self.config.read().u64(Id::CompressionColdSeconds)).unwrap_or(u32::MAX);
+        let name = self.snapshot_path().display().to_string();
+        let started = std::time::Instant::now();
+        let cold = self.cold_load();
+        let lfu = (self.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu)
+            .then(|| (self.hot.lfu_log_factor.load(Relaxed), self.hot.lfu_decay_time.load(Relaxed)));
+        let result = snapshot::load_snapshot(
+            &self.keyspace,
+            std::io::BufReader::with_capacity(1 << 20, file),
+            &name,
+            &self.load_limits(),
+            unix_ms(),
+            self.lru_clock(),
+            cold.as_ref(),
+            snapshot::Pass::Rest { hot_secs, warming: w, lfu },
         );
-        Ok(loaded.header.map_or(0, |h| h.effect_offset))
+        match result {
+            Ok(loaded) => {
+                let p = &self.persistence;
+                p.last_load_keys_loaded.fetch_add(loaded.keys, Relaxed);
+                p.last_load_keys_compressed.fetch_add(loaded.compressed, Relaxed);
+                p.last_load_keys_expired.fetch_add(loaded.expired, Relaxed);
+                tracing::info!("Warm restart done: {} more keys loaded in {:.2?}", loaded.keys, started.elapsed());
+            }
+            // The first pass read the whole file and checked every block, so only an I/O error gets here.
+            Err(e) => tracing::warn!("Loading the rest of the snapshot failed, those keys are lost: {e}"),
+        }
+        w.finish();
+    }
+
+    /// Waits for a warm restart's second pass to end: a snapshot, a backup or a change-log base taken before it
+    /// ends would miss the keys not loaded yet.
+    pub fn wait_warmed(&self) {
+        while self.persistence.warming.active() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 
@@ -278,6 +380,7 @@ impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
 }
 
 fn bgsave_thread(srv: &Arc<Server>) {
+    srv.wait_warmed();
     let p = &srv.persistence;
     let dirty = srv.changes_since_save.load(Relaxed);
     let path = srv.snapshot_path();

@@ -6,6 +6,7 @@
 //! - `seal`: a backup file's compression and AES-256-GCM encryption.
 //! - `format`: the file format (header, checksummed LZ4 blocks of bincode records, trailer) and its reader.
 //! - `rdb`: Redis's RDB encoding of one value (DUMP and RESTORE payloads); not used by snapshots.
+//! - `warming`: a warm restart's pending keys and progress (the snapshot's second, background pass).
 //!
 //! This module depends on the store and the effect log only; the server's commands and cron drive it.
 
@@ -16,6 +17,7 @@ pub mod rdb;
 pub mod remote;
 pub mod seal;
 pub mod snapshot;
+pub mod warming;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -31,6 +33,8 @@ pub struct Status {
     /// Values the last load put straight into the compressed tier.
     pub last_load_keys_compressed: AtomicU64,
     pub last_load_keys_expired: AtomicU64,
+    /// A warm restart's second pass (`warm-restart yes`).
+    pub warming: warming::Warming,
     /// A background save is running (only one at a time, as in Redis).
     pub bgsave_in_progress: AtomicBool,
     /// BGSAVE SCHEDULE asked for a save while another was running; the cron starts it when that one ends.
@@ -57,6 +61,7 @@ impl Default for Status {
             last_load_keys_loaded: AtomicU64::new(0),
             last_load_keys_compressed: AtomicU64::new(0),
             last_load_keys_expired: AtomicU64::new(0),
+            warming: warming::Warming::default(),
             bgsave_in_progress: AtomicBool::new(false),
             bgsave_scheduled: AtomicBool::new(false),
             bgsave_started_ms: AtomicU64::new(0),

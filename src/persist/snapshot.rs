@@ -12,6 +12,7 @@
 //! writers never wait for more than one slice's encoding.
 
 use super::format::{self, BlockWriter, Chunker, Header, Limits, Totals};
+use super::warming::Warming;
 use crate::effects::EffectLog;
 use crate::store::keymeta::{KeyMeta, MetaSide};
 use crate::store::{ChangeHooks, Entry, Keyspace, ShardChange, ShardData, ShardSide, StrValue, Value};
@@ -235,8 +236,39 @@ impl ColdLoad<'_> {
     }
 }
 
-/// Loads the snapshot read from `input` into `ks`, which should be empty; keys whose expiry is at or before
-/// `now_ms` are skipped. With `cold`, values that were cold when saved are loaded compressed.
+/// Which records a load takes: all of them, or one pass of a warm restart (see [`super::warming`]).
+#[derive(Clone, Copy)]
+pub enum Pass<'a> {
+    Whole,
+    /// Keys idle for less than `hot_secs` when saved, and FUNCTION libraries; the others are deferred in `warming`.
+    Hot {
+        hot_secs: u32,
+        warming: &'a Warming,
+    },
+    /// The keys [`Pass::Hot`] deferred, each released in `warming` once it is in. With `lfu` (the log factor
+    /// and decay time), each also seeds allkeys-tinylfu's sketch, which the first pass's keys seeded already.
+    Rest {
+        hot_secs: u32,
+        warming: &'a Warming,
+        lfu: Option<(u64, u64)>,
+    },
+}
+
+impl Pass<'_> {
+    /// Whether this pass loads a key record with this idle time.
+    fn takes(&self, idle: u32) -> bool {
+        match *self {
+            Pass::Whole => true,
+            Pass::Hot { hot_secs, .. } => idle < hot_secs,
+            Pass::Rest { hot_secs, .. } => idle >= hot_secs,
+        }
+    }
+}
+
+/// Loads the snapshot read from `input` into `ks`, which should be empty (or hold what the first pass loaded, for
+/// [`Pass::Rest`]); keys whose expiry is at or before `now_ms` are skipped. With `cold`, values that were cold when
+/// saved are loaded compressed.
+#[allow(clippy::too_many_arguments)]
 pub fn load_snapshot(
     ks: &Keyspace,
     input: impl std::io::Read,
@@ -245,11 +277,21 @@ pub fn load_snapshot(
     now_ms: u64,
     lru_now: u32,
     cold: Option<&ColdLoad<'_>>,
+    pass: Pass<'_>,
 ) -> Result<Loaded, format::FormatError> {
     let mut loaded = Loaded::default();
     let mut samples = Vec::new();
     let mut bad_db = None;
     let mut bad_meta = None;
+    // The last key record this pass took or left, for the metadata record that may follow it.
+    let mut last: Option<(usize, Bytes, bool)> = None;
+    // A key the second pass loaded, released once its metadata (the next record, if any) is attached too.
+    let mut unpend: Option<u64> = None;
+    let release = |unpend: &mut Option<u64>| {
+        if let (Some(hash), Pass::Rest { warming, .. }) = (unpend.take(), pass) {
+            warming.delivered(hash);
+        }
+    };
     let (header, _) = format::read_snapshot(input, file, limits, |r| {
         if r.db == format::META_DB {
             let raw = match &r.entry.value {
@@ -257,20 +299,31 @@ pub fn load_snapshot(
                 _ => Bytes::new(),
             };
             let db = raw.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes).map(|d| d as usize);
-            match (db, KeyMeta::decode(raw.get(4..).unwrap_or_default())) {
-                (Some(db), Some(meta)) if db < ks.db_count() => {
-                    let mut shard = ks.lock(db, ks.shard_of(crate::store::hash_key(&r.key)));
-                    ks.meta.attach(&mut shard, &r.key, meta);
-                }
-                _ => {
-                    bad_meta.get_or_insert(r.key);
+            let taken = match &last {
+                Some((ldb, lkey, taken)) if Some(*ldb) == db && *lkey == r.key => *taken,
+                // A record of a key no pass takes: an older file, or a damaged one (reported below).
+                _ => matches!(pass, Pass::Whole | Pass::Hot { .. }),
+            };
+            if taken {
+                match (db, KeyMeta::decode(raw.get(4..).unwrap_or_default())) {
+                    (Some(db), Some(meta)) if db < ks.db_count() => {
+                        let mut shard = ks.lock(db, ks.shard_of(crate::store::hash_key(&r.key)));
+                        ks.meta.attach(&mut shard, &r.key, meta);
+                    }
+                    _ => {
+                        bad_meta.get_or_insert(r.key);
+                    }
                 }
             }
+            release(&mut unpend);
             return;
         }
+        release(&mut unpend);
         if r.db == format::LIBRARY_DB {
             if let crate::store::Value::Str(s) = &r.entry.value {
-                loaded.libraries.push(s.to_bytes().to_vec());
+                if !matches!(pass, Pass::Rest { .. }) {
+                    loaded.libraries.push(s.to_bytes().to_vec());
+                }
             }
             return;
         }
@@ -278,16 +331,36 @@ pub fn load_snapshot(
             bad_db.get_or_insert(r.db);
             return;
         }
-        if r.entry.expire_at != 0 && r.entry.expire_at <= now_ms {
+        let hash = crate::store::hash_key(&r.key);
+        let expired = r.entry.expire_at != 0 && r.entry.expire_at <= now_ms;
+        if !pass.takes(r.idle) {
+            if let (Pass::Hot { warming, .. }, false) = (pass, expired) {
+                warming.defer(hash);
+            }
+            last = Some((r.db, r.key, false));
+            return;
+        }
+        if expired {
             loaded.expired += 1;
+            if let Pass::Rest { .. } = pass {
+                // Deferred by the first pass, expired since.
+                unpend = Some(hash);
+            }
+            last = Some((r.db, r.key, false));
             return;
         }
         let mut entry = r.entry;
         entry.access = lru_now.saturating_sub(r.idle);
         let compressed = cold.is_some_and(|c| c.restore(&mut entry, r.idle, &mut samples));
-        let hash = crate::store::hash_key(&r.key);
         let mut shard = ks.lock(r.db, ks.shard_of(hash));
-        if let Some(idx) = shard.data.find(hash, &r.key) {
+        if let Pass::Rest { .. } = pass {
+            unpend = Some(hash);
+            // Clients never reach a pending key, so it cannot exist; if it somehow does, the newer one stays.
+            if shard.data.find(hash, &r.key).is_some() {
+                last = Some((r.db, r.key, false));
+                return;
+            }
+        } else if let Some(idx) = shard.data.find(hash, &r.key) {
             if let Some((_, old)) = shard.data.remove(idx) {
                 if matches!(old.value, Value::Str(StrValue::Compressed(_))) {
                     loaded.compressed -= 1;
@@ -297,6 +370,10 @@ pub fn load_snapshot(
             loaded.keys -= 1;
         }
         loaded.compressed += u64::from(compressed);
+        if let Pass::Rest { lfu: Some((factor, decay)), .. } = pass {
+            ks.tinylfu.seed_key(hash, crate::store::lfu::decayed(entry.freq, entry.access, lru_now, decay), factor);
+        }
+        last = Some((r.db, r.key.clone(), true));
         shard.data.insert(hash, r.key, entry);
         drop(shard);
         loaded.keys += 1;
@@ -304,6 +381,7 @@ pub fn load_snapshot(
             std::thread::sleep(std::time::Duration::from_micros(limits.key_load_delay_us));
         }
     })?;
+    release(&mut unpend);
     if let Some(key) = bad_meta {
         return Err(format::FormatError {
             file: file.to_string(),

@@ -131,13 +131,20 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     // The snapshot, then the change log's records after it (appendonly), as one load: clients get -LOADING until
     // both are in.
     let loaded = tokio::task::spawn_blocking(move || {
-        let base = loader.load_snapshot_at_startup()?;
-        loader.open_changelog_at_startup(base)
+        let (base, rest) = loader.load_snapshot_at_startup()?;
+        loader.open_changelog_at_startup(base)?;
+        Ok::<_, String>(rest)
     })
     .await;
     srv.persistence.loading.store(false, Ordering::Relaxed);
     let failed = match loaded {
-        Ok(Ok(())) => None,
+        Ok(Ok(rest)) => {
+            // A warm restart: the hot keys are in; clients are served while the rest loads.
+            if let Some(file) = rest {
+                srv.start_warming(file);
+            }
+            None
+        }
         Ok(Err(e)) => Some(e),
         Err(e) => Some(format!("loading the snapshot failed: {e}")),
     };

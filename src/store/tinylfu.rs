@@ -161,12 +161,16 @@ impl TinyLfu {
             let dict = &shard.data.dict;
             for idx in 0..dict.slot_count() {
                 let Some(slot) = dict.slot(idx as u32) else { continue };
-                let accesses = super::lfu::accesses(freq_of(&slot.val), log_factor).min(15);
-                let hash = super::hash_key(&slot.key);
-                for _ in 0..accesses {
-                    sketch.increment(hash);
-                }
+                seed_one(&sketch, super::hash_key(&slot.key), freq_of(&slot.val), log_factor);
             }
+        }
+    }
+
+    /// Seeds one more key, as [`TinyLfu::seed`] does each: for a key loaded after the seeding (a warm restart's
+    /// second pass).
+    pub fn seed_key(&self, hash: u64, freq: u8, log_factor: u64) {
+        if let Some(sketch) = self.sketch() {
+            seed_one(&sketch, hash, freq, log_factor);
         }
     }
 
@@ -223,6 +227,12 @@ impl TinyLfu {
     pub fn sizes(&self) -> (usize, usize) {
         let bytes = self.sketch.read().as_ref().map_or(0, |s| s.bytes());
         (self.window.lock().order.len(), bytes)
+    }
+}
+
+fn seed_one(sketch: &FrequencySketch, hash: u64, freq: u8, log_factor: u64) {
+    for _ in 0..super::lfu::accesses(freq, log_factor).min(15) {
+        sketch.increment(hash);
     }
 }
 
