@@ -96,7 +96,7 @@ fn fill(c: &mut redis::Connection) -> Vec<(&'static str, &'static str)> {
     let _: i64 = q(c, &["ZADD", "zsmall", "1", "a", "1.5", "b", "0.1", "c", "-3", "d"]);
     let _: i64 = q(c, &["ZADD", "zbig", "1", "a", "2", &big, "-inf", "m", "inf", "n"]);
     let _: Value = val(c, &["CTR.INCR", "ctr", "BY", "5"]);
-    // A stream with a deleted entry, a group, a consumer and a pending entry (Strata's own stream payload).
+    // A stream with a deleted entry, a group, a consumer and a pending entry (RDB type 19).
     let _: Value = val(c, &["XADD", "stream", "1-1", "f", "v"]);
     let _: Value = val(c, &["XADD", "stream", "2-1", "f", "w", "g", "x"]);
     let _: Value = val(c, &["XADD", "stream", "3-1", "f", "y"]);

@@ -1,4 +1,5 @@
-"""DUMP and RESTORE between redis-server 7.0 and Strata, both ways: for every type and both encodings of each, a
+"""DUMP and RESTORE between redis-server 7.0 and Strata, both ways: for every type (streams with consumer groups
+included) and both encodings of each, a
 value DUMPed by one server is RESTOREd into the other and must read back equal, with the same OBJECT ENCODING
 and TTL; a Strata extension value is refused by redis-server with its own error; the payloads of values whose
 encoding is deterministic (strings, lists, listpacks, intsets, skiplists) are byte-identical.
@@ -36,6 +37,19 @@ VALUES = [
     ("z_small", [["ZADD", "z_small", "1", "a", "1.5", "b", "0.1", "c", "-3", "d", "inf", "e"]], "listpack", True),
     ("z_big", [["ZADD", "z_big", "1", "a", "2", BIG, "-inf", "m", "3.25", "n"]], "skiplist", True),
     ("z_many", [["ZADD", "z_many"] + sum([[str(i / 3), "m%d" % i] for i in range(300)], [])], "skiplist", True),
+    # Streams: entries with the master's fields and with their own, integer-looking fields and values, ids whose
+    # seq goes below the node master's; then several nodes with tombstones, trimming and consumer groups.
+    ("x_plain", [["XADD", "x_plain", "5-3", "f", "v", "n", "12"], ["XADD", "x_plain", "5-4", "f", "w", "n", "-7"],
+                 ["XADD", "x_plain", "9-0", "other", BIG], ["XADD", "x_plain", "9-1", "f", "x", "n", "1"]],
+     "stream", True),
+    ("x_groups", [["XADD", "x_groups", "%d-%d" % (i // 3 + 1, i % 3), "k", "v%d" % i, "i", str(i)] for i in range(250)]
+     + [["XDEL", "x_groups", "1-0", "10-1", "40-2", "83-2"], ["XTRIM", "x_groups", "MAXLEN", "240"],
+        ["XGROUP", "CREATE", "x_groups", "g1", "0"],
+        ["XREADGROUP", "GROUP", "g1", "alice", "COUNT", "3", "STREAMS", "x_groups", ">"],
+        ["XREADGROUP", "GROUP", "g1", "bob", "COUNT", "2", "STREAMS", "x_groups", ">"],
+        ["XACK", "x_groups", "g1", "4-2"], ["XGROUP", "CREATE", "x_groups", "g2", "$"],
+        ["XGROUP", "CREATECONSUMER", "x_groups", "g2", "carol"]],
+     "stream", False),
 ]
 
 
@@ -51,6 +65,18 @@ def contents(r, key):
         return sorted(r.smembers(key))
     if t == b"zset":
         return r.zrange(key, 0, -1, withscores=True)
+    if t == b"stream":
+        info = r.xinfo_stream(key)
+        # Node layout and the consumers' idle times may differ; everything else must not.
+        for f in ("radix-tree-keys", "radix-tree-nodes"):
+            info.pop(f, None)
+        groups = []
+        for g in r.xinfo_groups(key):
+            name = g["name"]
+            pending = r.xpending_range(key, name, "-", "+", 1000)
+            groups.append((g, [(p["message_id"], p["consumer"], p["times_delivered"]) for p in pending],
+                           [(c["name"], c["pending"]) for c in r.xinfo_consumers(key, name)]))
+        return r.xrange(key), info, groups
     raise AssertionError("type %r" % t)
 
 

@@ -7,7 +7,7 @@
 //! at most [`lzf::MAX_RATIO`] times its compressed size.
 
 use super::{
-    intset, listpack, lzf, types, ziplist, zipmap, Elem, CONTAINER_PACKED, CONTAINER_PLAIN, TYPE_STRATA_EXT,
+    intset, listpack, lzf, stream, types, ziplist, zipmap, Elem, CONTAINER_PACKED, CONTAINER_PLAIN, TYPE_STRATA_EXT,
     TYPE_STRATA_STREAM,
 };
 use crate::persist::format::Limits;
@@ -22,21 +22,21 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeError(pub &'static str);
 
-type R<T> = Result<T, DecodeError>;
+pub(super) type R<T> = Result<T, DecodeError>;
 
-fn bad<T>(why: &'static str) -> R<T> {
+pub(super) fn bad<T>(why: &'static str) -> R<T> {
     Err(DecodeError(why))
 }
 
 /// A string as the payload holds it.
-enum RStr<'a> {
+pub(super) enum RStr<'a> {
     Int(i64),
     Plain(&'a [u8]),
     Lzf(Vec<u8>),
 }
 
 impl RStr<'_> {
-    fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+    pub(super) fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
         match self {
             RStr::Int(n) => std::borrow::Cow::Owned(itoa::Buffer::new().format(*n).as_bytes().to_vec()),
             RStr::Plain(s) => std::borrow::Cow::Borrowed(s),
@@ -45,23 +45,23 @@ impl RStr<'_> {
     }
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn left(&self) -> usize {
+    pub(super) fn left(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    fn byte(&mut self) -> R<u8> {
+    pub(super) fn byte(&mut self) -> R<u8> {
         let b = *self.buf.get(self.pos).ok_or(DecodeError("truncated"))?;
         self.pos += 1;
         Ok(b)
     }
 
-    fn take(&mut self, n: u64) -> R<&'a [u8]> {
+    pub(super) fn take(&mut self, n: u64) -> R<&'a [u8]> {
         if n > self.left() as u64 {
             return bad("truncated");
         }
@@ -71,7 +71,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Redis's `rdbLoadLen`: the length and whether it was a special encoding (`11xxxxxx`).
-    fn len(&mut self) -> R<(u64, bool)> {
+    pub(super) fn len(&mut self) -> R<(u64, bool)> {
         let b = self.byte()?;
         Ok(match b >> 6 {
             0 => (u64::from(b & 0x3F), false),
@@ -92,7 +92,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of elements to follow, each at least one byte long (so never more than the bytes left).
-    fn count(&mut self) -> R<usize> {
+    pub(super) fn count(&mut self) -> R<usize> {
         let (n, _) = self.len()?;
         if n > self.left() as u64 {
             return bad("count exceeds the payload");
@@ -101,7 +101,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Redis's `rdbGenericLoadStringObject`.
-    fn string(&mut self) -> R<RStr<'a>> {
+    pub(super) fn string(&mut self) -> R<RStr<'a>> {
         let (n, encoded) = self.len()?;
         if !encoded {
             return Ok(RStr::Plain(self.take(n)?));
@@ -133,7 +133,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string that holds a blob (listpack, ziplist, intset, zipmap): never an integer form.
-    fn blob(&mut self) -> R<std::borrow::Cow<'a, [u8]>> {
+    pub(super) fn blob(&mut self) -> R<std::borrow::Cow<'a, [u8]>> {
         match self.string()? {
             RStr::Plain(s) => Ok(std::borrow::Cow::Borrowed(s)),
             RStr::Lzf(v) => Ok(std::borrow::Cow::Owned(v)),
@@ -164,7 +164,7 @@ impl<'a> Reader<'a> {
 /// it). Bytes after the value are ignored, as Redis ignores them.
 ///
 /// # Errors
-/// A [`DecodeError`] for anything Redis 7.0 would refuse to restore (and for streams, which Strata lacks).
+/// A [`DecodeError`] for anything Redis 7.0 would refuse to restore.
 pub fn decode(body: &[u8], limits: &Limits) -> R<Value> {
     let mut r = Reader { buf: body, pos: 0 };
     let t = r.byte()?;
@@ -293,7 +293,7 @@ pub fn decode(body: &[u8], limits: &Limits) -> R<Value> {
             let blob = r.blob()?;
             Value::Stream(Box::new(Stream::from_bytes(&blob).ok_or(DecodeError("stream value"))?))
         }
-        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => return bad("streams are not supported"),
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => Value::Stream(Box::new(stream::read(&mut r, t)?)),
         types::MODULE_PRE_GA | types::MODULE_2 => return bad("module values are not supported"),
         _ => return bad("unknown type"),
     };

@@ -1,7 +1,7 @@
 //! A value to its RDB encoding, as Redis 7.0's `rdbSaveObjectType` + `rdbSaveObject` write it.
 
 use super::listpack::Writer;
-use super::{intset, lzf, types, CONTAINER_PACKED, TYPE_STRATA_EXT, TYPE_STRATA_STREAM};
+use super::{intset, lzf, types, CONTAINER_PACKED, TYPE_STRATA_EXT};
 use crate::store::types::{HashValue, SetValue, ZSetValue};
 use crate::store::{StrValue, Value};
 use crate::util::num::{format_double, parse_i64};
@@ -99,10 +99,7 @@ pub fn encode(value: &Value, opts: &EncodeOptions) -> Vec<u8> {
             out.push(TYPE_STRATA_EXT);
             put_string(&mut out, &e.to_bytes());
         }
-        Value::Stream(st) => {
-            out.push(TYPE_STRATA_STREAM);
-            put_string(&mut out, &st.to_bytes());
-        }
+        Value::Stream(st) => super::stream::write(&mut out, st),
     }
     out
 }

@@ -6,8 +6,9 @@
 //!
 //! - `encode`: a `Value` to its RDB encoding (strings with integer and LZF forms, lists as quicklists of
 //!   listpacks, hashes and sorted sets as listpacks or tables, sets as intsets or tables).
-//! - `decode`: every type Redis 7.0 restores except streams, fully validated (Redis's `sanitize-dump-payload`
-//!   deep checks), never trusting a length before the bytes are there.
+//! - `decode`: every type Redis 7.0 restores, fully validated (Redis's `sanitize-dump-payload` deep checks),
+//!   never trusting a length before the bytes are there.
+//! - `stream`: streams as listpack nodes with their consumer groups, both ways.
 //! - `lzf`, `listpack`, `ziplist`, `intset`, `zipmap`: the byte formats inside, one file each.
 //!
 //! Strata's own extension values travel under a type byte of their own ([`TYPE_STRATA_EXT`]), which Redis
@@ -18,6 +19,7 @@ pub mod encode;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
+pub mod stream;
 pub mod ziplist;
 pub mod zipmap;
 
@@ -57,8 +59,8 @@ pub mod types {
 /// redis-server answers such a payload with `ERR Bad data format`.
 pub const TYPE_STRATA_EXT: u8 = 0xA5;
 
-/// The type byte of a stream in Strata's own stream encoding (`Stream::to_bytes`, as snapshots store it): Redis's
-/// `STREAM_LISTPACKS_2` encoding is not written yet, so stream payloads move between Strata servers only.
+/// The type byte under which earlier Strata builds dumped streams (in `Stream::to_bytes`'s encoding): still
+/// restored; streams are now dumped in Redis's `STREAM_LISTPACKS_2`.
 pub const TYPE_STRATA_STREAM: u8 = 0xA6;
 
 /// Quicklist node containers (`QUICKLIST_NODE_CONTAINER_*`).

@@ -148,6 +148,51 @@ fn hashes_sets_and_zsets_in_both_encodings() {
     check(zset_of(300));
 }
 
+/// A stream over two nodes with a deleted entry, an entry with fields of its own, and a group with two consumers
+/// (one without pending entries) and an acknowledged entry.
+fn stream_sample() -> Value {
+    use crate::store::types::stream::{Group, Stream, StreamId};
+    let mut st = Stream::default();
+    let fv = |pairs: &[&str]| pairs.iter().map(|s| Bytes::from(s.to_string())).collect::<Vec<_>>();
+    st.append_cut(StreamId::new(5, 3), &fv(&["f", "v", "n", "12"]), true);
+    st.append_cut(StreamId::new(5, 4), &fv(&["f", "w", "n", "-7"]), false);
+    st.append_cut(StreamId::new(9, 0), &fv(&["other", &"x".repeat(100)]), false);
+    st.append_cut(StreamId::new(12, 1), &fv(&["f", "y", "n", "1"]), true);
+    st.delete(&[StreamId::new(5, 4)]);
+    let mut g = Group::new(StreamId::new(9, 0), 3);
+    g.consumer(b"carol", 7, true);
+    g.consumer(b"alice", 1_700_000_000_000, true);
+    g.deliver(StreamId::new(5, 3), &Bytes::from_static(b"alice"), 1_700_000_000_001, 2);
+    g.deliver(StreamId::new(9, 0), &Bytes::from_static(b"alice"), 1_700_000_000_002, 1);
+    g.ack(StreamId::new(9, 0));
+    st.groups.insert(Bytes::from_static(b"g"), g);
+    st.groups.insert(Bytes::from_static(b"empty"), Group::new(StreamId::MIN, 0));
+    Value::Stream(Box::new(st))
+}
+
+#[test]
+fn streams_round_trip_in_redis_encoding() {
+    let v = stream_sample();
+    let body = encode(&v, &EncodeOptions::default());
+    assert_eq!(body[0], types::STREAM_LISTPACKS_2);
+    let back = round_trip(&v);
+    let (Value::Stream(a), Value::Stream(b)) = (&v, &back) else { panic!("not a stream") };
+    // Everything, consumers' seen times and the PEL included; and the node boundaries, so a second DUMP is equal.
+    assert_eq!(a.to_bytes(), b.to_bytes());
+    assert_eq!(b.block_count(), 2);
+    assert_eq!(encode(&back, &EncodeOptions::default()), body);
+    // What earlier builds dumped (the private type byte over `Stream::to_bytes`) still restores.
+    let mut old = vec![TYPE_STRATA_STREAM];
+    encode::put_string(&mut old, &a.to_bytes());
+    let Ok(Value::Stream(c)) = decode(&old, &LIMITS) else { panic!("old stream payload") };
+    assert_eq!(c.to_bytes(), a.to_bytes());
+    // An empty stream (entries deleted, group kept) is a value too.
+    let mut empty = crate::store::types::Stream::default();
+    empty.append(crate::store::types::StreamId::new(1, 1), &[Bytes::from_static(b"a"), Bytes::from_static(b"1")]);
+    empty.delete(&[crate::store::types::StreamId::new(1, 1)]);
+    check(Value::Stream(Box::new(empty)));
+}
+
 #[test]
 fn extension_values_use_strata_type() {
     let mut c = crate::store::types::counter::WindowCounter::new(1_000, 60_000).expect("valid");
@@ -182,6 +227,16 @@ fn redis_payloads_decode() {
     assert_eq!(v.as_zset().and_then(|z| z.score(b"b")), Some(f64::INFINITY));
     let v = decode(b"\x09\x11\x02\x01a\x01\x021..\x02bb\x03\x00xyz\xff", &LIMITS).expect("zipmap");
     assert_eq!(v.as_hash().and_then(|h| h.get(b"bb")), Some(Bytes::from_static(b"xyz")));
+    // A stream with a tombstone: XADD s 1-1 a 1; XADD s 1-2 a 2; XDEL s 1-1.
+    let stream = b"\x13\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01&&\x00\x00\x00\x0f\x00\x01\x01\x01\x01\x01\x01\x81a\x02\x00\x01\x03\x01\x00\x01\x00\x01\x01\x01\x04\x01\x02\x01\x00\x01\x01\x01\x02\x01\x04\x01\xff\x01\x01\x02\x01\x02\x01\x01\x02\x00";
+    let Ok(Value::Stream(st)) = decode(stream, &LIMITS) else { panic!("stream") };
+    let id = crate::store::types::StreamId::new;
+    assert_eq!(
+        (st.len(), st.first_id, st.last_id, st.max_deleted_id, st.entries_added),
+        (1, id(1, 2), id(1, 2), id(1, 1), 2)
+    );
+    let entry = st.get(id(1, 2)).expect("entry 1-2");
+    assert_eq!(entry.fields, vec![(Bytes::from_static(b"a"), Bytes::from_static(b"2"))]);
     // A 32-bit length and a 64-bit one.
     assert!(decode(b"\x00\x80\x00\x00\x00\x03abc", &LIMITS).is_ok());
     assert!(decode(b"\x00\x81\x00\x00\x00\x00\x00\x00\x00\x03abc", &LIMITS).is_ok());
@@ -233,6 +288,56 @@ fn damaged_payloads_are_refused() {
     for (name, body) in cases {
         assert!(decode(body, &LIMITS).is_err(), "{name} was accepted");
     }
+    // Streams: each damage made to a good payload.
+    let good = encode(&stream_sample(), &EncodeOptions::default());
+    assert!(decode(&good, &LIMITS).is_ok());
+    let find = |needle: &[u8]| good.windows(needle.len()).position(|w| w == needle).expect("in the payload");
+    let mut damaged: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut b = good.clone();
+    b[2] = 0x0f; // the first node's key is 15 bytes long
+    damaged.push(("node key length", b));
+    // Groups whose PEL and consumers disagree, written as they are.
+    let with_group = |change: &dyn Fn(&mut crate::store::types::stream::Group)| {
+        let Value::Stream(mut st) = stream_sample() else { unreachable!() };
+        if let Some(g) = st.groups.get_mut(&b"g"[..]) {
+            change(g);
+        }
+        encode(&Value::Stream(st), &EncodeOptions::default())
+    };
+    let id = crate::store::types::StreamId::new;
+    damaged.push((
+        "PEL entry without a consumer",
+        with_group(&|g| {
+            let mut n = g.pel[&id(5, 3)].clone();
+            n.consumer = Bytes::from_static(b"nobody");
+            g.pel.insert(id(12, 1), n);
+        }),
+    ));
+    damaged.push((
+        "consumer PEL entry not in the group",
+        with_group(&|g| {
+            if let Some(c) = g.consumers.get_mut(&b"carol"[..]) {
+                c.pel.insert(id(12, 1));
+            }
+        }),
+    ));
+    damaged.push((
+        "PEL entry owned twice",
+        with_group(&|g| {
+            if let Some(c) = g.consumers.get_mut(&b"carol"[..]) {
+                c.pel.insert(id(5, 3));
+            }
+        }),
+    ));
+    let mut b = good.clone();
+    let at = find(b"empty");
+    b[at..at + 5].copy_from_slice(b"g\x00\x00\x00\x00");
+    b[at - 1] = 1;
+    b.drain(at + 1..at + 5);
+    damaged.push(("duplicate group", b));
+    for (name, body) in damaged {
+        assert!(decode(&body, &LIMITS).is_err(), "stream with {name} was accepted");
+    }
 }
 
 #[test]
@@ -245,6 +350,7 @@ fn random_and_mutated_bytes_never_panic() {
     }
     let l: VecDeque<Bytes> = (0..50).map(|i| Bytes::from(format!("{i}"))).collect();
     seeds.push(encode(&Value::List(Box::new(l)), &EncodeOptions::default()));
+    seeds.push(encode(&stream_sample(), &EncodeOptions::default()));
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
         x ^= x << 13;

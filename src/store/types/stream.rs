@@ -421,7 +421,12 @@ impl Stream {
             Some((_, b)) => limits.full(b.count, b.data.len()),
             None => true,
         };
-        if fresh {
+        self.append_cut(id, fv, fresh);
+    }
+
+    /// Appends an entry, in a new block when `cut` (RESTORE keeps a payload's node boundaries).
+    pub fn append_cut(&mut self, id: StreamId, fv: &[Bytes], cut: bool) {
+        if cut || self.blocks.is_empty() {
             self.blocks.insert(id, Block::new(fv));
         }
         if let Some(mut last) = self.blocks.last_entry() {
@@ -480,6 +485,12 @@ impl Stream {
             }
         }
         out
+    }
+
+    /// The blocks in id order: the id each started with, its master field names and its entries (DUMP writes
+    /// one listpack node per block).
+    pub fn nodes(&self) -> impl Iterator<Item = (StreamId, &[Bytes], Vec<StreamEntry>)> + '_ {
+        self.blocks.iter().map(|(base, b)| (*base, &b.fields[..], b.slots(*base).iter().map(|s| b.decode(s)).collect()))
     }
 
     /// The entry `id`, if present.
