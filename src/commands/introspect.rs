@@ -10,10 +10,10 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
-/// ACL categories of a command row as a bit set over [`crate::engine::acl::CATEGORIES`]: those its flags imply (as Redis's
-/// `setImplicitACLCategories`: write, read, admin and dangerous, pubsub, fast or else slow, blocking), the type
-/// category of its group, and the explicit ones of `.acl(...)`. A container row (CONFIG, CLIENT...) is only `@slow`,
-/// as in Redis: its subcommands carry the categories.
+/// ACL categories of a command row as a bit set over [`crate::engine::acl::CATEGORIES`]: those its flags imply (as
+/// Redis's `setImplicitACLCategories`: write, read but for scripting, admin and dangerous, pubsub, fast or else
+/// slow, blocking), the type category of its group, and the explicit ones of `.acl(...)`. A container row (CONFIG,
+/// CLIENT...) is only `@slow`, as in Redis: its subcommands carry the categories.
 pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
     use crate::engine::acl::categories::{bit, known};
     let mut cats = 0;
@@ -47,6 +47,10 @@ pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
             "scripting" => known("scripting"),
             _ => 0,
         };
+    }
+    // As Redis: a read-only script command (EVAL_RO, FCALL_RO) is not `@read`, since what it reads is the script's.
+    if cats & known("scripting") != 0 {
+        cats &= !known("read");
     }
     for a in s.acl {
         cats |= bit(a.trim_start_matches('@').as_bytes()).unwrap_or(0);
@@ -133,7 +137,14 @@ fn key_specs_bare(c: &Command) -> Reply {
         key_spec(flags, at as i64, "keynum", [("keynumidx", 0), ("firstkey", 1), ("keystep", step as i64)])
     };
     match s.keys {
-        Keys::None => Reply::Set(vec![]),
+        Keys::None => match s.channels {
+            Keys::Range { first, last, step } => {
+                let lastkey = if last < 0 { last as i64 } else { (last - first) as i64 };
+                let spec = [("lastkey", lastkey), ("keystep", step as i64), ("limit", 0)];
+                Reply::Set(vec![key_spec(vec![Reply::Simple("not_key")], first as i64, "range", spec)])
+            }
+            _ => Reply::Set(vec![]),
+        },
         Keys::Range { first, last, step } if s.key_flags_each.len() > 1 => {
             // One spec per key with flags of its own, the last covering the rest of the range (RENAME: source,
             // destination; SINTERSTORE: destination, sources).
@@ -239,9 +250,11 @@ pub fn command_info(c: &Command) -> Reply {
     if s.pattern_keys
         || matches!(s.keys, Keys::NumKeys { .. } | Keys::DestNumKeys { .. } | Keys::Store { .. } | Keys::Streams { .. })
     {
-        flag_names.push(Reply::Simple("movablekeys"));
+        // Before `allow_busy`, the only flag Redis prints after it.
+        let at = flag_names.len() - usize::from(s.has(flags::ALLOW_BUSY));
+        flag_names.insert(at, Reply::Simple("movablekeys"));
     }
-    let (first, last, step) = key_triplet(s.keys);
+    let (first, last, step) = key_triplet(if matches!(s.keys, Keys::None) { s.channels } else { s.keys });
     Reply::Array(vec![
         Reply::bulk_string(c.full_name.clone()),
         Reply::Int(s.arity as i64),

@@ -65,7 +65,8 @@ pub mod flags {
     /// thread, so a long script never holds a runtime worker (see `engine/script`). EXEC of such a command too.
     pub const RUNS_SCRIPT: u32 = 1 << 27;
 
-    /// Flag names as COMMAND INFO prints them.
+    /// Flag names as COMMAND INFO prints them, in Redis's order. `may_replicate` is not among them: Redis hides it
+    /// (and `protected`, `sentinel`) on purpose.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -80,10 +81,9 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
-        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     ];
 }
 
@@ -265,6 +265,10 @@ pub struct CommandSpec {
     /// Reads keys named by patterns over its source's content (SORT's BY and GET): COMMAND INFO shows a key spec
     /// of unknown position for them, which makes the command `movablekeys`.
     pub pattern_keys: bool,
+    /// Sharded pub/sub's channel arguments, where keys would be (cluster clients route them by slot): COMMAND INFO
+    /// shows them as a `not_key` key spec and in the first/last/step triplet, as Redis does; they are not keys for
+    /// locking, ACL key patterns or COMMAND GETKEYS.
+    pub channels: Keys,
 }
 
 fn no_handler(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult<Reply> {
@@ -291,6 +295,7 @@ pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: Keys, handle
         tips: &[],
         key_notes: "",
         pattern_keys: false,
+        channels: Keys::None,
     }
 }
 
@@ -345,6 +350,12 @@ impl CommandSpec {
     /// Marks a command that reads keys named by patterns (see [`CommandSpec::pattern_keys`]).
     pub const fn pattern_keys(mut self) -> Self {
         self.pattern_keys = true;
+        self
+    }
+
+    /// Declares the channel arguments of a sharded pub/sub command (see [`CommandSpec::channels`]).
+    pub const fn channels(mut self, channels: Keys) -> Self {
+        self.channels = channels;
         self
     }
 
