@@ -70,6 +70,7 @@ step "real clients: redis-cli, redis-benchmark, redis-py"
 bash tests/clients/redis_cli.sh target/release/strata-server
 python3 tests/clients/test_redis_py.py target/release/strata-server
 python3 tests/clients/test_dump_restore.py target/release/strata-server
+python3 tests/clients/test_command_docs.py target/release/strata-server
 
 step "observability: redis_exporter, the Grafana dashboard's metrics"
 python3 tests/clients/test_exporter.py target/release/strata-server

@@ -593,7 +593,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec("setinfo", 4, CONN, Keys::None, client_setinfo).doc(G, "7.2.0", "Sets information specific to the client or connection.", "<attr=LIB-NAME libname | LIB-VER libver>").complexity("O(1)"),
     spec("no-evict", 3, ADMIN | CONN, Keys::None, client_no_evict).doc(G, "7.0.0", "Sets the client eviction mode of the connection.", "<enabled=ON | OFF>").complexity("O(1)"),
     spec("reply", 3, CONN, Keys::None, client_reply).doc(G, "3.2.0", "Instructs the server whether to reply to commands.", "<action=ON | OFF | SKIP>").complexity("O(1)"),
-    spec("pause", -3, ADMIN | CONN, Keys::None, client_pause).doc(G, "3.0.0", "Suspends commands processing.", "timeout:integer [mode=WRITE | ALL]").complexity("O(1)"),
+    spec("pause", -3, ADMIN | CONN, Keys::None, client_pause).doc(G, "2.9.50", "Suspends commands processing.", "timeout:integer [mode=WRITE | ALL]").complexity("O(1)"),
     spec("unpause", 2, ADMIN | CONN, Keys::None, client_unpause).doc(G, "6.2.0", "Resumes processing commands from paused clients.", "").complexity("O(N) Where N is the number of paused clients"),
     spec("tracking", -3, CONN, Keys::None, client_tracking).doc(G, "6.0.0", "Controls server-assisted client-side caching for the connection.", "<status=ON | OFF> [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]").complexity("O(1). Some options may introduce additional complexity."),
     spec("caching", 3, CONN, Keys::None, client_caching).doc(G, "6.0.0", "Instructs the server whether to track the keys in the next request.", "<mode=YES | NO>").complexity("O(1)"),

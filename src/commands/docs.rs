@@ -181,6 +181,7 @@ pub fn docs_reply(
     since: &str,
     group: &str,
     complexity: &str,
+    notes: Option<&super::docs_history::Notes>,
     args: &[ArgDoc],
     subcommands: Vec<(String, Reply)>,
 ) -> Reply {
@@ -190,6 +191,24 @@ pub fn docs_reply(
     map.push((Reply::bulk_static("group"), Reply::bulk(group)));
     if !complexity.is_empty() {
         map.push((Reply::bulk_static("complexity"), Reply::bulk(complexity)));
+    }
+    if let Some(n) = notes {
+        if !n.doc_flags.is_empty() {
+            map.push((
+                Reply::bulk_static("doc_flags"),
+                Reply::Set(n.doc_flags.iter().map(|f| Reply::Simple(f)).collect()),
+            ));
+        }
+        if !n.deprecated_since.is_empty() {
+            map.push((Reply::bulk_static("deprecated_since"), Reply::bulk(n.deprecated_since)));
+        }
+        if !n.replaced_by.is_empty() {
+            map.push((Reply::bulk_static("replaced_by"), Reply::bulk(n.replaced_by)));
+        }
+        if !n.history.is_empty() {
+            let entries = n.history.iter().map(|(v, what)| Reply::Array(vec![Reply::bulk(v), Reply::bulk(what)]));
+            map.push((Reply::bulk_static("history"), Reply::Array(entries.collect())));
+        }
     }
     if !args.is_empty() {
         map.push((Reply::bulk_static("arguments"), args_reply(args)));
@@ -1104,19 +1123,20 @@ mod tests {
     #[test]
     fn docs_reply_shape() {
         let b = Reply::bulk_static;
-        let get = docs_reply("Get the value of a key", "1.0.0", "string", "O(1)", &parse_usage("key"), vec![]);
+        let get = docs_reply("Get the value of a key", "1.0.0", "string", "O(1)", None, &parse_usage("key"), vec![]);
         let Reply::Map(entries) = &get else { panic!("not a map: {get:?}") };
         let keys: Vec<&Reply> = entries.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [&b("summary"), &b("since"), &b("group"), &b("complexity"), &b("arguments")]);
         assert_eq!(entries[0].1, b("Get the value of a key"));
         assert_eq!(entries[2].1, b("string"));
 
-        let sub = docs_reply("Set a parameter", "2.0.0", "server", "", &parse_usage("parameter value"), vec![]);
+        let sub = docs_reply("Set a parameter", "2.0.0", "server", "", None, &parse_usage("parameter value"), vec![]);
         let config = docs_reply(
             "A container",
             "2.0.0",
             "server",
             "Depends on subcommand.",
+            None,
             &[],
             vec![("config|set".to_string(), sub.clone())],
         );

@@ -30,7 +30,11 @@ pub fn acl_category_bits(s: &CommandSpec, container: bool) -> u32 {
             cats |= known(cat);
         }
     }
-    if !container {
+    // A generic command that names the data types it works on (SORT: lists, sets, sorted sets) is theirs, not
+    // `@keyspace`'s.
+    const TYPES: [&str; 4] = ["list", "set", "sortedset", "hash"];
+    let typed = s.docs.group == "generic" && s.acl.iter().any(|a| TYPES.contains(&a.trim_start_matches('@')));
+    if !container && !typed {
         cats |= match s.docs.group {
             "string" => known("string"),
             "bitmap" => known("bitmap"),
@@ -274,7 +278,8 @@ pub fn command_docs(c: &Command) -> Reply {
     let d = c.spec.docs;
     let subs =
         c.subs.iter().map(|&i| (TABLE.commands[i].full_name.clone(), command_docs(&TABLE.commands[i]))).collect();
-    docs_reply(d.summary, d.since, d.group, d.complexity, &parse_usage(d.usage), subs)
+    let notes = super::docs_history::notes(&c.full_name.to_ascii_lowercase());
+    docs_reply(d.summary, d.since, d.group, d.complexity, notes, &parse_usage(d.usage), subs)
 }
 
 fn command(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {

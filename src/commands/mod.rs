@@ -13,6 +13,7 @@ pub mod cache;
 pub mod connection;
 pub mod counter;
 pub mod docs;
+pub mod docs_history;
 pub mod dump;
 pub mod experiment;
 pub mod expire;

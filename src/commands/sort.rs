@@ -782,7 +782,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult<
     Ok(Reply::Int(stored))
 }
 
-const G: &str = "list";
+const G: &str = "generic";
 const USAGE: &str = "key [BY pattern] [offset_count=LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] \
                      [sorting=ALPHA] [STORE destination]";
 const USAGE_RO: &str =
@@ -790,7 +790,7 @@ const USAGE_RO: &str =
 const COMPLEXITY: &str = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).";
 /// Redis's categories: `@list` comes from the documentation group. Redis documents SORT in the `generic` group, which
 /// here would add `@keyspace` (Redis's SORT is not in it), so the rows say `list`.
-const ACL: &[&str] = &["set", "sortedset", "dangerous"];
+const ACL: &[&str] = &["set", "sortedset", "list", "dangerous"];
 
 /// SORT's source, and the destination after its STORE (Redis's `sortGetKeys`).
 const SORT_KEYS: Keys = Keys::Store { first: 1, find: store_position, words: &[], from: 0 };
