@@ -106,6 +106,8 @@ impl<'a> Ctx<'a> {
     pub fn new(srv: &'a Server, client: &'a mut Session, caller: Caller) -> Ctx<'a> {
         let started = crate::util::clock::now();
         let now_ms = crate::util::clock::unix_us_at(started) / 1000;
+        let policy = srv.hot.policy();
+        let tinylfu = policy == crate::store::evict::Policy::AllkeysTinyLfu;
         Ctx {
             srv,
             client,
@@ -124,10 +126,8 @@ impl<'a> Ctx<'a> {
             lru: srv.lru_clock_at(now_ms),
             // allkeys-tinylfu keeps the entries' LFU counters too (snapshots carry them, and a restart seeds the
             // sketch from them: `TinyLfu::seed`), and so do `adaptive-ttl` prefixes (their keys' frequency).
-            lfu: srv.hot.policy().is_lfu()
-                || srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu
-                || srv.keyspace.meta.prefixes.any(),
-            tinylfu: srv.hot.policy() == crate::store::evict::Policy::AllkeysTinyLfu,
+            lfu: policy.is_lfu() || tinylfu || srv.keyspace.meta.prefixes.any(),
+            tinylfu,
             deferred: Vec::new(),
         }
     }

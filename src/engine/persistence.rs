@@ -252,6 +252,7 @@ impl Server {
         let cold = self.cold_load();
         let pass = if warm {
             w.started_ms.store(unix_ms(), Relaxed);
+            w.hot_secs.store(hot_secs, Relaxed);
             w.set_active(true);
             snapshot::Pass::Hot { hot_secs, warming: w }
         } else {
@@ -326,7 +327,7 @@ impl Server {
 
     fn warm_rest(&self, file: std::fs::File) {
         let w = &self.persistence.warming;
-        let hot_secs = u32::try_from(self.config.read().u64(Id::CompressionColdSeconds)).unwrap_or(u32::MAX);
+        let hot_secs = w.hot_secs.load(Relaxed);
         let name = self.snapshot_path().display().to_string();
         let started = std::time::Instant::now();
         let cold = self.cold_load();

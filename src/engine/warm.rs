@@ -449,10 +449,11 @@ pub fn cron(srv: &super::state::Server, now_ms: u64) {
     let ks = &srv.keyspace;
     let mut warmed = 0;
     for c in warm.candidates(None, Warm::candidate_limit(CRON_PREWARM), now_ms) {
-        let mut shard = ks.lock(c.db, ks.shard_of(hash_key(&c.key)));
-        if need_in(&shard.data, &c.key, now_ms, window) == Some(Need::Compressed)
-            && decompress_in(&mut shard.data, &c.key, lru)
-        {
+        let hash = hash_key(&c.key);
+        let mut shard = ks.lock(c.db, ks.shard_of(hash));
+        // One lookup: the entry, if its value is compressed and still wanted, is decompressed where it lies.
+        let entry = shard.data.find(hash, &c.key).and_then(|i| shard.data.entry_mut(i));
+        if entry.is_some_and(|e| need(Some(&*e), now_ms, window) == Some(Need::Compressed) && decompress(e, lru)) {
             drop(shard);
             warm.predicted(c.id, now_ms);
             warm.stats.prewarmed.fetch_add(1, Relaxed);

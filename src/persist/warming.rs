@@ -12,7 +12,7 @@
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 const STRIPES: usize = 16;
 
@@ -28,6 +28,9 @@ pub struct Warming {
     pub keys_loaded: AtomicU64,
     /// When the first pass began (unix ms).
     pub started_ms: AtomicU64,
+    /// The first pass's hot threshold (seconds idle), which the second must use too whatever CONFIG SET does
+    /// meanwhile: a key both passes took for hot would never be loaded.
+    pub hot_secs: AtomicU32,
     /// How long the last warm restart took, from the start of the first pass to the end of the second.
     pub last_time_ms: AtomicU64,
 }
@@ -41,6 +44,7 @@ impl Default for Warming {
             keys_total: AtomicU64::new(0),
             keys_loaded: AtomicU64::new(0),
             started_ms: AtomicU64::new(0),
+            hot_secs: AtomicU32::new(0),
             last_time_ms: AtomicU64::new(0),
         }
     }
