@@ -81,12 +81,41 @@ fn busy_script_is_killed_and_other_clients_carry_on() {
     }
     let stats = val(&mut c, &["FUNCTION", "STATS"]);
     assert!(format!("{stats:?}").contains("LUA"));
+    // The other KILL names the one that works, as Redis's does.
+    let e = err(&mut c, &["FUNCTION", "KILL"]);
+    assert!(e.starts_with("BUSY") && e.contains("only call SCRIPT KILL"), "{e}");
     let _: () = q(&mut c, &["SCRIPT", "KILL"]);
     let e = looping.join().unwrap();
     assert!(e.contains("Script killed by user with SCRIPT KILL"), "{e}");
     let v: String = q(&mut c, &["GET", "before"]);
     assert_eq!(v, "1");
     assert!(err(&mut c, &["SCRIPT", "KILL"]).starts_with("NOTBUSY"));
+}
+
+#[test]
+fn a_busy_function_is_killed_by_function_kill_only() {
+    let s = TestServer::start_with(&["--busy-reply-threshold", "50"]);
+    let mut c = s.conn();
+    let code =
+        "#!lua name=spin\nredis.register_function('spin', function() local a = 1 while true do a = a + 1 end end)";
+    let _: String = q(&mut c, &["FUNCTION", "LOAD", code]);
+    let port = s.port;
+    let looping = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let r: redis::RedisResult<redis::Value> = redis::cmd("FCALL").arg("spin").arg(0).query(&mut c);
+        r.unwrap_err().to_string()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !redis::cmd("PING").query::<String>(&mut c).is_err_and(|e| e.to_string().contains("BUSY")) {
+        assert!(Instant::now() < deadline, "never became busy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let e = err(&mut c, &["SCRIPT", "KILL"]);
+    assert!(e.starts_with("BUSY") && e.contains("only call FUNCTION KILL"), "{e}");
+    let _: () = q(&mut c, &["FUNCTION", "KILL"]);
+    let e = looping.join().unwrap();
+    assert!(e.contains("Script killed by user with FUNCTION KILL"), "{e}");
+    let _: String = q(&mut c, &["PING"]);
 }
 
 #[test]
@@ -182,4 +211,29 @@ fn script_effects_are_one_group_and_eval_inside_multi_works() {
     assert_eq!(r, redis::Value::Array(vec![redis::Value::Int(2), redis::Value::Int(2)]));
     // A read-only script may not write, whatever it is called with.
     assert!(err(&mut c, &["EVAL_RO", "return redis.call('set', KEYS[1], 1)", "1", "z"]).contains("read-only"));
+}
+
+#[test]
+fn a_script_returning_a_table_that_contains_itself_gets_an_error_not_a_crash() {
+    use std::io::{Read, Write};
+    let s = TestServer::start_with(&[]);
+    let script = "local a = {}; local b = {a}; a[1] = b; return a";
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    let frame = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{script}\r\n$1\r\n0\r\n", script.len());
+    sock.write_all(frame.as_bytes()).expect("send");
+    // Nested one-element arrays, then Redis's error where the nesting is cut.
+    let want = b"-ERR reached lua stack limit\r\n";
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    while !got.ends_with(want) {
+        let n = sock.read(&mut buf).expect("the reply");
+        assert!(n > 0, "connection closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8(got).expect("ascii");
+    assert!(text.lines().filter(|l| *l == "*1").count() >= 1000, "{}", &text[..80]);
+    let mut c = s.conn();
+    let pong: String = q(&mut c, &["PING"]);
+    assert_eq!(pong, "PONG");
 }

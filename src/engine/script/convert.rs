@@ -121,8 +121,17 @@ fn one_line(b: &[u8]) -> String {
     String::from_utf8_lossy(b).replace(['\r', '\n'], " ")
 }
 
+/// How deep a script's reply may nest. A table that contains itself would otherwise recurse until the script
+/// thread's stack overflows, which aborts the process; Redis stops at its Lua stack limit (about 8,000 levels)
+/// with the same error, this limit is lower so the reply is also safe to encode and drop on any thread.
+const MAX_REPLY_DEPTH: usize = 1000;
+
 /// A script's return value as a reply, for a script speaking `resp`.
 pub fn lua_to_reply(v: &Value, resp: u8) -> Reply {
+    to_reply(v, resp, 0)
+}
+
+fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
     match v {
         Value::Nil => Reply::Nil,
         Value::Boolean(b) if resp == 3 => Reply::Bool(*b),
@@ -131,12 +140,13 @@ pub fn lua_to_reply(v: &Value, resp: u8) -> Reply {
         Value::Integer(n) => Reply::Int(*n),
         Value::Number(n) => Reply::Int(lua_number_to_int(*n)),
         Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Table(t) => table_to_reply(t, resp),
+        Value::Table(_) if depth >= MAX_REPLY_DEPTH => Reply::Error("ERR reached lua stack limit".into()),
+        Value::Table(t) => table_to_reply(t, resp, depth + 1),
         _ => Reply::Nil,
     }
 }
 
-fn table_to_reply(t: &Table, resp: u8) -> Reply {
+fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         return Reply::Error(one_line(&e.as_bytes()));
     }
@@ -153,12 +163,12 @@ fn table_to_reply(t: &Table, resp: u8) -> Reply {
         let pairs = m
             .pairs::<Value, Value>()
             .filter_map(Result::ok)
-            .map(|(k, v)| (lua_to_reply(&k, resp), lua_to_reply(&v, resp)))
+            .map(|(k, v)| (to_reply(&k, resp, depth), to_reply(&v, resp, depth)))
             .collect();
         return Reply::Map(pairs);
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let items = s.pairs::<Value, Value>().filter_map(Result::ok).map(|(k, _)| lua_to_reply(&k, resp)).collect();
+        let items = s.pairs::<Value, Value>().filter_map(Result::ok).map(|(k, _)| to_reply(&k, resp, depth)).collect();
         return Reply::Set(items);
     }
     if let Ok(Value::Table(v)) = t.raw_get::<Value>("verbatim_string") {
@@ -170,7 +180,7 @@ fn table_to_reply(t: &Table, resp: u8) -> Reply {
     for i in 1.. {
         match t.raw_get::<Value>(i) {
             Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(lua_to_reply(&v, resp)),
+            Ok(v) => items.push(to_reply(&v, resp, depth)),
         }
     }
     Reply::Array(items)

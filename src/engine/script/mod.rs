@@ -124,13 +124,19 @@ impl RunState {
         Some(if self.function.load(Relaxed) { crate::error::BUSY_FUNCTION } else { crate::error::BUSY_SCRIPT })
     }
 
-    /// SCRIPT KILL (`function == false`) or FUNCTION KILL.
+    /// SCRIPT KILL (`function == false`) or FUNCTION KILL, refused in Redis's order: nothing running, a script
+    /// that wrote, then the other kind of script (-BUSY naming the KILL that would work).
     pub fn kill(&self, function: bool) -> CmdResult<Reply> {
-        if !self.active() || self.function.load(Relaxed) != function {
+        if !self.active() {
             return Err(crate::error::NOTBUSY);
         }
         if self.wrote.load(Relaxed) {
             return Err(crate::error::UNKILLABLE);
+        }
+        match (function, self.function.load(Relaxed)) {
+            (false, true) => return Err(crate::error::BUSY_FUNCTION),
+            (true, false) => return Err(crate::error::BUSY_SCRIPT),
+            _ => {}
         }
         self.kill.store(true, Relaxed);
         Ok(Reply::OK)
