@@ -237,3 +237,32 @@ fn a_script_returning_a_table_that_contains_itself_gets_an_error_not_a_crash() {
     let pong: String = q(&mut c, &["PING"]);
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn a_library_that_loops_while_loading_times_out_and_a_pcall_loop_is_still_killable() {
+    let s = TestServer::start_with(&["--busy-reply-threshold", "50"]);
+    let mut c = s.conn();
+    let e = err(&mut c, &["FUNCTION", "LOAD", "#!lua name=spin\nlocal a = 1\nwhile 1 do a = a + 1 end"]);
+    assert_eq!(e, "ERR Error registering functions: ERR FUNCTION LOAD timeout");
+    let one: i64 = q(&mut c, &["EVAL", "return 1", "0"]);
+    assert_eq!(one, 1);
+    // Catching the kill in pcall does not keep the script alive.
+    let port = s.port;
+    let looping = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let script = "local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end";
+        let r: redis::RedisResult<redis::Value> = redis::cmd("EVAL").arg(script).arg(0).query(&mut c);
+        r.unwrap_err().to_string()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !redis::cmd("PING").query::<String>(&mut c).is_err_and(|e| e.to_string().contains("BUSY")) {
+        assert!(Instant::now() < deadline, "never became busy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _: () = q(&mut c, &["SCRIPT", "KILL"]);
+    let e = looping.join().unwrap();
+    assert!(e.contains("Script killed by user with SCRIPT KILL"), "{e}");
+    // pcall and xpcall still return what they return.
+    let v: Vec<i64> = q(&mut c, &["EVAL", "return {pcall(function() return 7 end)}", "0"]);
+    assert_eq!(v, [1, 7]);
+}

@@ -293,7 +293,7 @@ fn install(srv: &Server, vm: &mut Vm, prepared: Vec<Prepared>, replace: bool) ->
 
 /// FUNCTION LOAD: returns the library's name.
 pub fn load(srv: &Server, vm: &mut Vm, code: &[u8], replace: bool) -> CmdResult<String> {
-    let p = prepare(vm, code)?;
+    let p = srv.scripts.state.loading(|| prepare(vm, code))?;
     let name = p.name.clone();
     install(srv, vm, vec![p], replace)?;
     Ok(name)
@@ -318,7 +318,11 @@ pub fn flush(srv: &Server, vm: &mut Vm) {
 
 /// Replaces every library with those whose code is given (a snapshot being loaded).
 pub fn load_all(srv: &Server, vm: &mut Vm, codes: &[Vec<u8>]) -> Result<(), String> {
-    let prepared = codes.iter().map(|c| prepare(vm, c)).collect::<CmdResult<Vec<_>>>().map_err(|e| e.0.into_owned())?;
+    let prepared = codes
+        .iter()
+        .map(|c| srv.scripts.state.loading(|| prepare(vm, c)))
+        .collect::<CmdResult<Vec<_>>>()
+        .map_err(|e| e.0.into_owned())?;
     flush(srv, vm);
     install(srv, vm, prepared, false).map_err(|e| e.0.into_owned())
 }
@@ -388,7 +392,7 @@ pub enum RestorePolicy {
 /// FUNCTION RESTORE: all or nothing.
 pub fn restore(srv: &Server, vm: &mut Vm, payload: &[u8], policy: RestorePolicy) -> CmdResult<()> {
     let codes = parse_dump(payload)?;
-    let prepared = codes.iter().map(|c| prepare(vm, c)).collect::<CmdResult<Vec<_>>>()?;
+    let prepared = codes.iter().map(|c| srv.scripts.state.loading(|| prepare(vm, c))).collect::<CmdResult<Vec<_>>>()?;
     if policy == RestorePolicy::Flush {
         flush(srv, vm);
     }

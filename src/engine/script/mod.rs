@@ -48,6 +48,9 @@ pub fn on_script_thread() -> bool {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How long a library's loading code may run (Redis's `LOAD_TIMEOUT_MS`).
+const LOAD_TIMEOUT_MS: u64 = 500;
+
 /// What a running script shares with everyone else: read by the gate, SCRIPT KILL, FUNCTION STATS and the VM's
 /// instruction hook without touching the VM.
 #[derive(Default)]
@@ -59,6 +62,8 @@ pub struct RunState {
     function: AtomicBool,
     started_ms: AtomicU64,
     busy_after_ms: AtomicU64,
+    /// While a library loads: when its loading code must stop (unix ms); 0 otherwise.
+    load_deadline_ms: AtomicU64,
     /// Name (function name or SHA) and argv of the running script, for FUNCTION STATS and the slow-script log.
     running: Mutex<Option<(String, Vec<Bytes>)>>,
 }
@@ -93,16 +98,36 @@ impl RunState {
         *self.running.lock() = None;
     }
 
-    /// Called by the VM every 100,000 instructions: notes that the script became busy, and stops it when asked.
-    fn check(&self) -> Result<(), &'static str> {
+    /// Why the running script (or library load) must stop now, if it must: a KILL, or a FUNCTION LOAD that ran past
+    /// [`LOAD_TIMEOUT_MS`].
+    pub fn stop_reason(&self) -> Option<&'static str> {
         if self.kill.load(Relaxed) {
-            return Err(if self.function.load(Relaxed) {
+            return Some(if self.function.load(Relaxed) {
                 "Script killed by user with FUNCTION KILL..."
             } else {
                 "Script killed by user with SCRIPT KILL..."
             });
         }
-        if !self.busy.load(Relaxed) {
+        let deadline = self.load_deadline_ms.load(Relaxed);
+        (deadline != 0 && crate::util::clock::unix_ms() > deadline).then_some("FUNCTION LOAD timeout")
+    }
+
+    /// Runs a library's loading code (FUNCTION LOAD, FUNCTION RESTORE, a snapshot's libraries) under Redis's load
+    /// time limit: nobody can KILL a load, so without it a library that loops would hold the VM for good.
+    pub fn loading<T>(&self, load: impl FnOnce() -> T) -> T {
+        self.load_deadline_ms.store(crate::util::clock::unix_ms() + LOAD_TIMEOUT_MS, Relaxed);
+        let out = load();
+        self.load_deadline_ms.store(0, Relaxed);
+        out
+    }
+
+    /// Called by the VM every 100,000 instructions: notes that the script became busy, and stops it when asked.
+    fn check(&self) -> Result<(), &'static str> {
+        if let Some(why) = self.stop_reason() {
+            return Err(why);
+        }
+        // A library loading is no running script: it has its own limit and never turns busy.
+        if self.active() && !self.busy.load(Relaxed) {
             let ran = crate::util::clock::unix_ms().saturating_sub(self.started_ms.load(Relaxed));
             if ran >= self.busy_after_ms.load(Relaxed) {
                 self.busy.store(true, Relaxed);

@@ -92,6 +92,13 @@ end
 rawset(_G, 'pcall', function(...) return as_text(lua_pcall(...)) end)
 "#;
 
+/// pcall and xpcall that raise again, after the call, the error that stops a script (see `Vm::new`).
+const STOPPABLE_PCALL: &str = r#"
+local stopped, pcall, xpcall = ...
+_G.pcall = function(...) return stopped(pcall(...)) end
+_G.xpcall = function(...) return stopped(xpcall(...)) end
+"#;
+
 const PROTECT: &str = r#"
 local readonly_tables = ...
 local error, tostring, setmetatable = error, tostring, setmetatable
@@ -275,6 +282,19 @@ impl Vm {
         })?;
         let runner: Function =
             lua.load(RUNNER).set_name("=runner").call((g.raw_get::<Function>("xpcall")?, handler))?;
+        // The runner keeps the plain xpcall; a script's own pcall and xpcall re-raise a stop (SCRIPT KILL, FUNCTION
+        // KILL, a load's timeout) once they return, or a script catching it would run on: Redis switches to a
+        // line hook for the same reason.
+        let stop_state = state.clone();
+        let stopped = lua.create_function(move |_, rest: mlua::MultiValue| match stop_state.stop_reason() {
+            Some(m) => Err(mlua::Error::RuntimeError(m.into())),
+            None => Ok(rest),
+        })?;
+        lua.load(STOPPABLE_PCALL).set_name("=pcall").call::<()>((
+            stopped,
+            g.raw_get::<Function>("pcall")?,
+            g.raw_get::<Function>("xpcall")?,
+        ))?;
         let names = lua.create_sequence_from(READONLY_TABLES.iter().copied())?;
         lua.load(PROTECT).set_name("=protect").call::<()>(names)?;
         lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| match state.check() {
