@@ -303,9 +303,9 @@ async fn process_batch(
         // Messages the command caused for this very client (a PUBLISH to its own channel, an invalidation) go
         // before its reply, as Redis writes them.
         state.info.take_pushes(out);
-        // RESP3 push replies (subscribe confirmations) are out-of-band data that CLIENT REPLY OFF/SKIP does not
-        // silence, as in Redis.
-        if send || (state.proto == Protocol::Resp3 && reply.is_push()) {
+        // Subscribe and unsubscribe confirmations are out-of-band data that CLIENT REPLY OFF/SKIP does not silence,
+        // in RESP2 as in RESP3 (Redis 7.0 writes them as pushes either way).
+        if send || reply.is_push() {
             encode(out, &reply, state.proto);
         }
         for m in std::mem::take(&mut *state.info.after_reply.lock()) {
