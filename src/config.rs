@@ -135,6 +135,42 @@ pub enum Id {
     HealthExpireStaleWarnPercent,
     ExperimentMaxUsers,
     Unixsocket,
+    Activerehashing,
+    AlwaysShowLogo,
+    AofRewriteIncrementalFsync,
+    AofTimestampEnabled,
+    AofUseRdbPreamble,
+    DisableThp,
+    DynamicHz,
+    JemallocBgThread,
+    NoAppendfsyncOnRewrite,
+    OomScoreAdj,
+    OomScoreAdjValues,
+    ProcTitleTemplate,
+    RdbDelSyncFiles,
+    RdbSaveIncrementalFsync,
+    Rdbchecksum,
+    Rdbcompression,
+    ReplDisableTcpNodelay,
+    ReplDisklessLoad,
+    ReplDisklessSync,
+    ReplDisklessSyncDelay,
+    ReplDisklessSyncMaxReplicas,
+    ReplicaLazyFlush,
+    ReplicaPriority,
+    ReplicaServeStaleData,
+    ReplicaIgnoreMaxmemory,
+    ReplPingReplicaPeriod,
+    ReplTimeout,
+    MinReplicasToWrite,
+    MinReplicasMaxLag,
+    Masterauth,
+    Masteruser,
+    SetProcTitle,
+    Supervised,
+    SyslogEnabled,
+    SyslogIdent,
+    SyslogFacility,
 }
 
 /// What values a parameter takes: its parser, its validation and its printed form.
@@ -162,6 +198,15 @@ pub enum Kind {
     Events,
     /// `latency-tracking-info-percentiles`: numbers from 0 to 100.
     Percentiles,
+    /// Free text given as one or more words (`oom-score-adj-values 0 200 800`), kept joined by spaces.
+    Words,
+}
+
+impl Kind {
+    /// Whether the value is a list of words rather than one argument.
+    fn is_multi(self) -> bool {
+        matches!(self, Kind::Addrs | Kind::Save | Kind::OutputLimits | Kind::Percentiles | Kind::Words)
+    }
 }
 
 /// Whether and how CONFIG SET may change a parameter.
@@ -404,7 +449,42 @@ pub static PARAMS: &[Param] = &[
     p(Id::HealthOutputBufferWarn, "health-output-buffer-warn", Kind::Memory(0, u64::MAX), "64mb", MUTABLE, "HEALTH clients warns when one client's output buffer holds this much (0: off)."),
     p(Id::HealthExpireStaleWarnPercent, "health-expire-stale-warn-percent", Kind::Int(1, 100), "25", MUTABLE, "HEALTH expiry warns when this share of sampled volatile keys had already expired."),
     p(Id::ExperimentMaxUsers, "experiment-max-users", Kind::Int(0, i64::MAX), "1000000", MUTABLE, "Users an experiment enrolls (sticky assignment, tracked outcomes); later users are assigned by hash only."),
-    p(Id::Unixsocket, "unixsocket", Kind::Str, "", IMMUTABLE, "Accepted for compatibility; Unix sockets are not served."),
+    p(Id::Unixsocket, "unixsocket", Kind::Str, "", IMMUTABLE, "Accepted for compatibility; Unix sockets are not served."),    p(Id::Activerehashing, "activerehashing", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: Strata's tables resize incrementally on their own."),
+    p(Id::AlwaysShowLogo, "always-show-logo", Kind::Bool, "no", IMMUTABLE, "Accepted for compatibility with redis.conf: Strata prints no logo."),
+    p(Id::AofRewriteIncrementalFsync, "aof-rewrite-incremental-fsync", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: a change log's base is a snapshot, fsynced once written."),
+    p(Id::AofTimestampEnabled, "aof-timestamp-enabled", Kind::Bool, "no", MUTABLE, "Accepted for compatibility with redis.conf: the change log records effect offsets, not timestamps."),
+    p(Id::AofUseRdbPreamble, "aof-use-rdb-preamble", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: a change log's base is always a Strata snapshot."),
+    p(Id::DisableThp, "disable-thp", Kind::Bool, "yes", IMMUTABLE, "Accepted for compatibility with redis.conf: transparent huge pages are left as the system sets them."),
+    p(Id::DynamicHz, "dynamic-hz", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: the cron runs hz times a second whatever the number of clients."),
+    p(Id::JemallocBgThread, "jemalloc-bg-thread", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: the allocator purges with its own defaults."),
+    p(Id::NoAppendfsyncOnRewrite, "no-appendfsync-on-rewrite", Kind::Bool, "no", MUTABLE, "Accepted for compatibility with redis.conf: the change log keeps its appendfsync policy during a rewrite."),
+    p(Id::OomScoreAdj, "oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", MUTABLE, "Accepted for compatibility with redis.conf: the process's OOM score is not adjusted."),
+    p(Id::OomScoreAdjValues, "oom-score-adj-values", Kind::Words, "0 200 800", MUTABLE, "Accepted for compatibility with redis.conf (see oom-score-adj)."),
+    p(Id::ProcTitleTemplate, "proc-title-template", Kind::Words, "{title} {listen-addr} {server-mode}", MUTABLE, "Accepted for compatibility with redis.conf: the process title is not changed."),
+    p(Id::RdbDelSyncFiles, "rdb-del-sync-files", Kind::Bool, "no", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::RdbSaveIncrementalFsync, "rdb-save-incremental-fsync", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: a snapshot is fsynced once written."),
+    p(Id::Rdbchecksum, "rdbchecksum", Kind::Bool, "yes", IMMUTABLE, "Accepted for compatibility with redis.conf: snapshots always carry CRC32s, per block and for the whole file."),
+    p(Id::Rdbcompression, "rdbcompression", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: snapshot blocks are always LZ4-compressed."),
+    p(Id::ReplDisableTcpNodelay, "repl-disable-tcp-nodelay", Kind::Bool, "no", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::ReplDisklessLoad, "repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::ReplDisklessSync, "repl-diskless-sync", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::ReplDisklessSyncDelay, "repl-diskless-sync-delay", Kind::Int(0, I32), "5", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::ReplDisklessSyncMaxReplicas, "repl-diskless-sync-max-replicas", Kind::Int(0, I32), "0", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::ReplicaLazyFlush, "replica-lazy-flush", Kind::Bool, "no", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet.").aliases(&["slave-lazy-flush"]),
+    p(Id::ReplicaPriority, "replica-priority", Kind::Int(0, I32), "100", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet.").aliases(&["slave-priority"]),
+    p(Id::ReplicaServeStaleData, "replica-serve-stale-data", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet.").aliases(&["slave-serve-stale-data"]),
+    p(Id::ReplicaIgnoreMaxmemory, "replica-ignore-maxmemory", Kind::Bool, "yes", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet.").aliases(&["slave-ignore-maxmemory"]),
+    p(Id::ReplPingReplicaPeriod, "repl-ping-replica-period", Kind::Int(1, I32), "10", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet.").aliases(&["repl-ping-slave-period"]),
+    p(Id::ReplTimeout, "repl-timeout", Kind::Int(1, I32), "60", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::MinReplicasToWrite, "min-replicas-to-write", Kind::Int(0, I32), "0", MUTABLE, "Accepted for compatibility with redis.conf, not enforced: Strata serves no replicas yet.").aliases(&["min-slaves-to-write"]),
+    p(Id::MinReplicasMaxLag, "min-replicas-max-lag", Kind::Int(0, I32), "10", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet.").aliases(&["min-slaves-max-lag"]),
+    p(Id::Masterauth, "masterauth", Kind::Str, "", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::Masteruser, "masteruser", Kind::Str, "", MUTABLE, "Accepted for compatibility with redis.conf: Strata serves no replicas yet."),
+    p(Id::SetProcTitle, "set-proc-title", Kind::Bool, "yes", IMMUTABLE, "Accepted for compatibility with redis.conf: the process title is not changed."),
+    p(Id::Supervised, "supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", IMMUTABLE, "Accepted for compatibility with redis.conf: Strata runs in the foreground and does not notify a supervisor."),
+    p(Id::SyslogEnabled, "syslog-enabled", Kind::Bool, "no", IMMUTABLE, "Accepted for compatibility with redis.conf: logs go to standard error (see log-format)."),
+    p(Id::SyslogIdent, "syslog-ident", Kind::Str, "redis", IMMUTABLE, "Accepted for compatibility with redis.conf (see syslog-enabled)."),
+    p(Id::SyslogFacility, "syslog-facility", Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", IMMUTABLE, "Accepted for compatibility with redis.conf (see syslog-enabled)."),
 ];
 
 /// conf/strata.conf, the documented defaults, embedded so a bare `strata-server` runs on exactly that file.
@@ -469,7 +549,7 @@ fn range_error(lo: impl std::fmt::Display, hi: impl std::fmt::Display) -> String
 /// `argument must be between <lo> and <hi> inclusive`, `argument must be a memory value`,
 /// `argument(s) must be one of the following: ...`, `Invalid save parameters`, and so on.
 pub fn parse(param: &Param, args: &[&[u8]], current: Option<&Value>) -> Result<Value, String> {
-    let multi = matches!(param.kind, Kind::Addrs | Kind::Save | Kind::OutputLimits | Kind::Percentiles);
+    let multi = param.kind.is_multi();
     if !multi && args.len() != 1 {
         return Err("wrong number of arguments".into());
     }
@@ -517,6 +597,7 @@ pub fn parse(param: &Param, args: &[&[u8]], current: Option<&Value>) -> Result<V
             }
         }
         Kind::Str => Value::Str(String::from_utf8_lossy(one).into_owned()),
+        Kind::Words => Value::Str(words().join(" ")),
         Kind::Events => Value::Events(crate::store::event::parse_flags(&String::from_utf8_lossy(one))?),
         Kind::Addrs => Value::Addrs(words()),
         Kind::Save => {
@@ -651,13 +732,7 @@ pub struct Config {
 fn default_value(p: &Param) -> Value {
     let words: Vec<&[u8]> = p.default.split_whitespace().map(str::as_bytes).collect();
     let words = if words.is_empty() { vec![&b""[..]] } else { words };
-    let words = if matches!(p.kind, Kind::Addrs | Kind::Save | Kind::OutputLimits | Kind::Percentiles)
-        && p.default.is_empty()
-    {
-        Vec::new()
-    } else {
-        words
-    };
+    let words = if p.kind.is_multi() && p.default.is_empty() { Vec::new() } else { words };
     parse(p, &words, None).unwrap_or(Value::Str(p.default.to_string()))
 }
 
@@ -776,13 +851,12 @@ impl Config {
         let mut parsed = Vec::with_capacity(found.len());
         for ((p, as_named), (_, raw)) in found.iter().zip(pairs) {
             let words: Vec<Vec<u8>>;
-            let args: Vec<&[u8]> =
-                if matches!(p.kind, Kind::Addrs | Kind::Save | Kind::OutputLimits | Kind::Percentiles) {
-                    words = split_args(raw).unwrap_or_default();
-                    words.iter().map(Vec::as_slice).collect()
-                } else {
-                    vec![*raw]
-                };
+            let args: Vec<&[u8]> = if p.kind.is_multi() {
+                words = split_args(raw).unwrap_or_default();
+                words.iter().map(Vec::as_slice).collect()
+            } else {
+                vec![*raw]
+            };
             let current = parsed.iter().rev().find(|(id, _)| *id == p.id).map(|(_, v)| v).unwrap_or(self.value(p.id));
             let v =
                 parse(p, &args, Some(current)).map_err(|why| SetError::Failed { arg: (*as_named).to_string(), why })?;

@@ -524,6 +524,30 @@ fn config_rewrite_with_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The redis.conf that Debian's redis-server 7.0 installs loads unchanged (only where to listen and write is
+/// overridden, as a test must): a team switching from Redis brings this file.
+#[test]
+fn a_stock_redis_conf_loads_and_serves() {
+    let dir = std::env::temp_dir().join(format!("strata-stock-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/redis-7.0-debian.conf");
+    let args: Vec<String> = [conf, "--port", "0", "--dir", &dir.display().to_string(), "--logfile", ""]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let config = strata::Config::from_args(&args).expect("the stock redis.conf parses");
+    assert_eq!(config.get("oom-score-adj-values").as_deref(), Some("0 200 800"));
+    assert_eq!(config.get("proc-title-template").as_deref(), Some("{title} {listen-addr} {server-mode}"));
+    assert_eq!(config.get("bind").as_deref(), Some("127.0.0.1 -::1"));
+    let srv = FileServer::start(config);
+    let mut c = srv.conn();
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    assert_eq!(q::<Vec<String>>(&mut c, &["CONFIG", "GET", "repl-diskless-sync"]), ["repl-diskless-sync", "yes"]);
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// CONFIG REWRITE edits the file as Redis does: comments, blank lines and order stay; a parameter's first line
 /// takes its new value (under its canonical name), its other lines go; changed parameters the file did not
 /// mention are appended once under Redis's signature comment; defaults the file did not mention stay out.
