@@ -215,6 +215,7 @@ fn script_effects_are_one_group_and_eval_inside_multi_works() {
 
 #[test]
 fn a_script_returning_a_table_that_contains_itself_gets_an_error_not_a_crash() {
+    // Run by CI in a debug build, whose frames are several times larger.
     use std::io::{Read, Write};
     let s = TestServer::start_with(&[]);
     let script = "local a = {}; local b = {a}; a[1] = b; return a";
@@ -232,7 +233,7 @@ fn a_script_returning_a_table_that_contains_itself_gets_an_error_not_a_crash() {
         got.extend_from_slice(&buf[..n]);
     }
     let text = String::from_utf8(got).expect("ascii");
-    assert!(text.lines().filter(|l| *l == "*1").count() >= 1000, "{}", &text[..80]);
+    assert!(text.lines().filter(|l| *l == "*1").count() >= 200, "{}", &text[..80]);
     let mut c = s.conn();
     let pong: String = q(&mut c, &["PING"]);
     assert_eq!(pong, "PONG");

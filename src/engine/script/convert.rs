@@ -123,8 +123,9 @@ fn one_line(b: &[u8]) -> String {
 
 /// How deep a script's reply may nest. A table that contains itself would otherwise recurse until the script
 /// thread's stack overflows, which aborts the process; Redis stops at its Lua stack limit (about 8,000 levels)
-/// with the same error, this limit is lower so the reply is also safe to encode and drop on any thread.
-const MAX_REPLY_DEPTH: usize = 1000;
+/// with the same error. This limit is lower so that the reply is also safe to encode and drop on a connection
+/// thread's stack, in debug builds too.
+const MAX_REPLY_DEPTH: usize = 200;
 
 /// A script's return value as a reply, for a script speaking `resp`.
 pub fn lua_to_reply(v: &Value, resp: u8) -> Reply {

@@ -48,6 +48,10 @@ pub fn on_script_thread() -> bool {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// The script thread's stack: Lua's own C calls and the conversion of a deeply nested reply recurse on it, and an
+/// overflow aborts the whole process. Only the pages used are committed.
+const SCRIPT_STACK_BYTES: usize = 64 << 20;
+
 /// How long a library's loading code may run (Redis's `LOAD_TIMEOUT_MS`).
 const LOAD_TIMEOUT_MS: u64 = 500;
 
@@ -215,14 +219,17 @@ impl Scripts {
         let mut runner = self.runner.lock();
         if runner.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<Job>();
-            let started = std::thread::Builder::new().name("strata-script".into()).spawn(move || {
-                ON_SCRIPT_THREAD.with(|c| c.set(true));
-                for job in rx {
-                    // A job answers its caller even when a command panics (see `offload`); this only keeps
-                    // the thread alive for the next one.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                }
-            });
+            let started = std::thread::Builder::new()
+                .name("strata-script".into())
+                .stack_size(SCRIPT_STACK_BYTES)
+                .spawn(move || {
+                    ON_SCRIPT_THREAD.with(|c| c.set(true));
+                    for job in rx {
+                        // A job answers its caller even when a command panics (see `offload`); this only keeps
+                        // the thread alive for the next one.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                });
             match started {
                 Ok(_) => *runner = Some(tx),
                 Err(e) => tracing::error!("cannot start the script thread: {e}"),
