@@ -267,3 +267,36 @@ fn a_library_that_loops_while_loading_times_out_and_a_pcall_loop_is_still_killab
     let v: Vec<i64> = q(&mut c, &["EVAL", "return {pcall(function() return 7 end)}", "0"]);
     assert_eq!(v, [1, 7]);
 }
+
+#[test]
+fn a_script_cannot_change_what_later_scripts_find() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    // Assignments are refused as Redis's read-only tables refuse them.
+    for script in
+        ["redis = nil", "_G.redis = 1", "redis.call = function() return 1 end", "cjson.encode = 1", "string.len = 1"]
+    {
+        let e = err(&mut c, &["EVAL", script, "0"]);
+        assert!(e.contains("Attempt to modify a readonly table"), "{script}: {e}");
+    }
+    // What rawset or a compiled chunk changes lasts for the run only.
+    for script in [
+        "rawset(_G, 'redis', 1) return 1",
+        "rawset(redis, 'call', 1) return 1",
+        "rawset(_G, 'leftover', 5) return 1",
+        "loadstring('rawset(_G, \"redis\", 2)')() return 1",
+    ] {
+        let one: i64 = q(&mut c, &["EVAL", script, "0"]);
+        assert_eq!(one, 1, "{script}");
+        let check = "return {redis.call('ping'), cjson.encode({1}), string.len('abc'), type(rawget(_G, 'leftover'))}";
+        let v: Vec<String> = q(&mut c, &["EVAL", check, "0"]);
+        assert_eq!(v, ["PONG", "[1]", "3", "nil"], "after {script}");
+    }
+    // KEYS, ARGV and undeclared globals behave as before.
+    let v: Vec<String> = q(&mut c, &["EVAL", "return {KEYS[1], ARGV[1]}", "1", "k", "a"]);
+    assert_eq!(v, ["k", "a"]);
+    let e = err(&mut c, &["EVAL", "return nosuchglobal", "0"]);
+    assert!(e.contains("Script attempted to access nonexistent global variable 'nosuchglobal'"), "{e}");
+    let e = err(&mut c, &["EVAL", "newglobal = 1", "0"]);
+    assert!(e.contains("Attempt to modify a readonly table"), "{e}");
+}

@@ -291,12 +291,7 @@ fn attempt(
         vm.bindings.raw_set("call", call)?;
         vm.bindings.raw_set("acl", acl)?;
         let out: MultiValue = match plan.kind {
-            Kind::Script => {
-                let g = lua.globals();
-                g.raw_set("KEYS", lua_list(lua, keys)?)?;
-                g.raw_set("ARGV", lua_list(lua, args)?)?;
-                vm.runner.call(plan.func.clone())?
-            }
+            Kind::Script => vm.runner.call((plan.func.clone(), lua_list(lua, keys)?, lua_list(lua, args)?, true))?,
             Kind::Function => vm.runner.call((plan.func.clone(), lua_list(lua, keys)?, lua_list(lua, args)?))?,
         };
         vm.bindings.raw_set("call", Value::Nil)?;

@@ -100,25 +100,70 @@ _G.xpcall = function(...) return stopped(xpcall(...)) end
 "#;
 
 const PROTECT: &str = r#"
-local readonly_tables = ...
-local error, tostring, setmetatable = error, tostring, setmetatable
+local readonly_tables, setfenv, getfenv = ...
+local error, tostring, setmetatable, rawget, rawset, next, ipairs, loadstring =
+  error, tostring, setmetatable, rawget, rawset, next, ipairs, loadstring
 local function readonly() error('Attempt to modify a readonly table', 2) end
+local function missing(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
 for _, name in ipairs(readonly_tables) do
   local t = rawget(_G, name)
   if t then setmetatable(t, {__newindex = readonly, __metatable = false}) end
 end
-setmetatable(_G, {
-  __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end,
-  __newindex = readonly,
-  __metatable = false,
-})
+setmetatable(_G, {__index = missing, __newindex = readonly, __metatable = false})
+-- An EVAL script runs in an environment of its own, emptied after each run, in front of `base`: the globals as they
+-- are now, with each library table behind a read-only proxy. The metatables above refuse new fields only, not a
+-- script replacing one (`redis = nil`, `rawset(_G, 'redis', 1)`, `redis.call = f`), which Redis's read-only
+-- tables refuse and which would otherwise break every later script: assignments now raise Redis's error, and
+-- what `rawset` puts in an environment or a proxy is gone after the run.
+local base, proxies = {}, {}
+for k, v in next, _G do base[k] = v end
+for _, name in ipairs(readonly_tables) do
+  local t = rawget(_G, name)
+  if t then
+    local p = setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+    proxies[#proxies + 1] = p
+    base[name] = p
+  end
+end
+-- Code a script compiles runs in the script's environment, not in the shared one.
+base.loadstring = function(s, name)
+  local f, e = loadstring(s, name)
+  if f then setfenv(f, getfenv(2)) end
+  return f, e
+end
+setmetatable(base, {__index = missing, __newindex = readonly, __metatable = false})
+-- One environment serves every run (runs never overlap) and is emptied after each: cheaper than a new one.
+local env = setmetatable({}, {__index = base, __newindex = readonly, __metatable = false})
+local function enter(f, keys, args)
+  rawset(env, '_G', env)
+  rawset(env, 'KEYS', keys)
+  rawset(env, 'ARGV', args)
+  setfenv(f, env)
+end
+local function leave()
+  for k in next, env do rawset(env, k, nil) end
+  for i = 1, #proxies do
+    local p = proxies[i]
+    if next(p) ~= nil then
+      for k in next, p do rawset(p, k, nil) end
+    end
+  end
+end
+return enter, leave
 "#;
 
+/// Calls a script (`runner(f, keys, args, true)`: in an environment of its own, see [`PROTECT`]), a function
+/// (`runner(f, keys, args)`) or a library's loading code (`runner(f)`) under the error handler.
 const RUNNER: &str = r#"
-local xpcall, handler = ...
-return function(f, keys, args)
-  if keys == nil then return xpcall(f, handler) end
-  return xpcall(function() return f(keys, args) end, handler)
+local xpcall, handler, enter, leave = ...
+local function done(...) leave() return ... end
+return function(f, keys, args, script)
+  if script then
+    enter(f, keys, args)
+    return done(xpcall(f, handler))
+  end
+  if keys == nil then return done(xpcall(f, handler)) end
+  return done(xpcall(function() return f(keys, args) end, handler))
 end
 "#;
 
@@ -144,7 +189,7 @@ pub struct Vm {
     pub lua: Lua,
     /// Per-run bindings (`call`, `acl`, `resp`).
     pub bindings: Table,
-    /// Calls a function under the error handler: `runner(f)` for scripts, `runner(f, keys, args)` for functions.
+    /// Calls a script, function or library's loading code under the error handler (see [`RUNNER`]).
     pub runner: Function,
     scripts: HashMap<String, Script>,
     /// SHAs of scripts that reached keys they did not declare: later runs lock every shard up front.
@@ -242,6 +287,9 @@ impl Vm {
     pub fn new(state: Arc<RunState>, _srv: &crate::engine::state::Server) -> mlua::Result<Vm> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
         let g = lua.globals();
+        // Kept for the sandbox's own use (per-run environments), out of scripts' reach.
+        let setfenv: Function = g.raw_get("setfenv")?;
+        let getfenv: Function = g.raw_get("getfenv")?;
         for name in REMOVED_GLOBALS {
             g.raw_set(*name, Value::Nil)?;
         }
@@ -280,8 +328,7 @@ impl Vm {
             }
             Ok(t)
         })?;
-        let runner: Function =
-            lua.load(RUNNER).set_name("=runner").call((g.raw_get::<Function>("xpcall")?, handler))?;
+        let plain_xpcall: Function = g.raw_get("xpcall")?;
         // The runner keeps the plain xpcall; a script's own pcall and xpcall re-raise a stop (SCRIPT KILL, FUNCTION
         // KILL, a load's timeout) once they return, or a script catching it would run on: Redis switches to a
         // line hook for the same reason.
@@ -296,7 +343,9 @@ impl Vm {
             g.raw_get::<Function>("xpcall")?,
         ))?;
         let names = lua.create_sequence_from(READONLY_TABLES.iter().copied())?;
-        lua.load(PROTECT).set_name("=protect").call::<()>(names)?;
+        let (enter, leave): (Function, Function) =
+            lua.load(PROTECT).set_name("=protect").call((names, setfenv, getfenv))?;
+        let runner: Function = lua.load(RUNNER).set_name("=runner").call((plain_xpcall, handler, enter, leave))?;
         lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| match state.check() {
             Ok(()) => Ok(VmState::Continue),
             Err(m) => Err(mlua::Error::RuntimeError(m.into())),
