@@ -234,7 +234,7 @@ fn clients(srv: &Server, out: &mut Fields) {
     kv(out, "maxclients", srv.hot.maxclients.load(Ordering::Relaxed));
     kv(out, "client_recent_max_input_buffer", max_in);
     kv(out, "client_recent_max_output_buffer", max_out.unwrap_or(0));
-    kv(out, "blocked_clients", srv.blocking.count());
+    kv(out, "blocked_clients", srv.blocking.count() + srv.paused_clients.load(Ordering::Relaxed));
     kv(out, "tracking_clients", srv.tracking.clients());
     kv(out, "clients_in_timeout_table", 0);
 }

@@ -785,11 +785,14 @@ fn client_pause_write_blocks_writes_not_reads() {
     }
     assert!(rx.try_recv().is_err(), "the SET must still be waiting during a 100 s WRITE pause");
     assert_eq!(q::<String>(&mut reader, &["GET", "pk"]), "old");
+    // The paused writer counts as blocked, as in Redis.
+    assert_eq!(info_u64(&mut reader, "blocked_clients"), 1);
     assert_eq!(q::<String>(&mut admin, &["CLIENT", "UNPAUSE"]), "OK");
     let got = rx.recv_timeout(Duration::from_secs(10)).expect("SET eventually replied after UNPAUSE");
     assert_eq!(got, Ok("OK".to_string()));
     t.join().expect("writer thread");
     assert_eq!(q::<String>(&mut reader, &["GET", "pk"]), "new");
+    assert_eq!(info_u64(&mut reader, "blocked_clients"), 0);
 }
 
 #[test]
@@ -854,6 +857,26 @@ fn monitor_sees_other_clients_commands() {
     assert!(echo.ends_with(r#""ECHO" "two words\n""#), "arguments are quoted and escaped: {echo}");
     let list = client_list(&mut c, &[]);
     assert!(list.iter().any(|f| f["flags"].contains('O')), "monitor flag in CLIENT LIST");
+}
+
+#[test]
+fn monitor_shows_a_script_before_the_commands_it_issues() {
+    let s = TestServer::start();
+    let mut m = s.raw();
+    m.roundtrip(b"MONITOR\r\n", b"+OK\r\n");
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["EVAL", "redis.call('set', KEYS[1], ARGV[1])", "1", "foo", "bar"]);
+    let lib = "#!lua name=mon\nredis.register_function('f', function() return redis.call('get', 'foo') end)";
+    let _: String = q(&mut c, &["FUNCTION", "LOAD", "REPLACE", lib]);
+    let _: String = q(&mut c, &["FCALL", "f", "0"]);
+    // The client library's own CLIENT SETINFO lines come first.
+    let lines: Vec<String> =
+        std::iter::repeat_with(|| read_line(&mut m)).filter(|l| !l.contains(r#""CLIENT""#)).take(5).collect();
+    assert!(lines[0].contains(r#""EVAL" "redis.call('set', KEYS[1], ARGV[1])" "1" "foo" "bar""#), "{lines:#?}");
+    assert!(lines[1].ends_with(r#"[0 lua] "set" "foo" "bar""#), "{lines:#?}");
+    assert!(lines[2].contains(r#""FUNCTION" "LOAD""#), "{lines:#?}");
+    assert!(lines[3].ends_with(r#""FCALL" "f" "0""#), "{lines:#?}");
+    assert!(lines[4].ends_with(r#"[0 lua] "get" "foo""#), "{lines:#?}");
 }
 
 #[test]

@@ -300,3 +300,23 @@ fn a_script_cannot_change_what_later_scripts_find() {
     let e = err(&mut c, &["EVAL", "newglobal = 1", "0"]);
     assert!(e.contains("Attempt to modify a readonly table"), "{e}");
 }
+
+#[test]
+fn debug_set_disable_deny_scripts_lets_scripts_call_noscript_commands_but_not_scripting_ones() {
+    let s = TestServer::start_with(&["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    let call_client_id = "return redis.call('client', 'id')";
+    let e = err(&mut c, &["EVAL", call_client_id, "0"]);
+    assert!(e.contains("This Redis command is not allowed from script"), "{e}");
+    let _: () = q(&mut c, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    let id: i64 = q(&mut c, &["EVAL", call_client_id, "0"]);
+    assert!(id > 0);
+    // A script cannot start another script or a transaction, which would wait on the script thread itself.
+    for inner in ["redis.call('eval', 'return 1', 0)", "redis.call('multi')", "redis.call('script', 'flush')"] {
+        let e = err(&mut c, &["EVAL", inner, "0"]);
+        assert!(e.contains("This Redis command is not allowed from script"), "{inner}: {e}");
+    }
+    let _: () = q(&mut c, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0"]);
+    let e = err(&mut c, &["EVAL", call_client_id, "0"]);
+    assert!(e.contains("This Redis command is not allowed from script"), "{e}");
+}

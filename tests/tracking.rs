@@ -153,6 +153,40 @@ fn invalidation_on_write_after_read() {
 }
 
 #[test]
+fn the_tracking_table_is_kept_within_tracking_table_max_keys() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let cfg: Vec<String> = q(&mut c, &["CONFIG", "GET", "tracking-table-max-keys"]);
+    assert_eq!(cfg, ["tracking-table-max-keys", "1000000"]);
+    let mut t = tracker(&s, &[]);
+    let keys: Vec<String> = (0..250).map(|i| format!("key{i}")).collect();
+    for k in &keys {
+        t.ok(&["GET", k], NULL3);
+    }
+    assert_eq!(info_u64(&mut c, "tracking_total_keys"), 250);
+    // Over the limit, keys are invalidated for their readers until one is left: 100, then 200 per round (the
+    // rounds are commands and cron ticks), so every reader hears about exactly the keys that were dropped.
+    w(&mut c, &["CONFIG", "SET", "tracking-table-max-keys", "1"]);
+    let gone = t.invalidated(249);
+    assert_eq!(gone.len(), 249);
+    assert!(gone.iter().all(|k| keys.contains(k)));
+    assert!(wait_for(|| info_u64(&mut c, "tracking_total_keys") == 1));
+    let kept: Vec<&String> = keys.iter().filter(|k| !gone.contains(*k)).collect();
+    assert_eq!(kept.len(), 1);
+    // The kept key is still tracked; a dropped one is not.
+    let dropped = gone.iter().next().expect("one").clone();
+    w(&mut c, &["SET", &dropped, "1"]);
+    w(&mut c, &["SET", kept[0], "1"]);
+    t.expect(&inv(&[kept[0]]));
+    // 0 lifts the limit.
+    w(&mut c, &["CONFIG", "SET", "tracking-table-max-keys", "0"]);
+    for i in 0..100 {
+        t.ok(&["GET", &format!("fresh{i}")], NULL3);
+    }
+    assert_eq!(info_u64(&mut c, "tracking_total_keys"), 100);
+}
+
+#[test]
 fn reads_of_every_type_are_tracked() {
     let s = TestServer::start();
     let mut c = s.conn();

@@ -247,6 +247,16 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
             "    default.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the specified type. <type> can be: string,",
+            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+            "    true, false.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Accepted and checked; Strata's lists store every element on its own (as Redis's plain nodes).",
+            "PAUSE-CRON <0|1>",
+            "    Stop periodic cron job processing.",
+            "SET-DISABLE-DENY-SCRIPTS <0|1>",
+            "    Disable or enable the check that refuses commands flagged 'noscript' in scripts.",
             "PANIC",
             "    Panic inside the command handler (the server answers with an error and keeps running).",
             "SLEEP <seconds>",
@@ -285,6 +295,26 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             panic!("DEBUG PANIC requested by client");
         }
     }
+    if is(sub, "SET-DISABLE-DENY-SCRIPTS") && n == 3 {
+        ctx.srv.scripts_may_call_any.store(super::args::int(&args[2])? != 0, Ordering::Relaxed);
+        return Ok(Reply::OK);
+    }
+    if is(sub, "PROTOCOL") && n == 3 {
+        return debug_protocol(ctx, &args[2]);
+    }
+    if is(sub, "QUICKLIST-PACKED-THRESHOLD") && n == 3 {
+        // Redis stores list elements past this size in nodes of their own. Strata's lists keep every element as
+        // its own buffer already, so only the argument is checked, with Redis's bounds and error.
+        let ok = crate::util::num::parse_memory(&args[2]).is_some_and(|sz| sz <= (1u64 << 32) - (1 << 20));
+        if !ok {
+            return Err(CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb"));
+        }
+        return Ok(Reply::OK);
+    }
+    if is(sub, "PAUSE-CRON") && n == 3 {
+        ctx.srv.cron_paused.store(super::args::int(&args[2])? != 0, Ordering::Relaxed);
+        return Ok(Reply::OK);
+    }
     if is(sub, "SET-ACTIVE-EXPIRE") && n == 3 {
         ctx.srv.active_expire.store(super::args::int(&args[2])? != 0, Ordering::Relaxed);
         return Ok(Reply::OK);
@@ -306,6 +336,47 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
         crate::error::truncate_lossy(sub, 128)
     )))
+}
+
+/// DEBUG PROTOCOL: one reply of the named type, for testing clients and the script conversions (Redis's texts).
+fn debug_protocol(ctx: &mut Ctx<'_>, name: &[u8]) -> CmdResult<Reply> {
+    let resp3 = ctx.client.proto == crate::protocol::Protocol::Resp3;
+    let three = || (0..3).map(Reply::Int).collect::<Vec<_>>();
+    Ok(match name.to_ascii_lowercase().as_slice() {
+        b"string" => Reply::bulk_static("Hello World"),
+        b"integer" => Reply::Int(12345),
+        // Redis's test value, not pi.
+        #[allow(clippy::approx_constant)]
+        b"double" => Reply::Double(3.141),
+        b"bignum" => Reply::BigNum("1234567999999999999999999999999999999".into()),
+        b"null" => Reply::Nil,
+        b"array" => Reply::Array(three()),
+        b"set" => Reply::Set(three()),
+        b"map" => Reply::Map((0..3).map(|j| (Reply::Int(j), Reply::Bool(j == 1))).collect()),
+        b"attrib" => {
+            let real = Box::new(Reply::bulk_static("Some real reply following the attribute"));
+            let popularity = Reply::Array(vec![Reply::bulk_static("key:123"), Reply::Int(90)]);
+            Reply::Attributed(
+                if resp3 { vec![(Reply::bulk_static("key-popularity"), popularity)] } else { vec![] },
+                real,
+            )
+        }
+        b"push" if !resp3 => return Err(CmdError::err("RESP2 is not supported by this command")),
+        // A push is not a reply, so a real one follows for clients that set pushes aside.
+        b"push" => Reply::Sequence(vec![
+            Reply::Push(vec![Reply::bulk_static("server-cpu-usage"), Reply::Int(42)]),
+            Reply::bulk_static("Some real reply following the push reply"),
+        ]),
+        b"true" => Reply::Bool(true),
+        b"false" => Reply::Bool(false),
+        b"verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
+        _ => {
+            return Err(CmdError::err(
+                "Wrong protocol type name. Please use one of the following: \
+                 string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    })
 }
 
 /// Formats INFO-style `key:value` lines (shared with the `info` module).

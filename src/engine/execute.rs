@@ -111,6 +111,9 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
         }
     };
     let spec = cmd.spec;
+    if srv.tracking.clients() > 0 {
+        srv.tracking.enforce_limit(&srv.clients, &srv.pubsub);
+    }
     if !client.replaying {
         if let Some(refused) = admit(srv, client, cmd, args) {
             return refused;
@@ -156,6 +159,11 @@ pub fn execute(srv: &Server, client: &mut Session, args: &[Bytes]) -> Outcome {
             return Outcome::Offload;
         }
         return crate::engine::script::run_and_wait(srv, client, args);
+    }
+    if spec.has(flags::RUNS_SCRIPT) && spec.has(flags::SKIP_MONITOR) && srv.clients.monitors.load(Ordering::Relaxed) > 0
+    {
+        // Before it runs, so that the commands its script issues follow it in MONITOR, as Redis feeds EVAL/FCALL.
+        feed_monitors(srv, client, args);
     }
     client.info.last_cmd.store(cmd.id as u32, Ordering::Relaxed);
     let mut ctx = Ctx::new(srv, client, Caller::Client);
@@ -487,8 +495,14 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queue: Vec<Vec<Bytes>>) -> Reply {
 
 /// Formats argv as MONITOR prints it: `+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
 fn feed_monitors(srv: &Server, client: &Session, args: &[Bytes]) {
+    feed_monitors_as(srv, client.db, &client.info.addr, args);
+}
+
+/// Feeds MONITOR clients a command run in database `db` by `source` (a peer address, or `lua` for a command a
+/// script or function issued).
+pub fn feed_monitors_as(srv: &Server, db: usize, source: &str, args: &[Bytes]) {
     let us = crate::util::clock::unix_us();
-    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.info.addr);
+    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, db, source);
     for a in args {
         line.push(' ');
         line.push_str(&crate::util::repr(a));

@@ -131,6 +131,7 @@ pub fn apply(srv: &Server, id: Id, v: &Value) -> Result<(), String> {
             let list = crate::store::keymeta::PrefixPolicies::parse(v.as_str())?;
             srv.keyspace.meta.prefixes.set(list);
         }
+        Id::TrackingTableMaxKeys => srv.tracking.set_max_keys(v.as_usize()),
         Id::Hz => h.hz.store(v.as_u64().clamp(1, 500), Relaxed),
         Id::LazyfreeLazyUserFlush => h.lazyfree_user_flush.store(v.as_bool(), Relaxed),
         Id::NotifyKeyspaceEvents => {

@@ -10,7 +10,7 @@ use crate::util::clock::unix_ms;
 use crate::util::striped::Counter;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio::sync::{watch, Notify};
 
@@ -172,10 +172,16 @@ pub struct Server {
     /// Port actually bound (differs from the config when it says 0).
     pub port: std::sync::atomic::AtomicU16,
     pub active_expire: AtomicBool,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged `noscript` (Redis's tests use it).
+    pub scripts_may_call_any: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic work (expiry, eviction of tracked keys, compression...) is skipped.
+    pub cron_paused: AtomicBool,
     pub lastsave_unix: AtomicU64,
     pub changes_since_save: AtomicU64,
     pub pause: Mutex<Pause>,
     pub unpaused: Notify,
+    /// Clients whose command waits for CLIENT PAUSE to end (counted in INFO blocked_clients, as Redis does).
+    pub paused_clients: AtomicUsize,
     pub memory_peak: AtomicU64,
     /// Allocated bytes right after startup (INFO used_memory_startup).
     pub startup_memory: u64,
@@ -243,11 +249,14 @@ impl Server {
             run_id,
             port: std::sync::atomic::AtomicU16::new(config.u64(Id::Port) as u16),
             active_expire: AtomicBool::new(true),
+            scripts_may_call_any: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
             // As in Redis, the dataset counts as saved at startup.
             lastsave_unix: AtomicU64::new(unix_ms() / 1000),
             changes_since_save: AtomicU64::new(0),
             pause: Mutex::new(Pause::default()),
             unpaused: Notify::new(),
+            paused_clients: AtomicUsize::new(0),
             memory_peak: AtomicU64::new(0),
             startup_memory: crate::memory::used_memory(),
             used_memory: AtomicU64::new(crate::memory::used_memory()),

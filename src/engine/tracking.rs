@@ -4,7 +4,8 @@
 //! changes (write, expiry, eviction) it sends that client an invalidation and forgets the pair. In BCAST mode a
 //! client registers key prefixes instead and hears about every change under them. Invalidations go to the client
 //! itself as a RESP3 push, or to its REDIRECT client: as a push in RESP3, or as a `__redis__:invalidate` pub/sub
-//! message in RESP2. FLUSHDB/FLUSHALL invalidate everything with a null key.
+//! message in RESP2. FLUSHDB/FLUSHALL invalidate everything with a null key. The table of read keys is bounded by
+//! `tracking-table-max-keys`: past it, keys are invalidated for their readers and forgotten, as Redis does.
 
 use super::client::ClientRegistry;
 use super::pubsub::{deliver, PubSub};
@@ -12,7 +13,7 @@ use crate::protocol::Reply;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// One client's tracking options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,7 +58,16 @@ pub struct Tracking {
     /// event-loop turn.
     pending: Mutex<Vec<PendingBcast>>,
     has_pending: AtomicBool,
+    /// Keys in the table, kept beside it so that every command can compare it with the limit without the lock.
+    tracked_keys: AtomicUsize,
+    /// `tracking-table-max-keys` (0: no limit).
+    max_keys: AtomicUsize,
+    /// How many checks in a row ended still over the limit: each evicts 100 keys more than the last, as Redis's.
+    over_limit_runs: AtomicU32,
 }
+
+/// Keys a check over the limit invalidates, times one plus the checks before it that could not get under it.
+const LIMIT_EFFORT: usize = 100;
 
 impl Tracking {
     /// Number of tracking clients.
@@ -71,6 +81,11 @@ impl Tracking {
         let items = t.keys.values().map(|s| s.len()).sum();
         let prefixes = t.clients.values().map(|m| m.prefixes.len()).sum();
         (t.keys.len(), items, prefixes)
+    }
+
+    /// Sets `tracking-table-max-keys`; the next command or cron tick enforces it.
+    pub fn set_max_keys(&self, max: usize) {
+        self.max_keys.store(max, Ordering::Relaxed);
     }
 
     /// Turns tracking on (or changes its options) for `client`.
@@ -90,6 +105,7 @@ impl Tracking {
                 s.remove(&client);
                 !s.is_empty()
             });
+            self.tracked_keys.store(t.keys.len(), Ordering::Relaxed);
         }
     }
 
@@ -104,6 +120,39 @@ impl Tracking {
         for k in keys {
             t.keys.entry(Bytes::copy_from_slice(k)).or_default().insert(client);
         }
+        self.tracked_keys.store(t.keys.len(), Ordering::Relaxed);
+    }
+
+    /// Keeps the table within `tracking-table-max-keys` (Redis's `trackingLimitUsedSlots`): invalidates keys for
+    /// the clients that read them until it fits, at most 100 keys per call more than the calls before it that
+    /// could not get there. Called before each command and by the cron.
+    pub fn enforce_limit(&self, clients: &ClientRegistry, pubsub: &PubSub) {
+        let max = self.max_keys.load(Ordering::Relaxed);
+        if max == 0 || self.tracked_keys.load(Ordering::Relaxed) <= max {
+            return;
+        }
+        let runs = self.over_limit_runs.load(Ordering::Relaxed) as usize;
+        let mut sends = Vec::new();
+        let fits = {
+            let mut t = self.tables.lock();
+            let mut effort = LIMIT_EFFORT * (runs + 1);
+            // The hash map's order is its hash seed's, random for each process, like Redis's random walk.
+            while t.keys.len() > max && effort > 0 {
+                let Some(key) = t.keys.keys().next().cloned() else { break };
+                effort -= 1;
+                let ids = t.keys.remove(&key).unwrap_or_default();
+                let keys = Reply::Array(vec![Reply::Bulk(key)]);
+                sends
+                    .extend(ids.into_iter().filter_map(|id| t.clients.get(&id).map(|m| (id, m.clone(), keys.clone()))));
+            }
+            self.tracked_keys.store(t.keys.len(), Ordering::Relaxed);
+            t.keys.len() <= max
+        };
+        self.over_limit_runs.store(if fits { 0 } else { runs as u32 + 1 }, Ordering::Relaxed);
+        // No client caused these: NOLOOP does not apply and the messages go out at once.
+        for (id, mode, keys) in sends {
+            send(clients, pubsub, id, &mode, keys, 0);
+        }
     }
 
     /// Sends invalidations for a changed key. `origin` is the client that changed it (for NOLOOP).
@@ -114,6 +163,7 @@ impl Tracking {
         let targets: Vec<(u64, TrackingMode)> = {
             let mut t = self.tables.lock();
             let ids: HashSet<u64> = t.keys.remove(key).unwrap_or_default();
+            self.tracked_keys.store(t.keys.len(), Ordering::Relaxed);
             let mut pending = Vec::new();
             for (id, m) in &t.clients {
                 if !m.bcast {
@@ -194,6 +244,7 @@ impl Tracking {
         let targets: Vec<(u64, TrackingMode)> = {
             let mut t = self.tables.lock();
             t.keys.clear();
+            self.tracked_keys.store(0, Ordering::Relaxed);
             t.clients.iter().map(|(id, m)| (*id, m.clone())).collect()
         };
         for (id, mode) in targets {

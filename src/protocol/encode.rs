@@ -110,6 +110,23 @@ pub fn encode(out: &mut BytesMut, reply: &Reply, proto: Protocol) {
                 encode(out, i, proto);
             }
         }
+        Reply::BigNum(n) => {
+            if r3 {
+                put_line_sanitized(out, b'(', n);
+            } else {
+                put_bulk(out, n.as_bytes());
+            }
+        }
+        Reply::Attributed(attrs, reply) => {
+            if r3 {
+                put_len(out, b'|', attrs.len());
+                for (k, v) in attrs {
+                    encode(out, k, proto);
+                    encode(out, v, proto);
+                }
+            }
+            encode(out, reply, proto);
+        }
         Reply::Verbatim(fmt, data) => {
             if r3 {
                 put_len(out, b'=', data.len() + 4);
@@ -148,5 +165,15 @@ mod tests {
         assert_eq!(enc(&Reply::NilArray, Protocol::Resp3), b"_\r\n");
         assert_eq!(enc(&Reply::Error("ERR a\r\nb".into()), Protocol::Resp2), b"-ERR a  b\r\n");
         assert_eq!(enc(&Reply::Verbatim("txt", Bytes::from("hi")), Protocol::Resp3), b"=6\r\ntxt:hi\r\n");
+    }
+
+    #[test]
+    fn big_numbers_and_attributes() {
+        let n = Reply::BigNum("12345678901234567890".into());
+        assert_eq!(enc(&n, Protocol::Resp3), b"(12345678901234567890\r\n");
+        assert_eq!(enc(&n, Protocol::Resp2), b"$20\r\n12345678901234567890\r\n");
+        let a = Reply::Attributed(vec![(Reply::bulk("k"), Reply::Int(1))], Box::new(Reply::Int(2)));
+        assert_eq!(enc(&a, Protocol::Resp3), b"|1\r\n$1\r\nk\r\n:1\r\n:2\r\n");
+        assert_eq!(enc(&a, Protocol::Resp2), b":2\r\n");
     }
 }

@@ -42,6 +42,10 @@ pub enum Reply {
     Push(Vec<Reply>),
     /// Several replies in a row for one command (SUBSCRIBE confirms each channel separately).
     Sequence(Vec<Reply>),
+    /// RESP3 big number (`(digits`); a bulk string in RESP2. Must not contain CR or LF.
+    BigNum(String),
+    /// A reply preceded by a RESP3 attribute map (`|n`); RESP2 clients get the reply alone.
+    Attributed(Vec<(Reply, Reply)>, Box<Reply>),
 }
 
 impl Reply {

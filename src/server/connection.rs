@@ -381,6 +381,22 @@ async fn wait_blocked(
     rx.await.map_err(|_| ())
 }
 
+/// Counts one in a gauge for as long as it lives, however the wait around it ends.
+struct Counted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a std::sync::atomic::AtomicUsize) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Waits until CLIENT PAUSE ends for this client, sending pending replies meanwhile.
 async fn wait_unpaused(
     srv: &Server,
@@ -396,6 +412,7 @@ async fn wait_unpaused(
     if srv.is_shutting_down() {
         return Ok(());
     }
+    let _counted = Counted::new(&srv.paused_clients);
     loop {
         tokio::select! {
             _ = &mut wait => return Ok(()),

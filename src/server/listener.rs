@@ -275,6 +275,9 @@ async fn cron(srv: Arc<Server>) {
             srv.health.note_stall(late.as_micros() as u64);
         }
         crate::util::clock::resync();
+        if srv.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
         let swept = last_client_sweep.elapsed() >= Duration::from_secs(1);
         if swept {
             last_client_sweep = Instant::now();
@@ -317,6 +320,9 @@ async fn cron(srv: Arc<Server>) {
         }
         // Keys that expired or were evicted outside a command reach BCAST clients now, batched.
         srv.tracking.flush_bcast(&srv.clients, &srv.pubsub);
+        if srv.tracking.clients() > 0 {
+            srv.tracking.enforce_limit(&srv.clients, &srv.pubsub);
+        }
         if srv.hot.compression.load(Ordering::Relaxed) && !script_running {
             let params = crate::store::compress::ColdParams {
                 min_size: srv.hot.compression_min_size.load(Ordering::Relaxed),

@@ -409,3 +409,10 @@ pub fn texts(v: &redis::Value) -> Vec<String> {
         other => panic!("expected an array, got {other:?}"),
     }
 }
+
+/// A numeric field of INFO's default sections (`blocked_clients`, `tracking_total_keys`...).
+pub fn info_u64(c: &mut redis::Connection, field: &str) -> u64 {
+    let info: String = q(c, &["INFO"]);
+    let prefix = format!("{field}:");
+    info.lines().find_map(|l| l.strip_prefix(prefix.as_str())).expect("field").trim().parse().expect("number")
+}

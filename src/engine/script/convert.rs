@@ -28,6 +28,14 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp: u8) -> mlua::Result<Value> {
             Value::Table(t)
         }
         Reply::Verbatim(_, b) => Value::String(lua.create_string(b)?),
+        Reply::BigNum(n) if resp == 3 => {
+            let t = lua.create_table()?;
+            t.raw_set("big_number", n.as_str())?;
+            Value::Table(t)
+        }
+        Reply::BigNum(n) => Value::String(lua.create_string(n)?),
+        // Attributes are not shown to scripts (Redis 7.0 parses and drops them).
+        Reply::Attributed(_, reply) => reply_to_lua(lua, reply, resp)?,
         Reply::Nil | Reply::NilArray => {
             if resp == 3 {
                 Value::Nil
@@ -158,7 +166,7 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
         return Reply::Double(d);
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
-        return Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes()));
+        return Reply::BigNum(one_line(&s.as_bytes()));
     }
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
         let pairs = m

@@ -97,7 +97,7 @@ impl Run<'_, '_> {
             Err(_) => return fail("ERR Unknown Redis command called from script"),
         };
         let spec = cmd.spec;
-        if spec.has(flags::NOSCRIPT) {
+        if spec.has(flags::NOSCRIPT) && !(self.ctx.srv.scripts_may_call_any.load(Relaxed) && may_lift_noscript(spec)) {
             return fail("ERR This Redis command is not allowed from script");
         }
         let writes = spec.has(flags::WRITE);
@@ -124,6 +124,10 @@ impl Run<'_, '_> {
             self.ctx.srv.scripts.state.wrote.store(writes || self.ctx.srv.scripts.state.wrote.load(Relaxed), Relaxed);
         }
         let reply = call(self.ctx, cmd, &argv, true);
+        let srv = self.ctx.srv;
+        if srv.clients.monitors.load(Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
+            crate::engine::execute::feed_monitors_as(srv, self.ctx.db(), "lua", &argv);
+        }
         if writes {
             // Counted toward the memory estimate as a client's write is, so the next command evicts in time.
             self.ctx.srv.note_written(&argv);
@@ -388,4 +392,11 @@ pub fn fcall(ctx: &mut Ctx<'_>, vm: &mut Vm, args: &[Bytes], read_only: bool) ->
         wide: false,
     };
     run(ctx, vm, plan, args, keys, rest)
+}
+
+/// Whether DEBUG SET-DISABLE-DENY-SCRIPTS lets a script call this `noscript` command. Scripting, transaction and
+/// pub/sub commands stay refused: run from the script thread they would wait on that thread itself or change a
+/// connection's state under the script.
+fn may_lift_noscript(spec: &crate::engine::table::CommandSpec) -> bool {
+    !matches!(spec.docs.group, "scripting" | "transactions" | "pubsub") && !matches!(spec.name, "monitor" | "reset")
 }
