@@ -273,12 +273,28 @@ fn a_script_cannot_change_what_later_scripts_find() {
     let s = TestServer::start();
     let mut c = s.conn();
     // Assignments are refused as Redis's read-only tables refuse them.
-    for script in
-        ["redis = nil", "_G.redis = 1", "redis.call = function() return 1 end", "cjson.encode = 1", "string.len = 1"]
-    {
+    let tricks = [
+        "redis = nil",
+        "_G.redis = 1",
+        "redis.call = function() return 1 end",
+        "cjson.encode = 1",
+        "string.len = 1",
+        "setmetatable(_G, {})",
+        "local g = getmetatable(_G) g.__index = {}",
+        "_G = {}",
+        "bit.lshift = function() return 1 end",
+    ];
+    for (i, script) in tricks.iter().enumerate() {
         let e = err(&mut c, &["EVAL", script, "0"]);
         assert!(e.contains("Attempt to modify a readonly table"), "{script}: {e}");
+        // The same from a function, which runs in its library's environment.
+        let lib = format!("#!lua name=trick{i}\nredis.register_function('trick{i}', function() {script} end)");
+        let _: String = q(&mut c, &["FUNCTION", "LOAD", &lib]);
+        let e = err(&mut c, &["FCALL", &format!("trick{i}"), "0"]);
+        assert!(e.contains("Attempt to modify a readonly table"), "function {script}: {e}");
     }
+    let pong: String = q(&mut c, &["EVAL", "return redis.call('ping')", "0"]);
+    assert_eq!(pong, "PONG");
     // What rawset or a compiled chunk changes lasts for the run only.
     for script in [
         "rawset(_G, 'redis', 1) return 1",

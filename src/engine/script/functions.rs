@@ -191,7 +191,7 @@ fn prepare(vm: &Vm, code: &[u8]) -> CmdResult<Prepared> {
     let setup: Function = lua
         .load(
             r#"
-            local env, load_redis = ...
+            local env, load_redis, base = ...
             local error, tostring = error, tostring
             setmetatable(load_redis, {
               __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end,
@@ -199,7 +199,7 @@ fn prepare(vm: &Vm, code: &[u8]) -> CmdResult<Prepared> {
               __metatable = false,
             })
             setmetatable(env, {
-              __index = _G,
+              __index = base,
               __newindex = function() error('Attempt to modify a readonly table', 2) end,
               __metatable = false,
             })
@@ -208,7 +208,7 @@ fn prepare(vm: &Vm, code: &[u8]) -> CmdResult<Prepared> {
         .set_name("=function_env")
         .into_function()
         .map_err(lua_err)?;
-    setup.call::<()>((env.clone(), load_redis.clone())).map_err(lua_err)?;
+    setup.call::<()>((env.clone(), load_redis.clone(), vm.base.clone())).map_err(lua_err)?;
     let chunk = lua
         .load(&body[..])
         .set_name("@user_function")
@@ -232,8 +232,8 @@ fn prepare(vm: &Vm, code: &[u8]) -> CmdResult<Prepared> {
         let mut it = out.into_iter();
         Ok((matches!(it.next(), Some(Value::Boolean(true))), it.next().unwrap_or(Value::Nil)))
     });
-    // From now on the library's functions see the whole `redis` table.
-    env.raw_set("redis", full_redis).map_err(lua_err)?;
+    // From now on the library's functions see the whole `redis` table, behind its read-only proxy in `base`.
+    env.raw_set("redis", Value::Nil).map_err(lua_err)?;
     match outcome {
         Ok((true, _)) => {}
         Ok((false, Value::Table(t))) => {

@@ -101,26 +101,31 @@ _G.xpcall = function(...) return stopped(xpcall(...)) end
 
 const PROTECT: &str = r#"
 local readonly_tables, setfenv, getfenv = ...
-local error, tostring, setmetatable, rawget, rawset, next, ipairs, loadstring =
-  error, tostring, setmetatable, rawget, rawset, next, ipairs, loadstring
+local error, tostring, setmetatable, getmetatable, rawget, rawset, next, ipairs, loadstring =
+  error, tostring, setmetatable, getmetatable, rawget, rawset, next, ipairs, loadstring
 local function readonly() error('Attempt to modify a readonly table', 2) end
 local function missing(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+-- What getmetatable shows of a protected table: itself read-only, so `getmetatable(_G).__index = t` fails as in
+-- Redis rather than with an error about indexing a boolean.
+local shown = setmetatable({}, {__newindex = readonly, __metatable = false})
 for _, name in ipairs(readonly_tables) do
   local t = rawget(_G, name)
-  if t then setmetatable(t, {__newindex = readonly, __metatable = false}) end
+  if t then setmetatable(t, {__newindex = readonly, __metatable = shown}) end
 end
-setmetatable(_G, {__index = missing, __newindex = readonly, __metatable = false})
--- An EVAL script runs in an environment of its own, emptied after each run, in front of `base`: the globals as they
--- are now, with each library table behind a read-only proxy. The metatables above refuse new fields only, not a
--- script replacing one (`redis = nil`, `rawset(_G, 'redis', 1)`, `redis.call = f`), which Redis's read-only
--- tables refuse and which would otherwise break every later script: assignments now raise Redis's error, and
--- what `rawset` puts in an environment or a proxy is gone after the run.
+setmetatable(_G, {__index = missing, __newindex = readonly, __metatable = shown})
+-- Scripts and functions see `base`: the globals as they are now, with each library table behind a read-only
+-- proxy. The metatables above refuse new fields only, not a script replacing one (`redis = nil`,
+-- `rawset(_G, 'redis', 1)`, `redis.call = f`), which Redis's read-only tables refuse and which would otherwise
+-- break every later script. An EVAL script runs in `env`, an empty table in front of `base` that is also its
+-- `_G`, and a FUNCTION library in a table of its own in front of `base` (see `functions::prepare`), so every
+-- assignment to a global or a library field raises Redis's error, and what `rawset` puts in `env` or a proxy is
+-- gone after the run.
 local base, proxies = {}, {}
 for k, v in next, _G do base[k] = v end
 for _, name in ipairs(readonly_tables) do
   local t = rawget(_G, name)
   if t then
-    local p = setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+    local p = setmetatable({}, {__index = t, __newindex = readonly, __metatable = shown})
     proxies[#proxies + 1] = p
     base[name] = p
   end
@@ -131,25 +136,37 @@ base.loadstring = function(s, name)
   if f then setfenv(f, getfenv(2)) end
   return f, e
 end
-setmetatable(base, {__index = missing, __newindex = readonly, __metatable = false})
+-- `rawset` is the one way to put something in `env` or a proxy; noting it spares `leave` a sweep after most runs.
+local touched = false
+base.rawset = function(t, k, v)
+  touched = true
+  return rawset(t, k, v)
+end
+base.setmetatable = function(t, mt)
+  if getmetatable(t) == shown then error('Attempt to modify a readonly table', 2) end
+  return setmetatable(t, mt)
+end
 -- One environment serves every run (runs never overlap) and is emptied after each: cheaper than a new one.
-local env = setmetatable({}, {__index = base, __newindex = readonly, __metatable = false})
+local env = setmetatable({}, {__index = base, __newindex = readonly, __metatable = shown})
+base._G = env
+setmetatable(base, {__index = missing, __newindex = readonly, __metatable = shown})
 local function enter(f, keys, args)
-  rawset(env, '_G', env)
   rawset(env, 'KEYS', keys)
   rawset(env, 'ARGV', args)
   setfenv(f, env)
 end
 local function leave()
+  rawset(env, 'KEYS', nil)
+  rawset(env, 'ARGV', nil)
+  if not touched then return end
+  touched = false
   for k in next, env do rawset(env, k, nil) end
   for i = 1, #proxies do
     local p = proxies[i]
-    if next(p) ~= nil then
-      for k in next, p do rawset(p, k, nil) end
-    end
+    for k in next, p do rawset(p, k, nil) end
   end
 end
-return enter, leave
+return enter, leave, base
 "#;
 
 /// Calls a script (`runner(f, keys, args, true)`: in an environment of its own, see [`PROTECT`]), a function
@@ -191,6 +208,8 @@ pub struct Vm {
     pub bindings: Table,
     /// Calls a script, function or library's loading code under the error handler (see [`RUNNER`]).
     pub runner: Function,
+    /// The read-only globals scripts and functions see (see [`PROTECT`]).
+    pub base: Table,
     scripts: HashMap<String, Script>,
     /// SHAs of scripts that reached keys they did not declare: later runs lock every shard up front.
     pub wide: HashSet<String>,
@@ -343,14 +362,14 @@ impl Vm {
             g.raw_get::<Function>("xpcall")?,
         ))?;
         let names = lua.create_sequence_from(READONLY_TABLES.iter().copied())?;
-        let (enter, leave): (Function, Function) =
+        let (enter, leave, base): (Function, Function, Table) =
             lua.load(PROTECT).set_name("=protect").call((names, setfenv, getfenv))?;
         let runner: Function = lua.load(RUNNER).set_name("=runner").call((plain_xpcall, handler, enter, leave))?;
         lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| match state.check() {
             Ok(()) => Ok(VmState::Continue),
             Err(m) => Err(mlua::Error::RuntimeError(m.into())),
         });
-        Ok(Vm { lua, bindings, runner, scripts: HashMap::new(), wide: HashSet::new(), functions: HashMap::new() })
+        Ok(Vm { lua, bindings, runner, base, scripts: HashMap::new(), wide: HashSet::new(), functions: HashMap::new() })
     }
 
     /// The cached script with this SHA (lowercase hex).
