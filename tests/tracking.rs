@@ -187,6 +187,39 @@ fn the_tracking_table_is_kept_within_tracking_table_max_keys() {
 }
 
 #[test]
+fn a_script_tracks_its_declared_keys_only_when_it_reads() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut t = tracker(&s, &[]);
+    // Only writes (or no key access): nothing is tracked.
+    t.ok(&["EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2"], NULL3);
+    t.ok(&["EVAL_RO", "redis.call('ping')", "2", "k1", "k2"], NULL3);
+    w(&mut c, &["MSET", "k2", "1", "k1", "1"]);
+    // A read, even of another key, tracks every declared key (Redis 7.0).
+    t.ok(&["EVAL", "redis.call('get', 'k3')", "2", "k1", "k2"], NULL3);
+    w(&mut c, &["MSET", "k2", "2", "k1", "2"]);
+    assert_eq!(t.invalidated(2), set(&["k1", "k2"]));
+    t.ok(&["EVAL_RO", "redis.call('get', 'k1')", "2", "k1", "k2"], NULL3);
+    w(&mut c, &["MSET", "k2", "3", "k1", "3"]);
+    assert_eq!(t.invalidated(2), set(&["k1", "k2"]));
+    t.ok(&["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn a_served_blmove_gets_its_reply_before_the_invalidation_it_caused() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    w(&mut c, &["RPUSH", "list2", "a"]);
+    let mut t = tracker(&s, &[]);
+    t.ok(&["LRANGE", "list2", "0", "-1"], "*1\r\n$1\r\na\r\n");
+    t.send(&["BLMOVE", "list1", "list2", "LEFT", "LEFT", "0"]);
+    assert!(wait_for(|| info_u64(&mut c, "blocked_clients") == 1));
+    w(&mut c, &["RPUSH", "list1", "foo"]);
+    t.expect("$3\r\nfoo\r\n");
+    t.expect(&inv(&["list2"]));
+}
+
+#[test]
 fn reads_of_every_type_are_tracked() {
     let s = TestServer::start();
     let mut c = s.conn();

@@ -511,6 +511,8 @@ pub struct Session {
     pub tracking: bool,
     /// CLIENT CACHING YES/NO for the next command (OPTIN / OPTOUT modes).
     pub caching: Option<bool>,
+    /// The running script or function called a read-only command: its declared keys are tracked (Redis 7.0).
+    pub script_read: bool,
     /// Subscribed channels and patterns.
     pub channels: std::collections::HashSet<Bytes>,
     pub patterns: std::collections::HashSet<Bytes>,
@@ -596,6 +598,7 @@ impl Session {
             current_cmd: u32::MAX,
             tracking: false,
             caching: None,
+            script_read: false,
             channels: Default::default(),
             patterns: Default::default(),
             shard_channels: Default::default(),

@@ -64,6 +64,9 @@ pub struct Ctx<'a> {
     /// The lock plan gave up on a shard a running script holds: the gate releases everything and retries the
     /// command later, so a runtime worker never waits out a script (see `engine/script`).
     pub yielded: bool,
+    /// The client the changes are made for (tracking's NOLOOP and the order of its invalidations): the caller,
+    /// or the blocked client whose command a write is serving.
+    pub acting_for: u64,
     /// Held shard guards by global shard id; inline for the common one-to-four shards, so no allocation.
     locks: SmallVec<[(usize, HeldShard<'a>); 4]>,
     /// Where the last key looked up was found (see `memo_hit`).
@@ -106,6 +109,7 @@ impl<'a> Ctx<'a> {
     pub fn new(srv: &'a Server, client: &'a mut Session, caller: Caller) -> Ctx<'a> {
         let started = crate::util::clock::now();
         let now_ms = crate::util::clock::unix_us_at(started) / 1000;
+        let acting_for = client.info.id;
         let policy = srv.hot.policy();
         let tinylfu = policy == crate::store::evict::Policy::AllkeysTinyLfu;
         Ctx {
@@ -120,6 +124,7 @@ impl<'a> Ctx<'a> {
             ready: Vec::new(),
             block: None,
             yielded: false,
+            acting_for,
             locks: SmallVec::new(),
             memo: None,
             announced: None,
@@ -388,13 +393,8 @@ impl<'a> Ctx<'a> {
             before_change(shard, db, key, Some(idx));
             shard.data.remove(idx);
             self.announced = None;
-            let change = KeyChange {
-                db,
-                key,
-                kind: ChangeKind::Expire,
-                event: Some(Event::Expired),
-                client: self.client.info.id,
-            };
+            let change =
+                KeyChange { db, key, kind: ChangeKind::Expire, event: Some(Event::Expired), client: self.acting_for };
             key_changed(shard, change, &mut self.sink, self.srv);
             self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -549,7 +549,7 @@ impl<'a> Ctx<'a> {
                 self.lock_index(ks.global_id(db, ks.shard_of(hash_key(key))))
             }
         };
-        let change = KeyChange { db, key, kind, event, client: self.client.info.id };
+        let change = KeyChange { db, key, kind, event, client: self.acting_for };
         key_changed(&mut self.locks[li].1, change, &mut self.sink, self.srv);
         self.forget_announced();
         self.dirty += 1;

@@ -264,7 +264,11 @@ fn track_reads(srv: &Server, client: &mut Session, cmd: &Command, args: &[Bytes]
         return;
     }
     let caching = client.caching.take();
-    if !cmd.spec.has(flags::READONLY) {
+    // A script's declared keys count as read once one of its commands read something (EVAL_RO included);
+    // a script that only writes or pings tracks nothing.
+    let script_read = std::mem::take(&mut client.script_read);
+    let read = if cmd.spec.has(flags::RUNS_SCRIPT) { script_read } else { cmd.spec.has(flags::READONLY) };
+    if !read {
         return;
     }
     let Some(mode) = srv.tracking.mode(client.info.id) else { return };
@@ -290,6 +294,8 @@ pub fn serve_ready(srv: &Server, client: &mut Session, ready: Vec<(usize, Bytes)
             }
             client.db = db;
             let mut ctx = Ctx::new(srv, client, Caller::Client);
+            // As in Redis, the blocked client's command makes the change: its own invalidations follow its reply.
+            ctx.acting_for = w.client_id;
             let mut keys = vec![key.clone()];
             if let BlockedOp::Move { dst, .. } = &w.op {
                 keys.push(dst.clone());

@@ -124,6 +124,9 @@ impl Run<'_, '_> {
             self.ctx.srv.scripts.state.wrote.store(writes || self.ctx.srv.scripts.state.wrote.load(Relaxed), Relaxed);
         }
         let reply = call(self.ctx, cmd, &argv, true);
+        if spec.has(flags::READONLY) && self.ctx.client.tracking {
+            self.ctx.client.script_read = true;
+        }
         let srv = self.ctx.srv;
         if srv.clients.monitors.load(Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
             crate::engine::execute::feed_monitors_as(srv, self.ctx.db(), "lua", &argv);
