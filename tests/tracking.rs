@@ -220,6 +220,24 @@ fn a_served_blmove_gets_its_reply_before_the_invalidation_it_caused() {
 }
 
 #[test]
+fn reads_inside_a_transaction_are_tracked_and_a_flush_is_announced_after_exec() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut t = tracker(&s, &[]);
+    t.ok(&["MULTI"], OK);
+    t.ok(&["GET", "k"], "+QUEUED\r\n");
+    t.ok(&["EXEC"], "*1\r\n_\r\n");
+    w(&mut c, &["SET", "k", "1"]);
+    t.expect(&inv(&["k"]));
+    // The tracking client's own FLUSHDB: the reply to EXEC first, then the invalidation of everything.
+    t.ok(&["GET", "k"], "$1\r\n1\r\n");
+    t.ok(&["MULTI"], OK);
+    t.ok(&["FLUSHDB"], "+QUEUED\r\n");
+    t.ok(&["EXEC"], "*1\r\n+OK\r\n");
+    t.expect(INV_ALL);
+}
+
+#[test]
 fn reads_of_every_type_are_tracked() {
     let s = TestServer::start();
     let mut c = s.conn();

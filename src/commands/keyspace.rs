@@ -424,7 +424,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let lazy = flush_mode(ctx, args)?;
     let db = ctx.db();
     flush_db(ctx, db, lazy, ShardChange::FlushDb);
-    ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub);
+    ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub, ctx.acting_for);
     ctx.srv.keyspace.note_flush();
     Ok(Reply::OK)
 }
@@ -434,7 +434,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     for db in 0..ctx.srv.keyspace.db_count() {
         flush_db(ctx, db, lazy, ShardChange::FlushAll);
     }
-    ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub);
+    ctx.srv.tracking.invalidate_all(&ctx.srv.clients, &ctx.srv.pubsub, ctx.acting_for);
     ctx.srv.keyspace.note_flush();
     Ok(Reply::OK)
 }

@@ -268,9 +268,13 @@ fn track_reads(srv: &Server, client: &mut Session, cmd: &Command, args: &[Bytes]
     // a script that only writes or pings tracks nothing.
     let script_read = std::mem::take(&mut client.script_read);
     let read = if cmd.spec.has(flags::RUNS_SCRIPT) { script_read } else { cmd.spec.has(flags::READONLY) };
-    if !read {
-        return;
+    if read {
+        remember_reads(srv, client, cmd, args, caching);
     }
+}
+
+/// Records the keys `cmd` read for a tracking client, unless its mode says otherwise.
+fn remember_reads(srv: &Server, client: &Session, cmd: &Command, args: &[Bytes], caching: Option<bool>) {
     let Some(mode) = srv.tracking.mode(client.info.id) else { return };
     if mode.bcast || (mode.optin && caching != Some(true)) || (mode.optout && caching == Some(false)) {
         return;
@@ -486,6 +490,11 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queue: Vec<Vec<Bytes>>) -> Reply {
                     continue;
                 }
                 let r = call(ctx, cmd, &args, true);
+                // Each read of a transaction is tracked as it runs (CLIENT CACHING before MULTI covers them all).
+                let read = cmd.spec.has(flags::READONLY) && !cmd.spec.has(flags::RUNS_SCRIPT);
+                if read && ctx.client.tracking {
+                    remember_reads(ctx.srv, ctx.client, cmd, &args, ctx.client.caching);
+                }
                 if ctx.srv.clients.monitors.load(Ordering::Relaxed) > 0 && !cmd.spec.has(flags::ADMIN) {
                     feed_monitors(ctx.srv, ctx.client, &args);
                 }

@@ -239,8 +239,9 @@ impl Tracking {
         }
     }
 
-    /// FLUSHDB / FLUSHALL: every tracking client drops its whole cache.
-    pub fn invalidate_all(&self, clients: &ClientRegistry, pubsub: &PubSub) {
+    /// FLUSHDB / FLUSHALL by client `origin`: every tracking client drops its whole cache (the flushing client
+    /// hears it after its reply).
+    pub fn invalidate_all(&self, clients: &ClientRegistry, pubsub: &PubSub, origin: u64) {
         let targets: Vec<(u64, TrackingMode)> = {
             let mut t = self.tables.lock();
             t.keys.clear();
@@ -248,7 +249,7 @@ impl Tracking {
             t.clients.iter().map(|(id, m)| (*id, m.clone())).collect()
         };
         for (id, mode) in targets {
-            send(clients, pubsub, id, &mode, Reply::Nil, 0);
+            send(clients, pubsub, id, &mode, Reply::Nil, origin);
         }
     }
 }
