@@ -135,11 +135,11 @@ impl Tracking {
         let mut sends = Vec::new();
         let fits = {
             let mut t = self.tables.lock();
-            let mut effort = LIMIT_EFFORT * (runs + 1);
-            // The hash map's order is its hash seed's, random for each process, like Redis's random walk.
-            while t.keys.len() > max && effort > 0 {
-                let Some(key) = t.keys.keys().next().cloned() else { break };
-                effort -= 1;
+            let over = t.keys.len() - max;
+            // Chosen in one pass over the map (its order is its hash seed's, random for each process, like Redis's
+            // random walk); taking the first key again after each removal would rescan the emptied front.
+            let victims: Vec<Bytes> = t.keys.keys().take(over.min(LIMIT_EFFORT * (runs + 1))).cloned().collect();
+            for key in victims {
                 let ids = t.keys.remove(&key).unwrap_or_default();
                 let keys = Reply::Array(vec![Reply::Bulk(key)]);
                 sends
