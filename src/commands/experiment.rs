@@ -158,7 +158,7 @@ fn exp_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         super::keyspace::scan_shard(ctx, db, s, 0, usize::MAX, false, &mut |k, e| {
             if let Some(x) = experiment(&e.value) {
                 if want.is_none_or(|w| w == x.status) {
-                    names.push(k.clone());
+                    names.push(Bytes::copy_from_slice(k));
                 }
             }
         });

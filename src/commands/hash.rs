@@ -184,7 +184,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         HashValue::Pack(_) => (0, h.pairs()),
         HashValue::Table(d) => {
             let (next, slots) = opts.walk(d, cursor);
-            (next, slots.into_iter().map(|s| (s.key.clone(), s.val.clone())).collect())
+            (next, slots.into_iter().map(|s| (s.key.to_bytes(), s.val.clone())).collect())
         }
     };
     let out = items

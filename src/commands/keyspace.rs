@@ -53,7 +53,7 @@ pub(super) fn scan_shard(
     from: u32,
     max_slots: usize,
     reap: bool,
-    f: &mut dyn FnMut(&Bytes, &Entry),
+    f: &mut dyn FnMut(&[u8], &Entry),
 ) -> Option<u32> {
     let now = ctx.now_ms;
     let srv = ctx.srv;
@@ -188,7 +188,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     for s in 0..ctx.srv.keyspace.shard_count() {
         scan_shard(ctx, db, s, 0, usize::MAX, false, &mut |k, _| {
             if all || crate::util::glob::glob_match(&pattern, k, false) {
-                out.push(Reply::Bulk(k.clone()));
+                out.push(Reply::Bulk(Bytes::copy_from_slice(k)));
             }
         });
     }
@@ -238,7 +238,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             let type_ok = type_filter.as_deref().is_none_or(|t| e.value.type_name() == t);
             let match_ok = pattern.as_deref().is_none_or(|p| crate::util::glob::glob_match(p, k, false));
             if type_ok && match_ok {
-                found.push(Reply::Bulk(k.clone()));
+                found.push(Reply::Bulk(Bytes::copy_from_slice(k)));
             }
         });
         let _ = want;
@@ -289,7 +289,7 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         let sh = ctx.shard_at(db, shard);
         let Some(idx) = sh.data.dict.random_slot(&mut rng) else { continue };
         let Some(slot) = sh.data.dict.slot(idx) else { continue };
-        let key = slot.key.clone();
+        let key = slot.key.to_bytes();
         if slot.val.expire_at != 0 && slot.val.expire_at <= now {
             // Removes it through the change path.
             ctx.peek(&key);

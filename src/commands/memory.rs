@@ -9,6 +9,7 @@ use super::{container, spec, CommandSpec, Keys};
 use crate::error::{self, CmdResult};
 use crate::memory::size_class;
 use crate::protocol::Reply;
+use crate::store::compact::Key;
 use crate::store::dict::Slot;
 use crate::store::{Entry, StrValue, Value};
 use bytes::Bytes;
@@ -18,9 +19,9 @@ use std::sync::atomic::Ordering;
 /// the shard), the key's allocation and the value's.
 pub fn key_cost(key: &[u8], e: &Entry, table_share: usize) -> usize {
     let slot = table_share.max(std::mem::size_of::<Option<Slot<Entry>>>());
-    let key_bytes = size_class(key.len());
+    let key_bytes = if key.len() <= Key::INLINE { 0 } else { size_class(key.len()) };
     let value = match &e.value {
-        Value::Str(StrValue::Int(_)) => 0,
+        Value::Str(StrValue::Int(_) | StrValue::Inline(_)) => 0,
         Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => size_class(b.len()),
         Value::Str(StrValue::Compressed(c)) => size_class(c.stored_len()) + size_class(24),
         Value::Hash(h) => size_class(std::mem::size_of_val(&**h)) + h.heap_bytes(),

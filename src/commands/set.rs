@@ -312,7 +312,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         None => (0, s.members()),
         Some(d) => {
             let (next, slots) = opts.walk(d, cursor);
-            (next, slots.into_iter().map(|s| s.key.clone()).collect())
+            (next, slots.into_iter().map(|s| s.key.to_bytes()).collect())
         }
     };
     Ok(container_scan(next, items.into_iter().filter(|m| opts.matches(m)).map(Reply::Bulk).collect()))

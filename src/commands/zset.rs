@@ -847,7 +847,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         None => (0, z.entries()),
         Some(d) => {
             let (next, slots) = opts.walk(d, cursor);
-            (next, slots.into_iter().map(|s| (s.key.clone(), s.val)).collect())
+            (next, slots.into_iter().map(|s| (s.key.to_bytes(), s.val)).collect())
         }
     };
     let out = items

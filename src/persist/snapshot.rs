@@ -69,7 +69,7 @@ impl CowHooks {
         let end = p.cursor.saturating_add(slots).min(data.dict.slot_count());
         for idx in p.cursor..end {
             if let Some(slot) = data.dict.slot(idx as u32) {
-                if !p.seen.contains(&slot.key) {
+                if !p.seen.contains(&slot.key[..]) {
                     record_key(p, &slot.key, &slot.val, idle(self.lru_now, &slot.val), metas);
                 }
             }

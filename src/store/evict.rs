@@ -172,7 +172,7 @@ impl EvictionPool {
                     if p.policy == Policy::AllkeysTinyLfu && ks.tinylfu.in_window(db, hash) {
                         continue;
                     }
-                    let c = Candidate { score: p.score(ks, hash, e), db, hash, key: key.clone() };
+                    let c = Candidate { score: p.score(ks, hash, e), db, hash, key: key.to_bytes() };
                     self.offer(c);
                 }
                 break;

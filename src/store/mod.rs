@@ -15,6 +15,7 @@
 
 pub mod bits;
 pub mod change;
+pub mod compact;
 pub mod compress;
 pub mod dict;
 pub mod digest;

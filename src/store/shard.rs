@@ -1,5 +1,6 @@
 //! One shard of one database: its key table and the side structures that must change under the same lock.
 
+use super::compact::Key;
 use super::dict::Dict;
 use super::hooks::{ChangeHooks, HookList, ShardSide};
 use super::value::Entry;
@@ -98,7 +99,7 @@ impl ShardData {
     }
 
     /// The key stored in slot `idx`.
-    pub fn key(&self, idx: u32) -> Option<&Bytes> {
+    pub fn key(&self, idx: u32) -> Option<&Key> {
         self.dict.slot(idx).map(|s| &s.key)
     }
 
@@ -116,7 +117,7 @@ impl ShardData {
     }
 
     /// Removes slot `idx`.
-    pub fn remove(&mut self, idx: u32) -> Option<(Bytes, Entry)> {
+    pub fn remove(&mut self, idx: u32) -> Option<(Key, Entry)> {
         let at = self.entry(idx)?.expire_at;
         self.set_expire(idx, 0);
         let removed = self.dict.remove_at(idx).map(|s| {
@@ -218,6 +219,10 @@ impl Shard {
         }
     }
 }
+
+// The per-key cost of the table (docs/ARCHITECTURE.md, `Dict`): a change here shows in every key's memory.
+const _: () = assert!(std::mem::size_of::<Option<super::dict::Slot<Entry>>>() == 88);
+const _: () = assert!(std::mem::size_of::<Entry>() == 64);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Values stored under keys, their type names (TYPE, WRONGTYPE) and encodings (OBJECT ENCODING).
 
+use super::compact::Inline;
 use super::types::{ExtValue, HashValue, SetValue, Stream, ZSetValue};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -7,11 +8,17 @@ use std::collections::VecDeque;
 /// Strings no longer than this are reported as `embstr`, as Redis allocates them with their header.
 pub const EMBSTR_MAX: usize = 44;
 
+/// Longest string value held inside its entry: what fits in the 40 bytes a `Bytes` variant takes anyway.
+pub const INLINE_MAX: usize = 38;
+
 /// A string value in one of its representations.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrValue {
     /// A string that is the canonical decimal form of an `i64` (`OBJECT ENCODING` says `int`).
     Int(i64),
+    /// A short value as written by SET and friends, held in the entry itself (`embstr`, as Redis allocates it
+    /// with its header): no allocation, and a read copies it instead of sharing a buffer.
+    Inline(Inline<INLINE_MAX>),
     /// Bytes as written by SET and friends; `embstr` or `raw` by length.
     Bytes(Bytes),
     /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...); always `raw`, as in Redis.
@@ -23,28 +30,36 @@ pub enum StrValue {
 impl StrValue {
     /// Builds the representation Redis would pick for a freshly written value.
     pub fn from_bytes(b: Bytes) -> StrValue {
-        if b.len() <= 20 {
-            if let Some(n) = crate::util::num::parse_i64(&b) {
-                return StrValue::Int(n);
+        match Self::small(&b) {
+            Some(v) => v,
+            None => StrValue::Bytes(b),
+        }
+    }
+
+    /// An integer or inline representation of `data`, when it has one.
+    #[inline]
+    fn small(data: &[u8]) -> Option<StrValue> {
+        if data.len() <= 20 {
+            if let Some(n) = crate::util::num::parse_i64(data) {
+                return Some(StrValue::Int(n));
             }
         }
-        StrValue::Bytes(b)
+        Inline::new(data).map(StrValue::Inline)
     }
 
     /// Copies `data` into a value of its own (never keeps the read buffer alive).
     pub fn from_slice(data: &[u8]) -> StrValue {
-        if data.len() <= 20 {
-            if let Some(n) = crate::util::num::parse_i64(data) {
-                return StrValue::Int(n);
-            }
+        match Self::small(data) {
+            Some(v) => v,
+            None => StrValue::Bytes(Bytes::copy_from_slice(data)),
         }
-        StrValue::Bytes(Bytes::copy_from_slice(data))
     }
 
     /// The value as bytes (integers are formatted).
     pub fn to_bytes(&self) -> Bytes {
         match self {
             StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
+            StrValue::Inline(i) => Bytes::copy_from_slice(i),
             StrValue::Bytes(b) | StrValue::Raw(b) => b.clone(),
             StrValue::Compressed(c) => Bytes::from(c.decompress()),
         }
@@ -54,6 +69,7 @@ impl StrValue {
     pub fn len(&self) -> usize {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
+            StrValue::Inline(i) => i.len(),
             StrValue::Bytes(b) | StrValue::Raw(b) => b.len(),
             StrValue::Compressed(c) => c.len(),
         }
@@ -68,6 +84,7 @@ impl StrValue {
     pub fn into_vec(self) -> Vec<u8> {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
+            StrValue::Inline(i) => i.to_vec(),
             StrValue::Bytes(b) | StrValue::Raw(b) => Vec::from(b),
             StrValue::Compressed(c) => c.decompress(),
         }
@@ -77,12 +94,15 @@ impl StrValue {
     pub fn encoding(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
+            StrValue::Inline(_) => "embstr",
             StrValue::Bytes(b) if b.len() <= EMBSTR_MAX => "embstr",
             StrValue::Compressed(c) => c.codec().name(),
             _ => "raw",
         }
     }
 }
+
+const _: () = assert!(std::mem::size_of::<StrValue>() == 40);
 
 /// A value of any type.
 #[derive(Debug, Clone)]
@@ -127,7 +147,7 @@ impl Value {
     /// Approximate heap bytes held by the value, for memory reporting and DEBUG OBJECT.
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Value::Str(StrValue::Int(_)) => 0,
+            Value::Str(StrValue::Int(_) | StrValue::Inline(_)) => 0,
             Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => b.len(),
             Value::Str(StrValue::Compressed(c)) => c.stored_len() + 16,
             Value::Hash(h) => h.heap_bytes(),
@@ -289,6 +309,8 @@ impl Value {
         }
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Value>() == 40);
 
 /// Expiry, access metadata and the value stored under one key.
 #[derive(Debug, Clone)]

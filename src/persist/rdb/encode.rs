@@ -87,6 +87,7 @@ pub fn encode(value: &Value, opts: &EncodeOptions) -> Vec<u8> {
             out.push(types::STRING);
             match s {
                 StrValue::Int(n) => put_string(&mut out, itoa::Buffer::new().format(*n).as_bytes()),
+                StrValue::Inline(b) => put_string(&mut out, b),
                 StrValue::Bytes(b) | StrValue::Raw(b) => put_string(&mut out, b),
                 StrValue::Compressed(c) => put_string(&mut out, &c.decompress()),
             }

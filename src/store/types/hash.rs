@@ -129,7 +129,7 @@ impl HashValue {
                 let items: Vec<&[u8]> = lp.iter().collect();
                 items.chunks(2).map(|c| (Bytes::copy_from_slice(c[0]), Bytes::copy_from_slice(c[1]))).collect()
             }
-            HashValue::Table(d) => d.iter().map(|(_, s)| (s.key.clone(), s.val.clone())).collect(),
+            HashValue::Table(d) => d.iter().map(|(_, s)| (s.key.to_bytes(), s.val.clone())).collect(),
         }
     }
 
@@ -144,7 +144,9 @@ impl HashValue {
                 let i = rng.gen_range(0..n) * 2;
                 Some((Bytes::copy_from_slice(lp.get(i)?), Bytes::copy_from_slice(lp.get(i + 1)?)))
             }
-            HashValue::Table(d) => d.random_slot(rng).and_then(|i| d.slot(i)).map(|s| (s.key.clone(), s.val.clone())),
+            HashValue::Table(d) => {
+                d.random_slot(rng).and_then(|i| d.slot(i)).map(|s| (s.key.to_bytes(), s.val.clone()))
+            }
         }
     }
 

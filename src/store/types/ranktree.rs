@@ -34,7 +34,7 @@ impl<M> Default for RankTree<M> {
     }
 }
 
-fn cmp_key<M: Ord>(s1: f64, m1: &M, s2: f64, m2: &M) -> Ordering {
+fn cmp_key<Q: Ord + ?Sized>(s1: f64, m1: &Q, s2: f64, m2: &Q) -> Ordering {
     s1.partial_cmp(&s2).unwrap_or(Ordering::Equal).then_with(|| m1.cmp(m2))
 }
 
@@ -174,7 +174,10 @@ impl<M: Ord + Clone> RankTree<M> {
     }
 
     /// Removes (score, member); returns whether it was present.
-    pub fn remove(&mut self, score: f64, member: &M) -> bool {
+    pub fn remove<Q: Ord + ?Sized>(&mut self, score: f64, member: &Q) -> bool
+    where
+        M: std::borrow::Borrow<Q>,
+    {
         let (root, found) = self.remove_at(self.root, score, member);
         self.root = root;
         if self.root == NIL {
@@ -186,13 +189,16 @@ impl<M: Ord + Clone> RankTree<M> {
 
     /// Removes (score, member) from the subtree at `n` in one walk: the node is replaced by the merge of its
     /// children, and sizes shrink along the path only once it was found.
-    fn remove_at(&mut self, n: u32, score: f64, member: &M) -> (u32, bool) {
+    fn remove_at<Q: Ord + ?Sized>(&mut self, n: u32, score: f64, member: &Q) -> (u32, bool)
+    where
+        M: std::borrow::Borrow<Q>,
+    {
         if n == NIL {
             return (NIL, false);
         }
         let c = {
             let node = &self.nodes[n as usize];
-            cmp_key(score, member, node.score, &node.member)
+            cmp_key(score, member, node.score, node.member.borrow())
         };
         let found = match c {
             Ordering::Equal => {

@@ -115,7 +115,7 @@ impl SetValue {
     pub fn members(&self) -> Vec<Bytes> {
         match self {
             SetValue::Ints(v) => v.iter().map(|n| Bytes::from(n.to_string())).collect(),
-            SetValue::Table(d) => d.iter().map(|(_, s)| s.key.clone()).collect(),
+            SetValue::Table(d) => d.iter().map(|(_, s)| s.key.to_bytes()).collect(),
         }
     }
 
@@ -124,7 +124,7 @@ impl SetValue {
         match self {
             SetValue::Ints(v) if v.is_empty() => None,
             SetValue::Ints(v) => Some(Bytes::from(v[rng.gen_range(0..v.len())].to_string())),
-            SetValue::Table(d) => d.random_slot(rng).and_then(|i| d.slot(i)).map(|s| s.key.clone()),
+            SetValue::Table(d) => d.random_slot(rng).and_then(|i| d.slot(i)).map(|s| s.key.to_bytes()),
         }
     }
 

@@ -107,8 +107,8 @@ impl ZSetValue {
                         let slot = scores.slot_mut(i)?;
                         let old = slot.val;
                         if old != score {
-                            order.remove(old, &slot.key);
-                            order.insert(score, slot.key.clone());
+                            order.remove(old, &slot.key[..]);
+                            order.insert(score, slot.key.to_bytes());
                             slot.val = score;
                         }
                         Some(old)
@@ -138,7 +138,7 @@ impl ZSetValue {
             ZSetValue::Big { scores, order } => match scores.find(hash_key(m), m) {
                 Some(i) => {
                     if let Some(s) = scores.remove_at(i) {
-                        order.remove(s.val, &s.key);
+                        order.remove(s.val, &s.key[..]);
                     }
                     true
                 }
@@ -215,7 +215,7 @@ impl ZSetValue {
     pub fn entries(&self) -> Vec<(Bytes, f64)> {
         match self {
             ZSetValue::Small(v) => v.iter().map(|(s, m)| (m.clone(), *s)).collect(),
-            ZSetValue::Big { scores, .. } => scores.iter().map(|(_, s)| (s.key.clone(), s.val)).collect(),
+            ZSetValue::Big { scores, .. } => scores.iter().map(|(_, s)| (s.key.to_bytes(), s.val)).collect(),
         }
     }
 
