@@ -76,9 +76,9 @@ impl Recorder {
 }
 
 impl ChangeHooks for Recorder {
-    fn before_change(&self, side: &mut ShardSide, db: usize, key: &[u8], old: Option<&Entry>) {
+    fn before_change(&self, side: &mut ShardSide, db: usize, key: &[u8], old: Option<(&Entry, u64)>) {
         Self::note(side);
-        self.calls.lock().push(before(db, &String::from_utf8_lossy(key), old.map(show).as_deref()));
+        self.calls.lock().push(before(db, &String::from_utf8_lossy(key), old.map(|(e, _)| show(e)).as_deref()));
     }
 
     fn after_change(&self, side: &mut ShardSide, change: &KeyChange<'_>, new: Option<&Entry>) {

@@ -240,8 +240,9 @@ struct Hit {
     hits: u64,
 }
 
-fn is_stale(e: &Entry, c: &CacheState, now: u64) -> bool {
-    let until = c.fresh_until(e.expire_at);
+/// Whether a value expiring at `expire_at` is past its fresh time.
+fn is_stale(expire_at: u64, c: &CacheState, now: u64) -> bool {
+    let until = c.fresh_until(expire_at);
     until != 0 && now >= until
 }
 
@@ -270,25 +271,34 @@ fn prefix_score(srv: &crate::engine::Server, key: &[u8], freq: u8, expire_at: u6
 
 /// ADAPTIVE's rule: the expiry a hit moves the key to, `min x score` within [min, max] (plus the stale window),
 /// if that moves it by a step or more.
-fn adaptive_expiry(e: &Entry, a: Adaptive, score: f64, stale_ms: u64, now: u64) -> Option<u64> {
+fn adaptive_expiry(expire_at: u64, a: Adaptive, score: f64, stale_ms: u64, now: u64) -> Option<u64> {
     let ttl = ((a.min_ms as f64 * score) as u64).clamp(a.min_ms, a.max_ms);
     let at = now + ttl + stale_ms;
-    (at.abs_diff(e.expire_at) >= EXTEND_STEP_MS).then_some(at)
+    (at.abs_diff(expire_at) >= EXTEND_STEP_MS).then_some(at)
 }
 
 /// Records a CACHE.GET / CACHE.GETL hit on an existing key: counts it, decides its freshness (handing out at
 /// most one refresh at a time when `may_refresh`), and applies ADAPTIVE's TTL rule: the key's own policy, else
 /// its prefix's (`prefix`).
-fn on_hit(e: &Entry, side: &mut MetaSide, key: &[u8], now: u64, may_refresh: bool, prefix: PrefixScore) -> Hit {
-    let by_prefix = || prefix.and_then(|(a, score)| adaptive_expiry(e, a, score, 0, now));
+/// `expire_at` is the key's expiry.
+fn on_hit(
+    e: &Entry,
+    expire_at: u64,
+    side: &mut MetaSide,
+    key: &[u8],
+    now: u64,
+    may_refresh: bool,
+    prefix: PrefixScore,
+) -> Hit {
+    let by_prefix = || prefix.and_then(|(a, score)| adaptive_expiry(expire_at, a, score, 0, now));
     let plain = || Hit { freshness: Freshness::Fresh, extend: by_prefix(), hits: 0 };
     if e.flags & Entry::HAS_META == 0 {
         return plain();
     }
     let Some(c) = side.get_mut(key).and_then(|m| m.cache.as_deref_mut()) else { return plain() };
     c.hits += 1;
-    let stale = is_stale(e, c, now);
-    let until = c.fresh_until(e.expire_at);
+    let stale = is_stale(expire_at, c, now);
+    let until = c.fresh_until(expire_at);
     let due = stale || (c.delta_ms > 0 && until != 0 && xfetch(until - now, c.delta_ms));
     let freshness = if due && may_refresh && c.refresh_until <= now {
         c.refresh_until = now + refresh_window(c.delta_ms);
@@ -304,9 +314,9 @@ fn on_hit(e: &Entry, side: &mut MetaSide, key: &[u8], now: u64, may_refresh: boo
             let half_lives = now.saturating_sub(c.scored_at) as f64 / a.base_ms as f64;
             c.score = c.score * 0.5f64.powf(half_lives) + 1.0;
             c.scored_at = now;
-            adaptive_expiry(e, a, c.score, c.stale_ms, now)
+            adaptive_expiry(expire_at, a, c.score, c.stale_ms, now)
         }
-        (None, Some((a, score))) => adaptive_expiry(e, a, score, c.stale_ms, now),
+        (None, Some((a, score))) => adaptive_expiry(expire_at, a, score, c.stale_ms, now),
         (None, None) => None,
     };
     Hit { freshness, extend, hits: c.hits }
@@ -328,8 +338,9 @@ fn cache_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     };
     let now = ctx.now_ms;
     let srv = ctx.srv;
-    let prefix = ctx.peek(key).and_then(|e| prefix_score(srv, key, e.freq, e.expire_at));
-    let hit = ctx.with_key_side(key, |e, side, _| e.map(|e| on_hit(e, side, key, now, true, prefix)));
+    let at = ctx.expire_of(key).unwrap_or(0);
+    let prefix = ctx.peek(key).and_then(|e| prefix_score(srv, key, e.freq, at));
+    let hit = ctx.with_key_side(key, |e, side, _| e.map(|e| on_hit(e, at, side, key, now, true, prefix)));
     let Some(hit) = hit else { return Ok(Reply::Nil) };
     match hit.freshness {
         Freshness::Fresh => CacheCounters::bump(&counters.hits),
@@ -363,12 +374,13 @@ fn cache_getl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let value = ctx.read_str(key)?;
     let now = ctx.now_ms;
     let srv = ctx.srv;
-    let prefix = ctx.peek(key).and_then(|e| prefix_score(srv, key, e.freq, e.expire_at));
+    let at = ctx.expire_of(key).unwrap_or(0);
+    let prefix = ctx.peek(key).and_then(|e| prefix_score(srv, key, e.freq, at));
     let outcome = ctx.with_key_side(key, |e, side, hooks| {
         if let Some(e) = e {
-            let stale = side.get(key).and_then(|m| m.cache.as_deref()).is_some_and(|c| is_stale(e, c, now));
+            let stale = side.get(key).and_then(|m| m.cache.as_deref()).is_some_and(|c| is_stale(at, c, now));
             if !stale {
-                return Getl::Hit(on_hit(e, side, key, now, false, prefix).extend);
+                return Getl::Hit(on_hit(e, at, side, key, now, false, prefix).extend);
             }
         }
         if side.lease(key, now).is_some() {
@@ -432,10 +444,11 @@ fn cache_ttlinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let srv = ctx.srv;
     let lru = ctx.lru_now();
     let decay = srv.hot.lfu_decay_time.load(std::sync::atomic::Ordering::Relaxed);
-    let Some((expire_at, prefix)) = ctx.peek(key).map(|e| {
+    let expire_at = ctx.expire_of(key).unwrap_or(0);
+    let Some(prefix) = ctx.peek(key).map(|e| {
         // The LFU counter as of now (decayed as the next access would), for a prefix policy's score.
         let freq = crate::store::lfu::decayed(e.freq, e.access, lru, decay);
-        (e.expire_at, prefix_score(srv, key, freq, e.expire_at))
+        prefix_score(srv, key, freq, expire_at)
     }) else {
         return Ok(Reply::Nil);
     };

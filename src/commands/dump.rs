@@ -97,7 +97,6 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let lru = ctx.srv.lru_clock_at(ctx.now_ms);
     let mut entry = Entry::new(value);
-    entry.expire_at = at;
     entry.access = lru;
     // Redis's objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME under any other.
     if ctx.srv.hot.policy().is_lfu() {
@@ -108,7 +107,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         entry.access = lru.saturating_sub(idle);
     }
     let db = ctx.db();
-    ctx.put_entry(db, key, entry, Event::Restore);
+    ctx.put_entry(db, key, entry, at, Event::Restore);
     if ttl != 0 && !o.absttl {
         let mut e = args.to_vec();
         e[2] = Bytes::from(at.to_string());

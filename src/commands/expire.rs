@@ -60,7 +60,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], unit_ms: i64, relative: boo
         when += base;
     }
     let key = &args[1];
-    let Some(current) = ctx.write(key).map(|e| e.expire_at) else { return Ok(Reply::Int(0)) };
+    if ctx.write(key).is_none() {
+        return Ok(Reply::Int(0));
+    }
+    let current = ctx.expire_of(key).unwrap_or(0);
     let has_ttl = current != 0;
     let current = current as i64;
     if (cond.nx && has_ttl)
@@ -106,11 +109,14 @@ enum TtlOut {
 
 fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], out: TtlOut) -> CmdResult<Reply> {
     let now = ctx.now_ms as i64;
-    let Some(e) = ctx.read_untouched(&args[1]) else { return Ok(Reply::Int(-2)) };
-    if e.expire_at == 0 {
+    if ctx.read_untouched(&args[1]).is_none() {
+        return Ok(Reply::Int(-2));
+    }
+    let at = ctx.expire_of(&args[1]).unwrap_or(0);
+    if at == 0 {
         return Ok(Reply::Int(-1));
     }
-    let at = e.expire_at as i64;
+    let at = at as i64;
     let rel = (at - now).max(0);
     Ok(Reply::Int(match out {
         TtlOut::RelSecs => (rel + 500) / 1000,
@@ -137,7 +143,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let has_ttl = ctx.write(&args[1]).is_some_and(|e| e.expire_at != 0);
+    let has_ttl = ctx.write(&args[1]).is_some() && ctx.expire_of(&args[1]).is_some_and(|at| at != 0);
     if !has_ttl {
         return Ok(Reply::Int(0));
     }

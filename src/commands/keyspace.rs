@@ -65,7 +65,8 @@ pub(super) fn scan_shard(
         let mut visited = 0;
         while i < end && visited < max_slots {
             if let Some(s) = sh.data.dict.slot(i as u32) {
-                if s.val.expire_at != 0 && s.val.expire_at <= now {
+                let exp = sh.data.expire_at(i as u32);
+                if exp != 0 && exp <= now {
                     if reap {
                         expired.push(i as u32);
                     }
@@ -290,7 +291,8 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         let Some(idx) = sh.data.dict.random_slot(&mut rng) else { continue };
         let Some(slot) = sh.data.dict.slot(idx) else { continue };
         let key = slot.key.to_bytes();
-        if slot.val.expire_at != 0 && slot.val.expire_at <= now {
+        let exp = sh.data.expire_at(idx);
+        if exp != 0 && exp <= now {
             // Removes it through the change path.
             ctx.peek(&key);
             continue;
@@ -312,8 +314,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult<Repl
         return Ok(Reply::Int(0));
     }
     let db = ctx.db();
-    let Some(entry) = ctx.remove_in(db, src, Event::RenameFrom) else { return Err(error::NO_SUCH_KEY) };
-    ctx.put_entry(db, dst, entry, Event::RenameTo);
+    let Some((entry, at)) = ctx.remove_in(db, src, Event::RenameFrom) else { return Err(error::NO_SUCH_KEY) };
+    ctx.put_entry(db, dst, entry, at, Event::RenameTo);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 
@@ -357,6 +359,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(error::SAME_OBJECT);
     }
     let Some(entry) = ctx.read_untouched(src).cloned() else { return Ok(Reply::Int(0)) };
+    let at = ctx.expire_of(src).unwrap_or(0);
     if ctx.peek_in(dst_db, dst).is_some() {
         if !replace {
             return Ok(Reply::Int(0));
@@ -369,7 +372,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         // Tags are copied with the value, as the TTL is.
         crate::store::keymeta::carry_to_destination(ctx.key_meta(src));
     }
-    ctx.put_entry(dst_db, dst, entry, Event::CopyTo);
+    ctx.put_entry(dst_db, dst, entry, at, Event::CopyTo);
     Ok(Reply::Int(1))
 }
 
@@ -383,8 +386,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if ctx.peek(key).is_none() || ctx.peek_in(dst_db, key).is_some() {
         return Ok(Reply::Int(0));
     }
-    let Some(entry) = ctx.remove_in(db, key, Event::MoveFrom) else { return Ok(Reply::Int(0)) };
-    ctx.put_entry(dst_db, key, entry, Event::MoveTo);
+    let Some((entry, at)) = ctx.remove_in(db, key, Event::MoveFrom) else { return Ok(Reply::Int(0)) };
+    ctx.put_entry(dst_db, key, entry, at, Event::MoveTo);
     Ok(Reply::Int(1))
 }
 

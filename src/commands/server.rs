@@ -229,8 +229,9 @@ fn value_digest(ctx: &mut Ctx<'_>, key: &[u8]) -> String {
     let h = crate::store::hash_key(key);
     let shard = ctx.srv.keyspace.shard_of(h);
     let d = ctx.with_shard(db, shard, |sh, _| {
-        let e = sh.data.find(h, key).and_then(|i| sh.data.entry(i))?;
-        (e.expire_at == 0 || e.expire_at > now).then(|| digest::value_digest(e))
+        let i = sh.data.find(h, key)?;
+        let (e, at) = (sh.data.entry(i)?, sh.data.expire_at(i));
+        (at == 0 || at > now).then(|| digest::value_digest(e, at))
     });
     digest::hex(&d.unwrap_or([0u8; 20]))
 }

@@ -250,7 +250,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             ctx.set_expire(key, at, Event::Expire);
             ctx.emit(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), ms_bytes(at)]);
         }
-    } else if o.persist && ctx.peek(key).is_some_and(|e| e.expire_at != 0) {
+    } else if o.persist && ctx.expire_of(key).is_some_and(|at| at != 0) {
         ctx.set_expire(key, 0, Event::Persist);
         ctx.emit(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
     }

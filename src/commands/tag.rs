@@ -184,7 +184,7 @@ fn keys_of(ctx: &mut Ctx<'_>, tags: &[Bytes], after: Option<&[u8]>, limit: usize
             let Some(keys) = side.keys_of(tag) else { continue };
             let start = after.map_or(Bound::Unbounded, Bound::Excluded);
             let live = keys.range::<[u8], _>((start, Bound::Unbounded)).filter(|k| {
-                let exp = data.find(crate::store::hash_key(k), k).and_then(|i| data.entry(i)).map(|e| e.expire_at);
+                let exp = data.find(crate::store::hash_key(k), k).map(|i| data.expire_at(i));
                 exp.is_some_and(|at| at == 0 || at > now)
             });
             out.extend(live.take(limit).cloned());
@@ -244,7 +244,7 @@ fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     {
         let _deferred = keymeta::defer_unindex();
         for k in keys {
-            if let Some(entry) = ctx.remove_in(db, &k, Event::Del) {
+            if let Some((entry, _)) = ctx.remove_in(db, &k, Event::Del) {
                 values.push(entry);
                 deleted.push(k);
             }

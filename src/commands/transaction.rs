@@ -62,7 +62,7 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             continue;
         }
         // Expire first, so a key already past its TTL counts as absent rather than as a later change.
-        let expire_at = ctx.peek(key).map_or(0, |e| e.expire_at);
+        let expire_at = ctx.expire_of(key).unwrap_or(0);
         let ks = &ctx.srv.keyspace;
         let shard = ks.shard_of(hash_key(key));
         ctx.shard_at(db, shard).watchers.entry(key.clone()).or_default().push(flag.clone());

@@ -84,7 +84,8 @@ fn warm_hint(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let (db, now, window, lru) = (ctx.db(), ctx.now_ms, srv.warm.window_ms(), ctx.lru_now());
     let mut present = 0;
     for key in &args[1..] {
-        let state = need(ctx.peek(key), now, window);
+        let at = ctx.expire_of(key).unwrap_or(0);
+        let state = need(ctx.peek(key).map(|e| (e, at)), now, window);
         if state != Some(Need::Missing) {
             present += 1;
         }

@@ -370,7 +370,7 @@ impl<'a> Ctx<'a> {
         }
         let data = &self.locks[m.li].1.data;
         if data.key(m.idx).is_some_and(|k| k[..] == *key) {
-            let exp = data.entry(m.idx)?.expire_at;
+            let exp = data.expire_at(m.idx);
             if exp == 0 || exp > self.now_ms || self.caller == Caller::Primary {
                 return Some((m.li, m.idx));
             }
@@ -388,7 +388,7 @@ impl<'a> Ctx<'a> {
         let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
         let shard = &mut *self.locks[li].1;
         let idx = shard.data.find(h, key)?;
-        let exp = shard.data.entry(idx)?.expire_at;
+        let exp = shard.data.expire_at(idx);
         if exp != 0 && exp <= self.now_ms && self.caller != Caller::Primary {
             before_change(shard, db, key, Some(idx));
             shard.data.remove(idx);
@@ -462,6 +462,14 @@ impl<'a> Ctx<'a> {
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let (li, idx) = self.find_live(db, key)?;
         self.locks[li].1.data.entry(idx)
+    }
+
+    /// The absolute expiry (unix ms) of `key` in the selected database, like [`Ctx::peek`]: `None` when the
+    /// key does not exist, `Some(0)` when it has no TTL.
+    pub fn expire_of(&mut self, key: &[u8]) -> Option<u64> {
+        let db = self.client.db;
+        let (li, idx) = self.find_live(db, key)?;
+        Some(self.locks[li].1.data.expire_at(idx))
     }
 
     /// [`Ctx::peek`] for a change of representation only (the value stays what it was: a compressed value
@@ -600,14 +608,12 @@ impl<'a> Ctx<'a> {
             None => {
                 let mut e = Entry::new(value);
                 e.access = lru;
-                if let Ttl::At(at) = ttl {
-                    e.expire_at = at;
-                }
+                let at = if let Ttl::At(at) = ttl { at } else { 0 };
                 let h = hash_key(key);
                 let ks = &self.srv.keyspace;
                 let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
                 self.announce(li, db, key, None);
-                self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+                self.locks[li].1.data.insert(h, key, e, at);
                 if self.tinylfu {
                     ks.tinylfu.admit_to_window(db, h, key);
                 }
@@ -616,9 +622,9 @@ impl<'a> Ctx<'a> {
         self.changed_in(db, key, ChangeKind::Write, event);
     }
 
-    /// Inserts a whole entry (value, TTL and access data) under `key` in `db`, replacing what was there
-    /// (RENAME, COPY, MOVE).
-    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, event: Event) {
+    /// Inserts a whole entry (value and access data) with its expiry `at` (0: none) under `key` in `db`,
+    /// replacing what was there (RENAME, COPY, MOVE, RESTORE).
+    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry, at: u64, event: Event) {
         let found = self.find_live(db, key).map(|(_, idx)| idx);
         let h = hash_key(key);
         let ks = &self.srv.keyspace;
@@ -632,7 +638,7 @@ impl<'a> Ctx<'a> {
             // The metadata arrives with the key (RENAME, MOVE, COPY): this shard must index it.
             shard.ensure_hooks(&self.srv.keyspace.meta_hooks());
         }
-        shard.data.insert(h, Bytes::copy_from_slice(key), entry);
+        shard.data.insert(h, key, entry, at);
         self.changed_in(db, key, ChangeKind::Write, Some(event));
     }
 
@@ -675,19 +681,19 @@ impl<'a> Ctx<'a> {
         shard.side.get::<MetaSide>()?.get(key).cloned()
     }
 
-    /// Removes `key` from the selected database; returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+    /// Removes `key` from the selected database; returns its entry and expiry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<(Entry, u64)> {
         let db = self.client.db;
         self.remove_in(db, key, Event::Del)
     }
 
     /// Removes `key` from `db`, notifying `event`.
-    pub fn remove_in(&mut self, db: usize, key: &[u8], event: Event) -> Option<Entry> {
+    pub fn remove_in(&mut self, db: usize, key: &[u8], event: Event) -> Option<(Entry, u64)> {
         let (li, idx) = self.find_live(db, key)?;
         self.announce(li, db, key, Some(idx));
-        let (_, entry) = self.locks[li].1.data.remove(idx)?;
+        let (_, entry, at) = self.locks[li].1.data.remove(idx)?;
         self.changed_in(db, key, ChangeKind::Delete, Some(event));
-        Some(entry)
+        Some((entry, at))
     }
 
     /// Sets the absolute expiry of an existing key (0 makes it persistent). Returns false if the key is missing.
@@ -755,6 +761,7 @@ impl<'a> Ctx<'a> {
                     let raw = matches!(s, StrValue::Raw(_));
                     (std::mem::replace(s, StrValue::Int(0)).into_vec(), Some(raw))
                 }
+                StrValue::Inline(i) => (i.to_vec(), None),
                 other => (other.to_bytes().to_vec(), None),
             },
             Some(_) => return Err(WRONGTYPE),
@@ -852,7 +859,7 @@ impl<'a> Ctx<'a> {
                 let ks = &self.srv.keyspace;
                 let li = self.lock_index(ks.global_id(db, ks.shard_of(h)));
                 self.announce(li, db, key, None);
-                let idx = self.locks[li].1.data.insert(h, Bytes::copy_from_slice(key), e);
+                let idx = self.locks[li].1.data.insert(h, key, e, 0);
                 if self.tinylfu {
                     ks.tinylfu.admit_to_window(db, h, key);
                 }

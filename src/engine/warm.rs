@@ -400,16 +400,16 @@ impl Warm {
     }
 }
 
-/// What `entry` (`None`: no such key) needs, if anything: `Compressed` when it is compressed.
-pub fn need(entry: Option<&Entry>, now_ms: u64, window_ms: u64) -> Option<Need> {
-    let Some(e) = entry else { return Some(Need::Missing) };
-    if e.expire_at != 0 && e.expire_at <= now_ms {
+/// What `entry` with its expiry (`None`: no such key) needs, if anything: `Compressed` when it is compressed.
+pub fn need(entry: Option<(&Entry, u64)>, now_ms: u64, window_ms: u64) -> Option<Need> {
+    let Some((e, at)) = entry else { return Some(Need::Missing) };
+    if at != 0 && at <= now_ms {
         return Some(Need::Missing);
     }
     if matches!(e.value, Value::Str(StrValue::Compressed(_))) {
         return Some(Need::Compressed);
     }
-    if e.expire_at != 0 && e.expire_at - now_ms <= window_ms {
+    if at != 0 && at - now_ms <= window_ms {
         return Some(Need::Expiring);
     }
     None
@@ -417,7 +417,7 @@ pub fn need(entry: Option<&Entry>, now_ms: u64, window_ms: u64) -> Option<Need> 
 
 /// [`need`] for `key` in a locked shard's data.
 pub fn need_in(data: &ShardData, key: &[u8], now_ms: u64, window_ms: u64) -> Option<Need> {
-    need(data.find(hash_key(key), key).and_then(|i| data.entry(i)), now_ms, window_ms)
+    need(data.find(hash_key(key), key).and_then(|i| Some((data.entry(i)?, data.expire_at(i)))), now_ms, window_ms)
 }
 
 /// Decompresses a compressed value into the hot tier ahead of use; true if it was compressed. Its access time
@@ -452,8 +452,11 @@ pub fn cron(srv: &super::state::Server, now_ms: u64) {
         let hash = hash_key(&c.key);
         let mut shard = ks.lock(c.db, ks.shard_of(hash));
         // One lookup: the entry, if its value is compressed and still wanted, is decompressed where it lies.
-        let entry = shard.data.find(hash, &c.key).and_then(|i| shard.data.entry_mut(i));
-        if entry.is_some_and(|e| need(Some(&*e), now_ms, window) == Some(Need::Compressed) && decompress(e, lru)) {
+        let found = shard.data.find(hash, &c.key);
+        let at = found.map_or(0, |i| shard.data.expire_at(i));
+        let entry = found.and_then(|i| shard.data.entry_mut(i));
+        if entry.is_some_and(|e| need(Some((&*e, at)), now_ms, window) == Some(Need::Compressed) && decompress(e, lru))
+        {
             drop(shard);
             warm.predicted(c.id, now_ms);
             warm.stats.prewarmed.fetch_add(1, Relaxed);

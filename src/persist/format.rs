@@ -125,25 +125,21 @@ mod kind {
 }
 
 /// Appends one key's record to `out`. `idle` is the key's idle time in seconds.
-pub fn encode_record(out: &mut Vec<u8>, db: usize, key: &[u8], e: &Entry, idle: u32) {
+pub fn encode_record(out: &mut Vec<u8>, db: usize, key: &[u8], e: &Entry, expire_at: u64, idle: u32) {
     let cfg = bincode_config();
     // Encoding into a Vec cannot fail: bincode's only errors come from the writer or from unsupported types.
     let mut put = |v: &dyn EncodeDyn| v.put(out, cfg);
-    let head = |kind: u8, count: u64| RecordHead {
-        db: db as u32,
-        key,
-        expire_at: e.expire_at,
-        idle,
-        freq: e.freq,
-        kind,
-        count,
-    };
+    let head = |kind: u8, count: u64| RecordHead { db: db as u32, key, expire_at, idle, freq: e.freq, kind, count };
     match &e.value {
         Value::Str(StrValue::Int(n)) => {
             put(&head(kind::INT, 1));
             put(n);
         }
         Value::Str(StrValue::Bytes(b)) => {
+            put(&head(kind::STR, 1));
+            put(&&b[..]);
+        }
+        Value::Str(StrValue::Inline(b)) => {
             put(&head(kind::STR, 1));
             put(&&b[..]);
         }
@@ -219,6 +215,8 @@ pub struct Record {
     pub db: usize,
     pub key: Bytes,
     pub entry: Entry,
+    /// Absolute expiry, unix ms; 0 for none.
+    pub expire_at: u64,
     pub idle: u32,
 }
 
@@ -231,9 +229,9 @@ pub fn decode_records(raw: &[u8], limits: &Limits, mut each: impl FnMut(Record))
         let head: RecordHead<'_> = cur.take().map_err(|e| format!("record {n} at block byte {at}: {e}"))?;
         let value = decode_value(&mut cur, &head, limits).map_err(|e| format!("record {n} at block byte {at}: {e}"))?;
         let mut entry = Entry::new(value);
-        entry.expire_at = head.expire_at;
         entry.freq = head.freq;
-        each(Record { db: head.db as usize, key: Bytes::copy_from_slice(head.key), entry, idle: head.idle });
+        let key = Bytes::copy_from_slice(head.key);
+        each(Record { db: head.db as usize, key, entry, expire_at: head.expire_at, idle: head.idle });
         n += 1;
     }
     Ok(n)
@@ -274,7 +272,7 @@ fn decode_value(cur: &mut Cursor<'_>, head: &RecordHead<'_>, limits: &Limits) ->
         }
         kind::STR => {
             one(kind::STR)?;
-            Value::Str(StrValue::Bytes(Bytes::copy_from_slice(cur.take::<&[u8]>()?)))
+            Value::Str(StrValue::embstr(cur.take::<&[u8]>()?))
         }
         kind::RAW => {
             one(kind::RAW)?;
@@ -422,8 +420,8 @@ pub struct Chunker {
 
 impl Chunker {
     /// Appends one record and closes the block when it is full.
-    pub fn record(&mut self, db: usize, key: &[u8], e: &Entry, idle: u32) {
-        encode_record(&mut self.raw, db, key, e, idle);
+    pub fn record(&mut self, db: usize, key: &[u8], e: &Entry, expire_at: u64, idle: u32) {
+        encode_record(&mut self.raw, db, key, e, expire_at, idle);
         self.records += 1;
         if self.raw.len() >= BLOCK_TARGET || self.records == u32::MAX {
             self.close();
@@ -575,14 +573,13 @@ mod tests {
         }
     }
 
-    fn sample() -> Vec<(usize, Bytes, Entry)> {
+    fn sample() -> Vec<(usize, Bytes, Entry, u64)> {
         let l = limits();
         let mut out = Vec::new();
         let mut with = |db: usize, key: &str, value: Value, expire_at: u64| {
             let mut e = Entry::new(value);
-            e.expire_at = expire_at;
             e.freq = 7;
-            out.push((db, Bytes::from(key.to_string()), e));
+            out.push((db, Bytes::from(key.to_string()), e, expire_at));
         };
         with(0, "int", Value::Str(StrValue::Int(-42)), 0);
         with(0, "str", Value::Str(StrValue::Bytes(Bytes::from_static(b"hello"))), 1_900_000_000_000);
@@ -628,13 +625,13 @@ mod tests {
         out
     }
 
-    fn write(entries: &[(usize, Bytes, Entry)], per_block: usize) -> Vec<u8> {
+    fn write(entries: &[(usize, Bytes, Entry, u64)], per_block: usize) -> Vec<u8> {
         let header = Header { created_ms: 1_700_000_000_123, effect_offset: 4242 };
         let mut w = BlockWriter::new(Vec::new(), header).unwrap();
         for chunk in entries.chunks(per_block) {
             let mut raw = Vec::new();
-            for (db, key, e) in chunk {
-                encode_record(&mut raw, *db, key, e, 3);
+            for (db, key, e, at) in chunk {
+                encode_record(&mut raw, *db, key, e, *at, 3);
             }
             w.block(&raw, chunk.len() as u32).unwrap();
         }
@@ -654,9 +651,9 @@ mod tests {
         let (h, records) = read(&bytes).unwrap();
         assert_eq!(h, Header { created_ms: 1_700_000_000_123, effect_offset: 4242 });
         assert_eq!(records.len(), entries.len());
-        for ((db, key, e), r) in entries.iter().zip(&records) {
-            assert_eq!((r.db, &r.key, r.idle, r.entry.freq), (*db, key, 3, 7));
-            assert_eq!(value_digest(&r.entry), value_digest(e), "{key:?}");
+        for ((db, key, e, at), r) in entries.iter().zip(&records) {
+            assert_eq!((r.db, &r.key, r.idle, r.entry.freq, r.expire_at), (*db, key, 3, 7, *at));
+            assert_eq!(value_digest(&r.entry, r.expire_at), value_digest(e, *at), "{key:?}");
             assert_eq!(r.entry.value.encoding(), e.value.encoding(), "{key:?}");
         }
     }
@@ -713,7 +710,7 @@ mod tests {
         };
         let header = Header { created_ms: 0, effect_offset: 0 };
         let mut good = Vec::new();
-        encode_record(&mut good, 0, b"k", &sample()[3].2, 0);
+        encode_record(&mut good, 0, b"k", &sample()[3].2, 0, 0);
         for round in 0..2000 {
             let mut raw = good.clone();
             let n = 1 + (next() % 4) as usize;

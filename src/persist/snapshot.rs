@@ -51,14 +51,14 @@ fn idle(lru_now: u32, e: &Entry) -> u32 {
 
 /// Encodes one key, followed by a [`format::META_DB`] record of its metadata (tags, cache policy) when it has
 /// some, so loading attaches the metadata to the key just loaded.
-fn record_key(p: &mut Pending, key: &[u8], e: &Entry, idle: u32, metas: Option<&MetaSide>) {
-    p.chunks.record(p.db, key, e, idle);
+fn record_key(p: &mut Pending, key: &[u8], e: &Entry, expire_at: u64, idle: u32, metas: Option<&MetaSide>) {
+    p.chunks.record(p.db, key, e, expire_at, idle);
     if e.flags & Entry::HAS_META != 0 {
         if let Some(meta) = metas.and_then(|m| m.get(key)) {
             let mut raw = (p.db as u32).to_le_bytes().to_vec();
             meta.encode(&mut raw);
             let carrier = Entry::new(Value::Str(StrValue::Bytes(Bytes::from(raw))));
-            p.chunks.record(format::META_DB, key, &carrier, 0);
+            p.chunks.record(format::META_DB, key, &carrier, 0, 0);
         }
     }
 }
@@ -70,7 +70,8 @@ impl CowHooks {
         for idx in p.cursor..end {
             if let Some(slot) = data.dict.slot(idx as u32) {
                 if !p.seen.contains(&slot.key[..]) {
-                    record_key(p, &slot.key, &slot.val, idle(self.lru_now, &slot.val), metas);
+                    let at = data.expire_at(idx as u32);
+                    record_key(p, &slot.key, &slot.val, at, idle(self.lru_now, &slot.val), metas);
                 }
             }
         }
@@ -88,12 +89,12 @@ impl CowHooks {
 }
 
 impl ChangeHooks for CowHooks {
-    fn before_change(&self, side: &mut ShardSide, _db: usize, key: &[u8], old: Option<&Entry>) {
+    fn before_change(&self, side: &mut ShardSide, _db: usize, key: &[u8], old: Option<(&Entry, u64)>) {
         // Out of the side state while the key's metadata is read from it.
         let Some(mut p) = side.remove::<Pending>() else { return };
         if p.seen.insert(Bytes::copy_from_slice(key)) {
-            if let Some(e) = old {
-                record_key(&mut p, key, e, idle(self.lru_now, e), side.get::<MetaSide>());
+            if let Some((e, at)) = old {
+                record_key(&mut p, key, e, at, idle(self.lru_now, e), side.get::<MetaSide>());
             }
         }
         side.insert(p);
@@ -186,7 +187,7 @@ pub fn write_snapshot<W: Write>(
             let entry = crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::Bytes(
                 bytes::Bytes::copy_from_slice(code),
             )));
-            format::encode_record(&mut raw, format::LIBRARY_DB, b"function-library", &entry, 0);
+            format::encode_record(&mut raw, format::LIBRARY_DB, b"function-library", &entry, 0, 0);
         }
         w.block(&raw, libraries.len() as u32)?;
     }
@@ -332,7 +333,7 @@ pub fn load_snapshot(
             return;
         }
         let hash = crate::store::hash_key(&r.key);
-        let expired = r.entry.expire_at != 0 && r.entry.expire_at <= now_ms;
+        let expired = r.expire_at != 0 && r.expire_at <= now_ms;
         if !pass.takes(r.idle) {
             if let (Pass::Hot { warming, .. }, false) = (pass, expired) {
                 warming.defer(hash);
@@ -361,7 +362,7 @@ pub fn load_snapshot(
                 return;
             }
         } else if let Some(idx) = shard.data.find(hash, &r.key) {
-            if let Some((_, old)) = shard.data.remove(idx) {
+            if let Some((_, old, _)) = shard.data.remove(idx) {
                 if matches!(old.value, Value::Str(StrValue::Compressed(_))) {
                     loaded.compressed -= 1;
                 }
@@ -374,7 +375,7 @@ pub fn load_snapshot(
             ks.tinylfu.seed_key(hash, crate::store::lfu::decayed(entry.freq, entry.access, lru_now, decay), factor);
         }
         last = Some((r.db, r.key.clone(), true));
-        shard.data.insert(hash, r.key, entry);
+        shard.data.insert(hash, r.key, entry, r.expire_at);
         drop(shard);
         loaded.keys += 1;
         if limits.key_load_delay_us > 0 {

@@ -69,7 +69,7 @@ pub fn before_change(shard: &mut Shard, db: usize, key: &[u8], idx: Option<u32>)
 #[inline(never)]
 fn run_before_hooks(shard: &mut Shard, db: usize, key: &[u8], idx: Option<u32>) {
     let Shard { data, hooks, side, .. } = shard;
-    let old = idx.and_then(|i| data.entry(i));
+    let old = idx.and_then(|i| Some((data.entry(i)?, data.expire_at(i))));
     for h in hooks.iter() {
         h.before_change(side, db, key, old);
     }

@@ -46,7 +46,7 @@ fn unordered<'a>(items: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Digest20 
 }
 
 /// The digest of a value with its expiry (DEBUG DIGEST-VALUE), without the key's name or database.
-pub fn value_digest(e: &Entry) -> Digest20 {
+pub fn value_digest(e: &Entry, expire_at: u64) -> Digest20 {
     let mut h = Sha256::new();
     let v = &e.value;
     chunk(&mut h, v.type_name().as_bytes());
@@ -77,28 +77,28 @@ pub fn value_digest(e: &Entry) -> Digest20 {
         Value::Stream(st) => chunk(&mut h, &st.digest_bytes()),
         Value::Ext(x) => chunk(&mut h, &x.to_bytes()),
     }
-    h.update(e.expire_at.to_be_bytes());
+    h.update(expire_at.to_be_bytes());
     finish(h)
 }
 
 /// The digest of one key of database `db`.
-pub fn key_digest(db: usize, key: &[u8], e: &Entry) -> Digest20 {
+pub fn key_digest(db: usize, key: &[u8], e: &Entry, expire_at: u64) -> Digest20 {
     let mut h = Sha256::new();
     h.update((db as u64).to_be_bytes());
     chunk(&mut h, key);
-    h.update(value_digest(e));
+    h.update(value_digest(e, expire_at));
     finish(h)
 }
 
 /// XORs into `acc` the digest of every live key of `shard` (database `db`); keys already past their expiry at
 /// `now_ms` are left out, as no command can see them.
 pub fn add_shard(acc: &mut Digest20, db: usize, shard: &Shard, now_ms: u64) {
-    for (_, slot) in shard.data.dict.iter() {
-        let e = &slot.val;
-        if e.expire_at != 0 && e.expire_at <= now_ms {
+    for (idx, slot) in shard.data.dict.iter() {
+        let at = shard.data.expire_at(idx);
+        if at != 0 && at <= now_ms {
             continue;
         }
-        xor(acc, &key_digest(db, &slot.key, e));
+        xor(acc, &key_digest(db, &slot.key, &slot.val, at));
     }
 }
 
@@ -119,16 +119,14 @@ mod tests {
 
     #[test]
     fn key_digests_see_every_part_and_xor_is_order_free() {
-        let a = key_digest(0, b"k", &s("v"));
-        assert_ne!(a, key_digest(1, b"k", &s("v")));
-        assert_ne!(a, key_digest(0, b"k2", &s("v")));
-        assert_ne!(a, key_digest(0, b"k", &s("w")));
-        let mut ttl = s("v");
-        ttl.expire_at = 5;
-        assert_ne!(a, key_digest(0, b"k", &ttl));
+        let a = key_digest(0, b"k", &s("v"), 0);
+        assert_ne!(a, key_digest(1, b"k", &s("v"), 0));
+        assert_ne!(a, key_digest(0, b"k2", &s("v"), 0));
+        assert_ne!(a, key_digest(0, b"k", &s("w"), 0));
+        assert_ne!(a, key_digest(0, b"k", &s("v"), 5));
         let list = Entry::new(Value::List(Box::new([Bytes::from("v")].into_iter().collect())));
-        assert_ne!(a, key_digest(0, b"k", &list));
-        let (x, y) = (key_digest(0, b"x", &s("1")), key_digest(0, b"y", &s("2")));
+        assert_ne!(a, key_digest(0, b"k", &list, 0));
+        let (x, y) = (key_digest(0, b"x", &s("1"), 0), key_digest(0, b"y", &s("2"), 0));
         let mut one = [0u8; 20];
         xor(&mut one, &x);
         xor(&mut one, &y);
@@ -138,6 +136,6 @@ mod tests {
         assert_eq!(one, two);
         assert_eq!(hex(&[0u8; 20]), "0".repeat(40));
         // Chunks are length-prefixed: moving a byte between a key and its value changes the digest.
-        assert_ne!(key_digest(0, b"ab", &s("c")), key_digest(0, b"a", &s("bc")));
+        assert_ne!(key_digest(0, b"ab", &s("c"), 0), key_digest(0, b"a", &s("bc"), 0));
     }
 }

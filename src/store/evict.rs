@@ -92,7 +92,7 @@ pub struct EvictParams {
 
 impl EvictParams {
     /// How good a victim `e` (whose key hashes to `hash`) is under the policy: higher is better.
-    fn score(&self, ks: &Keyspace, hash: u64, e: &super::value::Entry) -> u64 {
+    fn score(&self, ks: &Keyspace, hash: u64, e: &super::value::Entry, expire_at: u64) -> u64 {
         match self.policy {
             // Least requested first (the sketch counts misses too), then least recently used.
             Policy::AllkeysTinyLfu => {
@@ -103,7 +103,7 @@ impl EvictParams {
             p if p.is_lfu() => {
                 255 - u64::from(super::lfu::decayed(e.freq, e.access, self.lru_now, self.lfu_decay_minutes))
             }
-            Policy::VolatileTtl => u64::MAX - e.expire_at,
+            Policy::VolatileTtl => u64::MAX - expire_at,
             _ => 0,
         }
     }
@@ -172,7 +172,8 @@ impl EvictionPool {
                     if p.policy == Policy::AllkeysTinyLfu && ks.tinylfu.in_window(db, hash) {
                         continue;
                     }
-                    let c = Candidate { score: p.score(ks, hash, e), db, hash, key: key.to_bytes() };
+                    let score = p.score(ks, hash, e, shard.data.expire_at(idx));
+                    let c = Candidate { score, db, hash, key: key.to_bytes() };
                     self.offer(c);
                 }
                 break;
@@ -212,8 +213,9 @@ pub fn evict_one(
             let mut shard = ks.lock(c.db, ks.shard_of(c.hash));
             let Some(idx) = shard.data.find(c.hash, &c.key) else { continue };
             let Some(e) = shard.data.entry(idx) else { continue };
+            let at = shard.data.expire_at(idx);
             // Used since it was pooled (its score only grows while untouched): no longer a victim to trust.
-            if p.score(ks, c.hash, e) < c.score || (p.policy.volatile_only() && e.expire_at == 0) {
+            if p.score(ks, c.hash, e, at) < c.score || (p.policy.volatile_only() && at == 0) {
                 continue;
             }
             return Some(remove_evicted(&mut shard, c.db, idx, listener, stream));
@@ -286,7 +288,7 @@ fn remove_evicted(
 ) -> u64 {
     let Some(key) = shard.data.key(idx).cloned() else { return 0 };
     before_change(shard, db, &key, Some(idx));
-    let Some((key, value)) = shard.data.remove(idx) else { return 0 };
+    let Some((key, value, _)) = shard.data.remove(idx) else { return 0 };
     // Key and value bytes plus the slot, entry and allocation headers.
     let freed = (key.len() + value.value.heap_bytes() + 64) as u64;
     let mut sink = EffectSink::default();

@@ -51,7 +51,8 @@ pub fn active_expire_cycle(
             for _ in 0..SAMPLE.min(shard.data.volatile_len()) {
                 let Some(idx) = shard.data.random_volatile(&mut rng) else { break };
                 out.sampled += 1;
-                let due = shard.data.entry(idx).is_some_and(|e| e.expire_at != 0 && e.expire_at <= now_ms);
+                let at = shard.data.expire_at(idx);
+                let due = at != 0 && at <= now_ms;
                 if !due {
                     continue;
                 }

@@ -37,11 +37,12 @@ pub enum ShardChange {
 /// Calls are made with the shard locked, so a hook must not lock shards or block. Implement only what is needed:
 /// every method defaults to doing nothing.
 pub trait ChangeHooks: Send + Sync {
-    /// Before `key` in `db` is modified, replaced or removed; `old` is its current entry, or `None` when the key is
+    /// Before `key` in `db` is modified, replaced or removed; `old` is its current entry with its expiry (unix ms,
+    /// 0 for none), or `None` when the key is
     /// about to be created. A command that opens a key for update may end up changing nothing, and may open the
     /// same key more than once, so this can come without a following [`ChangeHooks::after_change`] or twice for
     /// one change: what it does must be idempotent (a copy-on-write snapshot saves the old value once).
-    fn before_change(&self, side: &mut ShardSide, db: usize, key: &[u8], old: Option<&Entry>) {
+    fn before_change(&self, side: &mut ShardSide, db: usize, key: &[u8], old: Option<(&Entry, u64)>) {
         let _ = (side, db, key, old);
     }
 

@@ -41,10 +41,16 @@ impl ShardCounts {
     }
 }
 
-/// Keys and their entries, plus the list of keys with a TTL (sampled by active expiry).
+/// Keys and their entries, plus the expiry times of the keys that have one.
+///
+/// Expiry lives beside the table, as Redis keeps its `expires` dict, so a key without a TTL pays nothing for it
+/// (the slot would otherwise carry 16 bytes for every key: the time and a position in the volatile list).
 #[derive(Debug, Default)]
 pub struct ShardData {
     pub dict: Dict<Entry>,
+    /// Slot -> (absolute expiry in unix ms, position in `volatile`).
+    expires: hashbrown::HashMap<u32, (u64, u32)>,
+    /// The slots of `expires`, for sampling (active expiry, volatile eviction).
     volatile: Vec<u32>,
     /// Where this shard's counts are published; stays with the shard when its data is taken or replaced.
     counts: Arc<ShardCounts>,
@@ -66,6 +72,7 @@ impl ShardData {
     pub fn take(&mut self) -> ShardData {
         let taken = ShardData {
             dict: self.dict.take_all(),
+            expires: std::mem::take(&mut self.expires),
             volatile: std::mem::take(&mut self.volatile),
             ..Default::default()
         };
@@ -76,6 +83,7 @@ impl ShardData {
     /// Replaces every key with `other`'s (SWAPDB), keeping this shard's counts.
     pub fn replace(&mut self, other: ShardData) {
         self.dict = other.dict;
+        self.expires = other.expires;
         self.volatile = other.volatile;
         self.publish();
     }
@@ -103,11 +111,17 @@ impl ShardData {
         self.dict.slot(idx).map(|s| &s.key)
     }
 
-    /// Inserts a key that is not present.
-    pub fn insert(&mut self, hash: u64, key: Bytes, mut entry: Entry) -> u32 {
-        let at = entry.expire_at;
-        entry.expire_at = 0;
-        entry.vpos = u32::MAX;
+    /// Absolute expiry of slot `idx` in unix ms; 0 when it has none.
+    #[inline]
+    pub fn expire_at(&self, idx: u32) -> u64 {
+        if self.expires.is_empty() {
+            return 0;
+        }
+        self.expires.get(&idx).map_or(0, |e| e.0)
+    }
+
+    /// Inserts a key that is not present, expiring at `at` (0: never).
+    pub fn insert(&mut self, hash: u64, key: impl Into<Key>, entry: Entry, at: u64) -> u32 {
         let idx = self.dict.insert_new(hash, key, entry);
         if at != 0 {
             self.set_expire(idx, at);
@@ -116,35 +130,42 @@ impl ShardData {
         idx
     }
 
-    /// Removes slot `idx`.
-    pub fn remove(&mut self, idx: u32) -> Option<(Key, Entry)> {
-        let at = self.entry(idx)?.expire_at;
+    /// Removes slot `idx`, returning its key, entry and expiry.
+    pub fn remove(&mut self, idx: u32) -> Option<(Key, Entry, u64)> {
+        self.dict.slot(idx)?;
+        let at = self.expire_at(idx);
         self.set_expire(idx, 0);
-        let removed = self.dict.remove_at(idx).map(|s| {
-            let mut e = s.val;
-            e.expire_at = at;
-            (s.key, e)
-        });
+        let removed = self.dict.remove_at(idx).map(|s| (s.key, s.val, at));
         self.publish();
         removed
     }
 
     /// Sets (or with 0 clears) the absolute expiry of slot `idx`, keeping the volatile list in step.
     pub fn set_expire(&mut self, idx: u32, at: u64) {
-        let Some(e) = self.dict.slot_mut(idx).map(|s| &mut s.val) else { return };
-        let was = e.vpos;
-        e.expire_at = at;
-        if at != 0 && was == u32::MAX {
-            e.vpos = self.volatile.len() as u32;
-            self.volatile.push(idx);
-        } else if at == 0 && was != u32::MAX {
-            e.vpos = u32::MAX;
-            let pos = was as usize;
+        if self.dict.slot(idx).is_none() {
+            return;
+        }
+        if at != 0 {
+            let pos = self.volatile.len() as u32;
+            match self.expires.entry(idx) {
+                hashbrown::hash_map::Entry::Occupied(mut o) => o.get_mut().0 = at,
+                hashbrown::hash_map::Entry::Vacant(v) => {
+                    v.insert((at, pos));
+                    self.volatile.push(idx);
+                }
+            }
+        } else if let Some((_, pos)) = self.expires.remove(&idx) {
+            let pos = pos as usize;
             self.volatile.swap_remove(pos);
             if let Some(&moved) = self.volatile.get(pos) {
-                if let Some(m) = self.dict.slot_mut(moved) {
-                    m.val.vpos = was;
+                if let Some(m) = self.expires.get_mut(&moved) {
+                    m.1 = pos as u32;
                 }
+            }
+            if self.expires.is_empty() {
+                // A table that held many volatile keys gives its memory back once they are gone.
+                self.expires = hashbrown::HashMap::new();
+                self.volatile = Vec::new();
             }
         }
         self.counts.volatile.store(self.volatile.len(), Ordering::Relaxed);
@@ -221,8 +242,8 @@ impl Shard {
 }
 
 // The per-key cost of the table (docs/ARCHITECTURE.md, `Dict`): a change here shows in every key's memory.
-const _: () = assert!(std::mem::size_of::<Option<super::dict::Slot<Entry>>>() == 88);
-const _: () = assert!(std::mem::size_of::<Entry>() == 64);
+const _: () = assert!(std::mem::size_of::<Option<super::dict::Slot<Entry>>>() == 72);
+const _: () = assert!(std::mem::size_of::<Entry>() == 48);
 
 #[cfg(test)]
 mod tests {
@@ -235,17 +256,24 @@ mod tests {
         let mut idx = Vec::new();
         for i in 0..5 {
             let k = format!("k{i}");
-            let mut e = Entry::new(Value::Str(StrValue::Int(i)));
-            e.expire_at = 1000 + i as u64;
-            idx.push(d.insert(crate::store::hash_key(k.as_bytes()), Bytes::from(k), e));
+            let e = Entry::new(Value::Str(StrValue::Int(i)));
+            idx.push(d.insert(crate::store::hash_key(k.as_bytes()), k.as_bytes(), e, 1000 + i as u64));
         }
         assert_eq!(d.volatile_len(), 5);
         d.set_expire(idx[0], 0);
         d.remove(idx[2]);
         assert_eq!(d.volatile_len(), 3);
         for &i in &[idx[1], idx[3], idx[4]] {
-            let e = d.entry(i).unwrap();
-            assert_eq!(d.volatile[e.vpos as usize], i);
+            let (at, pos) = d.expires[&i];
+            assert_eq!((d.volatile[pos as usize], at, d.expire_at(i)), (i, at, 1000 + i as u64));
         }
+        assert_eq!(d.expire_at(idx[0]), 0);
+        d.set_expire(idx[1], 5);
+        assert_eq!((d.expire_at(idx[1]), d.volatile_len()), (5, 3), "a new time keeps the key's place");
+        for &i in &[idx[1], idx[3], idx[4]] {
+            d.set_expire(i, 0);
+        }
+        assert_eq!(d.volatile_len(), 0);
+        assert!(d.expires.capacity() == 0, "an emptied expiry table is released");
     }
 }

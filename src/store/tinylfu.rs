@@ -280,7 +280,7 @@ mod tests {
             let mut e = crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::Int(1)));
             e.freq = freq;
             let hash = crate::store::hash_key(key.as_bytes());
-            ks.lock(0, ks.shard_of(hash)).data.insert(hash, Bytes::from(key), e);
+            ks.lock(0, ks.shard_of(hash)).data.insert(hash, key.as_bytes(), e, 0);
         }
         let t = TinyLfu::default();
         t.seed(&ks, 4, 10, |e| e.freq);

@@ -47,6 +47,15 @@ impl StrValue {
         Inline::new(data).map(StrValue::Inline)
     }
 
+    /// A copy of `data` kept as bytes (`embstr` or `raw` by length, never `int`): a loaded string keeps the
+    /// encoding it was saved with.
+    pub fn embstr(data: &[u8]) -> StrValue {
+        match Inline::new(data) {
+            Some(i) => StrValue::Inline(i),
+            None => StrValue::Bytes(Bytes::copy_from_slice(data)),
+        }
+    }
+
     /// Copies `data` into a value of its own (never keeps the read buffer alive).
     pub fn from_slice(data: &[u8]) -> StrValue {
         match Self::small(data) {
@@ -312,18 +321,15 @@ impl Value {
 
 const _: () = assert!(std::mem::size_of::<Value>() == 40);
 
-/// Expiry, access metadata and the value stored under one key.
+/// The value stored under one key with its access metadata. Its expiry is kept beside the table
+/// ([`ShardData::expire_at`](super::ShardData::expire_at)), so keys without one do not pay for it.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
-    /// Absolute expiry in unix milliseconds; 0 when the key is persistent.
-    pub expire_at: u64,
     /// Last access time, in seconds of the server's LRU clock.
     pub access: u32,
     /// LFU counter (logarithmic), as OBJECT FREQ reports it.
     pub freq: u8,
-    /// Position in the shard's volatile-key list, `u32::MAX` when not volatile.
-    pub(crate) vpos: u32,
     /// [`Entry::INCOMPRESSIBLE`] and friends.
     pub flags: u8,
 }
@@ -331,7 +337,7 @@ pub struct Entry {
 impl Entry {
     /// A persistent entry.
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: 0, freq: crate::store::LFU_INIT_VAL, vpos: u32::MAX, flags: 0 }
+        Entry { value, access: 0, freq: crate::store::LFU_INIT_VAL, flags: 0 }
     }
 
     /// The value did not compress well: the cold tier does not try it again until it changes.
