@@ -8,7 +8,6 @@
 //! (smallvec, compact_str, smol_str) are either 32 bytes for this capacity or UTF-8 only.
 
 use bytes::Bytes;
-use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 
@@ -106,18 +105,6 @@ impl Deref for Key {
     }
 }
 
-impl AsRef<[u8]> for Key {
-    fn as_ref(&self) -> &[u8] {
-        self
-    }
-}
-
-impl Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self
-    }
-}
-
 impl From<&[u8]> for Key {
     fn from(b: &[u8]) -> Key {
         Key::new(b)
@@ -136,12 +123,6 @@ impl From<Bytes> for Key {
     }
 }
 
-impl From<&Bytes> for Key {
-    fn from(b: &Bytes) -> Key {
-        Key::new(b)
-    }
-}
-
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
         self[..] == other[..]
@@ -149,30 +130,6 @@ impl PartialEq for Key {
 }
 
 impl Eq for Key {}
-
-impl PartialEq<[u8]> for Key {
-    fn eq(&self, other: &[u8]) -> bool {
-        self[..] == *other
-    }
-}
-
-impl PartialEq<Bytes> for Key {
-    fn eq(&self, other: &Bytes) -> bool {
-        self[..] == other[..]
-    }
-}
-
-impl PartialEq<Key> for Bytes {
-    fn eq(&self, other: &Key) -> bool {
-        self[..] == other[..]
-    }
-}
-
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self[..].hash(state)
-    }
-}
 
 impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {

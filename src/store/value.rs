@@ -30,21 +30,19 @@ pub enum StrValue {
 impl StrValue {
     /// Builds the representation Redis would pick for a freshly written value.
     pub fn from_bytes(b: Bytes) -> StrValue {
-        match Self::small(&b) {
+        match Self::int(&b) {
             Some(v) => v,
-            None => StrValue::Bytes(b),
+            None => Inline::new(&b).map_or(StrValue::Bytes(b), StrValue::Inline),
         }
     }
 
-    /// An integer or inline representation of `data`, when it has one.
+    /// The integer representation of `data`, when it is the canonical form of an `i64`.
     #[inline]
-    fn small(data: &[u8]) -> Option<StrValue> {
-        if data.len() <= 20 {
-            if let Some(n) = crate::util::num::parse_i64(data) {
-                return Some(StrValue::Int(n));
-            }
+    fn int(data: &[u8]) -> Option<StrValue> {
+        if data.len() > 20 {
+            return None;
         }
-        Inline::new(data).map(StrValue::Inline)
+        crate::util::num::parse_i64(data).map(StrValue::Int)
     }
 
     /// A copy of `data` kept as bytes (`embstr` or `raw` by length, never `int`): a loaded string keeps the
@@ -58,10 +56,7 @@ impl StrValue {
 
     /// Copies `data` into a value of its own (never keeps the read buffer alive).
     pub fn from_slice(data: &[u8]) -> StrValue {
-        match Self::small(data) {
-            Some(v) => v,
-            None => StrValue::Bytes(Bytes::copy_from_slice(data)),
-        }
+        Self::int(data).unwrap_or_else(|| Self::embstr(data))
     }
 
     /// The value as bytes (integers are formatted).
