@@ -116,11 +116,12 @@ pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
     warn_if_exposed(&srv, &listeners);
     let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let tls_addrs = tls_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    // Clients are accepted while the snapshot loads and get -LOADING, as from Redis, instead of a refused
+    // connection that looks like a dead server. Set before the HTTP port opens: a probe answered between the two
+    // would read ready before anything is loaded.
+    srv.persistence.loading.store(true, Ordering::Relaxed);
     let http_addr = start_http(&srv)?;
     let mut tasks = Vec::new();
-    // Clients are accepted while the snapshot loads and get -LOADING, as from Redis, instead of a refused
-    // connection that looks like a dead server.
-    srv.persistence.loading.store(true, Ordering::Relaxed);
     for l in listeners {
         tasks.push(tokio::spawn(accept_loop(srv.clone(), l, None)));
     }
