@@ -315,13 +315,22 @@ fn a_restart_brings_the_cold_tier_back_compressed_and_the_hot_keys_raw() {
         assert!(Instant::now() < deadline, "the cycle did not compress the cold documents");
         std::thread::sleep(Duration::from_millis(100));
     }
-    for i in 0..100 {
-        let _: String = q(&mut c, &["GET", &format!("doc:{i}")]);
+    // Idle times are whole seconds, so with a cold time of 1 s a key read just before a tick counts as cold just
+    // after it. The restart below uses 3 s, which leaves the hot keys (idle 0 or 1 when saved) a clear 2 s before
+    // its cycle could take them for cold; the cold ones are kept idle past 3 s here while the hot ones are read.
+    let hot_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < hot_until {
+        for i in 0..100 {
+            let _: String = q(&mut c, &["GET", &format!("doc:{i}")]);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     let before = digest(&mut c);
     assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
     stop(p, "NOSAVE");
 
+    let mut args = args;
+    args[3] = "3";
     let p = start(&dir, &args);
     let mut c = conn(&p);
     // From here on the cycle leaves everything as the load left it.
