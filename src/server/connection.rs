@@ -56,6 +56,7 @@ pub async fn serve(srv: Arc<Server>, mut io: Transport) {
 
     loop {
         if info.is_killed() || srv.is_shutting_down() {
+            last_words(&srv, &info, &io, &mut out);
             break;
         }
         let timeout = srv.hot.timeout_secs.load(Ordering::Relaxed);
@@ -201,6 +202,18 @@ fn flush(srv: &Server, io: &Transport, out: &mut BytesMut) -> std::io::Result<()
         *out = BytesMut::with_capacity(READ_CHUNK);
     }
     io.flush_pending()
+}
+
+/// Output queued for a client before it was killed or the server began stopping (a message published just before
+/// an ACL change revoked its channel) still goes out if the socket takes it at once, as from Redis, whose event loop
+/// writes pending replies before it runs the command that kills the client. Never a backlog (a client killed for
+/// its output size has more than the 64 KiB this sends), and never a wait.
+fn last_words(srv: &Server, info: &ClientInfo, io: &Transport, out: &mut BytesMut) {
+    const MAX: usize = 64 * 1024;
+    if out.len() + info.obuf.load(Ordering::Acquire) <= MAX {
+        info.take_pushes(out);
+        let _ = flush(srv, io, out);
+    }
 }
 
 /// Sends the rest of `out` before closing (QUIT, a protocol error), unless the client is killed meanwhile.
