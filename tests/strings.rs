@@ -1263,3 +1263,35 @@ fn mset_is_atomic_for_concurrent_readers() {
         });
     });
 }
+
+/// Reading values costs no memory: sharing a stored buffer with a reply gave the buffer a reference count, allocated
+/// on its first read (32 bytes) and kept as long as the key.
+#[test]
+fn reading_values_keeps_memory_flat() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let value = "v".repeat(100);
+    let n = 20_000;
+    let mut set = redis::pipe();
+    for i in 0..n {
+        set.cmd("SET").arg(format!("k{i}")).arg(&value).ignore();
+    }
+    set.query::<()>(&mut c).expect("SET");
+    let used = |c: &mut redis::Connection| -> i64 {
+        let info: String = q(c, &["INFO", "memory"]);
+        info.lines().find_map(|l| l.strip_prefix("used_memory:")?.trim().parse().ok()).expect("used_memory")
+    };
+    let before = used(&mut c);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let mut get = redis::pipe();
+        for i in chunk {
+            get.cmd("GET").arg(format!("k{i}"));
+            get.cmd("GETRANGE").arg(format!("k{i}")).arg(0).arg(-1);
+        }
+        let got: Vec<String> = get.query(&mut c).expect("GET");
+        assert!(got.iter().all(|v| *v == value));
+    }
+    let grown = used(&mut c) - before;
+    // Shared, the 20,000 values would have grown by 640 KB.
+    assert!(grown < 200_000, "reading grew memory by {grown} bytes");
+}

@@ -40,7 +40,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn getbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let offset = offset_arg(ctx, &args[2], 0)?;
-    let v = ctx.read_str(&args[1])?.map(|s| s.to_bytes()).unwrap_or_default();
+    let v = ctx.read_str(&args[1])?.map(StrValue::into_bytes).unwrap_or_default();
     Ok(Reply::Int(bits::get_bit(&v, offset) as i64))
 }
 
@@ -93,7 +93,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let mut srcs = Vec::with_capacity(args.len() - 3);
     for k in &args[3..] {
-        srcs.push(ctx.read_str(k)?.map(|s| s.to_bytes()).unwrap_or_default());
+        srcs.push(ctx.read_str(k)?.map(StrValue::into_bytes).unwrap_or_default());
     }
     let refs: Vec<&[u8]> = srcs.iter().map(|b| &b[..]).collect();
     let out = bits::bit_op(op, &refs);
@@ -151,7 +151,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdRe
     }
     let key = &args[1];
     if !writes {
-        let v = ctx.read_str(key)?.map(|s| s.to_bytes()).unwrap_or_default();
+        let v = ctx.read_str(key)?.map(StrValue::into_bytes).unwrap_or_default();
         return Ok(Reply::Array(
             ops.iter()
                 .map(|o| match o {

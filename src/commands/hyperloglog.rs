@@ -78,7 +78,7 @@ fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let dest = ctx.read_str(&args[1])?.map(|s| s.to_bytes());
+    let dest = ctx.read_str(&args[1])?.map(StrValue::into_bytes);
     let mut srcs = Vec::new();
     for k in &args[2..] {
         if let Some(v) = ctx.read_str(k)? {

@@ -126,10 +126,11 @@ pub fn parse_str_opts(args: &[Bytes], from: usize, which: StrCmd) -> CmdResult<S
 }
 
 fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    Ok(match ctx.read_str(&args[1])? {
-        Some(v) => bulk(&v),
-        None => Reply::Nil,
-    })
+    match ctx.read(&args[1]) {
+        Some(Entry { value: Value::Str(s), .. }) => Ok(bulk(s)),
+        Some(_) => Err(error::WRONGTYPE),
+        None => Ok(Reply::Nil),
+    }
 }
 
 /// Writes `value` with SET's semantics; returns the reply.
@@ -235,7 +236,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(v) = ctx.read_str(&args[1])? else { return Ok(Reply::Nil) };
     ctx.remove(&args[1]);
     ctx.emit(vec![Bytes::from_static(b"DEL"), args[1].clone()]);
-    Ok(bulk(&v))
+    Ok(Reply::Bulk(v.into_bytes()))
 }
 
 fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -254,7 +255,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         ctx.set_expire(key, 0, Event::Persist);
         ctx.emit(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
     }
-    Ok(bulk(&v))
+    Ok(Reply::Bulk(v.into_bytes()))
 }
 
 fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -292,7 +293,11 @@ fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(ctx.read_str(&args[1])?.map_or(0, |v| v.len() as i64)))
+    match ctx.read(&args[1]) {
+        Some(Entry { value: Value::Str(s), .. }) => Ok(Reply::Int(s.len() as i64)),
+        Some(_) => Err(error::WRONGTYPE),
+        None => Ok(Reply::Int(0)),
+    }
 }
 
 fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -324,7 +329,7 @@ fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut start = int(&args[2])?;
     let mut end = int(&args[3])?;
     let Some(v) = ctx.read_str(&args[1])? else { return Ok(Reply::bulk_static("")) };
-    let b = v.to_bytes();
+    let b = v.into_bytes();
     let len = b.len() as i64;
     if start < 0 && end < 0 && start > end {
         return Ok(Reply::bulk_static(""));

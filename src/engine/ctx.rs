@@ -725,7 +725,7 @@ impl<'a> Ctx<'a> {
     pub fn read_str(&mut self, key: &[u8]) -> CmdResult<Option<StrValue>> {
         match self.read(key) {
             None => Ok(None),
-            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.clone())),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.read_copy())),
             Some(_) => Err(WRONGTYPE),
         }
     }

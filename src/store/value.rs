@@ -11,6 +11,20 @@ pub const EMBSTR_MAX: usize = 44;
 /// Longest string value held inside its entry: what fits in the 40 bytes a `Bytes` variant takes anyway.
 pub const INLINE_MAX: usize = 38;
 
+/// Stored buffers at least this long are shared with a reader; shorter ones are copied. Sharing gives a buffer
+/// its reference count on the first read (a `bytes` header allocated then and kept as long as the key, 32 bytes a
+/// key) and every later read an atomic update on that header's cache line; below a few KiB both cost more than
+/// copying bytes the reply copies again anyway.
+pub const SHARE_MIN: usize = 4096;
+
+pub fn share_or_copy(b: &Bytes) -> Bytes {
+    if b.len() < SHARE_MIN {
+        Bytes::copy_from_slice(b)
+    } else {
+        b.clone()
+    }
+}
+
 /// A string value in one of its representations.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrValue {
@@ -59,13 +73,32 @@ impl StrValue {
         Self::int(data).unwrap_or_else(|| Self::embstr(data))
     }
 
-    /// The value as bytes (integers are formatted).
+    /// The value as bytes for a reader (integers are formatted). A stored buffer shorter than [`SHARE_MIN`] is
+    /// copied rather than shared.
     pub fn to_bytes(&self) -> Bytes {
         match self {
             StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
             StrValue::Inline(i) => Bytes::copy_from_slice(i),
-            StrValue::Bytes(b) | StrValue::Raw(b) => b.clone(),
+            StrValue::Bytes(b) | StrValue::Raw(b) => share_or_copy(b),
             StrValue::Compressed(c) => Bytes::from(c.decompress()),
+        }
+    }
+
+    /// The value as bytes, moved out where it is a buffer already.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            StrValue::Bytes(b) | StrValue::Raw(b) => b,
+            other => other.to_bytes(),
+        }
+    }
+
+    /// A copy of the value for a reader, in the same representation; a buffer shorter than [`SHARE_MIN`] is
+    /// copied rather than shared (see there).
+    pub fn read_copy(&self) -> StrValue {
+        match self {
+            StrValue::Bytes(b) => StrValue::Bytes(share_or_copy(b)),
+            StrValue::Raw(b) => StrValue::Raw(share_or_copy(b)),
+            other => other.clone(),
         }
     }
 

@@ -4,6 +4,7 @@
 use super::listpack::Listpack;
 use crate::store::dict::Dict;
 use crate::store::hash_key;
+use crate::store::value::share_or_copy;
 use bytes::Bytes;
 
 /// Thresholds for the compact encoding (CONFIG `hash-max-listpack-*`).
@@ -57,7 +58,9 @@ impl HashValue {
                 let i = lp.find(field, 2)?;
                 lp.get(i + 1).map(Bytes::copy_from_slice)
             }
-            HashValue::Table(d) => d.find(hash_key(field), field).and_then(|i| d.slot(i)).map(|s| s.val.clone()),
+            HashValue::Table(d) => {
+                d.find(hash_key(field), field).and_then(|i| d.slot(i)).map(|s| share_or_copy(&s.val))
+            }
         }
     }
 
