@@ -194,7 +194,7 @@ fn stored_at(s: &TestServer, key: &[u8]) -> usize {
     let shard = ks.lock(0, ks.shard_of(h));
     let idx = shard.data.find(h, key).expect("key present");
     match &shard.data.entry(idx).expect("entry").value {
-        Value::Str(StrValue::Raw(b) | StrValue::Bytes(b)) => b.as_ptr() as usize,
+        Value::Str(s @ (StrValue::Raw(_) | StrValue::Bytes(_))) => s.buf().unwrap_or_default().as_ptr() as usize,
         other => panic!("unexpected value {other:?}"),
     }
 }

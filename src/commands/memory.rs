@@ -22,7 +22,8 @@ pub fn key_cost(key: &[u8], e: &Entry, table_share: usize) -> usize {
     let key_bytes = if key.len() <= Key::INLINE { 0 } else { size_class(key.len()) };
     let value = match &e.value {
         Value::Str(StrValue::Int(_) | StrValue::Inline(_)) => 0,
-        Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => size_class(b.len()),
+        Value::Str(StrValue::Bytes(b)) => size_class(b.len()),
+        Value::Str(StrValue::Raw(v)) => size_class(v.capacity()),
         Value::Str(StrValue::Compressed(c)) => size_class(c.stored_len()) + size_class(24),
         Value::Hash(h) => size_class(std::mem::size_of_val(&**h)) + h.heap_bytes(),
         Value::List(l) => 64 + l.iter().map(|x| size_class(x.len()) + 32).sum::<usize>(),

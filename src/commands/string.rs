@@ -317,7 +317,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             let Some(Entry { value: Value::Str(s), .. }) = ctx.write(key) else { return Err(error::WRONGTYPE) };
             let mut v = std::mem::replace(s, StrValue::Int(0)).into_vec();
             v.extend_from_slice(add);
-            *s = StrValue::Raw(Bytes::from(v));
+            *s = StrValue::Raw(v);
             ctx.modified(key, Event::Append);
             Ok(Reply::Int(new_len as i64))
         }
@@ -428,10 +428,10 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let b = Bytes::from(text);
     match ctx.write(key) {
         Some(e) => {
-            e.value = Value::Str(StrValue::Bytes(b.clone()));
+            e.value = Value::Str(StrValue::embstr(&b));
             ctx.modified(key, Event::Incrbyfloat);
         }
-        None => ctx.set(key, Value::Str(StrValue::Bytes(b.clone())), Ttl::Keep, Event::Incrbyfloat),
+        None => ctx.set(key, Value::Str(StrValue::embstr(&b)), Ttl::Keep, Event::Incrbyfloat),
     }
     // Replayed as a SET so float rounding cannot differ on the other side.
     ctx.emit(vec![Bytes::from_static(b"SET"), key.clone(), b.clone(), Bytes::from_static(b"KEEPTTL")]);

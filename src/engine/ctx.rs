@@ -512,7 +512,7 @@ impl<'a> Ctx<'a> {
         // time of 0 every value counts as cold and stays compressed.)
         if let Value::Str(StrValue::Compressed(c)) = &e.value {
             if cold > 0 && lru.saturating_sub(e.access) < cold {
-                e.value = Value::Str(StrValue::Raw(Bytes::from(c.decompress())));
+                e.value = Value::Str(StrValue::Raw(c.decompress()));
             }
         }
         if lfu {
@@ -725,7 +725,7 @@ impl<'a> Ctx<'a> {
     pub fn read_str(&mut self, key: &[u8]) -> CmdResult<Option<StrValue>> {
         match self.read(key) {
             None => Ok(None),
-            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.read_copy())),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.clone())),
             Some(_) => Err(WRONGTYPE),
         }
     }
@@ -752,7 +752,7 @@ impl<'a> Ctx<'a> {
                 let mut v = Vec::new();
                 let (r, wrote) = f(&mut v, false)?;
                 if wrote {
-                    self.set(key, Value::Str(StrValue::Raw(Bytes::from(v))), Ttl::Clear, event);
+                    self.set(key, Value::Str(StrValue::Raw(v)), Ttl::Clear, event);
                 }
                 return Ok(r);
             }
@@ -771,9 +771,9 @@ impl<'a> Ctx<'a> {
         // Not `write`: the hooks were told when the value was taken out, and must not see the stand-in left there.
         if let Some(Entry { value: Value::Str(s), .. }) = self.open(key, false) {
             match taken {
-                _ if wrote => *s = StrValue::Raw(Bytes::from(bytes)),
-                Some(true) => *s = StrValue::Raw(Bytes::from(bytes)),
-                Some(false) => *s = StrValue::Bytes(Bytes::from(bytes)),
+                _ if wrote => *s = StrValue::Raw(bytes),
+                Some(true) => *s = StrValue::Raw(bytes),
+                Some(false) => *s = StrValue::Bytes(bytes.into_boxed_slice()),
                 None => {}
             }
         }

@@ -57,7 +57,7 @@ fn record_key(p: &mut Pending, key: &[u8], e: &Entry, expire_at: u64, idle: u32,
         if let Some(meta) = metas.and_then(|m| m.get(key)) {
             let mut raw = (p.db as u32).to_le_bytes().to_vec();
             meta.encode(&mut raw);
-            let carrier = Entry::new(Value::Str(StrValue::Bytes(Bytes::from(raw))));
+            let carrier = Entry::new(Value::Str(StrValue::Bytes(raw.into_boxed_slice())));
             p.chunks.record(format::META_DB, key, &carrier, 0, 0);
         }
     }
@@ -184,9 +184,8 @@ pub fn write_snapshot<W: Write>(
     if !libraries.is_empty() {
         let mut raw = Vec::new();
         for code in libraries {
-            let entry = crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::Bytes(
-                bytes::Bytes::copy_from_slice(code),
-            )));
+            let entry =
+                crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::Bytes(Box::from(&code[..]))));
             format::encode_record(&mut raw, format::LIBRARY_DB, b"function-library", &entry, 0, 0);
         }
         w.block(&raw, libraries.len() as u32)?;

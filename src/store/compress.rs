@@ -812,7 +812,8 @@ impl Tier {
         let zstd_due = zstd_after.is_some_and(|z| idle >= z);
         let Value::Str(s) = &mut e.value else { return false };
         let made = match s {
-            StrValue::Bytes(b) | StrValue::Raw(b) => {
+            StrValue::Bytes(_) | StrValue::Raw(_) => {
+                let b = s.buf().unwrap_or_default();
                 if b.len() < p.min_size || e.flags & super::Entry::INCOMPRESSIBLE != 0 {
                     return false;
                 }

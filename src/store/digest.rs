@@ -114,7 +114,7 @@ mod tests {
     use bytes::Bytes;
 
     fn s(v: &str) -> Entry {
-        Entry::new(Value::Str(StrValue::Raw(Bytes::copy_from_slice(v.as_bytes()))))
+        Entry::new(Value::Str(StrValue::Raw(v.as_bytes().to_vec())))
     }
 
     #[test]

@@ -8,13 +8,14 @@ use std::collections::VecDeque;
 /// Strings no longer than this are reported as `embstr`, as Redis allocates them with their header.
 pub const EMBSTR_MAX: usize = 44;
 
-/// Longest string value held inside its entry: what fits in the 40 bytes a `Bytes` variant takes anyway.
-pub const INLINE_MAX: usize = 38;
+/// Longest string value held inside its entry: what fits beside the tag in the 32 bytes the value takes anyway
+/// (a 24-byte `Vec` after an 8-byte-aligned tag).
+pub const INLINE_MAX: usize = 30;
 
-/// Stored buffers at least this long are shared with a reader; shorter ones are copied. Sharing gives a buffer
-/// its reference count on the first read (a `bytes` header allocated then and kept as long as the key, 32 bytes a
-/// key) and every later read an atomic update on that header's cache line; below a few KiB both cost more than
-/// copying bytes the reply copies again anyway.
+/// Hash field values (shared `Bytes` in the hash table) at least this long are shared with a reader; shorter ones
+/// are copied. Sharing gives a buffer its reference count on the first read (a `bytes` header allocated then and
+/// kept as long as the field, 32 bytes) and every later read an atomic update on that header's cache line; below a
+/// few KiB both cost more than copying bytes the reply copies again anyway.
 pub const SHARE_MIN: usize = 4096;
 
 pub fn share_or_copy(b: &Bytes) -> Bytes {
@@ -33,10 +34,12 @@ pub enum StrValue {
     /// A short value as written by SET and friends, held in the entry itself (`embstr`, as Redis allocates it
     /// with its header): no allocation, and a read copies it instead of sharing a buffer.
     Inline(Inline<INLINE_MAX>),
-    /// Bytes as written by SET and friends; `embstr` or `raw` by length.
-    Bytes(Bytes),
-    /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...); always `raw`, as in Redis.
-    Raw(Bytes),
+    /// Bytes as written by SET and friends, allocated at their exact length; `embstr` or `raw` by length. Owned,
+    /// not a shared `Bytes`: half its size in the entry, and no reference count to allocate or update on a read.
+    Bytes(Box<[u8]>),
+    /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...), keeping the spare capacity it
+    /// grew with (as Redis's sds) so repeated APPENDs stay amortised; always `raw`, as in Redis.
+    Raw(Vec<u8>),
     /// A cold value, compressed with LZ4 or zstd against a dictionary (`store::compress`).
     Compressed(Box<super::compress::Compressed>),
 }
@@ -46,7 +49,7 @@ impl StrValue {
     pub fn from_bytes(b: Bytes) -> StrValue {
         match Self::int(&b) {
             Some(v) => v,
-            None => Inline::new(&b).map_or(StrValue::Bytes(b), StrValue::Inline),
+            None => Self::embstr(&b),
         }
     }
 
@@ -64,7 +67,7 @@ impl StrValue {
     pub fn embstr(data: &[u8]) -> StrValue {
         match Inline::new(data) {
             Some(i) => StrValue::Inline(i),
-            None => StrValue::Bytes(Bytes::copy_from_slice(data)),
+            None => StrValue::Bytes(Box::from(data)),
         }
     }
 
@@ -73,13 +76,22 @@ impl StrValue {
         Self::int(data).unwrap_or_else(|| Self::embstr(data))
     }
 
-    /// The value as bytes for a reader (integers are formatted). A stored buffer shorter than [`SHARE_MIN`] is
-    /// copied rather than shared.
+    /// The stored bytes, for the two buffer representations.
+    pub fn buf(&self) -> Option<&[u8]> {
+        match self {
+            StrValue::Bytes(b) => Some(b),
+            StrValue::Raw(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value as bytes for a reader (a copy; integers are formatted).
     pub fn to_bytes(&self) -> Bytes {
         match self {
             StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
             StrValue::Inline(i) => Bytes::copy_from_slice(i),
-            StrValue::Bytes(b) | StrValue::Raw(b) => share_or_copy(b),
+            StrValue::Bytes(b) => Bytes::copy_from_slice(b),
+            StrValue::Raw(v) => Bytes::copy_from_slice(v),
             StrValue::Compressed(c) => Bytes::from(c.decompress()),
         }
     }
@@ -87,18 +99,9 @@ impl StrValue {
     /// The value as bytes, moved out where it is a buffer already.
     pub fn into_bytes(self) -> Bytes {
         match self {
-            StrValue::Bytes(b) | StrValue::Raw(b) => b,
+            StrValue::Bytes(b) => Bytes::from(b),
+            StrValue::Raw(v) => Bytes::from(v),
             other => other.to_bytes(),
-        }
-    }
-
-    /// A copy of the value for a reader, in the same representation; a buffer shorter than [`SHARE_MIN`] is
-    /// copied rather than shared (see there).
-    pub fn read_copy(&self) -> StrValue {
-        match self {
-            StrValue::Bytes(b) => StrValue::Bytes(share_or_copy(b)),
-            StrValue::Raw(b) => StrValue::Raw(share_or_copy(b)),
-            other => other.clone(),
         }
     }
 
@@ -107,7 +110,8 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
             StrValue::Inline(i) => i.len(),
-            StrValue::Bytes(b) | StrValue::Raw(b) => b.len(),
+            StrValue::Bytes(b) => b.len(),
+            StrValue::Raw(v) => v.len(),
             StrValue::Compressed(c) => c.len(),
         }
     }
@@ -122,7 +126,8 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
             StrValue::Inline(i) => i.to_vec(),
-            StrValue::Bytes(b) | StrValue::Raw(b) => Vec::from(b),
+            StrValue::Bytes(b) => Vec::from(b),
+            StrValue::Raw(v) => v,
             StrValue::Compressed(c) => c.decompress(),
         }
     }
@@ -139,7 +144,7 @@ impl StrValue {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<StrValue>() == 40);
+const _: () = assert!(std::mem::size_of::<StrValue>() == 32);
 
 /// A value of any type.
 #[derive(Debug, Clone)]
@@ -185,7 +190,8 @@ impl Value {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Str(StrValue::Int(_) | StrValue::Inline(_)) => 0,
-            Value::Str(StrValue::Bytes(b) | StrValue::Raw(b)) => b.len(),
+            Value::Str(StrValue::Bytes(b)) => b.len(),
+            Value::Str(StrValue::Raw(v)) => v.len(),
             Value::Str(StrValue::Compressed(c)) => c.stored_len() + 16,
             Value::Hash(h) => h.heap_bytes(),
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
@@ -347,7 +353,7 @@ impl Value {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<Value>() == 40);
+const _: () = assert!(std::mem::size_of::<Value>() == 32);
 
 /// The value stored under one key with its access metadata. Its expiry is kept beside the table
 /// ([`ShardData::expire_at`](super::ShardData::expire_at)), so keys without one do not pay for it.

@@ -88,7 +88,8 @@ pub fn encode(value: &Value, opts: &EncodeOptions) -> Vec<u8> {
             match s {
                 StrValue::Int(n) => put_string(&mut out, itoa::Buffer::new().format(*n).as_bytes()),
                 StrValue::Inline(b) => put_string(&mut out, b),
-                StrValue::Bytes(b) | StrValue::Raw(b) => put_string(&mut out, b),
+                StrValue::Bytes(b) => put_string(&mut out, b),
+                StrValue::Raw(v) => put_string(&mut out, v),
                 StrValue::Compressed(c) => put_string(&mut out, &c.decompress()),
             }
         }
