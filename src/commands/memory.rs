@@ -48,7 +48,13 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let key = args[2].clone();
     let db = ctx.db();
     let shard = ctx.srv.keyspace.shard_of(crate::store::hash_key(&key));
-    let share = ctx.with_shard(db, shard, |sh, _| sh.data.dict.overhead_bytes() / sh.data.dict.len().max(1));
+    let (share, expiry_share) = ctx.with_shard(db, shard, |sh, _| {
+        let d = &sh.data;
+        (d.dict.overhead_bytes() / d.dict.len().max(1), d.expiry_overhead_bytes() / d.volatile_len().max(1))
+    });
+    // A key with a TTL also pays its share of the expiry side tables.
+    let volatile = ctx.expire_of(&key).is_some_and(|at| at != 0);
+    let share = share + if volatile { expiry_share } else { 0 };
     Ok(ctx.peek(&key).map_or(Reply::Nil, |e| Reply::Int(key_cost(&key, e, share) as i64)))
 }
 

@@ -176,6 +176,13 @@ impl ShardData {
         self.volatile.len()
     }
 
+    /// Bytes the expiry side tables hold (buckets and control bytes of `expires`, the volatile list), which only
+    /// keys with a TTL pay for.
+    pub fn expiry_overhead_bytes(&self) -> usize {
+        self.expires.capacity() * (std::mem::size_of::<(u32, (u64, u32))>() + 1)
+            + self.volatile.capacity() * std::mem::size_of::<u32>()
+    }
+
     /// A random key with a TTL.
     pub fn random_volatile(&self, rng: &mut impl rand::Rng) -> Option<u32> {
         if self.volatile.is_empty() {
