@@ -190,7 +190,7 @@ pub fn stored_form(ctx: &Ctx<'_>, value: &[u8]) -> StrValue {
         // Every value is cold already, so zstd applies at once when the policy wants it after 0 seconds.
         let zstd = ctx.srv.hot.compression_zstd_after() == Some(0);
         if let Some(c) = ctx.srv.tier.compress_on_write(value, zstd) {
-            return StrValue::Compressed(Box::new(c));
+            return StrValue::Compressed(c);
         }
     }
     StrValue::from_slice(value)

@@ -228,7 +228,7 @@ impl ColdLoad<'_> {
         }
         match self.tier.compress_loaded(&s.to_bytes(), samples) {
             Some(c) => {
-                entry.value = Value::Str(StrValue::Compressed(Box::new(c)));
+                entry.value = Value::Str(StrValue::Compressed(c));
                 true
             }
             None => false,

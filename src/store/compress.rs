@@ -119,13 +119,17 @@ impl Dictionary {
 /// dropped), so INFO reads the compressed tier's size without walking the keyspace.
 #[derive(Debug)]
 pub struct Compressed {
+    /// A [`HEAD`]-byte header (codec, settled, original length as u32 LE) and then the compressed bytes. The
+    /// header lives in the allocation so the struct is 24 bytes and a `StrValue` holds it without a box of its
+    /// own (a 32-byte allocation per compressed value saved).
     data: Box<[u8]>,
     dict: Arc<Dictionary>,
-    len: u32,
-    codec: Codec,
-    /// An LZ4 value zstd was tried on and did not pay for: the cold cycle leaves it as it is.
-    settled: bool,
 }
+
+/// Bytes of a compressed value's header: codec, settled (an LZ4 value zstd was tried on and did not pay for: the
+/// cold cycle leaves it as it is), original length.
+const HEAD: usize = 6;
+const _: () = assert!(std::mem::size_of::<Compressed>() == 24);
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -150,12 +154,12 @@ pub struct Totals {
 
 impl Totals {
     fn change(&self, c: &Compressed, add: bool) {
-        let k = match c.codec {
+        let k = match c.codec() {
             Codec::Lz4 => &self.lz4,
             Codec::Zstd => &self.zstd,
         };
-        let stored = c.data.len() as u64;
-        let saved = (c.len as u64).saturating_sub(stored);
+        let stored = c.stored_len() as u64;
+        let saved = (c.len() as u64).saturating_sub(stored);
         if add {
             k.values.fetch_add(1, Relaxed);
             k.stored.fetch_add(stored, Relaxed);
@@ -183,18 +187,39 @@ impl Totals {
 }
 
 impl Compressed {
-    fn counted(data: Box<[u8]>, len: u32, dict: Arc<Dictionary>, codec: Codec) -> Compressed {
-        let c = Compressed { data, dict, len, codec, settled: false };
+    /// `payload` compressed from `len` bytes with `codec` against `dict`.
+    fn build(payload: &[u8], len: u32, dict: Arc<Dictionary>, codec: Codec) -> Compressed {
+        let mut data = Vec::with_capacity(HEAD + payload.len());
+        data.push(codec as u8);
+        data.push(0);
+        data.extend_from_slice(&len.to_le_bytes());
+        data.extend_from_slice(payload);
+        Self::counted(data.into_boxed_slice(), dict)
+    }
+
+    fn counted(data: Box<[u8]>, dict: Arc<Dictionary>) -> Compressed {
+        let c = Compressed { data, dict };
         c.dict.totals.change(&c, true);
         c
+    }
+
+    fn payload(&self) -> &[u8] {
+        &self.data[HEAD..]
+    }
+
+    /// True for an LZ4 value zstd was tried on and did not pay for.
+    fn is_settled(&self) -> bool {
+        self.data[1] != 0
+    }
+
+    fn set_settled(&mut self) {
+        self.data[1] = 1;
     }
 }
 
 impl Clone for Compressed {
     fn clone(&self) -> Self {
-        let mut c = Compressed::counted(self.data.clone(), self.len, self.dict.clone(), self.codec);
-        c.settled = self.settled;
-        c
+        Compressed::counted(self.data.clone(), self.dict.clone())
     }
 }
 
@@ -213,15 +238,15 @@ impl PartialEq for Compressed {
 impl Compressed {
     /// Length of the original value.
     pub fn len(&self) -> usize {
-        self.len as usize
+        u32::from_le_bytes([self.data[2], self.data[3], self.data[4], self.data[5]]) as usize
     }
 
     /// True for an empty original (never compressed in practice).
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// Bytes the compressed form occupies.
+    /// Bytes the compressed form occupies, header included.
     pub fn stored_len(&self) -> usize {
         self.data.len()
     }
@@ -232,25 +257,30 @@ impl Compressed {
     }
 
     fn settled(mut self) -> Compressed {
-        self.settled = true;
+        self.set_settled();
         self
     }
 
     /// The codec used.
     pub fn codec(&self) -> Codec {
-        self.codec
+        if self.data[0] == Codec::Zstd as u8 {
+            Codec::Zstd
+        } else {
+            Codec::Lz4
+        }
     }
 
     /// The original bytes.
     pub fn decompress(&self) -> Vec<u8> {
         // Our own output always decompresses; should it not, an empty string is answered rather than a panic.
-        match self.codec {
+        let len = self.len();
+        match self.codec() {
             // The length is only a hint to LZ4: a damaged block can decode to another length without an error.
-            Codec::Lz4 => lz4_flex::block::decompress_with_dict(&self.data, self.len as usize, &self.dict.bytes)
+            Codec::Lz4 => lz4_flex::block::decompress_with_dict(self.payload(), len, &self.dict.bytes)
                 .ok()
-                .filter(|out| out.len() == self.len as usize)
+                .filter(|out| out.len() == len)
                 .unwrap_or_default(),
-            Codec::Zstd => zstd_decompress(&self.data, self.len as usize, self.dict.zstd.as_ref()).unwrap_or_default(),
+            Codec::Zstd => zstd_decompress(self.payload(), len, self.dict.zstd.as_ref()).unwrap_or_default(),
         }
     }
 }
@@ -314,7 +344,7 @@ pub fn compress(value: &[u8], dict: &Arc<Dictionary>) -> Option<Compressed> {
     if !pays(out.len(), value.len()) {
         return None;
     }
-    Some(Compressed::counted(out.into_boxed_slice(), value.len() as u32, dict.clone(), Codec::Lz4))
+    Some(Compressed::build(&out, value.len() as u32, dict.clone(), Codec::Lz4))
 }
 
 /// Builds an LZ4-only dictionary from sample values: their concatenation, most recent last (LZ4 favours near
@@ -378,7 +408,7 @@ impl Encoder {
         if !pays(out.len(), value.len()) {
             return None;
         }
-        Some(Compressed::counted(out.into_boxed_slice(), value.len() as u32, self.dict.clone(), Codec::Zstd))
+        Some(Compressed::build(&out, value.len() as u32, self.dict.clone(), Codec::Zstd))
     }
 
     /// The smaller of the zstd form and `lz4` (the LZ4 form, if it paid): zstd only when it saves an eighth over
@@ -485,13 +515,13 @@ mod tests {
         for c in [enc.zstd(&v).expect("compressible"), enc.lz4(&v).expect("compressible")] {
             let mut bad = c.clone();
             let mut data = bad.data.to_vec();
-            for (i, b) in data.iter_mut().enumerate() {
+            for (i, b) in data.iter_mut().enumerate().skip(HEAD) {
                 *b ^= (i as u8).wrapping_mul(37) | 1;
             }
             bad.data = data.into_boxed_slice();
             let out = bad.decompress();
             assert!(out.is_empty() || out.len() == v.len());
-            bad.data = c.data[..c.data.len() / 2].into();
+            bad.data = c.data[..HEAD + (c.data.len() - HEAD) / 2].into();
             assert!(bad.decompress().is_empty());
         }
     }
@@ -513,7 +543,7 @@ mod tests {
             let best = enc.best(&v, enc.lz4(&v)).expect("compressible");
             let want = if pays(z.stored_len(), l.stored_len()) { Codec::Zstd } else { Codec::Lz4 };
             assert_eq!(best.codec(), want);
-            assert_eq!(best.settled, want == Codec::Lz4);
+            assert_eq!(best.is_settled(), want == Codec::Lz4);
             assert_eq!(best.decompress(), v);
             kept_lz4 += usize::from(want == Codec::Lz4);
         }
@@ -718,7 +748,7 @@ impl Tier {
         let enc = self.current.read().clone()?;
         let lz4 = enc.lz4(value);
         let c = if zstd && enc.has_zstd() { enc.best(value, lz4) } else { lz4 }?;
-        self.note(c.codec, value.len(), c.stored_len());
+        self.note(c.codec(), value.len(), c.stored_len());
         Some(c)
     }
 
@@ -826,12 +856,12 @@ impl Tier {
                 }
                 c
             }
-            StrValue::Compressed(c) if zstd_due && c.codec == Codec::Lz4 && !c.settled => {
+            StrValue::Compressed(c) if zstd_due && c.codec() == Codec::Lz4 && !c.is_settled() => {
                 let raw = c.decompress();
                 match enc.zstd(&raw) {
                     Some(z) if pays(z.stored_len(), c.stored_len()) => Some(z),
                     _ => {
-                        c.settled = true;
+                        c.set_settled();
                         None
                     }
                 }
@@ -839,8 +869,8 @@ impl Tier {
             _ => None,
         };
         let Some(c) = made else { return false };
-        self.note(c.codec, c.len(), c.stored_len());
-        *s = StrValue::Compressed(Box::new(c));
+        self.note(c.codec(), c.len(), c.stored_len());
+        *s = StrValue::Compressed(c);
         true
     }
 }

@@ -41,7 +41,7 @@ pub enum StrValue {
     /// grew with (as Redis's sds) so repeated APPENDs stay amortised; always `raw`, as in Redis.
     Raw(Vec<u8>),
     /// A cold value, compressed with LZ4 or zstd against a dictionary (`store::compress`).
-    Compressed(Box<super::compress::Compressed>),
+    Compressed(super::compress::Compressed),
 }
 
 impl StrValue {
@@ -192,7 +192,7 @@ impl Value {
             Value::Str(StrValue::Int(_) | StrValue::Inline(_)) => 0,
             Value::Str(StrValue::Bytes(b)) => b.len(),
             Value::Str(StrValue::Raw(v)) => v.len(),
-            Value::Str(StrValue::Compressed(c)) => c.stored_len() + 16,
+            Value::Str(StrValue::Compressed(c)) => c.stored_len(),
             Value::Hash(h) => h.heap_bytes(),
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
             Value::Set(s) => s.heap_bytes(),
