@@ -12,20 +12,6 @@ pub const EMBSTR_MAX: usize = 44;
 /// (a 24-byte `Vec` after an 8-byte-aligned tag).
 pub const INLINE_MAX: usize = 30;
 
-/// Hash field values (shared `Bytes` in the hash table) at least this long are shared with a reader; shorter ones
-/// are copied. Sharing gives a buffer its reference count on the first read (a `bytes` header allocated then and
-/// kept as long as the field, 32 bytes) and every later read an atomic update on that header's cache line; below a
-/// few KiB both cost more than copying bytes the reply copies again anyway.
-pub const SHARE_MIN: usize = 4096;
-
-pub fn share_or_copy(b: &Bytes) -> Bytes {
-    if b.len() < SHARE_MIN {
-        Bytes::copy_from_slice(b)
-    } else {
-        b.clone()
-    }
-}
-
 /// A string value in one of its representations.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrValue {

@@ -98,16 +98,18 @@ def scrape():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 15
+        # /ready, not /health: /health answers 200 as soon as the process is alive, while the change log is still
+        # being opened and commands get -LOADING.
         while True:
             try:
-                if http_get(f"http://127.0.0.1:{http_port}/health")[0] == 200:
+                if http_get(f"http://127.0.0.1:{http_port}/ready")[0] == 200:
                     break
             except OSError:
                 pass
             if proc.poll() is not None:
                 fail(f"strata-server exited with {proc.returncode} at start")
             if time.time() > deadline:
-                fail("strata-server's /health did not answer within 15 s")
+                fail("strata-server's /ready did not answer 200 within 15 s")
             time.sleep(0.1)
         replies = resp(port, ["SET", "k", "v"], ["SET", "t", "v", "EX", "100"], ["GET", "k"], ["GET", "missing"],
                        ["INCR", "n"], ["LPUSH", "l", "a", "b"], ["HSET", "h", "f", "v"], ["INCR", "l"],

@@ -4,7 +4,6 @@
 use super::listpack::Listpack;
 use crate::store::dict::Dict;
 use crate::store::hash_key;
-use crate::store::value::share_or_copy;
 use bytes::Bytes;
 
 /// Thresholds for the compact encoding (CONFIG `hash-max-listpack-*`).
@@ -12,6 +11,20 @@ use bytes::Bytes;
 pub struct HashLimits {
     pub max_entries: usize,
     pub max_value: usize,
+}
+
+/// Field values (shared `Bytes` in the table form) at least this long are shared with a reader; shorter ones
+/// are copied. Sharing gives a buffer its reference count on the first read (a `bytes` header allocated then and
+/// kept as long as the field, 32 bytes) and every later read an atomic update on that header's cache line; below a
+/// few KiB both cost more than copying bytes the reply copies again anyway.
+const SHARE_MIN: usize = 4096;
+
+fn share_or_copy(b: &Bytes) -> Bytes {
+    if b.len() < SHARE_MIN {
+        Bytes::copy_from_slice(b)
+    } else {
+        b.clone()
+    }
 }
 
 /// A hash.
