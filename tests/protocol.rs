@@ -387,7 +387,7 @@ fn ten_megabyte_value_in_small_pieces() {
     expect.extend_from_slice(&value);
     expect.extend_from_slice(b"\r\n");
     let got = r.read_n(expect.len());
-    assert!(got == expect, "raw GET of the 10 MB value differs");
+    assert!(got == expect, "raw GET of the 10 MB value differs: {} of {} bytes", got.len(), expect.len());
     // Several big frames pipelined in one write.
     let mut req = Vec::new();
     for i in 0..4u8 {

@@ -40,30 +40,31 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 
 fn getbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let offset = offset_arg(ctx, &args[2], 0)?;
-    let v = ctx.read_str(&args[1])?.map(StrValue::into_bytes).unwrap_or_default();
-    Ok(Reply::Int(bits::get_bit(&v, offset) as i64))
+    ctx.read_str_with(&args[1], |v| Reply::Int(bits::get_bit(v.unwrap_or_default(), offset) as i64))
 }
 
 fn bitcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
-    let Some(v) = ctx.read_str(&args[1])? else { return Ok(Reply::Int(0)) };
-    let v = v.to_bytes();
-    let range = match args.len() {
-        2 => None,
-        4 | 5 => {
-            let start = int(&args[2])?;
-            let end = int(&args[3])?;
-            if start < 0 && end < 0 && start > end {
-                return Ok(Reply::Int(0));
+    // A missing key answers 0 before the range is parsed, as in Redis.
+    ctx.read_str_with(&args[1], |v| {
+        let Some(v) = v else { return Ok(Reply::Int(0)) };
+        let range = match args.len() {
+            2 => None,
+            4 | 5 => {
+                let start = int(&args[2])?;
+                let end = int(&args[3])?;
+                if start < 0 && end < 0 && start > end {
+                    return Ok(Reply::Int(0));
+                }
+                let unit = match args.get(4) {
+                    None => BitUnit::Byte,
+                    Some(u) => BitUnit::parse(u).ok_or(error::SYNTAX)?,
+                };
+                Some((start, end, unit))
             }
-            let unit = match args.get(4) {
-                None => BitUnit::Byte,
-                Some(u) => BitUnit::parse(u).ok_or(error::SYNTAX)?,
-            };
-            Some((start, end, unit))
-        }
-        _ => return Err(error::SYNTAX),
-    };
-    Ok(Reply::Int(bits::bit_count(&v, range) as i64))
+            _ => return Err(error::SYNTAX),
+        };
+        Ok(Reply::Int(bits::bit_count(v, range) as i64))
+    })?
 }
 
 fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -71,19 +72,20 @@ fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if bit != 0 && bit != 1 {
         return Err(CmdError::err("The bit argument must be 1 or 0."));
     }
-    let Some(v) = ctx.read_str(&args[1])? else {
-        return Ok(Reply::Int(if bit == 1 { -1 } else { 0 }));
-    };
-    if args.len() > 6 {
-        return Err(error::SYNTAX);
-    }
-    let start = args.get(3).map(|a| int(a)).transpose()?;
-    let unit = match args.get(5) {
-        None => BitUnit::Byte,
-        Some(u) => BitUnit::parse(u).ok_or(error::SYNTAX)?,
-    };
-    let end = args.get(4).map(|a| int(a)).transpose()?;
-    Ok(Reply::Int(bits::bit_pos(&v.to_bytes(), bit == 1, start, end, unit)))
+    // A missing key answers before the range is parsed, as in Redis.
+    ctx.read_str_with(&args[1], |v| {
+        let Some(v) = v else { return Ok(Reply::Int(if bit == 1 { -1 } else { 0 })) };
+        if args.len() > 6 {
+            return Err(error::SYNTAX);
+        }
+        let start = args.get(3).map(|a| int(a)).transpose()?;
+        let unit = match args.get(5) {
+            None => BitUnit::Byte,
+            Some(u) => BitUnit::parse(u).ok_or(error::SYNTAX)?,
+        };
+        let end = args.get(4).map(|a| int(a)).transpose()?;
+        Ok(Reply::Int(bits::bit_pos(v, bit == 1, start, end, unit)))
+    })?
 }
 
 fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -151,15 +153,17 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdRe
     }
     let key = &args[1];
     if !writes {
-        let v = ctx.read_str(key)?.map(StrValue::into_bytes).unwrap_or_default();
-        return Ok(Reply::Array(
-            ops.iter()
-                .map(|o| match o {
-                    FieldOp::Get(ft, off) => Reply::Int(bits::field_get(&v, *off, *ft)),
-                    _ => Reply::Nil,
-                })
-                .collect(),
-        ));
+        return ctx.read_str_with(key, |v| {
+            let v = v.unwrap_or_default();
+            Reply::Array(
+                ops.iter()
+                    .map(|o| match o {
+                        FieldOp::Get(ft, off) => Reply::Int(bits::field_get(v, *off, *ft)),
+                        _ => Reply::Nil,
+                    })
+                    .collect(),
+            )
+        });
     }
     ctx.modify_str(key, Event::Setbit, |v, existed| {
         let len_before = v.len();

@@ -328,27 +328,29 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
 fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     let mut start = int(&args[2])?;
     let mut end = int(&args[3])?;
-    let Some(v) = ctx.read_str(&args[1])? else { return Ok(Reply::bulk_static("")) };
-    let b = v.into_bytes();
-    let len = b.len() as i64;
-    if start < 0 && end < 0 && start > end {
-        return Ok(Reply::bulk_static(""));
-    }
-    if start < 0 {
-        start += len;
-    }
-    if end < 0 {
-        end += len;
-    }
-    start = start.max(0);
-    end = end.max(0);
-    if end >= len {
-        end = len - 1;
-    }
-    if start > end || len == 0 {
-        return Ok(Reply::bulk_static(""));
-    }
-    Ok(Reply::Bulk(b.slice(start as usize..=end as usize)))
+    // Only the range is copied out of the stored value.
+    ctx.read_str_with(&args[1], |v| {
+        let b = v.unwrap_or_default();
+        let len = b.len() as i64;
+        if start < 0 && end < 0 && start > end {
+            return Reply::bulk_static("");
+        }
+        if start < 0 {
+            start += len;
+        }
+        if end < 0 {
+            end += len;
+        }
+        start = start.max(0);
+        end = end.max(0);
+        if end >= len {
+            end = len - 1;
+        }
+        if start > end || len == 0 {
+            return Reply::bulk_static("");
+        }
+        Reply::bulk(&b[start as usize..=end as usize])
+    })
 }
 
 fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {

@@ -730,6 +730,20 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Runs `f` on the string at `key` where it is stored (`None` when the key is missing), for reads that keep
+    /// none of a value that may be megabytes long (GETBIT, BITCOUNT, GETRANGE); only an integer or a compressed
+    /// value is decoded first.
+    ///
+    /// # Errors
+    /// `WRONGTYPE Operation against a key holding the wrong kind of value`.
+    pub fn read_str_with<R>(&mut self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> CmdResult<R> {
+        match self.read(key) {
+            None => Ok(f(None)),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(f(Some(&s.bytes()))),
+            Some(_) => Err(WRONGTYPE),
+        }
+    }
+
     /// Runs `f` on the bytes of the string at `key` where they are stored (an empty buffer when the key is
     /// missing), so SETBIT, SETRANGE, BITFIELD and PFADD cost what they change, not the value's size: an
     /// unshared value is taken out of its entry without a copy and put back the same way. `f` gets whether the

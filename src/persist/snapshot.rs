@@ -226,7 +226,7 @@ impl ColdLoad<'_> {
         if matches!(s, StrValue::Int(_)) || s.len() < self.min_size {
             return false;
         }
-        match self.tier.compress_loaded(&s.to_bytes(), samples) {
+        match self.tier.compress_loaded(&s.bytes(), samples) {
             Some(c) => {
                 entry.value = Value::Str(StrValue::Compressed(c));
                 true

@@ -688,7 +688,9 @@ impl Tier {
             let Some(idx) = shard.data.dict.random_slot(&mut rng) else { continue };
             if let Some(super::Entry { value: super::Value::Str(s), .. }) = shard.data.entry(idx) {
                 if !matches!(s, super::StrValue::Int(_)) && s.len() >= p.min_size {
-                    let b = s.to_bytes();
+                    // The stored bytes, not a copy: a sample takes only the first SAMPLE_MAX of a value that may
+                    // be megabytes long, under the shard lock.
+                    let b = s.bytes();
                     let take = b.len().min(SAMPLE_MAX).min(budget);
                     budget -= take;
                     samples.push(Bytes::copy_from_slice(&b[..take]));

@@ -71,6 +71,17 @@ impl StrValue {
         }
     }
 
+    /// The value's bytes where they are stored, decoded into a buffer of their own only for an integer or a
+    /// compressed value: for work that reads the bytes and keeps none of them (or only a part).
+    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            StrValue::Inline(i) => std::borrow::Cow::Borrowed(i),
+            StrValue::Bytes(b) => std::borrow::Cow::Borrowed(b),
+            StrValue::Raw(v) => std::borrow::Cow::Borrowed(v),
+            StrValue::Int(_) | StrValue::Compressed(_) => std::borrow::Cow::Owned(self.to_bytes().into()),
+        }
+    }
+
     /// The value as bytes for a reader (a copy; integers are formatted).
     pub fn to_bytes(&self) -> Bytes {
         match self {
