@@ -775,8 +775,7 @@ impl<'a> Ctx<'a> {
                     let raw = matches!(s, StrValue::Raw(_));
                     (std::mem::replace(s, StrValue::Int(0)).into_vec(), Some(raw))
                 }
-                StrValue::Inline(i) => (i.to_vec(), None),
-                other => (other.to_bytes().to_vec(), None),
+                other => (other.bytes().into_owned(), None),
             },
             Some(_) => return Err(WRONGTYPE),
         };

@@ -149,7 +149,7 @@ pub fn encode_record(out: &mut Vec<u8>, db: usize, key: &[u8], e: &Entry, expire
         }
         Value::Str(s) => {
             put(&head(kind::RAW, 1));
-            put(&&s.to_bytes()[..]);
+            put(&&s.bytes()[..]);
         }
         Value::List(l) => {
             put(&head(kind::LIST, l.len() as u64));

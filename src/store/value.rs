@@ -3,6 +3,7 @@
 use super::compact::Inline;
 use super::types::{ExtValue, HashValue, SetValue, Stream, ZSetValue};
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Strings no longer than this are reported as `embstr`, as Redis allocates them with their header.
@@ -73,24 +74,19 @@ impl StrValue {
 
     /// The value's bytes where they are stored, decoded into a buffer of their own only for an integer or a
     /// compressed value: for work that reads the bytes and keeps none of them (or only a part).
-    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
         match self {
-            StrValue::Inline(i) => std::borrow::Cow::Borrowed(i),
-            StrValue::Bytes(b) => std::borrow::Cow::Borrowed(b),
-            StrValue::Raw(v) => std::borrow::Cow::Borrowed(v),
-            StrValue::Int(_) | StrValue::Compressed(_) => std::borrow::Cow::Owned(self.to_bytes().into()),
+            StrValue::Int(n) => Cow::Owned(itoa::Buffer::new().format(*n).as_bytes().to_vec()),
+            StrValue::Inline(i) => Cow::Borrowed(i),
+            StrValue::Bytes(b) => Cow::Borrowed(b),
+            StrValue::Raw(v) => Cow::Borrowed(v),
+            StrValue::Compressed(c) => Cow::Owned(c.decompress()),
         }
     }
 
     /// The value as bytes for a reader (a copy; integers are formatted).
     pub fn to_bytes(&self) -> Bytes {
-        match self {
-            StrValue::Int(n) => Bytes::from(itoa::Buffer::new().format(*n).to_owned()),
-            StrValue::Inline(i) => Bytes::copy_from_slice(i),
-            StrValue::Bytes(b) => Bytes::copy_from_slice(b),
-            StrValue::Raw(v) => Bytes::copy_from_slice(v),
-            StrValue::Compressed(c) => Bytes::from(c.decompress()),
-        }
+        Bytes::from(self.bytes().into_owned())
     }
 
     /// The value as bytes, moved out where it is a buffer already.
@@ -121,11 +117,9 @@ impl StrValue {
     /// Takes the bytes out for in-place modification (no copy when the buffer is not shared).
     pub fn into_vec(self) -> Vec<u8> {
         match self {
-            StrValue::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
-            StrValue::Inline(i) => i.to_vec(),
             StrValue::Bytes(b) => Vec::from(b),
             StrValue::Raw(v) => v,
-            StrValue::Compressed(c) => c.decompress(),
+            other => other.bytes().into_owned(),
         }
     }
 
