@@ -272,19 +272,27 @@ fn memory(srv: &Server, out: &mut Fields) {
     kv(out, "allocator_resident", resident);
     kv(out, "total_system_memory", sys);
     kv(out, "total_system_memory_human", human(sys));
-    kv(out, "used_memory_lua", 31744);
-    kv(out, "used_memory_vm_eval", 31744);
-    kv(out, "used_memory_lua_human", "31.00K");
-    kv(out, "used_memory_scripts_eval", 0);
-    kv(out, "number_of_cached_scripts", 0);
-    kv(out, "number_of_functions", 0);
-    kv(out, "number_of_libraries", 0);
-    kv(out, "used_memory_vm_functions", 32768);
-    kv(out, "used_memory_vm_total", 64512);
-    kv(out, "used_memory_vm_total_human", "63.00K");
-    kv(out, "used_memory_functions", 184);
-    kv(out, "used_memory_scripts", 184);
-    kv(out, "used_memory_scripts_human", "184B");
+    // One VM runs both EVAL scripts and FUNCTION libraries; it is reported as the eval VM.
+    let usage = &srv.scripts.usage;
+    let vm = usage.lua_bytes.load(Ordering::Relaxed);
+    let scripts_eval = usage.script_cache_bytes.load(Ordering::Relaxed);
+    let (functions, libraries, functions_mem) = {
+        let libs = srv.scripts.libraries.read();
+        (libs.function_count(), libs.libs.len(), libs.memory_bytes() as u64)
+    };
+    kv(out, "used_memory_lua", vm);
+    kv(out, "used_memory_vm_eval", vm);
+    kv(out, "used_memory_lua_human", human(vm));
+    kv(out, "used_memory_scripts_eval", scripts_eval);
+    kv(out, "number_of_cached_scripts", usage.cached_scripts.load(Ordering::Relaxed));
+    kv(out, "number_of_functions", functions);
+    kv(out, "number_of_libraries", libraries);
+    kv(out, "used_memory_vm_functions", 0);
+    kv(out, "used_memory_vm_total", vm);
+    kv(out, "used_memory_vm_total_human", human(vm));
+    kv(out, "used_memory_functions", functions_mem);
+    kv(out, "used_memory_scripts", scripts_eval + functions_mem);
+    kv(out, "used_memory_scripts_human", human(scripts_eval + functions_mem));
     kv(out, "maxmemory", maxmemory);
     kv(out, "maxmemory_human", human(maxmemory));
     kv(out, "maxmemory_policy", policy);
@@ -296,7 +304,7 @@ fn memory(srv: &Server, out: &mut Fields) {
     kv(out, "rss_overhead_bytes", rss as i64 - resident as i64);
     kv(out, "mem_fragmentation_ratio", format!("{:.2}", ratio(rss, used)));
     kv(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
-    kv(out, "mem_not_counted_for_evict", 0);
+    kv(out, "mem_not_counted_for_evict", srv.not_counted_for_evict());
     kv(out, "mem_replication_backlog", 0);
     kv(out, "mem_total_replication_buffers", 0);
     kv(out, "mem_clients_slaves", 0);

@@ -336,3 +336,49 @@ fn debug_set_disable_deny_scripts_lets_scripts_call_noscript_commands_but_not_sc
     let e = err(&mut c, &["EVAL", call_client_id, "0"]);
     assert!(e.contains("This Redis command is not allowed from script"), "{e}");
 }
+
+/// INFO's scripting fields are the VM's and the caches' own figures.
+#[test]
+fn info_reports_the_vm_and_the_script_caches() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mem = |c: &mut redis::Connection, name: &str| info_int(c, "memory", name);
+    assert_eq!(mem(&mut c, "number_of_cached_scripts"), 0);
+    let _: String = q(&mut c, &["SCRIPT", "LOAD", "return 1"]);
+    let _: String = q(&mut c, &["SCRIPT", "LOAD", "return 2"]);
+    assert_eq!(mem(&mut c, "number_of_cached_scripts"), 2);
+    // Two bodies and two SHAs at least.
+    assert!(mem(&mut c, "used_memory_scripts_eval") >= 2 * (8 + 40));
+    let vm = mem(&mut c, "used_memory_lua");
+    assert!(vm > 10_000, "a VM with its libraries loaded: {vm}");
+    assert_eq!(mem(&mut c, "used_memory_vm_eval"), vm);
+    assert_eq!(mem(&mut c, "used_memory_vm_total"), vm);
+    let code = "#!lua name=pair\nredis.register_function('one', function() return 1 end)\n\
+                redis.register_function('two', function() return 2 end)";
+    let _: String = q(&mut c, &["FUNCTION", "LOAD", code]);
+    assert_eq!((mem(&mut c, "number_of_functions"), mem(&mut c, "number_of_libraries")), (2, 1));
+    assert!(mem(&mut c, "used_memory_functions") >= code.len() as i64);
+    let _: () = q(&mut c, &["SCRIPT", "FLUSH"]);
+    assert_eq!(mem(&mut c, "number_of_cached_scripts"), 0);
+}
+
+/// As in Redis, whose Lua allocates outside the allocator `maxmemory` counts, the VM's memory (a script's garbage
+/// included) neither refuses writes nor evicts keys.
+#[test]
+fn the_vm_does_not_count_against_maxmemory() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "keep", "v"]);
+    // Warm the VM and its thread, then leave 1 MB of room.
+    let _: i64 = q(&mut c, &["EVAL", "return 1", "0"]);
+    let used = info_int(&mut c, "memory", "used_memory");
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", &(used + (1 << 20)).to_string()]);
+    // Several MB of Lua strings and tables, garbage once the script returns (Lua collects it later).
+    let script = "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 40) .. i end return #t";
+    let n: i64 = q(&mut c, &["EVAL", script, "0"]);
+    assert_eq!(n, 100_000);
+    assert!(info_int(&mut c, "memory", "used_memory_lua") > 2 << 20, "the VM holds the garbage for now");
+    let _: () = q(&mut c, &["SET", "after", "v"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "keep"]), "v");
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
+}

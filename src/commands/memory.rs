@@ -63,7 +63,7 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
     let used = srv.refresh_used_memory();
     let peak = srv.note_memory_peak(used);
     let startup = srv.startup_memory;
-    let clients = srv.clients.len() as u64 * 32 * 1024;
+    let clients = srv.clients.memory() as u64;
     let overhead = startup + clients;
     let mut keys = 0usize;
     let mut pairs = vec![
@@ -75,20 +75,31 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult<Reply> {
         (Reply::bulk_static("clients.normal"), Reply::Int(clients as i64)),
         (Reply::bulk_static("cluster.links"), Reply::Int(0)),
         (Reply::bulk_static("aof.buffer"), Reply::Int(0)),
-        (Reply::bulk_static("lua.caches"), Reply::Int(0)),
-        (Reply::bulk_static("functions.caches"), Reply::Int(0)),
+        (
+            Reply::bulk_static("lua.caches"),
+            Reply::Int(srv.scripts.usage.script_cache_bytes.load(Ordering::Relaxed) as i64),
+        ),
+        (Reply::bulk_static("functions.caches"), Reply::Int(srv.scripts.libraries.read().memory_bytes() as i64)),
     ];
     for db in 0..srv.keyspace.db_count() {
-        let (k, v) = srv.keyspace.db_sizes(db);
+        let (k, _) = srv.keyspace.db_sizes(db);
         if k == 0 {
             continue;
         }
         keys += k;
+        // The tables' own allocations (slots with their inline keys, index; expiry side tables), shard by shard.
+        let (mut main, mut expires) = (0, 0);
+        for shard in 0..srv.keyspace.shard_count() {
+            let (m, e) =
+                ctx.with_shard(db, shard, |sh, _| (sh.data.dict.overhead_bytes(), sh.data.expiry_overhead_bytes()));
+            main += m;
+            expires += e;
+        }
         pairs.push((
             Reply::bulk_string(format!("db.{db}")),
             Reply::Map(vec![
-                (Reply::bulk_static("overhead.hashtable.main"), Reply::Int((k * 120) as i64)),
-                (Reply::bulk_static("overhead.hashtable.expires"), Reply::Int((v * 4) as i64)),
+                (Reply::bulk_static("overhead.hashtable.main"), Reply::Int(main as i64)),
+                (Reply::bulk_static("overhead.hashtable.expires"), Reply::Int(expires as i64)),
             ]),
         ));
     }
@@ -180,7 +191,7 @@ static MEMORY_SUBS: &[CommandSpec] = &[
         .key_flags(&["RO"])
         .doc(G, "4.0.0", "Estimates the memory usage of a key.", "key [SAMPLES count]")
         .complexity("O(N) where N is the number of samples."),
-    spec("stats", 2, 0, Keys::None, memory_stats)
+    spec("stats", 2, VISITS_ALL, Keys::None, memory_stats)
         .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
         .doc(G, "4.0.0", "Returns details about memory usage.", "")
         .complexity("O(1)"),

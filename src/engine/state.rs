@@ -189,6 +189,9 @@ pub struct Server {
     pub used_memory: AtomicU64,
     /// The best eviction candidates seen so far; one evicting worker at a time, as in Redis.
     evict_pool: parking_lot::Mutex<crate::store::evict::EvictionPool>,
+    /// Set when an eviction pass ran out of time still over the limit: the cron goes on with it (Redis's eviction
+    /// time proc) even if no command comes.
+    eviction_unfinished: AtomicBool,
     /// Samples for the instantaneous_* INFO fields: (unix ms, commands, input bytes, output bytes).
     pub samples: Mutex<std::collections::VecDeque<(u64, u64, u64, u64)>>,
     shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
@@ -261,6 +264,7 @@ impl Server {
             startup_memory: crate::memory::used_memory(),
             used_memory: AtomicU64::new(crate::memory::used_memory()),
             evict_pool: Default::default(),
+            eviction_unfinished: AtomicBool::new(false),
             samples: Mutex::new(Default::default()),
             shutdown_tx,
             persistence: Default::default(),
@@ -320,18 +324,21 @@ impl Server {
         LRU_CLOCK_BASE.saturating_add((now_ms.saturating_sub(self.started_unix_ms) / 1000) as u32)
     }
 
-    /// Reads the allocator's figure now and caches it.
+    /// Reads the allocator's figure now and caches it. The Lua VM's own allocations are left out, as in Redis,
+    /// whose Lua allocates outside the counted allocator (INFO reports it as used_memory_vm_eval): the first EVAL
+    /// (about 600 KB of VM) or a script's garbage must not evict keys or refuse writes.
     pub fn refresh_used_memory(&self) -> u64 {
-        let used = crate::memory::used_memory();
+        let lua = self.scripts.usage.lua_bytes.load(Ordering::Relaxed);
+        let used = crate::memory::used_memory().saturating_sub(lua);
         self.used_memory.store(used, Ordering::Relaxed);
         self.note_memory_peak(used);
         used
     }
 
-    /// True when `maxmemory` is set and the dataset is over it (commands flagged DENYOOM are then refused).
-    pub fn over_maxmemory(&self) -> bool {
-        let max = self.hot.maxmemory.load(Ordering::Relaxed);
-        max != 0 && self.used_memory.load(Ordering::Relaxed) > max
+    /// Allocated bytes that `maxmemory` does not count (Redis's freeMemoryGetNotCountedMemory): a dictionary
+    /// training's samples, held for a few seconds on a thread of their own, which evicting keys cannot reclaim.
+    pub fn not_counted_for_evict(&self) -> u64 {
+        self.tier.training_bytes()
     }
 
     /// Counts bytes a write brings in, so the memory check between allocator readings stays close (only when
@@ -344,12 +351,14 @@ impl Server {
     }
 
     /// Brings memory under `maxmemory` by evicting keys per the policy (Redis's performEvictions, run before each
-    /// command). Returns false when memory is still over the limit (nothing evictable, or noeviction).
+    /// command). Returns false when memory is still over the limit with nothing left to evict (or noeviction). A
+    /// pass that runs out of time while it still frees memory returns true, as Redis's EVICT_RUNNING does not
+    /// refuse the command: a slow pass under load is not out of memory, and the cron (or the next command) goes on.
     pub fn perform_evictions(&self) -> bool {
-        let max = self.hot.maxmemory.load(Ordering::Relaxed);
-        if max == 0 {
-            return true;
-        }
+        let max = match self.hot.maxmemory.load(Ordering::Relaxed) {
+            0 => return true,
+            max => max + self.not_counted_for_evict(),
+        };
         let estimate = self.used_memory.load(Ordering::Relaxed) + self.hot.pending_bytes.load(Ordering::Relaxed);
         if estimate <= max {
             return true;
@@ -365,7 +374,16 @@ impl Server {
         fits
     }
 
-    /// Evicts until allocated memory is under `max`, or nothing is left to evict, or 50 ms have passed.
+    /// The cron's share of eviction: goes on with a pass that ran out of time, so memory comes under the limit
+    /// without waiting for the next command.
+    pub fn finish_evictions(&self) {
+        if self.eviction_unfinished.swap(false, Ordering::Relaxed) {
+            self.perform_evictions();
+        }
+    }
+
+    /// Evicts until allocated memory is under `max`, or nothing is left to evict (false), or 50 ms have passed
+    /// (true, marked unfinished for the cron).
     fn evict_down_to(&self, max: u64) -> bool {
         let policy = self.hot.policy();
         let params = crate::store::evict::EvictParams {
@@ -405,7 +423,8 @@ impl Server {
                 return true;
             }
             if Instant::now() > deadline {
-                return false;
+                self.eviction_unfinished.store(true, Ordering::Relaxed);
+                return true;
             }
         }
     }

@@ -293,6 +293,7 @@ async fn cron(srv: Arc<Server>) {
         // rather than block this runtime worker (Redis's cron does not run them during a script either).
         let script_running = srv.scripts.state.active();
         if !script_running {
+            srv.finish_evictions();
             crate::engine::warm::cron(&srv, crate::util::clock::unix_ms());
         }
         if srv.active_expire.load(Ordering::Relaxed) && !script_running {

@@ -638,6 +638,9 @@ pub struct Tier {
     windows: parking_lot::Mutex<[Window; 2]>,
     /// Shared with the training thread, which leaves its result here for the cron to install.
     training: Arc<parking_lot::Mutex<Training>>,
+    /// Bytes a running training holds (its samples and the trainer's copy of them): allocated, but nothing
+    /// eviction could take back, so not counted against `maxmemory` (INFO's mem_not_counted_for_evict).
+    training_bytes: Arc<AtomicU64>,
 }
 
 impl Tier {
@@ -649,6 +652,11 @@ impl Tier {
     /// Size of the current version's trained zstd dictionary (0 without one).
     pub fn zstd_dict_len(&self) -> usize {
         self.current.read().as_ref().map_or(0, |e| e.dict.zstd_len())
+    }
+
+    /// Bytes held by a training in progress (see `training_bytes`).
+    pub fn training_bytes(&self) -> u64 {
+        self.training_bytes.load(Relaxed)
     }
 
     /// True while a dictionary is being trained in the background.
@@ -708,13 +716,19 @@ impl Tier {
         }
         *self.training.lock() = Training::Running;
         let slot = self.training.clone();
+        let held = self.training_bytes.clone();
+        // The samples, and the trainer's contiguous copy of them.
+        held.store(2 * samples.iter().map(|s| s.len() as u64).sum::<u64>(), Relaxed);
         let spawned = std::thread::Builder::new().name("strata-dict".into()).spawn(move || {
             let enc = Encoder::train(id, &samples, true, totals);
+            drop(samples);
             *slot.lock() = Training::Done(enc);
+            held.store(0, Relaxed);
         });
         if let Err(e) = spawned {
             tracing::warn!("cannot start the dictionary training thread: {e}");
             *self.training.lock() = Training::Idle;
+            self.training_bytes.store(0, Relaxed);
         }
     }
 

@@ -416,3 +416,10 @@ pub fn info_u64(c: &mut redis::Connection, field: &str) -> u64 {
     let prefix = format!("{field}:");
     info.lines().find_map(|l| l.strip_prefix(prefix.as_str())).expect("field").trim().parse().expect("number")
 }
+
+/// An integer field of INFO `section`.
+pub fn info_int(c: &mut redis::Connection, section: &str, name: &str) -> i64 {
+    let info: String = q(c, &["INFO", section]);
+    let line = info.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("no {name} in INFO"));
+    line[name.len() + 1..].trim().parse().unwrap_or_else(|_| panic!("{line}"))
+}

@@ -55,6 +55,19 @@ impl Libraries {
     pub fn function_count(&self) -> usize {
         self.libs.values().map(|l| l.functions.len()).sum()
     }
+
+    /// Bytes the libraries hold outside the VM: names, code and function metadata (INFO's used_memory_functions).
+    pub fn memory_bytes(&self) -> usize {
+        let meta = |f: &FunctionMeta| {
+            std::mem::size_of::<FunctionMeta>() + f.name.len() + f.description.as_ref().map_or(0, String::len)
+        };
+        self.libs
+            .iter()
+            .map(|(name, l)| {
+                std::mem::size_of::<Library>() + name.len() + l.code.len() + l.functions.iter().map(meta).sum::<usize>()
+            })
+            .sum()
+    }
 }
 
 /// A library compiled and run, not yet installed.

@@ -190,10 +190,22 @@ impl RunState {
     }
 }
 
+/// The VM's figures for INFO and the memory count, published by the script thread after each use of the VM so
+/// that they are read without it.
+#[derive(Debug, Default)]
+pub struct VmUsage {
+    /// Bytes the Lua VM has allocated (its allocator's own count).
+    pub lua_bytes: AtomicU64,
+    pub cached_scripts: AtomicU64,
+    /// Cached scripts' bodies, SHAs and table.
+    pub script_cache_bytes: AtomicU64,
+}
+
 /// The server's scripting state.
 #[derive(Default)]
 pub struct Scripts {
     pub state: Arc<RunState>,
+    pub usage: VmUsage,
     /// Built on first use; only the script thread locks it.
     vm: Mutex<Option<vm::Vm>>,
     runner: Mutex<Option<std::sync::mpsc::Sender<Job>>>,
@@ -248,7 +260,7 @@ impl Scripts {
         ON_SCRIPT_THREAD.with(|c| c.set(was));
     }
 
-    /// Runs `f` with the VM (built on first use). Script thread only.
+    /// Runs `f` with the VM (built on first use), then publishes the VM's figures. Script thread only.
     fn with_vm<R>(&self, srv: &Server, f: impl FnOnce(&mut vm::Vm) -> CmdResult<R>) -> CmdResult<R> {
         debug_assert!(on_script_thread(), "the Lua VM used off the script thread");
         let mut guard = self.vm.lock();
@@ -259,7 +271,12 @@ impl Scripts {
                     .map_err(|e| CmdError::err(format!("cannot create the Lua VM: {e}")))?,
             ),
         };
-        f(vm)
+        let result = f(vm);
+        let (scripts, script_bytes) = vm.script_cache_usage();
+        self.usage.lua_bytes.store(vm.lua.used_memory() as u64, Relaxed);
+        self.usage.cached_scripts.store(scripts as u64, Relaxed);
+        self.usage.script_cache_bytes.store(script_bytes as u64, Relaxed);
+        result
     }
 }
 

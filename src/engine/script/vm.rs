@@ -211,6 +211,8 @@ pub struct Vm {
     /// The read-only globals scripts and functions see (see [`PROTECT`]).
     pub base: Table,
     scripts: HashMap<String, Script>,
+    /// Bytes of the cached scripts' bodies and SHAs (INFO's used_memory_scripts_eval).
+    script_bytes: usize,
     /// SHAs of scripts that reached keys they did not declare: later runs lock every shard up front.
     pub wide: HashSet<String>,
     /// FUNCTION libraries' registered functions, by function name.
@@ -369,7 +371,16 @@ impl Vm {
             Ok(()) => Ok(VmState::Continue),
             Err(m) => Err(mlua::Error::RuntimeError(m.into())),
         });
-        Ok(Vm { lua, bindings, runner, base, scripts: HashMap::new(), wide: HashSet::new(), functions: HashMap::new() })
+        Ok(Vm {
+            lua,
+            bindings,
+            runner,
+            base,
+            scripts: HashMap::new(),
+            script_bytes: 0,
+            wide: HashSet::new(),
+            functions: HashMap::new(),
+        })
     }
 
     /// The cached script with this SHA (lowercase hex).
@@ -393,6 +404,7 @@ impl Vm {
                 CmdError::err(format!("Error compiling script (new function): {}", compile_message(&e)))
             })?;
         let script = Script { sha: sha.clone(), func, flags };
+        self.script_bytes += body.len() + sha.len();
         self.scripts.insert(sha, script.clone());
         Ok(script)
     }
@@ -400,13 +412,15 @@ impl Vm {
     /// SCRIPT FLUSH: forgets every cached script.
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();
+        self.script_bytes = 0;
         self.wide.clear();
         let _ = self.lua.gc_collect();
     }
 
-    /// Number of cached scripts (INFO).
-    pub fn script_count(&self) -> usize {
-        self.scripts.len()
+    /// Number of cached scripts and the memory they hold outside the VM: bodies, SHAs and the cache's table.
+    pub fn script_cache_usage(&self) -> (usize, usize) {
+        let table = self.scripts.capacity() * std::mem::size_of::<(String, Script)>();
+        (self.scripts.len(), self.script_bytes + table)
     }
 }
 
