@@ -21,6 +21,7 @@
 //! of either codec falls well behind the ratio measured when the dictionary was made). Reads decompress into the
 //! reply; a value read again while still warm is stored raw again.
 
+use crate::memory::ColdBuf;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -121,8 +122,9 @@ impl Dictionary {
 pub struct Compressed {
     /// A [`HEAD`]-byte header (codec, settled, original length as u32 LE) and then the compressed bytes. The
     /// header lives in the allocation so the struct is 24 bytes and a `StrValue` holds it without a box of its
-    /// own (a 32-byte allocation per compressed value saved).
-    data: Box<[u8]>,
+    /// own (a 32-byte allocation per compressed value saved). In the compressed values' own arena (see
+    /// [`ColdBuf`]).
+    data: ColdBuf,
     dict: Arc<Dictionary>,
 }
 
@@ -189,15 +191,16 @@ impl Totals {
 impl Compressed {
     /// `payload` compressed from `len` bytes with `codec` against `dict`.
     fn build(payload: &[u8], len: u32, dict: Arc<Dictionary>, codec: Codec) -> Compressed {
-        let mut data = Vec::with_capacity(HEAD + payload.len());
-        data.push(codec as u8);
-        data.push(0);
-        data.extend_from_slice(&len.to_le_bytes());
-        data.extend_from_slice(payload);
-        Self::counted(data.into_boxed_slice(), dict)
+        let data = ColdBuf::with(HEAD + payload.len(), |b| {
+            b[0] = codec as u8;
+            b[1] = 0;
+            b[2..HEAD].copy_from_slice(&len.to_le_bytes());
+            b[HEAD..].copy_from_slice(payload);
+        });
+        Self::counted(data, dict)
     }
 
-    fn counted(data: Box<[u8]>, dict: Arc<Dictionary>) -> Compressed {
+    fn counted(data: ColdBuf, dict: Arc<Dictionary>) -> Compressed {
         let c = Compressed { data, dict };
         c.dict.totals.change(&c, true);
         c
@@ -518,10 +521,10 @@ mod tests {
             for (i, b) in data.iter_mut().enumerate().skip(HEAD) {
                 *b ^= (i as u8).wrapping_mul(37) | 1;
             }
-            bad.data = data.into_boxed_slice();
+            bad.data = ColdBuf::from(&data[..]);
             let out = bad.decompress();
             assert!(out.is_empty() || out.len() == v.len());
-            bad.data = c.data[..HEAD + (c.data.len() - HEAD) / 2].into();
+            bad.data = ColdBuf::from(&c.data[..HEAD + (c.data.len() - HEAD) / 2]);
             assert!(bad.decompress().is_empty());
         }
     }
