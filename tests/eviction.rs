@@ -310,3 +310,27 @@ fn tinylfu_keeps_a_frequently_requested_set_through_a_scan() {
     assert!(window > 0, "{window}");
     assert_eq!(lru_window, 0);
 }
+
+/// As in Redis, whose Lua allocates outside the allocator `maxmemory` counts, the VM's memory (a script's garbage
+/// included) neither refuses writes nor evicts keys. (A server process of its own: in-process, other tests'
+/// allocations and VMs would count.)
+#[test]
+fn the_script_vm_does_not_count_against_maxmemory() {
+    let s = ServerProcess::start(&[]);
+    let mut c = s.client().get_connection().expect("connect");
+    let _: () = q(&mut c, &["SET", "keep", "v"]);
+    // Warm the VM and its thread, then leave 4 MB of room.
+    let _: i64 = q(&mut c, &["EVAL", "return 1", "0"]);
+    limit_just_above_current(&mut c, 4 << 20);
+    // About 10 MB of Lua strings and tables, garbage once the script returns (Lua collects it later). The VM
+    // reports the bytes it asked for; jemalloc's rounding of them to size classes (about a tenth) still counts.
+    let script = "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 40) .. i end return #t";
+    let n: i64 = q(&mut c, &["EVAL", script, "0"]);
+    assert_eq!(n, 100_000);
+    let info: String = q(&mut c, &["INFO", "memory"]);
+    let vm: u64 =
+        info.lines().find_map(|l| l.strip_prefix("used_memory_lua:")).and_then(|v| v.trim().parse().ok()).unwrap();
+    assert!(vm > 8 << 20, "the VM holds the garbage for now: {vm}");
+    let _: () = q(&mut c, &["SET", "after", "v"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "keep"]), "v");
+}

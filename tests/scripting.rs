@@ -361,24 +361,3 @@ fn info_reports_the_vm_and_the_script_caches() {
     let _: () = q(&mut c, &["SCRIPT", "FLUSH"]);
     assert_eq!(mem(&mut c, "number_of_cached_scripts"), 0);
 }
-
-/// As in Redis, whose Lua allocates outside the allocator `maxmemory` counts, the VM's memory (a script's garbage
-/// included) neither refuses writes nor evicts keys.
-#[test]
-fn the_vm_does_not_count_against_maxmemory() {
-    let s = TestServer::start();
-    let mut c = s.conn();
-    let _: () = q(&mut c, &["SET", "keep", "v"]);
-    // Warm the VM and its thread, then leave 1 MB of room.
-    let _: i64 = q(&mut c, &["EVAL", "return 1", "0"]);
-    let used = info_int(&mut c, "memory", "used_memory");
-    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", &(used + (1 << 20)).to_string()]);
-    // Several MB of Lua strings and tables, garbage once the script returns (Lua collects it later).
-    let script = "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 40) .. i end return #t";
-    let n: i64 = q(&mut c, &["EVAL", script, "0"]);
-    assert_eq!(n, 100_000);
-    assert!(info_int(&mut c, "memory", "used_memory_lua") > 2 << 20, "the VM holds the garbage for now");
-    let _: () = q(&mut c, &["SET", "after", "v"]);
-    assert_eq!(q::<String>(&mut c, &["GET", "keep"]), "v");
-    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
-}

@@ -577,6 +577,9 @@ pub fn install(
 /// server never sees that.
 #[allow(clippy::expect_used)]
 pub fn table() -> &'static CommandTable {
+    // A unit test run alone has started no server to install it.
+    #[cfg(test)]
+    crate::commands::table();
     INSTALLED.get().expect("the command table is installed (commands::table()) before a server starts")
 }
 
