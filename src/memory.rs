@@ -104,8 +104,9 @@ fn cold_flags() -> std::os::raw::c_int {
 }
 
 impl ColdBuf {
-    /// A buffer of `len` bytes filled by `fill`, which must write all of them.
-    pub fn with(len: usize, fill: impl FnOnce(&mut [u8])) -> ColdBuf {
+    /// A buffer holding `parts` one after the other.
+    pub fn concat(parts: &[&[u8]]) -> ColdBuf {
+        let len = parts.iter().map(|p| p.len()).sum();
         if len == 0 {
             return ColdBuf { ptr: std::ptr::NonNull::dangling(), len: 0 };
         }
@@ -117,19 +118,20 @@ impl ColdBuf {
                 Err(_) => std::process::abort(),
             }
         };
-        // SAFETY: `ptr` points to `len` bytes just allocated; zeroed first so `fill` never sees uninitialised bytes.
-        let buf = unsafe {
-            std::ptr::write_bytes(ptr.as_ptr(), 0, len);
-            std::slice::from_raw_parts_mut(ptr.as_ptr(), len)
-        };
-        fill(buf);
+        let mut at = 0;
+        for p in parts {
+            // SAFETY: the parts add up to `len`, so every copy lands inside the new allocation, which overlaps
+            // none of them; every byte is written before the buffer is read.
+            unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), ptr.as_ptr().add(at), p.len()) };
+            at += p.len();
+        }
         ColdBuf { ptr, len }
     }
 }
 
 impl From<&[u8]> for ColdBuf {
     fn from(bytes: &[u8]) -> ColdBuf {
-        ColdBuf::with(bytes.len(), |b| b.copy_from_slice(bytes))
+        ColdBuf::concat(&[bytes])
     }
 }
 
@@ -185,7 +187,7 @@ mod tests {
 
     #[test]
     fn cold_buffers_own_their_bytes() {
-        let mut a = ColdBuf::with(5, |b| b.copy_from_slice(b"hello"));
+        let mut a = ColdBuf::concat(&[b"he", b"", b"llo"]);
         let b = a.clone();
         a[0] = b'j';
         assert_eq!((&*a, &*b), (&b"jello"[..], &b"hello"[..]));

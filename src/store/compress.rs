@@ -191,13 +191,7 @@ impl Totals {
 impl Compressed {
     /// `payload` compressed from `len` bytes with `codec` against `dict`.
     fn build(payload: &[u8], len: u32, dict: Arc<Dictionary>, codec: Codec) -> Compressed {
-        let data = ColdBuf::with(HEAD + payload.len(), |b| {
-            b[0] = codec as u8;
-            b[1] = 0;
-            b[2..HEAD].copy_from_slice(&len.to_le_bytes());
-            b[HEAD..].copy_from_slice(payload);
-        });
-        Self::counted(data, dict)
+        Self::counted(ColdBuf::concat(&[&[codec as u8, 0], &len.to_le_bytes(), payload]), dict)
     }
 
     fn counted(data: ColdBuf, dict: Arc<Dictionary>) -> Compressed {
