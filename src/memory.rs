@@ -80,9 +80,12 @@ pub fn total_system_memory() -> u64 {
 /// 384-byte class pinning 1,063 slabs. In their own arena, and bypassing the thread cache (which would hand back
 /// regions of the thread's arena, and take these back for anyone), compressed values fill pages of their own and
 /// the raw values' pages empty out and return to the system.
+///
+/// A pointer and a `u32` length, 12 bytes aligned to 4, so a compressed value fits a 16-byte `StrValue`.
+#[repr(C, packed(4))]
 pub struct ColdBuf {
     ptr: std::ptr::NonNull<u8>,
-    len: usize,
+    len: u32,
 }
 
 // SAFETY: a ColdBuf owns its allocation exclusively, as a Box<[u8]> does.
@@ -105,8 +108,12 @@ fn cold_flags() -> std::os::raw::c_int {
 
 impl ColdBuf {
     /// A buffer holding `parts` one after the other.
+    ///
+    /// The parts add up to less than 4 GiB: compressed values are shorter than their originals, which the cold
+    /// tier only takes below that. Past it, as past what the allocator can give, the process aborts.
     pub fn concat(parts: &[&[u8]]) -> ColdBuf {
-        let len = parts.iter().map(|p| p.len()).sum();
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let Ok(len32) = u32::try_from(len) else { std::process::abort() };
         if len == 0 {
             return ColdBuf { ptr: std::ptr::NonNull::dangling(), len: 0 };
         }
@@ -125,7 +132,7 @@ impl ColdBuf {
             unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), ptr.as_ptr().add(at), p.len()) };
             at += p.len();
         }
-        ColdBuf { ptr, len }
+        ColdBuf { ptr, len: len32 }
     }
 }
 
@@ -138,15 +145,17 @@ impl From<&[u8]> for ColdBuf {
 impl std::ops::Deref for ColdBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
+        let (ptr, len) = (self.ptr, self.len);
         // SAFETY: `ptr` owns `len` initialised bytes (or is dangling with len 0).
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len as usize) }
     }
 }
 
 impl std::ops::DerefMut for ColdBuf {
     fn deref_mut(&mut self) -> &mut [u8] {
+        let (ptr, len) = (self.ptr, self.len);
         // SAFETY: as in `deref`, and `&mut self` makes the access exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len as usize) }
     }
 }
 
@@ -158,16 +167,18 @@ impl Clone for ColdBuf {
 
 impl Drop for ColdBuf {
     fn drop(&mut self) {
-        if self.len != 0 {
+        let (ptr, len) = (self.ptr, self.len);
+        if len != 0 {
             // SAFETY: allocated by `mallocx` with this size and these flags, freed once.
-            unsafe { tikv_jemalloc_sys::sdallocx(self.ptr.as_ptr().cast(), self.len, cold_flags()) }
+            unsafe { tikv_jemalloc_sys::sdallocx(ptr.as_ptr().cast(), len as usize, cold_flags()) }
         }
     }
 }
 
 impl std::fmt::Debug for ColdBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ColdBuf").field("len", &self.len).finish()
+        let len = self.len;
+        f.debug_struct("ColdBuf").field("len", &len).finish()
     }
 }
 

@@ -104,7 +104,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
     if out.is_empty() {
         ctx.remove(dest);
     } else {
-        ctx.set(dest, Value::Str(StrValue::Raw(out)), Ttl::Clear, Event::Set);
+        ctx.set(dest, Value::Str(StrValue::raw(out)), Ttl::Clear, Event::Set);
     }
     ctx.dirty += 1;
     Ok(Reply::Int(len))

@@ -22,7 +22,7 @@ fn sparse_max(ctx: &Ctx<'_>) -> usize {
 
 /// Stores HLL bytes back under `key`, keeping its TTL.
 fn store(ctx: &mut Ctx<'_>, key: &[u8], v: Vec<u8>, event: Event) {
-    ctx.set(key, Value::Str(StrValue::Raw(v)), Ttl::Keep, event);
+    ctx.set(key, Value::Str(StrValue::raw(v)), Ttl::Keep, event);
 }
 
 fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
@@ -60,7 +60,7 @@ fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
         if v != before {
             // The cached cardinality was refreshed: a write, as in Redis, which propagates the PFCOUNT itself
             // (replayed, it refreshes the same cache) and, unlike PFADD, publishes no keyspace event.
-            ctx.set_without_event(&args[1], Value::Str(StrValue::Raw(v)), Ttl::Keep);
+            ctx.set_without_event(&args[1], Value::Str(StrValue::raw(v)), Ttl::Keep);
             ctx.emit(vec![Bytes::from_static(b"PFCOUNT"), args[1].clone()]);
         }
         return Ok(Reply::Int(n as i64));

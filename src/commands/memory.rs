@@ -23,7 +23,7 @@ pub fn key_cost(key: &[u8], e: &Entry, table_share: usize) -> usize {
     let value = match &e.value {
         Value::Str(StrValue::Int(_) | StrValue::Inline(_)) => 0,
         Value::Str(StrValue::Bytes(b)) => size_class(b.len()),
-        Value::Str(StrValue::Raw(v)) => size_class(v.capacity()),
+        Value::Str(StrValue::Raw(v)) => size_class(std::mem::size_of::<Vec<u8>>()) + size_class(v.capacity()),
         Value::Str(StrValue::Compressed(c)) => size_class(c.stored_len()),
         Value::Hash(h) => size_class(std::mem::size_of_val(&**h)) + h.heap_bytes(),
         Value::List(l) => 64 + l.iter().map(|x| size_class(x.len()) + 32).sum::<usize>(),

@@ -317,7 +317,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult<Reply> {
             let Some(Entry { value: Value::Str(s), .. }) = ctx.write(key) else { return Err(error::WRONGTYPE) };
             let mut v = std::mem::replace(s, StrValue::Int(0)).into_vec();
             v.extend_from_slice(add);
-            *s = StrValue::Raw(v);
+            *s = StrValue::raw(v);
             ctx.modified(key, Event::Append);
             Ok(Reply::Int(new_len as i64))
         }

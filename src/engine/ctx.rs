@@ -512,7 +512,7 @@ impl<'a> Ctx<'a> {
         // time of 0 every value counts as cold and stays compressed.)
         if let Value::Str(StrValue::Compressed(c)) = &e.value {
             if cold > 0 && lru.saturating_sub(e.access) < cold {
-                e.value = Value::Str(StrValue::Raw(c.decompress()));
+                e.value = Value::Str(StrValue::raw(c.decompress()));
             }
         }
         if lfu {
@@ -766,7 +766,7 @@ impl<'a> Ctx<'a> {
                 let mut v = Vec::new();
                 let (r, wrote) = f(&mut v, false)?;
                 if wrote {
-                    self.set(key, Value::Str(StrValue::Raw(v)), Ttl::Clear, event);
+                    self.set(key, Value::Str(StrValue::raw(v)), Ttl::Clear, event);
                 }
                 return Ok(r);
             }
@@ -784,9 +784,9 @@ impl<'a> Ctx<'a> {
         // Not `write`: the hooks were told when the value was taken out, and must not see the stand-in left there.
         if let Some(Entry { value: Value::Str(s), .. }) = self.open(key, false) {
             match taken {
-                _ if wrote => *s = StrValue::Raw(bytes),
-                Some(true) => *s = StrValue::Raw(bytes),
-                Some(false) => *s = StrValue::Bytes(bytes.into_boxed_slice()),
+                _ if wrote => *s = StrValue::raw(bytes),
+                Some(true) => *s = StrValue::raw(bytes),
+                Some(false) => *s = StrValue::boxed(bytes.into_boxed_slice()),
                 None => {}
             }
         }

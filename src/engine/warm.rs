@@ -424,7 +424,7 @@ pub fn need_in(data: &ShardData, key: &[u8], now_ms: u64, window_ms: u64) -> Opt
 /// becomes `lru`, or the cold cycle would compress it again before it is read.
 pub fn decompress(e: &mut Entry, lru: u32) -> bool {
     let Value::Str(StrValue::Compressed(c)) = &e.value else { return false };
-    e.value = Value::Str(StrValue::Raw(c.decompress()));
+    e.value = Value::Str(StrValue::raw(c.decompress()));
     e.access = lru;
     true
 }

@@ -280,7 +280,7 @@ fn decode_value(cur: &mut Cursor<'_>, head: &RecordHead<'_>, limits: &Limits) ->
         }
         kind::RAW => {
             one(kind::RAW)?;
-            Value::Str(StrValue::Raw(cur.take::<&[u8]>()?.to_vec()))
+            Value::Str(StrValue::raw(cur.take::<&[u8]>()?.to_vec()))
         }
         kind::LIST => {
             let mut l = VecDeque::with_capacity(count);
@@ -586,8 +586,8 @@ mod tests {
             out.push((db, Bytes::from(key.to_string()), e, expire_at));
         };
         with(0, "int", Value::Str(StrValue::Int(-42)), 0);
-        with(0, "str", Value::Str(StrValue::Bytes(Box::from(&b"hello"[..]))), 1_900_000_000_000);
-        with(3, "raw", Value::Str(StrValue::Raw(vec![0u8, 255, 10, 13])), 0);
+        with(0, "str", Value::Str(StrValue::boxed(Box::from(&b"hello"[..]))), 1_900_000_000_000);
+        with(3, "raw", Value::Str(StrValue::raw(vec![0u8, 255, 10, 13])), 0);
         with(1, "list", Value::List(Box::new((0..50).map(|i| Bytes::from(format!("item{i}"))).collect())), 0);
         let mut small = HashValue::default();
         small.set(b"f", b"v", l.hash);

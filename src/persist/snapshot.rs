@@ -57,7 +57,7 @@ fn record_key(p: &mut Pending, key: &[u8], e: &Entry, expire_at: u64, idle: u32,
         if let Some(meta) = metas.and_then(|m| m.get(key)) {
             let mut raw = (p.db as u32).to_le_bytes().to_vec();
             meta.encode(&mut raw);
-            let carrier = Entry::new(Value::Str(StrValue::Bytes(raw.into_boxed_slice())));
+            let carrier = Entry::new(Value::Str(StrValue::boxed(raw.into_boxed_slice())));
             p.chunks.record(format::META_DB, key, &carrier, 0, 0);
         }
     }
@@ -185,7 +185,7 @@ pub fn write_snapshot<W: Write>(
         let mut raw = Vec::new();
         for code in libraries {
             let entry =
-                crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::Bytes(Box::from(&code[..]))));
+                crate::store::Entry::new(crate::store::Value::Str(crate::store::StrValue::boxed(Box::from(&code[..]))));
             format::encode_record(&mut raw, format::LIBRARY_DB, b"function-library", &entry, 0, 0);
         }
         w.block(&raw, libraries.len() as u32)?;

@@ -4,8 +4,10 @@
 //! cloned). Most keys and many string values are a few dozen bytes or less, so the table keeps them inside the
 //! slot: [`Key`] holds up to [`Key::INLINE`] bytes in its own 24 bytes and only longer keys in a heap buffer of
 //! exactly their length; [`Inline`] is the fixed-capacity buffer both use, and what small string values are
-//! stored in (`StrValue::Inline`). Written here rather than taken from a crate because the crates that inline
-//! (smallvec, compact_str, smol_str) are either 32 bytes for this capacity or UTF-8 only.
+//! stored in (`StrValue::Inline`); [`HeapBytes`] holds longer string values in 12 bytes. Written here rather than
+//! taken from a crate because the crates that inline (smallvec, compact_str, smol_str) are either 32 bytes for
+//! this capacity or UTF-8 only, and thin boxed slices (thin-vec and friends) put the length (and a capacity) in
+//! the allocation: 8 to 16 bytes more per value, a size class up for values near the top of theirs.
 
 use bytes::Bytes;
 use std::fmt;
@@ -149,6 +151,79 @@ impl fmt::Debug for Key {
     }
 }
 
+/// Owned bytes behind a thin handle: a pointer and a `u32` length, 12 bytes aligned to 4, so an enum that holds
+/// it beside a one-byte tag (`StrValue`) is 16 bytes where a `Box<[u8]>` (16 bytes aligned to 8) makes it 24.
+/// The allocation is a `Box<[u8]>`'s: built from one and turned back into one without a copy.
+#[repr(C, packed(4))]
+pub struct HeapBytes {
+    ptr: std::ptr::NonNull<u8>,
+    len: u32,
+}
+
+// SAFETY: a HeapBytes owns its allocation exclusively, as the Box<[u8]> it was made from does.
+unsafe impl Send for HeapBytes {}
+// SAFETY: shared access only reads, as for Box<[u8]>.
+unsafe impl Sync for HeapBytes {}
+
+impl HeapBytes {
+    /// Takes `b` over, or gives it back when it is longer than a `u32` can say.
+    pub fn from_box(b: Box<[u8]>) -> Result<HeapBytes, Box<[u8]>> {
+        let Ok(len) = u32::try_from(b.len()) else { return Err(b) };
+        let raw = Box::into_raw(b);
+        // SAFETY: `Box::into_raw` never returns null.
+        let ptr = unsafe { std::ptr::NonNull::new_unchecked(raw.cast::<u8>()) };
+        Ok(HeapBytes { ptr, len })
+    }
+
+    /// The allocation as the `Box<[u8]>` it was made from.
+    pub fn into_box(self) -> Box<[u8]> {
+        let me = std::mem::ManuallyDrop::new(self);
+        let (ptr, len) = (me.ptr, me.len);
+        // SAFETY: `ptr`/`len` came from `Box::into_raw` of a boxed slice of that length; `me` is not dropped, so
+        // the allocation has exactly one owner again.
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr.as_ptr(), len as usize)) }
+    }
+}
+
+impl Deref for HeapBytes {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        let (ptr, len) = (self.ptr, self.len);
+        // SAFETY: `ptr` owns `len` initialised bytes (a boxed slice's, dangling when empty).
+        unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len as usize) }
+    }
+}
+
+impl Drop for HeapBytes {
+    fn drop(&mut self) {
+        let (ptr, len) = (self.ptr, self.len);
+        // SAFETY: as in `into_box`; `drop` runs once.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr.as_ptr(), len as usize)) });
+    }
+}
+
+impl Clone for HeapBytes {
+    fn clone(&self) -> HeapBytes {
+        let len = self.len;
+        let ptr = Box::into_raw(Box::<[u8]>::from(&**self));
+        // SAFETY: as in `from_box`; the copy has this one's length, which fits a u32.
+        HeapBytes { ptr: unsafe { std::ptr::NonNull::new_unchecked(ptr.cast::<u8>()) }, len }
+    }
+}
+
+impl PartialEq for HeapBytes {
+    fn eq(&self, other: &HeapBytes) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl fmt::Debug for HeapBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&Bytes::copy_from_slice(self), f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +242,20 @@ mod tests {
         assert!(Inline::<4>::new(b"12345").is_none());
         assert_eq!(&Inline::<4>::new(b"1234").unwrap()[..], b"1234");
         assert!(Key::from("a") < Key::from("b"));
+    }
+
+    #[test]
+    fn heap_bytes_hold_a_boxed_slice_in_twelve_bytes() {
+        assert_eq!(std::mem::size_of::<HeapBytes>(), 12);
+        for len in [0usize, 1, 15, 100, 5000] {
+            let b: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let h = HeapBytes::from_box(b.clone().into_boxed_slice()).unwrap();
+            assert_eq!(&h[..], &b[..]);
+            let c = h.clone();
+            assert_eq!(c, h);
+            drop(h);
+            assert_eq!(&c[..], &b[..]);
+            assert_eq!(&*c.into_box(), &b[..]);
+        }
     }
 }

@@ -120,18 +120,18 @@ impl Dictionary {
 /// dropped), so INFO reads the compressed tier's size without walking the keyspace.
 #[derive(Debug)]
 pub struct Compressed {
-    /// A [`HEAD`]-byte header (codec, settled, original length as u32 LE) and then the compressed bytes. The
-    /// header lives in the allocation so the struct is 24 bytes and a `StrValue` holds it without a box of its
-    /// own (a 32-byte allocation per compressed value saved). In the compressed values' own arena (see
-    /// [`ColdBuf`]).
+    /// A [`HEAD`]-byte header (codec, settled, original length as u32 LE, the dictionary: one strong count of
+    /// an `Arc<Dictionary>` as a raw pointer) and then the compressed bytes. The header lives in the allocation
+    /// so the struct is 12 bytes and a `StrValue` holds it in 16 without a box of its own (a 32-byte allocation
+    /// per compressed value saved). In the compressed values' own arena (see [`ColdBuf`]).
     data: ColdBuf,
-    dict: Arc<Dictionary>,
 }
 
 /// Bytes of a compressed value's header: codec, settled (an LZ4 value zstd was tried on and did not pay for: the
-/// cold cycle leaves it as it is), original length.
-const HEAD: usize = 6;
-const _: () = assert!(std::mem::size_of::<Compressed>() == 24);
+/// cold cycle leaves it as it is), original length, dictionary pointer.
+const HEAD: usize = 6 + DICT_PTR;
+const DICT_PTR: usize = std::mem::size_of::<usize>();
+const _: () = assert!(std::mem::size_of::<Compressed>() == 12);
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -191,13 +191,28 @@ impl Totals {
 impl Compressed {
     /// `payload` compressed from `len` bytes with `codec` against `dict`.
     fn build(payload: &[u8], len: u32, dict: Arc<Dictionary>, codec: Codec) -> Compressed {
-        Self::counted(ColdBuf::concat(&[&[codec as u8, 0], &len.to_le_bytes(), payload]), dict)
+        // The header takes over `dict`'s strong count; `Drop` gives it back.
+        let ptr = (Arc::into_raw(dict) as usize).to_le_bytes();
+        Self::counted(ColdBuf::concat(&[&[codec as u8, 0], &len.to_le_bytes(), &ptr, payload]))
     }
 
-    fn counted(data: ColdBuf, dict: Arc<Dictionary>) -> Compressed {
-        let c = Compressed { data, dict };
-        c.dict.totals.change(&c, true);
+    fn counted(data: ColdBuf) -> Compressed {
+        let c = Compressed { data };
+        c.dict().totals.change(&c, true);
         c
+    }
+
+    fn dict_ptr(&self) -> *const Dictionary {
+        let mut ptr = [0u8; DICT_PTR];
+        ptr.copy_from_slice(&self.data[6..HEAD]);
+        usize::from_le_bytes(ptr) as *const Dictionary
+    }
+
+    /// The dictionary the value was compressed against.
+    fn dict(&self) -> &Dictionary {
+        // SAFETY: the header holds a strong count of this `Arc` for as long as the value lives (`build`, `clone`,
+        // `drop`), so the dictionary outlives the borrow of `self`.
+        unsafe { &*self.dict_ptr() }
     }
 
     fn payload(&self) -> &[u8] {
@@ -216,13 +231,17 @@ impl Compressed {
 
 impl Clone for Compressed {
     fn clone(&self) -> Self {
-        Compressed::counted(self.data.clone(), self.dict.clone())
+        // SAFETY: the pointer is a live `Arc<Dictionary>` (see `dict`); the copy of the header holds the new count.
+        unsafe { Arc::increment_strong_count(self.dict_ptr()) };
+        Compressed::counted(self.data.clone())
     }
 }
 
 impl Drop for Compressed {
     fn drop(&mut self) {
-        self.dict.totals.change(self, false);
+        self.dict().totals.change(self, false);
+        // SAFETY: gives back the strong count the header took in `build` or `clone`, once.
+        drop(unsafe { Arc::from_raw(self.dict_ptr()) });
     }
 }
 
@@ -250,7 +269,7 @@ impl Compressed {
 
     /// The dictionary version used.
     pub fn dict_id(&self) -> u32 {
-        self.dict.id
+        self.dict().id
     }
 
     fn settled(mut self) -> Compressed {
@@ -273,11 +292,11 @@ impl Compressed {
         let len = self.len();
         match self.codec() {
             // The length is only a hint to LZ4: a damaged block can decode to another length without an error.
-            Codec::Lz4 => lz4_flex::block::decompress_with_dict(self.payload(), len, &self.dict.bytes)
+            Codec::Lz4 => lz4_flex::block::decompress_with_dict(self.payload(), len, &self.dict().bytes)
                 .ok()
                 .filter(|out| out.len() == len)
                 .unwrap_or_default(),
-            Codec::Zstd => zstd_decompress(self.payload(), len, self.dict.zstd.as_ref()).unwrap_or_default(),
+            Codec::Zstd => zstd_decompress(self.payload(), len, self.dict().zstd.as_ref()).unwrap_or_default(),
         }
     }
 }
@@ -337,6 +356,9 @@ fn pays(packed: usize, original: usize) -> bool {
 
 /// LZ4-compresses `value`; `None` when that would not save at least an eighth.
 pub fn compress(value: &[u8], dict: &Arc<Dictionary>) -> Option<Compressed> {
+    if value.len() > u32::MAX as usize {
+        return None;
+    }
     let out = lz4_flex::block::compress_with_dict(value, &dict.bytes);
     if !pays(out.len(), value.len()) {
         return None;
@@ -401,6 +423,9 @@ impl Encoder {
     /// zstd-compresses `value` with the trained dictionary (or none, when training found nothing); `None` when
     /// that does not pay.
     pub fn zstd(&self, value: &[u8]) -> Option<Compressed> {
+        if value.len() > u32::MAX as usize {
+            return None;
+        }
         let out = zstd_compress(value, self.zstd.as_ref())?;
         if !pays(out.len(), value.len()) {
             return None;

@@ -114,7 +114,7 @@ mod tests {
     use bytes::Bytes;
 
     fn s(v: &str) -> Entry {
-        Entry::new(Value::Str(StrValue::Raw(v.as_bytes().to_vec())))
+        Entry::new(Value::Str(StrValue::raw(v.as_bytes().to_vec())))
     }
 
     #[test]

@@ -249,8 +249,8 @@ impl Shard {
 }
 
 // The per-key cost of the table (docs/ARCHITECTURE.md, `Dict`): a change here shows in every key's memory.
-const _: () = assert!(std::mem::size_of::<Option<super::dict::Slot<Entry>>>() == 64);
-const _: () = assert!(std::mem::size_of::<Entry>() == 40);
+const _: () = assert!(std::mem::size_of::<Option<super::dict::Slot<Entry>>>() == 48);
+const _: () = assert!(std::mem::size_of::<Entry>() == 24);
 
 #[cfg(test)]
 mod tests {

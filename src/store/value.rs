@@ -1,6 +1,6 @@
 //! Values stored under keys, their type names (TYPE, WRONGTYPE) and encodings (OBJECT ENCODING).
 
-use super::compact::Inline;
+use super::compact::{HeapBytes, Inline};
 use super::types::{ExtValue, HashValue, SetValue, Stream, ZSetValue};
 use bytes::Bytes;
 use std::borrow::Cow;
@@ -9,9 +9,9 @@ use std::collections::VecDeque;
 /// Strings no longer than this are reported as `embstr`, as Redis allocates them with their header.
 pub const EMBSTR_MAX: usize = 44;
 
-/// Longest string value held inside its entry: what fits beside the tag in the 32 bytes the value takes anyway
-/// (a 24-byte `Vec` after an 8-byte-aligned tag).
-pub const INLINE_MAX: usize = 30;
+/// Longest string value held inside its entry: what fits beside the tag and the length in the 16 bytes the
+/// value takes anyway (a pointer after an 8-byte-aligned tag).
+pub const INLINE_MAX: usize = 14;
 
 /// A string value in one of its representations.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,11 +22,13 @@ pub enum StrValue {
     /// with its header): no allocation, and a read copies it instead of sharing a buffer.
     Inline(Inline<INLINE_MAX>),
     /// Bytes as written by SET and friends, allocated at their exact length; `embstr` or `raw` by length. Owned,
-    /// not a shared `Bytes`: half its size in the entry, and no reference count to allocate or update on a read.
-    Bytes(Box<[u8]>),
+    /// not a shared `Bytes`: no reference count to allocate or update on a read, and a thin handle (pointer and
+    /// `u32` length) so the entry is 16 bytes.
+    Bytes(HeapBytes),
     /// Bytes produced by an in-place modification (APPEND, SETRANGE, SETBIT...), keeping the spare capacity it
-    /// grew with (as Redis's sds) so repeated APPENDs stay amortised; always `raw`, as in Redis.
-    Raw(Vec<u8>),
+    /// grew with (as Redis's sds) so repeated APPENDs stay amortised; always `raw`, as in Redis. Boxed: a `Vec`
+    /// would make every entry 8 bytes larger, and in-place writes are the rarer kind.
+    Raw(Box<Vec<u8>>),
     /// A cold value, compressed with LZ4 or zstd against a dictionary (`store::compress`).
     Compressed(super::compress::Compressed),
 }
@@ -54,8 +56,21 @@ impl StrValue {
     pub fn embstr(data: &[u8]) -> StrValue {
         match Inline::new(data) {
             Some(i) => StrValue::Inline(i),
-            None => StrValue::Bytes(Box::from(data)),
+            None => Self::boxed(Box::from(data)),
         }
+    }
+
+    /// `b` kept as it is allocated (`embstr` or `raw` by length); past 4 GiB, as a `Raw` buffer.
+    pub fn boxed(b: Box<[u8]>) -> StrValue {
+        match HeapBytes::from_box(b) {
+            Ok(h) => StrValue::Bytes(h),
+            Err(b) => StrValue::raw(b.into_vec()),
+        }
+    }
+
+    /// A buffer from an in-place modification, kept with its spare capacity.
+    pub fn raw(v: Vec<u8>) -> StrValue {
+        StrValue::Raw(Box::new(v))
     }
 
     /// Copies `data` into a value of its own (never keeps the read buffer alive).
@@ -92,8 +107,8 @@ impl StrValue {
     /// The value as bytes, moved out where it is a buffer already.
     pub fn into_bytes(self) -> Bytes {
         match self {
-            StrValue::Bytes(b) => Bytes::from(b),
-            StrValue::Raw(v) => Bytes::from(v),
+            StrValue::Bytes(b) => Bytes::from(b.into_box()),
+            StrValue::Raw(v) => Bytes::from(*v),
             other => other.to_bytes(),
         }
     }
@@ -117,8 +132,8 @@ impl StrValue {
     /// Takes the bytes out for in-place modification (no copy when the buffer is not shared).
     pub fn into_vec(self) -> Vec<u8> {
         match self {
-            StrValue::Bytes(b) => Vec::from(b),
-            StrValue::Raw(v) => v,
+            StrValue::Bytes(b) => Vec::from(b.into_box()),
+            StrValue::Raw(v) => *v,
             other => other.bytes().into_owned(),
         }
     }
@@ -135,7 +150,7 @@ impl StrValue {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<StrValue>() == 32);
+const _: () = assert!(std::mem::size_of::<StrValue>() == 16);
 
 /// A value of any type.
 #[derive(Debug, Clone)]
@@ -344,7 +359,7 @@ impl Value {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<Value>() == 32);
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
 
 /// The value stored under one key with its access metadata. Its expiry is kept beside the table
 /// ([`ShardData::expire_at`](super::ShardData::expire_at)), so keys without one do not pay for it.

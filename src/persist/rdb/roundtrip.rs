@@ -93,11 +93,11 @@ fn strings_in_every_form() {
         &"ab".repeat(200),
     ] {
         check(Value::Str(StrValue::from_slice(s.as_bytes())));
-        check(Value::Str(StrValue::Raw(s.as_bytes().to_vec())));
+        check(Value::Str(StrValue::raw(s.as_bytes().to_vec())));
     }
     check(Value::Str(StrValue::Int(i64::MIN)));
     let big: Vec<u8> = (0..200_000u32).map(|i| (i % 97) as u8).collect();
-    check(Value::Str(StrValue::Raw(big)));
+    check(Value::Str(StrValue::raw(big)));
 }
 
 #[test]
