@@ -20,14 +20,106 @@ pub struct Slot<V> {
 /// Slab-backed hash table from key to `V`.
 #[derive(Debug, Clone)]
 pub struct Dict<V> {
-    index: HashTable<u32>,
+    index: Index,
     slots: Slab<Slot<V>>,
     free: Vec<u32>,
 }
 
 impl<V> Default for Dict<V> {
     fn default() -> Self {
-        Dict { index: HashTable::new(), slots: Slab::default(), free: Vec::new() }
+        Dict { index: Index::Narrow(HashTable::new()), slots: Slab::default(), free: Vec::new() }
+    }
+}
+
+/// Slot numbers by key hash. hashbrown keeps a table at most 7/8 full and doubles it, so an index is between 44%
+/// and 88% full (a keyspace of 1M keys in 16 shards sits at 48%): its buckets cost more than its keys, and each is
+/// a slot number plus a control byte. Slot numbers take 3 bytes while the table has fewer than [`NARROW_SLOTS`]
+/// slots (16.7M keys in one shard or one hash), 4 bytes beyond, switched once when the slab reaches it: 4 bytes a
+/// bucket instead of 5.
+#[derive(Debug, Clone)]
+enum Index {
+    Narrow(HashTable<[u8; 3]>),
+    Wide(HashTable<u32>),
+}
+
+#[cfg(not(test))]
+const NARROW_SLOTS: usize = 1 << 24;
+/// Small in unit tests, so the switch to wide slot numbers is exercised.
+#[cfg(test)]
+const NARROW_SLOTS: usize = 1 << 10;
+
+#[inline]
+fn narrow(i: u32) -> [u8; 3] {
+    let [a, b, c, _] = i.to_le_bytes();
+    [a, b, c]
+}
+
+#[inline]
+fn wide(n: [u8; 3]) -> u32 {
+    u32::from_le_bytes([n[0], n[1], n[2], 0])
+}
+
+impl Index {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Index::Narrow(t) => t.len(),
+            Index::Wide(t) => t.len(),
+        }
+    }
+
+    /// The slot number for which `eq` holds, among those filed under `hash`.
+    #[inline]
+    fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
+        match self {
+            Index::Narrow(t) => t.find(hash, |&n| eq(wide(n))).map(|&n| wide(n)),
+            Index::Wide(t) => t.find(hash, |&i| eq(i)).copied(),
+        }
+    }
+
+    /// Files slot `idx` under `hash`; `rehash` gives a filed slot's hash when the table grows.
+    fn insert(&mut self, hash: u64, idx: u32, rehash: impl Fn(u32) -> u64) {
+        if let Index::Narrow(t) = self {
+            if idx as usize >= NARROW_SLOTS {
+                let mut w = HashTable::with_capacity(t.len() + 1);
+                for &n in t.iter() {
+                    w.insert_unique(rehash(wide(n)), wide(n), |&i| rehash(i));
+                }
+                *self = Index::Wide(w);
+            }
+        }
+        match self {
+            Index::Narrow(t) => {
+                t.insert_unique(hash, narrow(idx), |&n| rehash(wide(n)));
+            }
+            Index::Wide(t) => {
+                t.insert_unique(hash, idx, |&i| rehash(i));
+            }
+        }
+    }
+
+    /// Unfiles slot `idx` (filed under `hash`).
+    fn remove(&mut self, hash: u64, idx: u32) {
+        match self {
+            Index::Narrow(t) => {
+                if let Ok(e) = t.find_entry(hash, |&n| wide(n) == idx) {
+                    e.remove();
+                }
+            }
+            Index::Wide(t) => {
+                if let Ok(e) = t.find_entry(hash, |&i| i == idx) {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    /// Bytes the buckets take (slot numbers and control bytes).
+    fn bytes(&self) -> usize {
+        match self {
+            Index::Narrow(t) => t.capacity() * 4,
+            Index::Wide(t) => t.capacity() * 5,
+        }
     }
 }
 
@@ -144,7 +236,7 @@ impl<V> Dict<V> {
 
     /// True when no key is stored.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.len() == 0
     }
 
     /// Number of slots (occupied or free); SCAN cursors range over `0..slot_count()`.
@@ -156,7 +248,7 @@ impl<V> Dict<V> {
     #[inline]
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let slots = &self.slots;
-        self.index.find(hash, |&i| matches!(slots.get(i as usize), Some(Some(s)) if s.key[..] == *key)).copied()
+        self.index.find(hash, |i| matches!(slots.get(i as usize), Some(Some(s)) if s.key[..] == *key))
     }
 
     /// The slot `idx`, if occupied.
@@ -185,22 +277,20 @@ impl<V> Dict<V> {
             }
         };
         let slots = &self.slots;
-        self.index.insert_unique(hash, idx, |&i| slots[i as usize].as_ref().map_or(0, |s| hash_key(&s.key)));
+        self.index.insert(hash, idx, |i| slots[i as usize].as_ref().map_or(0, |s| hash_key(&s.key)));
         idx
     }
 
     /// Removes slot `idx`, returning what it held.
     pub fn remove_at(&mut self, idx: u32) -> Option<Slot<V>> {
         let slot = self.slots.get_mut(idx as usize)?.take()?;
-        if let Ok(e) = self.index.find_entry(hash_key(&slot.key), |&i| i == idx) {
-            e.remove();
-        }
+        self.index.remove(hash_key(&slot.key), idx);
         if idx as usize + 1 == self.slots.len() {
             self.slots.pop();
         } else {
             self.free.push(idx);
         }
-        if self.index.is_empty() {
+        if self.index.len() == 0 {
             self.slots.clear();
             self.free.clear();
         }
@@ -235,8 +325,7 @@ impl<V> Dict<V> {
 
     /// Approximate bytes of table overhead (index and slab), for memory reporting.
     pub fn overhead_bytes(&self) -> usize {
-        self.index.capacity() * (std::mem::size_of::<u32>() + 1)
-            + self.slots.capacity() * std::mem::size_of::<Option<Slot<V>>>()
+        self.index.bytes() + self.slots.capacity() * std::mem::size_of::<Option<Slot<V>>>()
     }
 }
 
@@ -292,6 +381,28 @@ mod tests {
             d.remove_at(i);
         }
         assert!(d.is_empty() && d.slot_count() == 0);
+    }
+
+    #[test]
+    fn slot_numbers_widen_past_three_bytes_and_every_key_stays_found() {
+        let mut d: Dict<usize> = Dict::default();
+        let n = NARROW_SLOTS + 500;
+        for i in 0..n {
+            let k = format!("k{i}");
+            assert_eq!(d.insert_new(h(&k), k.as_bytes(), i) as usize, i);
+            assert_eq!(matches!(d.index, Index::Wide(_)), i >= NARROW_SLOTS, "{i}");
+        }
+        for i in (0..n).step_by(7) {
+            let k = format!("k{i}");
+            let idx = d.find(h(&k), k.as_bytes()).expect("found");
+            assert_eq!(d.remove_at(idx).map(|s| s.val), Some(i));
+            assert_eq!(d.find(h(&k), k.as_bytes()), None);
+        }
+        for i in 0..n {
+            let k = format!("k{i}");
+            assert_eq!(d.find(h(&k), k.as_bytes()).map(|s| s as usize), (i % 7 != 0).then_some(i));
+        }
+        assert_eq!(d.iter().count(), d.len());
     }
 
     #[test]
